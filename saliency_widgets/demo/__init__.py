@@ -1,0 +1,11 @@
+"""Offline demo material: synthetic scenes with ground truth, a trained model, real photos.
+
+Nothing here downloads anything at run time.
+"""
+from .imagenet import imagenet_labels, load_imagenet_model
+from .model import CLASS_NAMES, IMAGE_SIZE, load_model
+from .photos import sample_images
+from .scenes import SceneObject, Scenes, make_scenes
+
+__all__ = ["CLASS_NAMES", "IMAGE_SIZE", "SceneObject", "Scenes", "make_scenes", "load_model",
+           "sample_images", "imagenet_labels", "load_imagenet_model"]

@@ -1,0 +1,49 @@
+"""The bundled demo classifier: a small Keras CNN trained on :func:`make_scenes`."""
+from __future__ import annotations
+
+import os
+from importlib import resources
+
+from .scenes import CLASS_NAMES
+
+__all__ = ["load_model", "build_model", "MODEL_PATH", "CLASS_NAMES", "IMAGE_SIZE"]
+
+IMAGE_SIZE = 96
+MODEL_FILE = "demo_model.keras"
+MODEL_PATH = str(resources.files(__package__) / "data" / MODEL_FILE)
+
+
+def build_model(size: int = IMAGE_SIZE, n_classes: int = len(CLASS_NAMES)):
+    """The demo architecture: takes (size, size, 3) floats in [0, 255], returns probabilities.
+
+    Five 3x3 convolutions (four with stride 2) and global average pooling keep
+    it at ~8 MMAC per image, so it runs at thousands of images per second on
+    two CPU cores; the preprocessing (rescaling to [0, 1]) is inside the model.
+    """
+    import keras
+    from keras import layers
+
+    inputs = keras.Input((size, size, 3), name="image")
+    x = layers.Rescaling(1 / 255.0, name="rescale")(inputs)
+    for i, (filters, stride) in enumerate([(12, 2), (24, 2), (48, 2), (48, 1), (96, 2)]):
+        x = layers.Conv2D(filters, 3, strides=stride, padding="same", use_bias=False, name=f"conv{i}")(x)
+        x = layers.BatchNormalization(name=f"bn{i}")(x)
+        x = layers.ReLU(name=f"relu{i}")(x)
+    x = layers.GlobalAveragePooling2D(name="pool")(x)
+    outputs = layers.Dense(n_classes, activation="softmax", name="probabilities")(x)
+    return keras.Model(inputs, outputs, name="demo_shapes_cnn")
+
+
+def load_model(path: str | os.PathLike | None = None):
+    """Load the shipped demo model (a Keras 3 model, loaded with ``safe_mode=True``).
+
+    It takes (96, 96, 3) float images with values in [0, 255] (uint8 images
+    cast to float) and returns the probabilities of :data:`CLASS_NAMES`.
+    """
+    import keras
+
+    path = os.fspath(path or MODEL_PATH)
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"the demo model file {path} is missing; regenerate it with "
+                                "`python -m saliency_widgets.demo.train`")
+    return keras.saving.load_model(path, safe_mode=True)

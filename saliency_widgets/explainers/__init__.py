@@ -1,0 +1,10 @@
+"""Explainers: one per module, settings in ``__init__``, data in ``explain``.
+
+NumPy core only: nothing here imports a widget library or a deep-learning
+framework (Grad-CAM asks :mod:`saliency_widgets.models` for gradients).
+"""
+from .base import Explainer
+from .mask_update import MaskUpdate
+from .rise import Rise
+
+__all__ = ["Explainer", "MaskUpdate", "Rise"]

@@ -1,0 +1,123 @@
+"""The result every explainer returns: a saliency map with its metadata."""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+__all__ = ["Explanation", "normalize_map"]
+
+
+def normalize_map(raw: np.ndarray, *, center: bool = True) -> np.ndarray:
+    """Post-process an accumulated map for display (the prototype's ``process_sal``).
+
+    ``raw - mean(raw)`` (when ``center``), clipped at 0, divided by its maximum;
+    an all-zero map stays zero instead of dividing by zero.
+
+    Parameters
+    ----------
+    raw : (H, W) array
+    center : bool, keyword-only
+
+    Returns
+    -------
+    (H, W) float32 array in [0, 1]
+    """
+    sal = np.asarray(raw, dtype=np.float64)
+    if center:
+        sal = sal - sal.mean()
+    sal = np.clip(sal, 0.0, None)
+    peak = sal.max() if sal.size else 0.0
+    if not np.isfinite(peak) or peak <= 0:
+        return np.zeros(sal.shape, np.float32)
+    return (sal / peak).astype(np.float32)
+
+
+@dataclass
+class Explanation:
+    """A (partial or final) saliency map for one image and one target class.
+
+    Attributes
+    ----------
+    saliency : (H, W) float32 in [0, 1], post-processed for display.
+    raw : (H, W) float, the unnormalised accumulated map.
+    target : int, the explained class.
+    score : float, the target's probability on the unmasked image.
+    n_forward : int, forward passes (images through the model) spent so far.
+    method : str, the explainer's name.
+    params : dict, the explainer's settings (JSON-serialisable).
+    done : bool, True for the final map.
+    mask : (H, W) array or None, the current mask of the first chain (MaskUpdate).
+    trace : (steps,) array or None, the first chain's target probability at every step.
+    """
+
+    saliency: np.ndarray
+    raw: np.ndarray
+    target: int
+    score: float
+    n_forward: int
+    method: str
+    params: dict = field(default_factory=dict)
+    done: bool = True
+    mask: np.ndarray | None = None
+    trace: np.ndarray | None = None
+
+    _ARRAYS = ("saliency", "raw", "mask", "trace")
+
+    def save(self, path: str | os.PathLike) -> str:
+        """Write the explanation to ``path`` as .npz (arrays + JSON metadata, no pickle).
+
+        The file is written to a temporary name first and renamed, so an
+        interrupted save never leaves a half-written file behind.
+        """
+        path = os.fspath(path)
+        if not path.endswith(".npz"):
+            path += ".npz"
+        meta = {
+            "target": int(self.target),
+            "score": float(self.score),
+            "n_forward": int(self.n_forward),
+            "method": str(self.method),
+            "params": self.params,
+            "done": bool(self.done),
+            "format": "saliency_widgets.Explanation/1",
+        }
+        arrays = {k: np.asarray(getattr(self, k)) for k in self._ARRAYS if getattr(self, k) is not None}
+        tmp = path + ".tmp.npz"
+        try:
+            np.savez_compressed(tmp, metadata=np.array(json.dumps(meta, default=_json_default)), **arrays)
+            os.replace(tmp, path)
+        finally:
+            if os.path.exists(tmp):
+                os.remove(tmp)
+        return path
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> "Explanation":
+        """Read an explanation written by :meth:`save`."""
+        with np.load(os.fspath(path), allow_pickle=False) as data:
+            if "metadata" not in data:
+                raise ValueError(f"{path} is not a saliency_widgets explanation: it has no 'metadata' entry")
+            meta = json.loads(str(data["metadata"]))
+            arrays = {k: data[k] for k in cls._ARRAYS if k in data}
+        meta.pop("format", None)
+        return cls(**arrays, **meta)
+
+    def __repr__(self) -> str:
+        h, w = self.saliency.shape
+        state = "final" if self.done else "partial"
+        return (f"Explanation({self.method}, target={self.target}, score={self.score:.3f}, "
+                f"{h}x{w}, n_forward={self.n_forward}, {state})")
+
+
+def _json_default(obj: Any):
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, tuple):
+        return list(obj)
+    return str(obj)

@@ -1,0 +1,219 @@
+"""Turn whatever the user has into ``predict(batch) -> (B, K) probabilities``.
+
+This module and :mod:`.keras` are the only places that call a model; every
+explainer and metric goes through :class:`ModelAdapter`, so batching, padding,
+logit handling and error reporting are written once.
+"""
+from __future__ import annotations
+
+import warnings
+from typing import Callable
+
+import numpy as np
+
+__all__ = ["ModelAdapter", "ModelError", "as_model", "softmax"]
+
+
+class ModelError(RuntimeError):
+    """The wrapped model failed or returned something unusable."""
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    z = logits - logits.max(axis=-1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+_OUTPUTS = ("auto", "probabilities", "logits")
+
+
+class ModelAdapter:
+    """A batched, validated view of a classifier.
+
+    Parameters
+    ----------
+    fn : callable
+        ``fn(batch)`` with ``batch`` a float32 array (B, H, W, C) in the model's
+        input space; returns (B, K) scores (a NumPy array or anything
+        ``np.asarray`` accepts: a TF/PyTorch CPU tensor, a JAX array).
+    input_shape : tuple (H, W, C) or None
+        What the model takes, when known; ``None`` entries are free.
+    outputs : {"auto", "probabilities", "logits"}, keyword-only
+        ``"logits"`` applies a softmax; ``"auto"`` applies one (and warns once)
+        when the first outputs it sees are not rows of probabilities.
+    preprocess : callable or None, keyword-only
+        Maps the user's image (H, W, C), e.g. uint8 RGB, to the model's input.
+        **Masking happens after it**: explainers multiply the model's input by
+        the mask, as the paper's prototype did, so a masked pixel is 0 in the
+        model's input space.
+    batch_size : int, keyword-only
+        The largest batch sent to ``fn``.  Smaller batches are padded to the
+        next power of two so a compiled function sees few distinct shapes.
+    """
+
+    def __init__(self, fn: Callable, *, input_shape=None, outputs: str = "auto",
+                 preprocess: Callable | None = None, batch_size: int | None = None,
+                 name: str = "model", keras_model=None, pad_batches: bool = False):
+        if not callable(fn):
+            raise TypeError(f"model must be a Keras model or a callable batch -> scores, got {type(fn).__name__}")
+        if outputs not in _OUTPUTS:
+            raise ValueError(f"outputs must be one of {_OUTPUTS}, got {outputs!r}")
+        if preprocess is not None and not callable(preprocess):
+            raise TypeError(f"preprocess must be a callable image -> model input, got {type(preprocess).__name__}")
+        self.fn = fn
+        self.input_shape = None if input_shape is None else tuple(input_shape)
+        self.outputs = outputs
+        self.preprocess = preprocess
+        self.batch_size = check_positive_int("batch_size", 64 if batch_size is None else batch_size)
+        self.name = name
+        self.keras_model = keras_model
+        self.pad_batches = pad_batches
+        self._softmax = {"auto": None, "probabilities": False, "logits": True}[outputs]
+        self.num_classes: int | None = None
+
+    # -- inputs ---------------------------------------------------------
+    def prepare(self, image) -> np.ndarray:
+        """Validate one image and return it as float32 (H, W, C) in the model's input space."""
+        arr = np.asarray(image)
+        if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
+            raise TypeError(f"image must be a numeric array (H, W, C) or (H, W), got dtype {arr.dtype}")
+        if arr.ndim == 4 and arr.shape[0] == 1:
+            raise ValueError(f"image must be one image (H, W, C), got a batch of shape {arr.shape}; pass image[0]")
+        if arr.ndim not in (2, 3):
+            raise ValueError(f"image must have shape (H, W, C) or (H, W), got shape {arr.shape}")
+        if arr.size == 0 or arr.shape[0] < 1 or arr.shape[1] < 1:
+            raise ValueError(f"image is empty: shape {arr.shape}")
+        if self.preprocess is not None:
+            arr = np.asarray(self.preprocess(arr))
+        arr = arr.astype(np.float32, copy=False)
+        expected_c = self.input_shape[-1] if self.input_shape else None
+        if arr.ndim == 2:
+            if expected_c not in (None, 1):
+                raise ValueError(f"a grayscale (H, W) image was given but the model takes {expected_c} channels")
+            arr = arr[:, :, None]
+        if arr.ndim != 3 or arr.shape[2] not in (1, 2, 3, 4) and expected_c is None:
+            raise ValueError(f"image must have shape (H, W, C) with C in 1..4, got {arr.shape}")
+        if expected_c is not None and arr.shape[2] != expected_c:
+            raise ValueError(f"image has {arr.shape[2]} channels but the model takes {expected_c}: "
+                             f"expected shape {self._shape_text()}")
+        if self.input_shape is not None:
+            for got, want, axis in zip(arr.shape[:2], self.input_shape[:2], ("height", "width")):
+                if want is not None and got != want:
+                    raise ValueError(f"image {axis} is {got} but the model takes {want}: expected shape "
+                                     f"{self._shape_text()}, got {arr.shape}; resize the image or pass preprocess=")
+        if not np.all(np.isfinite(arr)):
+            raise ValueError("image contains NaN or inf pixels")
+        return np.ascontiguousarray(arr)
+
+    def _shape_text(self) -> str:
+        return "(" + ", ".join("any" if d is None else str(d) for d in self.input_shape) + ")"
+
+    # -- forward passes -------------------------------------------------
+    def predict(self, batch: np.ndarray) -> np.ndarray:
+        """Class probabilities (B, K) float32 for a batch (B, H, W, C) in the model's input space."""
+        batch = np.asarray(batch, dtype=np.float32)
+        if batch.ndim != 4:
+            raise ValueError(f"predict takes a batch (B, H, W, C), got shape {batch.shape}")
+        n = batch.shape[0]
+        if n == 0:
+            return np.zeros((0, self.num_classes or 0), np.float32)
+        parts = [self._call(batch[i:i + self.batch_size]) for i in range(0, n, self.batch_size)]
+        return parts[0] if len(parts) == 1 else np.concatenate(parts)
+
+    __call__ = predict
+
+    def _call(self, chunk: np.ndarray) -> np.ndarray:
+        b = chunk.shape[0]
+        if self.pad_batches and b < self.batch_size:
+            padded = min(self.batch_size, 1 << (b - 1).bit_length())
+            if padded != b:
+                chunk = np.concatenate([chunk, np.zeros((padded - b,) + chunk.shape[1:], chunk.dtype)])
+        try:
+            out = self.fn(chunk)
+        except Exception as exc:  # report which model and what it was given
+            raise ModelError(f"{self.name} raised {type(exc).__name__} on a batch of shape "
+                             f"{chunk.shape}: {exc}") from exc
+        out = _to_numpy(out)
+        if out.ndim != 2 or out.shape[0] != chunk.shape[0]:
+            raise ModelError(f"{self.name} must return scores of shape (B, K) = ({chunk.shape[0]}, K) "
+                             f"for a batch of {chunk.shape[0]} images, got shape {out.shape}")
+        out = out[:b].astype(np.float32, copy=False)
+        if not np.all(np.isfinite(out)):
+            raise ModelError(f"{self.name} returned NaN or inf scores")
+        if self.num_classes is None:
+            self.num_classes = out.shape[1]
+        elif out.shape[1] != self.num_classes:
+            raise ModelError(f"{self.name} returned {out.shape[1]} classes, earlier {self.num_classes}")
+        if self._softmax is None:
+            self._softmax = not _looks_like_probabilities(out)
+            if self._softmax:
+                warnings.warn(f"{self.name}: outputs are not probabilities (rows do not sum to 1), so a "
+                              "softmax is applied; pass outputs='logits' or outputs='probabilities' "
+                              "to say so explicitly", stacklevel=4)
+        return softmax(out) if self._softmax else out
+
+    def __repr__(self) -> str:
+        return f"ModelAdapter({self.name}, input_shape={self.input_shape}, batch_size={self.batch_size})"
+
+
+def _looks_like_probabilities(out: np.ndarray) -> bool:
+    if out.min() < -1e-4 or out.max() > 1 + 1e-4:
+        return False
+    if out.shape[1] == 1:
+        return True
+    return bool(np.allclose(out.sum(axis=1), 1.0, atol=1e-3))
+
+
+def _to_numpy(out) -> np.ndarray:
+    if isinstance(out, (list, tuple)) and len(out) == 1:
+        out = out[0]
+    if hasattr(out, "detach"):  # torch tensor
+        out = out.detach().cpu()
+    if hasattr(out, "numpy") and not isinstance(out, np.ndarray):
+        try:
+            return np.asarray(out.numpy())
+        except Exception:
+            pass
+    return np.asarray(out)
+
+
+def check_positive_int(name: str, value) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be an integer >= 1, got {value!r}")
+    if value < 1:
+        raise ValueError(f"{name} must be >= 1, got {value}")
+    return int(value)
+
+
+def _is_keras_model(model) -> bool:
+    mod = type(model).__module__ or ""
+    return (mod.startswith("keras") or mod.startswith("tf_keras") or "keras" in mod) and hasattr(model, "layers")
+
+
+def as_model(model, *, outputs: str = "auto", preprocess: Callable | None = None,
+             batch_size: int | None = None) -> ModelAdapter:
+    """Wrap a Keras 3 model, a callable or an existing adapter as a :class:`ModelAdapter`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> m = as_model(lambda x: x.mean(axis=(1, 2)), outputs="logits")
+    >>> m.predict(np.ones((2, 4, 4, 3), np.float32)).shape
+    (2, 3)
+    """
+    if isinstance(model, ModelAdapter):
+        if preprocess is None and batch_size is None and outputs == "auto":
+            return model
+        return ModelAdapter(model.fn, input_shape=model.input_shape,
+                            outputs=model.outputs if outputs == "auto" else outputs,
+                            preprocess=preprocess or model.preprocess,
+                            batch_size=batch_size or model.batch_size, name=model.name,
+                            keras_model=model.keras_model, pad_batches=model.pad_batches)
+    if _is_keras_model(model):
+        from .keras import keras_adapter
+        return keras_adapter(model, outputs=outputs, preprocess=preprocess, batch_size=batch_size)
+    if callable(model):
+        name = getattr(model, "__name__", type(model).__name__)
+        return ModelAdapter(model, outputs=outputs, preprocess=preprocess, batch_size=batch_size,
+                            name=f"model {name!r}")
+    raise TypeError(f"model must be a Keras model or a callable batch -> scores, got {type(model).__name__}")

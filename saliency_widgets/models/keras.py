@@ -1,0 +1,56 @@
+"""Keras 3 models: compiled inference (never ``model.predict`` per batch) and gradients."""
+from __future__ import annotations
+
+import numpy as np
+
+from .adapter import ModelAdapter
+
+__all__ = ["keras_adapter", "compiled_forward"]
+
+
+def compiled_forward(model):
+    """A fast ``fn(batch) -> scores`` for a Keras model.
+
+    ``model.predict`` costs ~100 ms per call on a 2-core CPU whatever the batch;
+    a compiled call costs ~1 ms plus the compute.
+    """
+    import keras
+
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        @tf.function(reduce_retracing=False)
+        def forward(x):
+            return model(x, training=False)
+
+        return lambda batch: forward(tf.convert_to_tensor(batch)).numpy()
+    if backend == "jax":
+        import jax
+
+        forward = jax.jit(lambda x: model(x, training=False))
+        return lambda batch: np.asarray(forward(batch))
+    return lambda batch: keras.ops.convert_to_numpy(model(batch, training=False))
+
+
+def _output_activation(model) -> str | None:
+    try:
+        act = model.layers[-1].get_config().get("activation")
+    except Exception:
+        return None
+    return act if isinstance(act, str) else None
+
+
+def keras_adapter(model, *, outputs="auto", preprocess=None, batch_size=None) -> ModelAdapter:
+    shape = model.input_shape
+    if isinstance(shape, list):
+        if len(shape) != 1:
+            raise ValueError(f"the model has {len(shape)} inputs; saliency_widgets explains single-image models")
+        shape = shape[0]
+    if len(shape) != 4:
+        raise ValueError(f"the model's input must be images (B, H, W, C), got input shape {shape}")
+    if outputs == "auto" and _output_activation(model) == "softmax":
+        outputs = "probabilities"
+    return ModelAdapter(compiled_forward(model), input_shape=shape[1:], outputs=outputs,
+                        preprocess=preprocess, batch_size=batch_size,
+                        name=f"Keras model {model.name!r}", keras_model=model, pad_batches=True)
