@@ -4,7 +4,11 @@ NumPy core only: nothing here imports a widget library or a deep-learning
 framework (Grad-CAM asks :mod:`saliency_widgets.models` for gradients).
 """
 from .base import Explainer
+from .center import CenterBaseline
+from .gradcam import GradCam
+from .lime import Lime
 from .mask_update import MaskUpdate
+from .occlusion import Occlusion
 from .rise import Rise
 
-__all__ = ["Explainer", "MaskUpdate", "Rise"]
+__all__ = ["Explainer", "MaskUpdate", "Rise", "GradCam", "Lime", "Occlusion", "CenterBaseline"]

@@ -1,0 +1,85 @@
+"""Occlusion (Zeiler & Fergus 2014): slide a grey-out window, record the drop in probability."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..explanation import Explanation, normalize_map
+from .base import Explainer, check_positive_int
+
+__all__ = ["Occlusion"]
+
+
+class Occlusion(Explainer):
+    """Saliency = mean drop of the target probability over the windows covering each pixel.
+
+    Parameters
+    ----------
+    model : Keras model, callable or ModelAdapter
+    window : int or None
+        Side of the square occluder in pixels (default: 1/6 of the image's shorter side).
+    stride : int or None
+        Step between windows (default: window // 2).
+    value : float
+        What occluded pixels become, in the model's input space (0, like the masks).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> model = lambda x: np.stack([x[:, :4, :4].mean((1, 2, 3)), 1 - x[:, :4, :4].mean((1, 2, 3))], 1)
+    >>> Occlusion(model, window=4, stride=2).explain(np.ones((12, 12, 1)), 0).saliency[0, 0]
+    1.0
+    """
+
+    method = "occlusion"
+
+    def __init__(self, model, *, window=None, stride=None, value=0.0, batch_size=None, preprocess=None,
+                 outputs="auto", progress=False):
+        self.window = None if window is None else check_positive_int("window", window)
+        self.stride = None if stride is None else check_positive_int("stride", stride)
+        self.value = float(value)
+        self._budget = 0
+        super().__init__(model, batch_size=batch_size, preprocess=preprocess, outputs=outputs,
+                         progress=progress)
+
+    @property
+    def params(self) -> dict:
+        return {"window": self.window, "stride": self.stride, "value": self.value}
+
+    @property
+    def budget(self) -> int:
+        return self._budget
+
+    def _positions(self, h, w):
+        win = self.window or max(2, min(h, w) // 6)
+        stride = self.stride or max(1, win // 2)
+        if win > min(h, w):
+            raise ValueError(f"window {win} is larger than the {h}x{w} image")
+        ys = list(range(0, h - win + 1, stride))
+        xs = list(range(0, w - win + 1, stride))
+        if ys[-1] != h - win:
+            ys.append(h - win)  # cover the last rows and columns too
+        if xs[-1] != w - win:
+            xs.append(w - win)
+        return win, [(y, x) for y in ys for x in xs]
+
+    def _explain(self, x, target, score):
+        h, w = x.shape[:2]
+        win, pos = self._positions(h, w)
+        self._budget = len(pos)
+        drop = np.zeros((h, w), np.float64)
+        count = np.zeros((h, w), np.float64)
+        bs = self.model.batch_size
+        for b0 in range(0, len(pos), bs):
+            chunk = pos[b0:b0 + bs]
+            batch = np.repeat(x[None], len(chunk), axis=0)
+            for i, (y0, x0) in enumerate(chunk):
+                batch[i, y0:y0 + win, x0:x0 + win] = self.value
+            p = self._forward(batch, target, b0 // bs)
+            for (y0, x0), pi in zip(chunk, p):
+                drop[y0:y0 + win, x0:x0 + win] += score - pi
+                count[y0:y0 + win, x0:x0 + win] += 1
+            raw = np.where(count > 0, drop / np.maximum(count, 1), 0.0)
+            n = b0 + len(chunk)
+            yield Explanation(saliency=normalize_map(raw, center=False), raw=raw.astype(np.float32),
+                              target=target, score=score, n_forward=n, method=self.method,
+                              params={**self.params, "window": win}, done=n >= len(pos))
