@@ -1,0 +1,4 @@
+"""Drawing: overlays and PNGs for the widget, matplotlib figures for notebooks and reports."""
+from .overlay import colorize, draw_box, overlay, png_bytes, to_rgb_uint8, upscale
+
+__all__ = ["colorize", "draw_box", "overlay", "png_bytes", "to_rgb_uint8", "upscale"]
