@@ -30,6 +30,7 @@ def build_model(size: int = IMAGE_SIZE, n_classes: int = len(CLASS_NAMES)):
         x = layers.BatchNormalization(name=f"bn{i}")(x)
         x = layers.ReLU(name=f"relu{i}")(x)
     x = layers.GlobalAveragePooling2D(name="pool")(x)
+    x = layers.Dropout(0.2, name="dropout")(x)
     outputs = layers.Dense(n_classes, activation="softmax", name="probabilities")(x)
     return keras.Model(inputs, outputs, name="demo_shapes_cnn")
 

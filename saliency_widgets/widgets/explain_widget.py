@@ -103,7 +103,8 @@ class ExplainWidget(W.VBox):
         self.error: BaseException | None = None
         self.curves: dict = {}
         self.refresh_count = 0
-        self.first_map_seconds: float | None = None
+        self.first_map_seconds: float | None = None  # from run() to the first map on display
+        self.refresh_times: list[float] = []         # when each live refresh happened (s after run())
         self._snaps: list[tuple] = []
         self._thread: threading.Thread | None = None
         self._stop_event = threading.Event()
@@ -234,6 +235,9 @@ class ExplainWidget(W.VBox):
                 self._done_event.set()
                 return
             self._ran = True
+            self._t_run = time.perf_counter()
+            self.first_map_seconds = None
+            self.refresh_times = []
             self._set_running(True)
             self._thread = threading.Thread(target=self._work, args=(explainer, self.target),
                                             name="ExplainWidget", daemon=True)
@@ -296,7 +300,7 @@ class ExplainWidget(W.VBox):
 
     # == the background run ===================================================
     def _work(self, explainer, target):
-        t0 = time.perf_counter()
+        t0 = getattr(self, "_t_run", time.perf_counter())
         last_show = 0.0
         exp = None
         self._snaps = []
@@ -321,9 +325,10 @@ class ExplainWidget(W.VBox):
                         next_snap = exp.n_forward + every
                     now = time.perf_counter()
                     if exp.done or now - last_show >= self.refresh_interval:
-                        if self.first_map_seconds is None or last_show == 0.0:
+                        if self.first_map_seconds is None:
                             self.first_map_seconds = now - t0
                         self._show(exp, budget, every)
+                        self.refresh_times.append(now - t0)
                         last_show = now
                     if self._stop_event.is_set():
                         break

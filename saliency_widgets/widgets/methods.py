@@ -28,7 +28,7 @@ def default_methods(keras: bool) -> dict[str, MethodSpec]:
                    "steps", 2000, (100, 10000), True, True),
         MethodSpec("mask-update (faithful)",
                    lambda m, b, g, c, s: MaskUpdate.faithful(m, steps=b, grid=g, seed=s),
-                   "steps", 2000, (100, 10000), True, False),
+                   "steps", 5000, (100, 10000), True, False),
         MethodSpec("rise", lambda m, b, g, c, s: Rise(m, masks=b, grid=g, seed=s), "masks", 2000, (100, 10000)),
         MethodSpec("lime", lambda m, b, g, c, s: Lime(m, samples=b, segments=g * g, seed=s), "samples", 1000,
                    (50, 5000)),

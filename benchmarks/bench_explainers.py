@@ -1,0 +1,93 @@
+"""Explainer speed against the model's own forward-pass floor, memory, and the prototype's pattern.
+
+Model: Keras MobileNetV2 (weights=None, 224 x 224).  Prints:
+- the forward-pass floor: passes / best-batch throughput of a compiled call;
+- each explainer's wall time and efficiency = floor / wall (target >= 0.95);
+- peak RSS growth of Rise(masks=8000) at 224 x 224 (target <= 300 MB), measured
+  in a fresh process with a cheap model so the explainer's own memory shows;
+- MaskUpdate's speed-up over the prototype's pattern (steps of batch-1
+  ``model.predict``), target >= 7x.
+
+Usage: python benchmarks/bench_explainers.py [--passes 1024] [--prototype-steps 40]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+
+import _common  # noqa: F401  (quiet TensorFlow)
+import numpy as np
+
+RSS_CHILD = r"""
+import resource, sys, numpy as np
+sys.path.insert(0, ".")
+from saliency_widgets import Rise
+model = lambda x: np.stack([x.mean((1, 2, 3)), 1 - x.mean((1, 2, 3))], 1)
+img = np.random.default_rng(0).random((224, 224, 3)).astype(np.float32)
+Rise(model, masks=8, seed=0).explain(img, 0)  # imports and first allocations
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+Rise(model, masks=8000, batch_size=64, seed=0).explain(img, 0)
+after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print((after - before) / 1024)
+"""
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--passes", type=int, default=1024)
+    ap.add_argument("--prototype-steps", type=int, default=40)
+    ap.add_argument("--mask-update-steps", type=int, default=5000)
+    args = ap.parse_args(argv)
+
+    import keras
+    from saliency_widgets import MaskUpdate, Rise, as_model
+
+    keras.utils.set_random_seed(0)
+    net = keras.applications.MobileNetV2(weights=None, input_shape=(224, 224, 3))
+    adapter = as_model(net, batch_size=64)
+    rng = np.random.default_rng(0)
+    img = rng.uniform(-1, 1, (224, 224, 3)).astype(np.float32)
+    thr, best_bs = _common.best_throughput(adapter.predict, lambda b: np.repeat(img[None], b, 0), sizes=(16, 32, 64))
+    print(f"machine: {_common.machine()}")
+    print(f"forward floor: {thr:.1f} img/s at batch {best_bs} (compiled call)")
+    model = as_model(net, batch_size=best_bs)
+    report = {"throughput": thr, "batch": best_bs}
+
+    n = args.passes
+    for name, explainer in [("rise", Rise(model, masks=n, seed=0)),
+                            ("mask-update (64 chains)", MaskUpdate(model, steps=n, chains=64, seed=0))]:
+        explainer.explain(img, 0)  # warm-up (traces the compiled function for this batch shape)
+        _, wall = _common.timed(explainer.explain, img, 0)
+        floor = (n + 1) / thr
+        print(f"{name}: {n} passes in {wall:.2f} s, floor {floor:.2f} s, efficiency {floor / wall:.3f}")
+        report[name] = {"wall": wall, "floor": floor, "efficiency": floor / wall}
+
+    rss = float(subprocess.run([sys.executable, "-c", RSS_CHILD], capture_output=True, text=True,
+                               check=True).stdout.strip().splitlines()[-1])
+    print(f"Rise(masks=8000) at 224x224: peak RSS growth {rss:.0f} MB (a full N x H x W mask array would be "
+          f"{8000 * 224 * 224 * 4 / 1e6:.0f} MB)")
+    report["rise_8000_rss_mb"] = rss
+
+    # The prototype's pattern: one batch-1 model.predict per step.
+    x1 = img[None]
+    net.predict(x1, verbose=0)
+    _, t_proto = _common.timed(lambda: [net.predict(x1, verbose=0) for _ in range(args.prototype_steps)])
+    per_step = t_proto / args.prototype_steps
+    steps = args.mask_update_steps
+    mu = MaskUpdate(model, steps=steps, seed=0)
+    mu.explain(img, 0)
+    _, t_mu = _common.timed(mu.explain, img, 0)
+    proto_total = per_step * steps
+    print(f"prototype pattern: {1000 * per_step:.1f} ms per batch-1 predict -> {proto_total:.0f} s for {steps} "
+          f"steps (extrapolated from {args.prototype_steps}); MaskUpdate(steps={steps}, chains={mu.chains}): "
+          f"{t_mu:.1f} s -> speed-up {proto_total / t_mu:.1f}x")
+    report["prototype_step_ms"] = 1000 * per_step
+    report["mask_update_5000_s"] = t_mu
+    report["speedup"] = proto_total / t_mu
+    print(json.dumps(report))
+
+
+if __name__ == "__main__":
+    main()

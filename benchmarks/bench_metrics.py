@@ -1,0 +1,38 @@
+"""Insertion + deletion for one 224 x 224 image at step 224 against the forward-pass floor.
+
+Target (issue 4): at most 2 x 225 forward passes, within 1.1x of their floor.
+"""
+from __future__ import annotations
+
+import _common
+import numpy as np
+
+
+def main():
+    import keras
+    from saliency_widgets import as_model
+    from saliency_widgets.metrics import deletion, insertion
+
+    keras.utils.set_random_seed(0)
+    net = keras.applications.MobileNetV2(weights=None, input_shape=(224, 224, 3))
+    img = np.random.default_rng(0).uniform(-1, 1, (224, 224, 3)).astype(np.float32)
+    sal = np.random.default_rng(1).random((224, 224))
+    thr, bs = _common.best_throughput(as_model(net, batch_size=64).predict, lambda b: np.repeat(img[None], b, 0),
+                                      sizes=(16, 32, 64))
+    print(f"machine: {_common.machine()}")
+    print(f"forward floor: {thr:.1f} img/s at batch {bs}")
+    model = as_model(net, batch_size=bs)
+    counted = []
+    inner = model.fn
+    model.fn = lambda b: (counted.append(len(b)), inner(b))[1]
+    insertion(model, img, sal, 0, step=224)  # warm-up
+    counted.clear()
+    (_, t_ins), (_, t_del) = _common.timed(insertion, model, img, sal, 0), _common.timed(deletion, model, img, sal, 0)
+    passes = sum(counted)
+    floor = passes / thr
+    print(f"insertion + deletion: {passes} forward passes (limit 450) in {t_ins + t_del:.2f} s; floor {floor:.2f} s; "
+          f"wall / floor = {(t_ins + t_del) / floor:.3f} (target <= 1.1)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,110 @@
+"""Matplotlib figures in the style of the paper's published results.
+
+``pointing_figure``: true annotation | saliency overlay | thresholded region
+with its box IoU (seed: pointing_game_result.png).  ``comparison_grid``:
+images x methods with "insertion/deletion" AUCs in percent in each title
+(seed: saliency_map_comparison_1_2_3.jpg).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..metrics import box_iou, threshold_map
+from ..metrics._checks import box_of
+from .overlay import draw_box, overlay, to_rgb_uint8
+
+__all__ = ["pointing_figure", "comparison_grid", "curves_figure", "convergence_figure"]
+
+
+def _figure(rows, cols, size=2.2):
+    import matplotlib.pyplot as plt
+    fig, axes = plt.subplots(rows, cols, figsize=(size * cols, size * rows + 0.3), squeeze=False)
+    for ax in axes.ravel():
+        ax.axis("off")
+    return fig, axes
+
+
+def pointing_figure(cases, *, threshold: float = 0.5, rule: str = "fraction"):
+    """One row per case: true annotation | saliency overlay | thresholded region (box IoU).
+
+    Parameters
+    ----------
+    cases : list of dicts with "image", "saliency", "box", optional "mask" and "label"
+    """
+    fig, axes = _figure(len(cases), 3)
+    for row, case in zip(axes, cases):
+        img = to_rgb_uint8(case["image"])
+        sal = np.asarray(case["saliency"])
+        truth = case.get("mask")
+        annot = img * (truth[..., None] if truth is not None else 1)
+        row[0].imshow(draw_box(annot.astype(np.uint8), case["box"], color=(0, 255, 0)))
+        row[0].set_title(f"true annotation: {case.get('label', '')}", fontsize=8)
+        row[1].imshow(overlay(img, sal))
+        row[1].set_title(f"saliency ({case.get('method', '')})", fontsize=8)
+        region = threshold_map(sal, rule=rule, threshold=threshold)
+        shown = (img * region[..., None]).astype(np.uint8)
+        rbox = box_of(region)
+        if rbox is not None:
+            shown = draw_box(shown, rbox, color=(255, 0, 0))
+        shown = draw_box(shown, case["box"], color=(0, 255, 0))
+        iou = box_iou(sal, case["box"], rule=rule, threshold=threshold)
+        row[2].imshow(shown)
+        row[2].set_title(f"box IoU = {iou:.3f}", fontsize=8)
+    fig.suptitle(f"region: pixels >= {threshold:.0%} of the map's max (red box) vs truth (green)", fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def comparison_grid(images, maps, scores, *, titles=None, probabilities=None):
+    """Images x methods; each panel titled "method: insertion/deletion" (AUC, percent).
+
+    Parameters
+    ----------
+    images : list of images
+    maps : list (per image) of {method: (H, W) saliency}
+    scores : list (per image) of {method: (insertion_auc, deletion_auc)}
+    titles : list of image titles (e.g. "star: 97.2%")
+    """
+    methods = list(maps[0])
+    fig, axes = _figure(len(images), len(methods) + 1)
+    for i, (img, m, s) in enumerate(zip(images, maps, scores)):
+        axes[i, 0].imshow(to_rgb_uint8(img))
+        axes[i, 0].set_title(titles[i] if titles else f"image {i}", fontsize=9)
+        for j, name in enumerate(methods, start=1):
+            axes[i, j].imshow(overlay(img, m[name]))
+            ins, dele = s[name]
+            axes[i, j].set_title(f"{name}: {100 * ins:.2f}/{100 * dele:.2f}", fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def curves_figure(curves: dict, *, title=""):
+    """{method: (insertion Curve, deletion Curve)} -> two panels of curves."""
+    import matplotlib.pyplot as plt
+    fig, (a, b) = plt.subplots(1, 2, figsize=(9, 3.2))
+    for name, (ins, dele) in curves.items():
+        a.plot(ins.fractions, ins.scores, label=f"{name} ({ins.auc:.3f})")
+        b.plot(dele.fractions, dele.scores, label=f"{name} ({dele.auc:.3f})")
+    a.set(title="insertion (higher is better)", xlabel="fraction of pixels inserted", ylabel="p(target)")
+    b.set(title="deletion (lower is better)", xlabel="fraction of pixels deleted", ylabel="p(target)")
+    for ax in (a, b):
+        ax.legend(fontsize=7)
+        ax.set_ylim(0, 1.02)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def convergence_figure(table: dict, *, ylabel="pointing accuracy", title=""):
+    """{variant: (n_forward list, values list)} -> one line per variant, log x axis."""
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(figsize=(6, 3.6))
+    for name, (xs, ys) in table.items():
+        ax.plot(xs, ys, marker="o", label=name)
+    ax.set_xscale("log")
+    ax.set(xlabel="forward passes", ylabel=ylabel, title=title)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig

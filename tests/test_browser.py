@@ -1,0 +1,209 @@
+"""The widget in a real JupyterLab, in headless Chromium (Debian's package), driven by Playwright.
+
+Chromium must be at /usr/bin/chromium (``apt-get install -y chromium``); Playwright's
+own browser download does not work offline. Without it this test FAILS with a message
+that says so: it never skips silently.
+"""
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import nbformat
+import pytest
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+ROOT = Path(__file__).resolve().parents[1]
+OUTPUT = ROOT / "test-output" / "browser"
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--disable-dev-shm-usage"]
+
+WIDGET_NOTEBOOK = [
+    "import os\nos.environ['TF_CPP_MIN_LOG_LEVEL'] = '2'\nos.environ['TF_ENABLE_ONEDNN_OPTS'] = '0'",
+    "from saliency_widgets import ExplainWidget\nfrom saliency_widgets.demo import CLASS_NAMES, load_model, make_scenes\n"
+    "scene = make_scenes(1, objects=(2, 2), seed=11)\n"
+    "w = ExplainWidget(load_model(), scene.images[0], labels=CLASS_NAMES, truth=scene.objects[0][0].box, top_k=4)\n"
+    "w.budget_slider.value = 3000\nw",
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    if not (os.path.exists(CHROMIUM) or shutil.which("chromium")):
+        pytest.fail(f"Chromium is not installed at {CHROMIUM}: install Debian's package with "
+                    "`apt-get install -y chromium` (.ci/run does this); the browser test cannot run without it")
+    pytest.importorskip("playwright", reason="the playwright Python package is a test dependency")
+    root = tmp_path_factory.mktemp("lab")
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(src) for src in WIDGET_NOTEBOOK])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, root / "widget.ipynb")
+    for src in sorted((ROOT / "notebooks").glob("[0-9]*.ipynb")):
+        shutil.copy(src, root / src.name)
+    port, token = _free_port(), secrets.token_hex(16)
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", TF_ENABLE_ONEDNN_OPTS="0",
+               JUPYTER_CONFIG_DIR=str(root / ".jupyter"), JUPYTER_RUNTIME_DIR=str(root / ".runtime"))
+    log = open(root / "server.log", "w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "jupyter", "lab", "--no-browser", f"--port={port}", "--ip=127.0.0.1",
+         f"--ServerApp.token={token}", f"--ServerApp.root_dir={root}", "--LabApp.expose_app_in_browser=True",
+         "--ServerApp.disable_check_xsrf=True", "--LabApp.news_url=", "--LabApp.check_for_updates_class="
+         "jupyterlab.NeverCheckForUpdate"],
+        cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=2)
+                break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("jupyter lab did not start:\n" + (root / "server.log").read_text()[-3000:])
+                time.sleep(0.5)
+        yield {"base": base, "token": token, "root": root}
+    finally:  # shut the server down even when the test failed
+        try:
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(timeout=20)
+        except Exception:
+            os.killpg(proc.pid, signal.SIGKILL)
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def browser(lab):
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM if os.path.exists(CHROMIUM) else shutil.which("chromium"),
+                              args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+def _open(browser, lab, name):
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(f"{lab['base']}/lab/tree/{name}?token={lab['token']}&reset")
+    page.wait_for_function("window.jupyterapp && document.querySelector('.jp-NotebookPanel')", timeout=90_000)
+    page.wait_for_function("""() => { const s = document.querySelector('.jp-Notebook-ExecutionIndicator');
+        return !s || s.getAttribute('data-status') === 'idle'; }""", timeout=90_000)
+    page.wait_for_timeout(1500)  # the kernel connects
+    return page
+
+
+def _run_all(page, timeout_ms):
+    page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
+    page.wait_for_timeout(1000)
+    page.wait_for_function("""() => ![...document.querySelectorAll('.jp-InputArea-prompt')]
+                                  .some(p => p.textContent.includes('*'))""", timeout=timeout_ms)
+
+
+def _errors(page):
+    text = page.inner_text(".jp-NotebookPanel")
+    errs = []
+    if "Error displaying widget" in text:
+        errs.append("Error displaying widget")
+    errs += [e.inner_text()[:500] for e in page.query_selector_all("[data-mime-type='application/vnd.jupyter.error']")]
+    return errs
+
+
+def _progress_full(page):
+    return page.evaluate("""() => { const b = document.querySelector('.saliency-explain-widget .progress-bar');
+        return b && b.style.width === '100%'; }""")
+
+
+def test_widget_renders_runs_switches_class_and_stops(browser, lab):
+    OUTPUT.mkdir(parents=True, exist_ok=True)
+    page = _open(browser, lab, "widget.ipynb")
+    try:
+        _run_all(page, 120_000)
+        widget = page.wait_for_selector(".saliency-explain-widget", timeout=60_000)
+        assert not _errors(page), _errors(page)
+
+        # the class dropdown shows the model's classes, by name, with probabilities
+        options = page.eval_on_selector_all(".saliency-explain-widget select option", "os => os.map(o => o.text)")
+        from saliency_widgets.demo import CLASS_NAMES
+        assert sum(any(o.startswith(name + " (") for name in CLASS_NAMES) for o in options) >= 4, options
+
+        overlay = widget.query_selector_all("img")[0]
+        before = overlay.screenshot()
+        # Record every change of the overlay in the page, to time the first map and the refresh rate.
+        page.evaluate("""() => { const img = document.querySelector('.saliency-explain-widget img');
+            window.__changes = []; window.__t0 = null;
+            new MutationObserver(() => window.__changes.push(performance.now()))
+                .observe(img, {attributes: true, attributeFilter: ['src']}); }""")
+        page.evaluate("window.__t0 = performance.now()")
+        page.click(".saliency-explain-widget button:has-text('Run')")
+        page.wait_for_function("""() => { const b = document.querySelector('.saliency-explain-widget .progress-bar');
+            return b && b.style.width === '100%'; }""", timeout=60_000)
+        page.wait_for_selector(".saliency-explain-widget :text('done')", timeout=60_000)
+        timing = page.evaluate("({t0: window.__t0, changes: window.__changes})")
+        after = overlay.screenshot()
+        assert after != before, "the overlay did not change after Run"
+        d = page.eval_on_selector(".saliency-explain-widget .bqplot path.line", "p => p.getAttribute('d') || ''")
+        assert d.count("L") > 10, "the bqplot score line has no points"
+
+        changes = [t - timing["t0"] for t in timing["changes"]]
+        first = changes[0] / 1000 if changes else float("nan")
+        span = (changes[-1] - changes[0]) / 1000 if len(changes) > 1 else float("nan")
+        rate = (len(changes) - 1) / span if len(changes) > 1 and span > 0 else float("nan")
+        (OUTPUT / "browser_timing.json").write_text(json.dumps(
+            {"first_overlay_s": first, "refreshes": len(changes), "span_s": span, "refresh_per_s": rate}))
+
+        # choosing another class after a run re-runs it, and the map changes
+        values = page.eval_on_selector_all(".saliency-explain-widget select:first-of-type option",
+                                           "os => os.map(o => o.value)")
+        first_select = page.query_selector_all(".saliency-explain-widget select")[0]
+        first_select.select_option(index=1)
+        page.wait_for_timeout(500)
+        page.wait_for_selector(".saliency-explain-widget :text('done')", timeout=60_000)
+        page.wait_for_timeout(500)
+        other = overlay.screenshot()
+        assert other != after, f"the map did not change for another class ({values})"
+
+        # Stop stops a long run: the faithful method, one forward pass per step, 10000 steps
+        method_select = page.query_selector_all(".saliency-explain-widget select")[1]
+        method_select.select_option(label="mask-update (faithful)")
+        page.wait_for_timeout(300)
+        page.click(".saliency-explain-widget button:has-text('Run')")
+        page.wait_for_timeout(1500)
+        page.click(".saliency-explain-widget button:has-text('Stop')")
+        page.wait_for_selector(".saliency-explain-widget :text('stopped at')", timeout=10_000)
+        assert not _progress_full(page)
+        assert not _errors(page), _errors(page)
+    finally:
+        page.screenshot(path=str(OUTPUT / "widget_final.png"), full_page=True)
+        page.close()
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in (ROOT / "notebooks").glob("[0-9]*.ipynb")))
+def test_tutorial_notebook_runs_without_widget_errors(browser, lab, name):
+    OUTPUT.mkdir(parents=True, exist_ok=True)
+    page = _open(browser, lab, name)
+    try:
+        _run_all(page, 240_000)
+        page.wait_for_timeout(1500)
+        errs = _errors(page)
+        assert not errs, f"{name}: {errs}"
+    finally:
+        page.screenshot(path=str(OUTPUT / f"{name}.png"), full_page=False)
+        page.close()
