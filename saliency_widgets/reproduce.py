@@ -22,9 +22,9 @@ __all__ = ["CONFIG", "standard_explainers", "variants", "convergence_study", "re
 
 # Everything that determines the shipped numbers (the drift test recomputes a subset from it).
 CONFIG = {
-    "single_seed": 2024, "multi_seed": 2025, "n_single": 200, "n_multi": 60,
+    "single_seed": 2024, "multi_seed": 2025, "n_single": 200, "n_multi": 40,
     "budget": 1000, "lime_samples": 500, "explainer_seed": 0,
-    "conv_single": 30, "conv_multi": 30, "checkpoints": [125, 250, 500, 1000, 2000],
+    "conv_single": 24, "conv_multi": 24, "checkpoints": [125, 250, 500, 1000, 2000],
 }
 
 

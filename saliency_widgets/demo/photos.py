@@ -5,7 +5,7 @@ import numpy as np
 
 __all__ = ["sample_images"]
 
-_PHOTOS = {"cat": "chelsea", "coffee": "coffee", "rocket": "rocket", "motorcycle": "motorcycle_left",
+_PHOTOS = {"cat": "chelsea", "coffee": "coffee", "rocket": "rocket", "motorcycle": "stereo_motorcycle",
            "astronaut": "astronaut"}
 
 
@@ -19,7 +19,10 @@ def sample_images(size: int = 224) -> dict[str, np.ndarray]:
 
     out = {}
     for name, fn in _PHOTOS.items():
-        img = np.asarray(getattr(data, fn)())[..., :3]
+        img = getattr(data, fn)()
+        if isinstance(img, tuple):  # stereo_motorcycle: (left, right, disparity)
+            img = img[0]
+        img = np.asarray(img)[..., :3]
         h, w = img.shape[:2]
         side = min(h, w)
         y, x = (h - side) // 2, (w - side) // 2

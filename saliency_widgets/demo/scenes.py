@@ -213,12 +213,14 @@ def make_scenes(n: int, *, size: int = 96, objects: tuple[int, int] = (1, 1), cl
     if hi > len(CLASS_NAMES):
         raise ValueError(f"objects max {hi} exceeds the number of object classes ({len(CLASS_NAMES)}); "
                          "each object in a scene has a distinct class")
-    if hi * (size // 5) ** 2 > 0.6 * size * size:
-        raise ValueError(f"size {size} is too small for {hi} objects; use size >= {int(np.ceil(hi ** 0.5 * 10))}")
+    r_lo, r_hi = size / 8, size / 5  # object radius: 12-19 px at 96 px
+    r_multi = (r_lo + r_hi) / 2 if hi > 1 else r_hi
+    if hi * (2 * r_multi + 6) ** 2 > 0.7 * size * size:
+        raise ValueError(f"size {size} is too small for {hi} objects of up to {2 * r_multi:.0f} px each; "
+                         "use a larger size or fewer objects")
     rng = np.random.default_rng(seed)
     images = np.empty((n, size, size, 3), np.uint8)
     all_objects = []
-    r_lo, r_hi = size / 11, size / 6  # object radius: 8.7-16 px at 96 px
     for i in range(n):
         img = _background(rng, size)
         for _ in range(int(rng.integers(clutter[0], clutter[1] + 1))):

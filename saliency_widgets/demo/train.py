@@ -42,7 +42,7 @@ def make_training_set(n: int, seed: int, workers: int = 2):
     return np.concatenate([p.images for p in parts]), np.concatenate([p.labels for p in parts])
 
 
-def train(*, n_train: int = 28000, epochs: int = 8, out: str = MODEL_PATH, seed: int = TRAIN_SEED,
+def train(*, n_train: int = 52000, epochs: int = 4, out: str = MODEL_PATH, seed: int = TRAIN_SEED,
           verbose: int = 2) -> float:
     import keras
 
@@ -72,8 +72,8 @@ def train(*, n_train: int = 28000, epochs: int = 8, out: str = MODEL_PATH, seed:
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--out", default=MODEL_PATH, help="where to write the .keras file")
-    parser.add_argument("--epochs", type=int, default=8)
-    parser.add_argument("--n-train", type=int, default=28000)
+    parser.add_argument("--epochs", type=int, default=4)
+    parser.add_argument("--n-train", type=int, default=52000)
     args = parser.parse_args(argv)
     train(n_train=args.n_train, epochs=args.epochs, out=args.out)
 

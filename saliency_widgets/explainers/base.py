@@ -13,7 +13,12 @@ from ..explanation import Explanation
 from ..models import ModelError, as_model
 from ..models.adapter import check_positive_int
 
-__all__ = ["Explainer", "check_target", "check_positive_int"]
+__all__ = ["Explainer", "check_target", "check_positive_int", "seed_param"]
+
+
+def seed_param(seed):
+    """A seed as it can be stored in JSON metadata (a Generator's state is not reproducible by value)."""
+    return seed if isinstance(seed, (int, type(None))) else "Generator"
 
 
 def check_target(target, num_classes: int) -> int:

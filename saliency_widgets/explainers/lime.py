@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..explanation import Explanation, normalize_map
-from .base import Explainer, check_positive_int
+from .base import Explainer, check_positive_int, seed_param
 
 __all__ = ["Lime"]
 
@@ -51,7 +51,7 @@ class Lime(Explainer):
     def params(self) -> dict:
         return {"samples": self.samples, "segments": self.segments, "keep": self.keep,
                 "kernel_width": self.kernel_width,
-                "seed": self.seed if isinstance(self.seed, (int, type(None))) else "Generator"}
+                "seed": seed_param(self.seed)}
 
     @property
     def budget(self) -> int:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..explanation import Explanation, normalize_map
-from .base import Explainer, check_positive_int
+from .base import Explainer, check_positive_int, seed_param
 from .masks import MaskUpsampler
 
 __all__ = ["MaskUpdate"]
@@ -105,7 +105,7 @@ class MaskUpdate(Explainer):
         return {"steps": self.steps, "grid": self.grid, "chains": self.chains,
                 "initial_keep": self.initial_keep, "learning_rate": self.learning_rate,
                 "update": self.update, "weighting": self.weighting,
-                "seed": self.seed if isinstance(self.seed, (int, type(None))) else "Generator"}
+                "seed": seed_param(self.seed)}
 
     @property
     def budget(self) -> int:

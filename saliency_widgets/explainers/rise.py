@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..explanation import Explanation, normalize_map
-from .base import Explainer, check_positive_int
+from .base import Explainer, check_positive_int, seed_param
 from .masks import MaskUpsampler
 
 __all__ = ["Rise"]
@@ -52,7 +52,7 @@ class Rise(Explainer):
     @property
     def params(self) -> dict:
         return {"masks": self.masks, "grid": self.grid, "keep": self.keep,
-                "seed": self.seed if isinstance(self.seed, (int, type(None))) else "Generator"}
+                "seed": seed_param(self.seed)}
 
     @property
     def budget(self) -> int:

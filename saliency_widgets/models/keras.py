@@ -1,9 +1,15 @@
 """Keras 3 models: compiled inference (never ``model.predict`` per batch) and gradients."""
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 
 from .adapter import ModelAdapter
+
+# One compiled function per model: every explainer wraps the model again, and
+# tracing a graph costs far more than a forward pass of a small model.
+_COMPILED: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 __all__ = ["keras_adapter", "compiled_forward"]
 
@@ -24,10 +30,11 @@ def compiled_forward(model, input_shape):
         import tensorflow as tf
 
         spec = tf.TensorSpec((None,) + tuple(input_shape), tf.float32)
+        ref = weakref.ref(model)  # the cache below must not keep the model alive
 
         @tf.function(input_signature=[spec])
         def forward(x):
-            return model(x, training=False)
+            return ref()(x, training=False)
 
         return lambda batch: forward(tf.convert_to_tensor(batch)).numpy()
     if backend == "jax":
@@ -59,6 +66,14 @@ def keras_adapter(model, *, outputs="auto", preprocess=None, batch_size=None) ->
     # jax.jit retraces per batch shape: pad small batches to a power of two there.
     import keras
     pad = keras.backend.backend() == "jax"
-    return ModelAdapter(compiled_forward(model, shape[1:]), input_shape=shape[1:], outputs=outputs,
+    try:
+        fn = _COMPILED[model]
+    except (KeyError, TypeError):
+        fn = compiled_forward(model, shape[1:])
+        try:
+            _COMPILED[model] = fn
+        except TypeError:  # not weak-referenceable: no cache
+            pass
+    return ModelAdapter(fn, input_shape=shape[1:], outputs=outputs,
                         preprocess=preprocess, batch_size=batch_size,
                         name=f"Keras model {model.name!r}", keras_model=model, pad_batches=pad)

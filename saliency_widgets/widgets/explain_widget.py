@@ -317,7 +317,7 @@ class ExplainWidget(W.VBox):
                 self.status.value = (f"running <b>{explainer.method}</b> for <b>{self.labels[target]}</b> "
                                      f"({budget} forward passes)...")
                 self.metrics_html.value = ""
-            gen = explainer.iter_explain(self._x, target)
+            gen = explainer.iter_explain(self.image, target)
             try:
                 for exp in gen:
                     if exp.n_forward >= next_snap or exp.done:
@@ -393,8 +393,9 @@ class ExplainWidget(W.VBox):
 
     def _compute_causal(self, exp):
         self.status.value += " - computing insertion/deletion..."
-        ins = M.insertion(self.model, self._x, exp.saliency, exp.target)
-        dele = M.deletion(self.model, self._x, exp.saliency, exp.target)
+        # The metrics prepare (preprocess) the image themselves: give them the user's image.
+        ins = M.insertion(self.model, self.image, exp.saliency, exp.target)
+        dele = M.deletion(self.model, self.image, exp.saliency, exp.target)
         self.curves = {"insertion": ins, "deletion": dele}
         with self._hold(self.causal_lines, self.causal_figure, self.status):
             self.causal_lines.x = np.stack([ins.fractions, dele.fractions])

@@ -189,3 +189,15 @@ def test_demo_model_classes_in_dropdown():
     names = [t.split(" (")[0] for t, _ in w.class_dropdown.options]
     assert len(names) == 3 and set(names) <= set(CLASS_NAMES)
     assert names[0] == CLASS_NAMES[scene.labels[0]]
+
+
+def test_preprocess_is_applied_once_everywhere():
+    raw = np.full((16, 16, 3), 200, np.uint8)
+    w = ExplainWidget(ThreeClass(), raw, labels=["tl", "br", "const"], preprocess=lambda im: im / 255.0)
+    w.budget_slider.value = 200
+    w.run()
+    assert w.wait(30) and w.error is None, w.error
+    p_full = ThreeClass()((raw / 255.0)[None])[0, w.result.target]
+    assert w.result.score == pytest.approx(p_full, rel=1e-5)
+    # inserting every pixel gives back the unmasked image's probability
+    assert w.curves["insertion"].scores[-1] == pytest.approx(p_full, rel=1e-5)
