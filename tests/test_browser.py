@@ -63,9 +63,9 @@ def lab(tmp_path_factory):
     log = open(root / "server.log", "w")
     proc = subprocess.Popen(
         [sys.executable, "-m", "jupyter", "lab", "--no-browser", f"--port={port}", "--ip=127.0.0.1",
-         f"--ServerApp.token={token}", f"--ServerApp.root_dir={root}", "--LabApp.expose_app_in_browser=True",
+         f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}", "--LabApp.expose_app_in_browser=True",
          "--ServerApp.disable_check_xsrf=True", "--LabApp.news_url=", "--LabApp.check_for_updates_class="
-         "jupyterlab.NeverCheckForUpdate"],
+         "jupyterlab.NeverCheckForUpdate"] + (["--allow-root"] if os.geteuid() == 0 else []),
         cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         base = f"http://127.0.0.1:{port}"
@@ -80,11 +80,13 @@ def lab(tmp_path_factory):
                 time.sleep(0.5)
         yield {"base": base, "token": token, "root": root}
     finally:  # shut the server down even when the test failed
-        try:
+        if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGTERM)
-            proc.wait(timeout=20)
-        except Exception:
-            os.killpg(proc.pid, signal.SIGKILL)
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
         log.close()
 
 
@@ -111,18 +113,38 @@ def _open(browser, lab, name):
 
 
 def _run_all(page, timeout_ms):
+    """Run every cell and wait until the kernel has been idle, with no cell queued, for 3 s."""
     page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
-    page.wait_for_timeout(1000)
-    page.wait_for_function("""() => ![...document.querySelectorAll('.jp-InputArea-prompt')]
-                                  .some(p => p.textContent.includes('*'))""", timeout=timeout_ms)
+    busy_js = """() => { const w = window.jupyterapp.shell.currentWidget;
+        const k = w.sessionContext.session && w.sessionContext.session.kernel;
+        const queued = [...document.querySelectorAll('.jp-InputArea-prompt')].some(p => p.textContent.includes('*'));
+        return queued || !k || k.status !== 'idle'; }"""
+    deadline = time.monotonic() + timeout_ms / 1000
+    idle_since = None
+    while time.monotonic() < deadline:
+        if page.evaluate(busy_js):
+            idle_since = None
+        elif idle_since is None:
+            idle_since = time.monotonic()
+        elif time.monotonic() - idle_since >= 3:
+            return
+        page.wait_for_timeout(500)
+    raise AssertionError(f"the notebook did not finish within {timeout_ms / 1000:.0f} s")
 
 
 def _errors(page):
+    """Widget rendering errors on the page, and error outputs in the notebook's model."""
     text = page.inner_text(".jp-NotebookPanel")
-    errs = []
-    if "Error displaying widget" in text:
-        errs.append("Error displaying widget")
-    errs += [e.inner_text()[:500] for e in page.query_selector_all("[data-mime-type='application/vnd.jupyter.error']")]
+    errs = ["Error displaying widget"] if "Error displaying widget" in text else []
+    errs += page.evaluate("""() => { const cells = window.jupyterapp.shell.currentWidget.content.model.cells;
+        const out = [];
+        for (let i = 0; i < cells.length; i++) {
+            const c = cells.get(i);
+            if (c.type !== 'code') continue;
+            for (const o of c.outputs.toJSON())
+                if (o.output_type === 'error') out.push(`cell ${i}: ${o.ename}: ${o.evalue}`);
+        }
+        return out; }""")
     return errs
 
 
@@ -140,7 +162,8 @@ def test_widget_renders_runs_switches_class_and_stops(browser, lab):
         assert not _errors(page), _errors(page)
 
         # the class dropdown shows the model's classes, by name, with probabilities
-        options = page.eval_on_selector_all(".saliency-explain-widget select option", "os => os.map(o => o.text)")
+        options = page.eval_on_selector_all(".saliency-explain-widget select option",
+                                            "os => os.map(o => o.text.replace(/\\u00a0/g, ' '))")
         from saliency_widgets.demo import CLASS_NAMES
         assert sum(any(o.startswith(name + " (") for name in CLASS_NAMES) for o in options) >= 4, options
 
@@ -182,7 +205,7 @@ def test_widget_renders_runs_switches_class_and_stops(browser, lab):
 
         # Stop stops a long run: the faithful method, one forward pass per step, 10000 steps
         method_select = page.query_selector_all(".saliency-explain-widget select")[1]
-        method_select.select_option(label="mask-update (faithful)")
+        method_select.select_option(index=1)  # "mask-update (faithful)"
         page.wait_for_timeout(300)
         page.click(".saliency-explain-widget button:has-text('Run')")
         page.wait_for_timeout(1500)
@@ -203,6 +226,9 @@ def test_tutorial_notebook_runs_without_widget_errors(browser, lab, name):
         _run_all(page, 240_000)
         page.wait_for_timeout(1500)
         errs = _errors(page)
+        widget = page.query_selector(".saliency-explain-widget")
+        if widget is not None:
+            widget.scroll_into_view_if_needed()
         assert not errs, f"{name}: {errs}"
     finally:
         page.screenshot(path=str(OUTPUT / f"{name}.png"), full_page=False)

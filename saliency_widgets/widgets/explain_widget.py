@@ -57,7 +57,7 @@ class ExplainWidget(W.VBox):
     :meth:`save`.
     """
 
-    refresh_interval = 0.15  # seconds between display refreshes during a run
+    refresh_interval = 0.12  # seconds between display refreshes during a run
 
     def __init__(self, model, image, *, labels=None, preprocess=None, truth=None, methods=None, top_k: int = 5,
                  seed: int = 0, snapshots: int = 100, causal: bool = True):
