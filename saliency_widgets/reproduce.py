@@ -109,6 +109,20 @@ def convergence_study(model, scenes, cases, *, checkpoints, budget=None, progres
     return table
 
 
+def _cached(path, cfg, compute):
+    """Reuse a finished study from an earlier (interrupted) run with the same configuration."""
+    if os.path.exists(path):
+        with open(path, encoding="utf-8") as f:
+            saved = json.load(f)
+        if saved.get("config") == cfg:
+            return saved["table"]
+    table = compute()
+    with open(path + ".tmp", "w", encoding="utf-8") as f:
+        json.dump({"config": cfg, "table": table}, f, default=float)
+    os.replace(path + ".tmp", path)
+    return table
+
+
 def _markdown_convergence(table) -> str:
     cps = next(iter(table.values()))["n_forward"]
     lines = ["| variant | " + " | ".join(f"{c} passes" for c in cps) + " | s / map |",
@@ -193,10 +207,10 @@ def reproduce(out: str, *, n_scenes: int | None = None, quick: bool = False, pro
     conv_cases_single = _targets(model, single, not_top1=False)[:cfg["conv_single"]]
     conv_multi_scenes = make_scenes(cfg["conv_multi"] * 3, objects=(2, 3), seed=cfg["multi_seed"] + 1)
     conv_cases_multi = _targets(model, conv_multi_scenes, not_top1=True)[:cfg["conv_multi"]]
-    conv_single = convergence_study(model, single, conv_cases_single, checkpoints=cfg["checkpoints"],
-                                    progress=progress)
-    conv_multi = convergence_study(model, conv_multi_scenes, conv_cases_multi, checkpoints=cfg["checkpoints"],
-                                   progress=progress)
+    conv_single = _cached(os.path.join(out, "convergence_single.json"), cfg, lambda: convergence_study(
+        model, single, conv_cases_single, checkpoints=cfg["checkpoints"], progress=progress))
+    conv_multi = _cached(os.path.join(out, "convergence_multi.json"), cfg, lambda: convergence_study(
+        model, conv_multi_scenes, conv_cases_multi, checkpoints=cfg["checkpoints"], progress=progress))
     for name, table in (("single", conv_single), ("multi", conv_multi)):
         fig = convergence_figure({k: (v["n_forward"], v["pointing"]) for k, v in table.items()},
                                  title=f"{name}-object scenes" + (" (target not top-1)" if name == "multi" else ""))
