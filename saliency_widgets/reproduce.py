@@ -18,7 +18,8 @@ from . import metrics as M
 from .evaluation import Results, evaluate
 from .explainers import CenterBaseline, GradCam, Lime, MaskUpdate, Occlusion, Rise
 
-__all__ = ["CONFIG", "standard_explainers", "variants", "convergence_study", "reproduce", "shipped_results"]
+__all__ = ["CONFIG", "standard_explainers", "variants", "convergence_study", "comparison_data", "reproduce",
+           "shipped_results"]
 
 # Everything that determines the shipped numbers (the drift test recomputes a subset from it).
 CONFIG = {
@@ -123,6 +124,31 @@ def _cached(path, cfg, compute):
     return table
 
 
+def comparison_data(explainers, model, images, objects, methods=("lime", "grad-cam", "rise", "mask-update")):
+    """Maps and (insertion, deletion) AUCs per image and method, for :func:`comparison_grid`.
+
+    Returns ``maps``, ``scores`` (lists of {method: ...}), ``titles`` ("class: p%") and the
+    insertion/deletion curves of the first image ({method: (Curve, Curve)}).
+    """
+    from .demo import CLASS_NAMES
+    from .models import as_model
+    adapter = as_model(model)
+    maps, scores, titles, curves = [], [], [], {}
+    for i, (img, obj) in enumerate(zip(images, objects)):
+        x = np.asarray(img, np.float32)
+        p = adapter.predict(x[None])[0, obj.label]
+        titles.append(f"{CLASS_NAMES[obj.label]}: {100 * p:.2f}%")
+        maps.append({})
+        scores.append({})
+        for name in methods:
+            sal = explainers[name].explain(x, obj.label).saliency
+            ins, dele = M.insertion(adapter, x, sal, obj.label), M.deletion(adapter, x, sal, obj.label)
+            maps[-1][name], scores[-1][name] = sal, (ins.auc, dele.auc)
+            if i == 0:
+                curves[name] = (ins, dele)
+    return maps, scores, titles, curves
+
+
 def _markdown_convergence(table) -> str:
     cps = next(iter(table.values()))["n_forward"]
     lines = ["| variant | " + " | ".join(f"{c} passes" for c in cps) + " | s / map |",
@@ -180,22 +206,9 @@ def reproduce(out: str, *, n_scenes: int | None = None, quick: bool = False, pro
     plt.close(fig)
 
     # 3. insertion/deletion comparison grid (seed: saliency_map_comparison_1_2_3.jpg)
-    shown = [m for m in ("lime", "grad-cam", "rise", "mask-update")]
-    imgs, maps, scores, titles, curves = [], [], [], [], {}
-    for i in range(3):
-        x = single.images[i].astype(np.float32)
-        obj = single.objects[i][0]
-        p = explainers["rise"].model.predict(x[None])[0, obj.label]
-        imgs.append(single.images[i])
-        titles.append(f"{CLASS_NAMES[obj.label]}: {100 * p:.2f}%")
-        maps.append({}), scores.append({})
-        for name in shown:
-            sal = explainers[name].explain(x, obj.label).saliency
-            ins = M.insertion(model, x, sal, obj.label)
-            dele = M.deletion(model, x, sal, obj.label)
-            maps[-1][name], scores[-1][name] = sal, (ins.auc, dele.auc)
-            if i == 0:
-                curves[name] = (ins, dele)
+    firsts = [objs[0] for objs in single.objects[:3]]
+    maps, scores, titles, curves = comparison_data(explainers, model, single.images[:3], firsts)
+    imgs = single.images[:3]
     fig = comparison_grid(imgs, maps, scores, titles=titles)
     fig.savefig(os.path.join(out, "insertion_deletion.png"), dpi=110)
     plt.close(fig)
