@@ -184,6 +184,12 @@ def test_widget_renders_runs_switches_class_and_stops(browser, lab):
         assert after != before, "the overlay did not change after Run"
         d = page.eval_on_selector(".saliency-explain-widget .bqplot path.line", "p => p.getAttribute('d') || ''")
         assert d.count("L") > 10, "the bqplot score line has no points"
+        page.wait_for_function("""() => [...document.querySelectorAll('.saliency-explain-widget .bqplot .mainheading')]
+            .some(t => t.textContent.includes('AUC'))""", timeout=30_000)  # the insertion/deletion panel
+        paths = page.eval_on_selector_all(".saliency-explain-widget .bqplot path.line",
+                                          "ps => ps.map(p => (p.getAttribute('d') || '').length)")
+        # score line + insertion + deletion (the legend's short samples are paths too)
+        assert sum(n > 100 for n in paths) >= 3, f"insertion/deletion curves not drawn: {paths}"
 
         changes = [t - timing["t0"] for t in timing["changes"]]
         first = changes[0] / 1000 if changes else float("nan")

@@ -166,11 +166,13 @@ class ExplainWidget(W.VBox):
             layout=W.Layout(width="420px", height="240px"), fig_margin=dict(top=40, bottom=40, left=50, right=20))
         self._cxs = bq.LinearScale(min=0.0, max=1.0)
         self._cys = bq.LinearScale(min=0.0, max=1.0)
-        self.causal_lines = bq.Lines(x=np.zeros((2, 0)), y=np.zeros((2, 0)),
-                                     scales={"x": self._cxs, "y": self._cys}, colors=["#2ca02c", "#d62728"],
-                                     labels=["insertion", "deletion"], display_legend=True)
+        # One 1-D line per curve (as the score line): simpler to sync than a 2-D Lines mark.
+        self.insertion_line = bq.Lines(x=np.zeros(0), y=np.zeros(0), scales={"x": self._cxs, "y": self._cys},
+                                       colors=["#2ca02c"], labels=["insertion"], display_legend=True)
+        self.deletion_line = bq.Lines(x=np.zeros(0), y=np.zeros(0), scales={"x": self._cxs, "y": self._cys},
+                                      colors=["#d62728"], labels=["deletion"], display_legend=True)
         self.causal_figure = bq.Figure(
-            marks=[self.causal_lines], title="insertion / deletion",
+            marks=[self.insertion_line, self.deletion_line], title="insertion / deletion",
             axes=[bq.Axis(scale=self._cxs, label="fraction of pixels"),
                   bq.Axis(scale=self._cys, side="left", label="p(target)")],
             layout=W.Layout(width="420px", height="240px"), fig_margin=dict(top=40, bottom=40, left=50, right=20))
@@ -309,11 +311,13 @@ class ExplainWidget(W.VBox):
         next_snap = 0
         try:
             self.curves = {}
-            with self._hold(self.progress, self.status, self.score_line, self.causal_lines, self.metrics_html):
+            with self._hold(self.progress, self.status, self.score_line, self.insertion_line, self.deletion_line,
+                            self.metrics_html):
                 self.progress.max = budget
                 self.progress.value = 0
                 self.score_line.x, self.score_line.y = np.zeros(0), np.zeros(0)
-                self.causal_lines.x, self.causal_lines.y = np.zeros((2, 0)), np.zeros((2, 0))
+                for line in (self.insertion_line, self.deletion_line):
+                    line.x, line.y = np.zeros(0), np.zeros(0)
                 self.status.value = (f"running <b>{explainer.method}</b> for <b>{self.labels[target]}</b> "
                                      f"({budget} forward passes)...")
                 self.metrics_html.value = ""
@@ -397,9 +401,9 @@ class ExplainWidget(W.VBox):
         ins = M.insertion(self.model, self.image, exp.saliency, exp.target)
         dele = M.deletion(self.model, self.image, exp.saliency, exp.target)
         self.curves = {"insertion": ins, "deletion": dele}
-        with self._hold(self.causal_lines, self.causal_figure, self.status):
-            self.causal_lines.x = np.stack([ins.fractions, dele.fractions])
-            self.causal_lines.y = np.stack([ins.scores, dele.scores])
+        with self._hold(self.insertion_line, self.deletion_line, self.causal_figure, self.status):
+            self.insertion_line.x, self.insertion_line.y = ins.fractions, ins.scores
+            self.deletion_line.x, self.deletion_line.y = dele.fractions, dele.scores
             self.causal_figure.title = f"insertion AUC {ins.auc:.3f} ↑ / deletion AUC {dele.auc:.3f} ↓"
             self.status.value = self.status.value.replace(" - computing insertion/deletion...", "")
 

@@ -65,7 +65,7 @@ def test_run_updates_overlay_score_line_and_progress():
     assert "done" in w.status.value
     assert len(w._snaps) <= w.snapshots + 1 and w.step_slider.max == len(w._snaps) - 1
     assert w.curves["insertion"].auc >= 0  # the insertion/deletion panel was filled
-    assert len(w.causal_lines.y[0]) > 0
+    assert len(w.insertion_line.y) == len(w.deletion_line.y) > 0
 
 
 def test_top_of_map_follows_the_class():
