@@ -6,7 +6,6 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.ndimage import gaussian_filter
 
-from ..explainers.base import check_target
 from ..models import as_model
 from ._checks import check_saliency
 
@@ -42,19 +41,7 @@ def _curve(model, x_start, x_finish, saliency, target, step, name):
     order = np.argsort(-sal, axis=None, kind="stable")
     n_steps = int(np.ceil(n_pix / step))
     counts = np.minimum(np.arange(n_steps + 1) * step, n_pix)
-    flat_start, flat_finish = x_start.reshape(n_pix, c), x_finish.reshape(n_pix, c)
-    scores = np.empty(n_steps + 1, np.float32)
-    bs = model.batch_size
-    for b0 in range(0, n_steps + 1, bs):  # build one batch of images at a time
-        ks = counts[b0:b0 + bs]
-        batch = np.repeat(flat_start[None], len(ks), axis=0)
-        for i, k in enumerate(ks):
-            idx = order[:k]
-            batch[i, idx] = flat_finish[idx]
-        probs = model.predict(batch.reshape(len(ks), h, w, c))
-        if b0 == 0:
-            target = check_target(target, probs.shape[1])
-        scores[b0:b0 + len(ks)] = probs[:, target]
+    scores = model.path_scores(x_start, x_finish, order, counts, target)
     fractions = counts / n_pix
     auc = float(np.trapezoid(scores, fractions) if hasattr(np, "trapezoid") else np.trapz(scores, fractions))
     return Curve(fractions, scores, auc, name)

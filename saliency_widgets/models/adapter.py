@@ -122,6 +122,37 @@ class ModelAdapter:
 
     __call__ = predict
 
+    def path_scores(self, x_start: np.ndarray, x_finish: np.ndarray, order: np.ndarray, counts: np.ndarray,
+                    target: int) -> np.ndarray:
+        """Target probabilities along a pixel-replacement path (insertion / deletion).
+
+        Image ``i`` is ``x_start`` with the pixels ``order[:counts[i]]`` (flat
+        indices into H * W, all channels) taken from ``x_finish``.  Only one
+        batch of images exists at a time.  Device-native adapters override
+        this so the images are built on the model's device.
+
+        Returns
+        -------
+        (len(counts),) float32
+        """
+        h, w, c = x_start.shape
+        n_pix = h * w
+        flat_start, flat_finish = x_start.reshape(n_pix, c), x_finish.reshape(n_pix, c)
+        counts = np.asarray(counts)
+        scores = np.empty(len(counts), np.float32)
+        bs = self.batch_size
+        for b0 in range(0, len(counts), bs):
+            ks = counts[b0:b0 + bs]
+            batch = np.repeat(flat_start[None], len(ks), axis=0)
+            for i, k in enumerate(ks):
+                idx = order[:k]
+                batch[i, idx] = flat_finish[idx]
+            probs = self.predict(batch.reshape(len(ks), h, w, c))
+            if b0 == 0:
+                _check_class(target, probs.shape[1])
+            scores[b0:b0 + len(ks)] = probs[:, target]
+        return scores
+
     def _call(self, chunk: np.ndarray) -> np.ndarray:
         b = chunk.shape[0]
         if self.pad_batches and b < self.batch_size:
@@ -175,6 +206,14 @@ def _to_numpy(out) -> np.ndarray:
         except Exception:
             pass
     return np.asarray(out)
+
+
+def _check_class(target, num_classes: int) -> None:
+    if isinstance(target, bool) or not isinstance(target, (int, np.integer)):
+        raise TypeError(f"target must be an integer class index in [0, {num_classes}), got {target!r}")
+    if not 0 <= target < num_classes:
+        raise ValueError(f"target {target} is out of range: the model has {num_classes} classes, "
+                         f"so target must be in [0, {num_classes})")
 
 
 def check_positive_int(name: str, value) -> int:
