@@ -16,17 +16,32 @@ import numpy as np
 
 from . import metrics as M
 from .evaluation import Results, evaluate
-from .explainers import CenterBaseline, GradCam, Lime, MaskUpdate, Occlusion, Rise
+from .explainers import MaskUpdate, Rise
 
-__all__ = ["CONFIG", "standard_explainers", "variants", "convergence_study", "comparison_data", "reproduce",
-           "shipped_results"]
+__all__ = ["CONFIG", "READINGS", "standard_explainers", "variants", "convergence_study", "convergence_cases",
+           "comparison_data", "reproduce", "shipped_results", "code_stamp"]
 
-# Everything that determines the shipped numbers (the drift test recomputes a subset from it).
+# Everything that determines the shipped numbers (the drift test recomputes a sample of every table from it).
+# Every method with a budget gets the same number of forward passes ("budget").
 CONFIG = {
     "single_seed": 2024, "multi_seed": 2025, "n_single": 200, "n_multi": 40,
-    "budget": 1000, "lime_samples": 500, "explainer_seed": 0,
-    "conv_single": 24, "conv_multi": 24, "checkpoints": [125, 250, 500, 1000, 2000],
+    "budget": 1000, "explainer_seed": 0,
+    "headline": ["mask-update-paper", "mask-update", "rise", "grad-cam", "lime", "occlusion", "center"],
+    "conv_single": 100, "conv_multi": 100, "checkpoints": [125, 250, 500, 1000],
 }
+
+# The readings of the mask-update method compared in the convergence study: (label, MaskUpdate settings).
+# Each label names its settings; the registry's labels are used where a reading is registered.
+READINGS = [
+    ("mask-update (paper)", dict(chains=1, update="prototype", weighting="none")),
+    ("mask-update (paper rules, 32 chains)", dict(chains=32, update="prototype", weighting="none")),
+    ("mask-update (32 chains, relative update, unweighted)", dict(chains=32, update="relative", weighting="none")),
+    ("mask-update (32 chains, score-weighted)", dict(chains=32, update="prototype", weighting="score")),
+    ("mask-update (32 chains, relative update, score-weighted)",
+     dict(chains=32, update="relative", weighting="score")),
+    ("mask-update (32 chains, relative update, slope read-out)",
+     dict(chains=32, update="relative", weighting="slope")),
+]
 
 
 def shipped_results() -> dict:
@@ -36,34 +51,57 @@ def shipped_results() -> dict:
     return json.loads(text)
 
 
-def standard_explainers(model, *, budget=1000, lime_samples=500, seed=0) -> dict:
-    """The six methods of the pointing-game table, at equal forward passes where they have a budget."""
-    return {
-        "mask-update": MaskUpdate(model, steps=budget, seed=seed),
-        "rise": Rise(model, masks=budget, seed=seed),
-        "grad-cam": GradCam(model),
-        "lime": Lime(model, samples=lime_samples, seed=seed),
-        "occlusion": Occlusion(model),
-        "center": CenterBaseline(),
-    }
+def code_stamp() -> str:
+    """A hash of the package version and of every source file that can change a shipped number.
+
+    Cached studies and resumable row files are reused only under the same stamp, so
+    a code change never serves numbers computed by older code.
+    """
+    import hashlib
+    from importlib import resources
+
+    from . import __version__
+    root = resources.files("saliency_widgets")
+    h = hashlib.sha256(__version__.encode())
+    parts = ["explainers", "metrics", "models"]
+    files = ["evaluation.py", "reproduce.py", "occluder.py", "registry.py", "explanation.py",
+             "demo/scenes.py", "demo/photos.py", "demo/model.py", "demo/data/demo_model.keras"]
+    paths = []
+    for part in parts:
+        paths += sorted(f"{part}/{e.name}" for e in (root / part).iterdir() if e.name.endswith(".py"))
+    for rel in paths + files:
+        node = root
+        for piece in rel.split("/"):
+            node = node / piece
+        h.update(rel.encode())
+        h.update(node.read_bytes())
+    return h.hexdigest()[:16]
 
 
-def variants(model, *, budget=2000, seed=0) -> dict:
+def standard_explainers(model, *, budget=1000, seed=0, methods=None, lime_samples=None) -> dict:
+    """The headline table's methods, keyed by their registry labels, at equal forward passes.
+
+    ``methods``: registry keys (default ``CONFIG["headline"]``).  ``lime_samples`` is
+    accepted for old callers; LIME gets ``budget`` samples like every other method.
+    """
+    from .registry import get_method
+    out = {}
+    for key in methods or CONFIG["headline"]:
+        spec = get_method(key)
+        kwargs = {}
+        if spec.budget_arg is not None:
+            kwargs["budget"] = budget
+        if spec.seeded:
+            kwargs["seed"] = seed
+        out[spec.label] = spec.build(model, **kwargs)
+    return out
+
+
+def variants(model, *, budget=1000, seed=0) -> dict:
     """The readings of the mask-update method compared in the convergence study, and RISE."""
-    return {
-        "faithful (1 chain, prototype, none)": MaskUpdate.faithful(model, steps=budget, seed=seed),
-        "32 chains, prototype, none": MaskUpdate(model, steps=budget, chains=32, update="prototype",
-                                                 weighting="none", seed=seed),
-        "32 chains, relative, none": MaskUpdate(model, steps=budget, chains=32, update="relative",
-                                                weighting="none", seed=seed),
-        "32 chains, prototype, score": MaskUpdate(model, steps=budget, chains=32, update="prototype",
-                                                  weighting="score", seed=seed),
-        "32 chains, relative, score": MaskUpdate(model, steps=budget, chains=32, update="relative",
-                                                 weighting="score", seed=seed),
-        "32 chains, relative, slope": MaskUpdate(model, steps=budget, chains=32, update="relative",
-                                                 weighting="slope", seed=seed),
-        "rise": Rise(model, masks=budget, seed=seed),
-    }
+    out = {label: MaskUpdate(model, steps=budget, seed=seed, **settings) for label, settings in READINGS}
+    out["RISE"] = Rise(model, masks=budget, seed=seed)
+    return out
 
 
 def _targets(model, scenes, *, not_top1: bool):
@@ -80,7 +118,14 @@ def _targets(model, scenes, *, not_top1: bool):
 
 
 def convergence_study(model, scenes, cases, *, checkpoints, budget=None, progress=True) -> dict:
-    """Pointing accuracy (15 px) and correlation with the final map at each checkpoint, per variant."""
+    """Pointing accuracy (15 px) and stability at each checkpoint, per reading, with intervals.
+
+    For every reading and target: the partial map after each checkpoint's forward passes is
+    scored by the pointing game (TorchRay's rule, map ranked by ``raw``) and by its correlation
+    with the same run's final map (*stability*: how settled the map is, not whether it is right).
+    Accuracy is the share of targets hit (each target is one (image, class) pair), with a 95%
+    Wilson interval; the per-target hits are stored so the drift test can recompute any of them.
+    """
     budget = budget or max(checkpoints)
     table = {}
     bar = None
@@ -93,46 +138,78 @@ def convergence_study(model, scenes, cases, *, checkpoints, budget=None, progres
         corr = {c: [] for c in checkpoints}
         t0 = time.perf_counter()
         for i, obj in cases:
+            truth = _class_truth(scenes.objects[i], obj.label)
             res = M.convergence(explainer, scenes.images[i].astype(np.float32), obj.label, checkpoints=checkpoints)
+            ranked = getattr(res, "raws", None) or res.maps
             for c in checkpoints:
-                k = int(np.searchsorted(res.n_forward, c))
-                k = min(k, len(res.maps) - 1)
-                hits[c].append((obj.label, M.pointing_game(res.maps[k], obj.mask, tolerance=15)))
-                corr[c].append(res.correlation[k])
+                k = min(int(np.searchsorted(res.n_forward, c)), len(res.maps) - 1)
+                hits[c].append(bool(M.pointing_game(ranked[k], truth, tolerance=15)))
+                corr[c].append(float(res.correlation[k]))
             if bar is not None:
                 bar.update(1)
-        table[name] = {"n_forward": list(checkpoints),
-                       "pointing": [M.pointing_accuracy(hits[c]) for c in checkpoints],
+        pointing, ci = [], []
+        for c in checkpoints:
+            k, n = int(sum(hits[c])), len(hits[c])
+            pointing.append(k / n)
+            ci.append(list(M.wilson_interval(k, n)))
+        table[name] = {"n_forward": list(checkpoints), "pointing": pointing, "pointing_ci": ci,
                        "correlation": [float(np.mean(corr[c])) for c in checkpoints],
+                       "hits": [hits[c] for c in checkpoints],
                        "seconds_per_map": (time.perf_counter() - t0) / max(1, len(cases))}
     if bar is not None:
         bar.close()
     return table
 
 
-def _cached(path, cfg, compute):
-    """Reuse a finished study from an earlier (interrupted) run with the same configuration."""
+def _class_truth(objects, label):
+    """The union of the masks of every object of class ``label`` in one scene (TorchRay's truth)."""
+    masks = [o.mask for o in objects if o.label == label]
+    return np.logical_or.reduce(masks) if masks else None
+
+
+def _cached(path, key, compute):
+    """Reuse a finished study from an earlier (interrupted) run with the same settings and code."""
     if os.path.exists(path):
         with open(path, encoding="utf-8") as f:
             saved = json.load(f)
-        if saved.get("config") == cfg:
+        if saved.get("key") == key:
             return saved["table"]
     table = compute()
     with open(path + ".tmp", "w", encoding="utf-8") as f:
-        json.dump({"config": cfg, "table": table}, f, default=float)
+        json.dump({"key": key, "table": table}, f, default=float)
     os.replace(path + ".tmp", path)
     return table
 
 
-def comparison_data(explainers, model, images, objects, methods=("lime", "grad-cam", "rise", "mask-update")):
+def _fresh_rows(path, key):
+    """Drop a resumable rows file made under other settings or other code (a stamp file beside it)."""
+    stamp = path + ".stamp"
+    text = json.dumps(key, sort_keys=True, default=str)
+    if os.path.exists(path):
+        old = open(stamp, encoding="utf-8").read() if os.path.exists(stamp) else None
+        if old != text:
+            os.remove(path)
+    with open(stamp, "w", encoding="utf-8") as f:
+        f.write(text)
+    return path
+
+
+def comparison_data(explainers, model, images, objects, methods=None):
     """Maps and (insertion, deletion) AUCs per image and method, for :func:`comparison_grid`.
 
-    Returns ``maps``, ``scores`` (lists of {method: ...}), ``titles`` ("class: p%") and the
-    insertion/deletion curves of the first image ({method: (Curve, Curve)}).
+    ``methods``: keys of ``explainers`` or registry keys/labels (default: every explainer).
+    Insertion and deletion rank pixels by the explanation's ``raw`` map (the one rule for
+    every method) with the metrics' default occluder; the panels show the display map.
+    Returns ``maps``, ``scores`` (lists of {label: ...}), ``titles`` ("class: p%") and the
+    insertion/deletion curves of the first image ({label: (Curve, Curve)}).
     """
     from .demo import CLASS_NAMES
     from .models import as_model
+    from .registry import get_method
     adapter = as_model(model)
+    names = []
+    for name in methods or list(explainers):
+        names.append(name if name in explainers else get_method(name).label)
     maps, scores, titles, curves = [], [], [], {}
     for i, (img, obj) in enumerate(zip(images, objects)):
         x = np.asarray(img, np.float32)
@@ -140,10 +217,10 @@ def comparison_data(explainers, model, images, objects, methods=("lime", "grad-c
         titles.append(f"{CLASS_NAMES[obj.label]}: {100 * p:.2f}%")
         maps.append({})
         scores.append({})
-        for name in methods:
-            sal = explainers[name].explain(x, obj.label).saliency
-            ins, dele = M.insertion(adapter, x, sal, obj.label), M.deletion(adapter, x, sal, obj.label)
-            maps[-1][name], scores[-1][name] = sal, (ins.auc, dele.auc)
+        for name in names:
+            exp = explainers[name].explain(x, obj.label)
+            ins, dele = M.insertion(adapter, x, exp.raw, obj.label), M.deletion(adapter, x, exp.raw, obj.label)
+            maps[-1][name], scores[-1][name] = exp.saliency, (ins.auc, dele.auc)
             if i == 0:
                 curves[name] = (ins, dele)
     return maps, scores, titles, curves
@@ -151,12 +228,26 @@ def comparison_data(explainers, model, images, objects, methods=("lime", "grad-c
 
 def _markdown_convergence(table) -> str:
     cps = next(iter(table.values()))["n_forward"]
-    lines = ["| variant | " + " | ".join(f"{c} passes" for c in cps) + " | s / map |",
+    lines = ["| reading | " + " | ".join(f"{c} passes" for c in cps) + " | s / map |",
              "|---|" + "---|" * (len(cps) + 1)]
     for name, row in table.items():
-        cells = [f"{100 * p:.1f}% (r={r:.2f})" for p, r in zip(row["pointing"], row["correlation"])]
+        cells = [f"{100 * p:.0f}% [{100 * lo:.0f}, {100 * hi:.0f}] (r={r:.2f})"
+                 for p, (lo, hi), r in zip(row["pointing"], row["pointing_ci"], row["correlation"])]
         lines.append(f"| {name} | " + " | ".join(cells) + f" | {row['seconds_per_map']:.2f} |")
     return "\n".join(lines)
+
+
+def convergence_cases(model, cfg):
+    """The targets of the two convergence studies: (scenes, [(image index, object)]) each.
+
+    Single-object scenes: the first ``conv_single`` scenes of the headline table's scenes.
+    Multi-object scenes: objects whose class is not the model's top-1 class (the hard case).
+    """
+    from .demo import make_scenes
+    single = make_scenes(cfg["conv_single"], seed=cfg["single_seed"])
+    multi = make_scenes(cfg["conv_multi"] * 3, objects=(2, 3), seed=cfg["multi_seed"] + 1)
+    return ((single, _targets(model, single, not_top1=False)[:cfg["conv_single"]]),
+            (multi, _targets(model, multi, not_top1=True)[:cfg["conv_multi"]]))
 
 
 def reproduce(out: str, *, n_scenes: int | None = None, quick: bool = False, progress: bool = True) -> dict:
@@ -172,44 +263,47 @@ def reproduce(out: str, *, n_scenes: int | None = None, quick: bool = False, pro
     if n_scenes is not None:
         cfg["n_single"] = n_scenes
     if quick:
-        cfg.update(n_single=4, n_multi=2, budget=200, lime_samples=100, conv_single=2, conv_multi=2,
-                   checkpoints=[50, 100, 200])
+        cfg.update(n_single=4, n_multi=2, budget=200, conv_single=2, conv_multi=2, checkpoints=[50, 100, 200])
     os.makedirs(out, exist_ok=True)
+    key = {"config": cfg, "code": code_stamp()}
     model = load_model()
     single = make_scenes(cfg["n_single"], seed=cfg["single_seed"])
     multi = make_scenes(cfg["n_multi"], objects=(2, 3), seed=cfg["multi_seed"])
-    explainers = standard_explainers(model, budget=cfg["budget"], lime_samples=cfg["lime_samples"],
-                                     seed=cfg["explainer_seed"])
+    explainers = standard_explainers(model, budget=cfg["budget"], seed=cfg["explainer_seed"])
+    labels = list(explainers)
     t0 = time.perf_counter()
 
     # 1. pointing game, box IoU and insertion/deletion over single- and multi-object scenes
     rows_single = evaluate(explainers, single.images, single.objects, progress=progress,
-                           results=os.path.join(out, "rows_single.jsonl"))
+                           results=_fresh_rows(os.path.join(out, "rows_single.jsonl"), key))
     rows_multi = evaluate(explainers, multi.images, multi.objects, progress=progress,
                           metrics=("pointing", "pointing_strict", "box_iou"),
-                          results=os.path.join(out, "rows_multi.jsonl"))
+                          results=_fresh_rows(os.path.join(out, "rows_multi.jsonl"), key))
+    n_pairs = len({(r["image"], r["target"]) for r in rows_multi})
     with open(os.path.join(out, "pointing.md"), "w", encoding="utf-8") as f:
         f.write(f"## Single-object scenes ({len(single)} scenes, 96 x 96, {cfg['budget']} forward passes for "
-                f"mask-update and RISE, {cfg['lime_samples']} for LIME)\n\n{rows_single.to_markdown()}\n\n"
-                f"## Multi-object scenes ({len(multi)} scenes, every object explained)\n\n"
-                f"{rows_multi.to_markdown()}\n")
+                f"every method with a budget)\n\n{rows_single.to_markdown()}\n\n"
+                f"## Multi-object scenes ({len(multi)} scenes, {n_pairs} (image, class) pairs, every class "
+                f"present explained once)\n\n{rows_multi.to_markdown()}\n")
 
-    # 2. figures: pointing game (seed: pointing_game_result.png)
+    # 2. figures: pointing game (seed: pointing_game_result.png), the project's default reading
+    default = get_label("mask-update")
     cases = []
     for i in range(3):
         obj = single.objects[i][0]
-        exp = explainers["mask-update"].explain(single.images[i].astype(np.float32), obj.label)
+        exp = explainers[default].explain(single.images[i].astype(np.float32), obj.label)
         cases.append(dict(image=single.images[i], saliency=exp.saliency, box=obj.box, mask=obj.mask,
-                          label=CLASS_NAMES[obj.label], method="mask-update"))
+                          label=CLASS_NAMES[obj.label], method=default))
     fig = pointing_figure(cases)
     fig.savefig(os.path.join(out, "pointing_game.png"), dpi=110)
     plt.close(fig)
 
     # 3. insertion/deletion comparison grid (seed: saliency_map_comparison_1_2_3.jpg)
     firsts = [objs[0] for objs in single.objects[:3]]
-    maps, scores, titles, curves = comparison_data(explainers, model, single.images[:3], firsts)
-    imgs = single.images[:3]
-    fig = comparison_grid(imgs, maps, scores, titles=titles)
+    grid_methods = [get_label(k) for k in ("lime", "grad-cam", "rise", "mask-update-paper", "mask-update")]
+    maps, scores, titles, curves = comparison_data(explainers, model, single.images[:3], firsts,
+                                                   methods=grid_methods)
+    fig = comparison_grid(single.images[:3], maps, scores, titles=titles)
     fig.savefig(os.path.join(out, "insertion_deletion.png"), dpi=110)
     plt.close(fig)
     fig = curves_figure(curves, title=titles[0])
@@ -217,27 +311,34 @@ def reproduce(out: str, *, n_scenes: int | None = None, quick: bool = False, pro
     plt.close(fig)
 
     # 4. convergence of the readings of the method, single- and multi-object (target not top-1)
-    conv_cases_single = _targets(model, single, not_top1=False)[:cfg["conv_single"]]
-    conv_multi_scenes = make_scenes(cfg["conv_multi"] * 3, objects=(2, 3), seed=cfg["multi_seed"] + 1)
-    conv_cases_multi = _targets(model, conv_multi_scenes, not_top1=True)[:cfg["conv_multi"]]
-    conv_single = _cached(os.path.join(out, "convergence_single.json"), cfg, lambda: convergence_study(
-        model, single, conv_cases_single, checkpoints=cfg["checkpoints"], progress=progress))
-    conv_multi = _cached(os.path.join(out, "convergence_multi.json"), cfg, lambda: convergence_study(
-        model, conv_multi_scenes, conv_cases_multi, checkpoints=cfg["checkpoints"], progress=progress))
+    (conv_s_scenes, conv_s_cases), (conv_m_scenes, conv_m_cases) = convergence_cases(model, cfg)
+    conv_single = _cached(os.path.join(out, "convergence_single.json"), key, lambda: convergence_study(
+        model, conv_s_scenes, conv_s_cases, checkpoints=cfg["checkpoints"], progress=progress))
+    conv_multi = _cached(os.path.join(out, "convergence_multi.json"), key, lambda: convergence_study(
+        model, conv_m_scenes, conv_m_cases, checkpoints=cfg["checkpoints"], progress=progress))
     for name, table in (("single", conv_single), ("multi", conv_multi)):
-        fig = convergence_figure({k: (v["n_forward"], v["pointing"]) for k, v in table.items()},
+        fig = convergence_figure({k: (v["n_forward"], v["pointing"], v["pointing_ci"]) for k, v in table.items()},
                                  title=f"{name}-object scenes" + (" (target not top-1)" if name == "multi" else ""))
         fig.savefig(os.path.join(out, f"convergence_{name}.png"), dpi=110)
         plt.close(fig)
+    p0_multi = _p0(model, conv_m_scenes, conv_m_cases)
     with open(os.path.join(out, "convergence.md"), "w", encoding="utf-8") as f:
-        f.write("Pointing accuracy (15 px) and, in brackets, correlation with the variant's final map.\n\n"
-                f"## Single-object scenes ({len(conv_cases_single)} targets)\n\n{_markdown_convergence(conv_single)}\n\n"
-                f"## Multi-object scenes, target not the top-1 class ({len(conv_cases_multi)} targets)\n\n"
+        f.write("Pointing accuracy (15 px, TorchRay's rule) with its 95% Wilson interval over targets, and in "
+                "brackets r = mean correlation of the partial map with the same run's final map (stability, "
+                "not correctness).\n\n"
+                f"## Single-object scenes ({len(conv_s_cases)} targets)\n\n{_markdown_convergence(conv_single)}\n\n"
+                f"## Multi-object scenes, target not the top-1 class ({len(conv_m_cases)} targets; the target's "
+                f"probability on the unmasked image, p0: median {np.median(p0_multi):.3g}, quartiles "
+                f"{np.quantile(p0_multi, 0.25):.3g} to {np.quantile(p0_multi, 0.75):.3g})\n\n"
                 f"{_markdown_convergence(conv_multi)}\n")
 
-    results = {"config": cfg, "pointing_single": rows_single.summary(), "pointing_multi": rows_multi.summary(),
+    results = {"config": cfg, "code": key["code"], "labels": labels,
+               "pointing_single": rows_single.summary(), "pointing_multi": rows_multi.summary(),
+               "markdown_single": rows_single.to_markdown(), "markdown_multi": rows_multi.to_markdown(),
+               "sanity_single": getattr(rows_single, "sanity", None),
                "rows_single": list(rows_single), "rows_multi": list(rows_multi),
                "convergence_single": conv_single, "convergence_multi": conv_multi,
+               "convergence_multi_p0": [float(v) for v in p0_multi],
                "seconds": time.perf_counter() - t0}
     tmp = os.path.join(out, "results.json.tmp")
     with open(tmp, "w", encoding="utf-8") as f:
@@ -245,3 +346,16 @@ def reproduce(out: str, *, n_scenes: int | None = None, quick: bool = False, pro
     os.replace(tmp, os.path.join(out, "results.json"))
     print(f"wrote figures and tables to {out}/ in {results['seconds']:.0f} s")
     return results
+
+
+def get_label(key: str) -> str:
+    """The registry label of a method key (what tables and figures call it)."""
+    from .registry import get_method
+    return get_method(key).label
+
+
+def _p0(model, scenes, cases) -> np.ndarray:
+    """The target's probability on the unmasked image, per convergence target."""
+    from .models import as_model
+    probs = as_model(model).predict(scenes.images.astype(np.float32))
+    return np.array([probs[i, obj.label] for i, obj in cases])

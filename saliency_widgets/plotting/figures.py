@@ -97,14 +97,27 @@ def curves_figure(curves: dict, *, title=""):
 
 
 def convergence_figure(table: dict, *, ylabel="pointing accuracy", title=""):
-    """{variant: (n_forward list, values list)} -> one line per variant, log x axis."""
+    """{reading: (n_forward list, values list[, [lo, hi] per value])} -> one line per reading, log x axis.
+
+    With intervals, each point gets an error bar; readings are nudged apart on x so the bars stay legible.
+    """
     import matplotlib.pyplot as plt
-    fig, ax = plt.subplots(figsize=(6, 3.6))
-    for name, (xs, ys) in table.items():
-        ax.plot(xs, ys, marker="o", label=name)
+    fig, ax = plt.subplots(figsize=(7, 4))
+    n = len(table)
+    for j, (name, entry) in enumerate(table.items()):
+        xs, ys = np.asarray(entry[0], float), np.asarray(entry[1], float)
+        xs = xs * 1.04 ** (j - (n - 1) / 2)
+        if len(entry) > 2 and entry[2] is not None:
+            ci = np.asarray(entry[2], float)
+            ax.errorbar(xs, ys, yerr=[ys - ci[:, 0], ci[:, 1] - ys], marker="o", ms=3, capsize=2, label=name)
+        else:
+            ax.plot(xs, ys, marker="o", label=name)
     ax.set_xscale("log")
+    ticks = np.asarray(next(iter(table.values()))[0], float)
+    ax.set_xticks(ticks, [str(int(t)) for t in ticks])
+    ax.minorticks_off()
     ax.set(xlabel="forward passes", ylabel=ylabel, title=title)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=6, loc="lower right")
     fig.tight_layout()
     return fig
