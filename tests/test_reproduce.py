@@ -1,10 +1,16 @@
-"""The shipped results cannot drift from the code: recompute a subset and compare."""
+"""The shipped results cannot drift from the code: recompute a sample of every shipped table and compare."""
+import json
+
 import numpy as np
 import pytest
 
 from saliency_widgets import evaluate
 from saliency_widgets.demo import load_model, make_scenes
-from saliency_widgets.reproduce import CONFIG, shipped_results, standard_explainers
+from saliency_widgets.registry import get_method
+from saliency_widgets.reproduce import (CONFIG, _cached, _fresh_rows, convergence_cases, convergence_study,
+                                        shipped_results, standard_explainers)
+
+pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
@@ -12,28 +18,99 @@ def shipped():
     return shipped_results()
 
 
-def test_shipped_file_matches_the_config(shipped):
-    assert shipped["config"]["single_seed"] == CONFIG["single_seed"]
-    assert len({r["image"] for r in shipped["rows_single"]}) >= 200  # the table covers >= 200 scenes
-    methods = {r["method"] for r in shipped["rows_single"]}
-    assert methods == {"mask-update", "rise", "grad-cam", "lime", "occlusion", "center"}
+@pytest.fixture(scope="module")
+def model():
+    return load_model()
 
 
-def test_recomputed_rows_match_the_shipped_rows(shipped):
-    cfg = shipped["config"]
-    scenes = make_scenes(3, seed=cfg["single_seed"])  # the first 3 of the shipped scenes
-    explainers = standard_explainers(load_model(), budget=cfg["budget"], lime_samples=cfg["lime_samples"],
-                                     seed=cfg["explainer_seed"])
-    rows = evaluate(explainers, scenes.images, scenes.objects, progress=False)
-    old = {(r["image"], r["target"], r["method"]): r for r in shipped["rows_single"]}
+def _by_key(rows):
+    return {(r["image"], r["target"], r["method"]): r for r in rows}
+
+
+def test_shipped_file_was_made_with_todays_config(shipped):
+    assert shipped["config"] == CONFIG
+    labels = {get_method(k).label for k in CONFIG["headline"]}
+    assert {r["method"] for r in shipped["rows_single"]} == labels
+    assert {r["method"] for r in shipped["rows_multi"]} == labels
+    assert len({r["image"] for r in shipped["rows_single"]}) == CONFIG["n_single"]
+    # one row per (image, class present, method): TorchRay's protocol
+    assert len(_by_key(shipped["rows_single"])) == len(shipped["rows_single"])
+    assert len(_by_key(shipped["rows_multi"])) == len(shipped["rows_multi"])
+    for study in ("convergence_single", "convergence_multi"):
+        for row in shipped[study].values():
+            assert [len(h) for h in row["hits"]] == [CONFIG[study.replace("convergence", "conv")]] * len(
+                CONFIG["checkpoints"])
+
+
+def _compare(rows, shipped_rows, keys):
+    old = _by_key(shipped_rows)
+    assert rows, "nothing was recomputed"
     for row in rows:
         ref = old[(row["image"], row["target"], row["method"])]
-        assert row["hit"] == ref["hit"] and row["hit_strict"] == ref["hit_strict"], row
-        for key in ("box_iou", "insertion", "deletion"):
+        assert row["hit"] == ref["hit"] and row["hit_strict"] == ref["hit_strict"], (row, ref)
+        for key in keys:
             assert row[key] == pytest.approx(ref[key], abs=2e-3), (key, row, ref)
 
 
-def test_summary_has_confidence_intervals(shipped):
+def test_single_object_table_recomputes(shipped, model):
+    cfg = shipped["config"]
+    scenes = make_scenes(3, seed=cfg["single_seed"])  # the first 3 of the shipped scenes
+    explainers = standard_explainers(model, budget=cfg["budget"], seed=cfg["explainer_seed"])
+    rows = evaluate(explainers, scenes.images, scenes.objects, progress=False)
+    _compare(rows, shipped["rows_single"], ("box_iou", "insertion", "deletion"))
+
+
+def test_multi_object_table_recomputes(shipped, model):
+    cfg = shipped["config"]
+    scenes = make_scenes(2, objects=(2, 3), seed=cfg["multi_seed"])  # the first 2 of the shipped scenes
+    explainers = standard_explainers(model, budget=cfg["budget"], seed=cfg["explainer_seed"])
+    rows = evaluate(explainers, scenes.images, scenes.objects, progress=False,
+                    metrics=("pointing", "pointing_strict", "box_iou"))
+    _compare(rows, shipped["rows_multi"], ("box_iou",))
+
+
+@pytest.mark.parametrize("study", ["convergence_single", "convergence_multi"])
+def test_convergence_study_recomputes(shipped, model, study):
+    cfg = shipped["config"]
+    (s_scenes, s_cases), (m_scenes, m_cases) = convergence_cases(model, cfg)
+    scenes, cases = (s_scenes, s_cases) if study.endswith("single") else (m_scenes, m_cases)
+    picks = [0, len(cases) - 1]  # the first and the last target of the shipped study
+    table = convergence_study(model, scenes, [cases[j] for j in picks], checkpoints=cfg["checkpoints"],
+                              budget=max(cfg["checkpoints"]), progress=False)
+    assert set(table) == set(shipped[study])
+    for name, row in table.items():
+        ref = shipped[study][name]
+        for c, hits in enumerate(row["hits"]):
+            assert hits == [ref["hits"][c][j] for j in picks], (name, cfg["checkpoints"][c])
+
+
+def test_a_cached_study_is_recomputed_when_the_code_changes(tmp_path):
+    path = str(tmp_path / "study.json")
+    calls = []
+    compute = lambda: calls.append(1) or {"value": len(calls)}  # noqa: E731
+    assert _cached(path, {"config": 1, "code": "a"}, compute) == {"value": 1}
+    assert _cached(path, {"config": 1, "code": "a"}, compute) == {"value": 1}   # reused
+    assert _cached(path, {"config": 1, "code": "b"}, compute) == {"value": 2}   # code changed
+    assert _cached(path, {"config": 2, "code": "b"}, compute) == {"value": 3}   # settings changed
+    assert len(calls) == 3
+
+
+def test_a_rows_file_is_dropped_when_the_code_changes(tmp_path):
+    path = str(tmp_path / "rows.jsonl")
+    _fresh_rows(path, {"code": "a"})
+    with open(path, "w") as f:
+        f.write(json.dumps({"image": 0}) + "\n")
+    _fresh_rows(path, {"code": "a"})
+    assert (tmp_path / "rows.jsonl").exists()        # same stamp: resumable rows kept
+    _fresh_rows(path, {"code": "b"})
+    assert not (tmp_path / "rows.jsonl").exists()    # new code: rows made by older code are not reused
+
+
+def test_summary_has_intervals_that_do_not_collapse(shipped):
     for s in shipped["pointing_single"]:
-        assert 0 <= s["pointing"] <= 1 and 0 < s["pointing_ci"] < 0.2
+        lo, hi = s["pointing_ci"]
+        assert lo <= s["pointing"] <= hi and hi - lo > 0
+    for row in shipped["convergence_multi"].values():
+        for p, (lo, hi) in zip(row["pointing"], row["pointing_ci"]):
+            assert lo <= p <= hi and hi - lo > 0
     assert np.isfinite([s["deletion"] for s in shipped["pointing_single"]]).all()
