@@ -133,6 +133,7 @@ class Results(list):
         rule, thr = m.get("iou_rule", "fraction"), m.get("iou_threshold", 0.5)
         region = f"≥ {thr:g} of min-max raw" if rule == "fraction" else f"top {100 * thr:g}% of raw"
         occ = m.get("occluder", "auto")
+        occ = f"{occ:g}" if isinstance(occ, (int, float)) else occ
         return {"pointing": f"pointing ({tol:g} px) [95% CI]", "pointing_strict": "pointing (strict) [95% CI]",
                 "box_iou": f"box IoU ({region})", "insertion": "insertion AUC ↑ (blurred start)",
                 "deletion": f"deletion AUC ↓ (occluder {occ})"}
