@@ -36,7 +36,7 @@ from collections import defaultdict
 import numpy as np
 
 from . import metrics as M
-from .metrics.intervals import BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED, bootstrap_mean_ci, bootstrap_pointing_ci
+from .metrics.intervals import BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED, bootstrap_mean_ci, bootstrap_pointing_ci, wilson_interval
 from .metrics.sanity import SANITY_THRESHOLD, SanityResult
 from .occluder import check_occluder, occluder_param
 
@@ -106,8 +106,9 @@ class Results(list):
         self.sanity = sanity
 
     def summary(self) -> list[dict]:
-        """Per method: n, pointing accuracy (TorchRay: mean of per-class rates) with ``*_ci`` = [lo, hi]
-        (95% bootstrap over images), mean box IoU / AUCs with their bootstrap intervals, seconds per map."""
+        """Per method: n; pointing accuracy (TorchRay: mean of per-class rates) with ``*_ci`` = [lo, hi]
+        (95% bootstrap over images; Wilson's for the pooled proportion when all entries hit or all
+        missed, ``*_ci_kind`` says which); mean box IoU / AUCs with ``*_ci`` (bootstrap); seconds per map."""
         by_method = defaultdict(list)
         for row in self:
             by_method[row["method"]].append(row)
@@ -117,7 +118,7 @@ class Results(list):
             for key, name in (("hit", "pointing"), ("hit_strict", "pointing_strict")):
                 if key in rows[0]:
                     s[name] = M.pointing_accuracy([(r["target"], r[key]) for r in rows])
-                    s[name + "_ci"] = list(bootstrap_pointing_ci(rows, key))
+                    s[name + "_ci"], s[name + "_ci_kind"] = _pointing_interval(rows, key)
             for key in ("box_iou", "insertion", "deletion"):
                 if key in rows[0]:
                     s[key] = float(np.mean([r[key] for r in rows]))
@@ -153,7 +154,8 @@ class Results(list):
             for key, _ in cols:
                 if key in ("pointing", "pointing_strict"):
                     lo, hi = s[key + "_ci"]
-                    cells.append(f"{100 * s[key]:.1f}% [{100 * lo:.1f}, {100 * hi:.1f}]")
+                    mark = " †" if s[key + "_ci_kind"] == "wilson" else ""
+                    cells.append(f"{100 * s[key]:.1f}% [{100 * lo:.1f}, {100 * hi:.1f}]{mark}")
                 elif key in ("box_iou", "insertion", "deletion"):
                     lo, hi = s[key + "_ci"]
                     cells.append(f"{s[key]:.3f} [{lo:.3f}, {hi:.3f}]")
@@ -166,6 +168,9 @@ class Results(list):
         lines += ["", f"One row per (image, class present); maps ranked by `Explanation.raw`, ties in a random order "
                       f"(tie_seed={tie}). Intervals: 95% percentile bootstrap over images ({BOOTSTRAP_RESAMPLES} "
                       f"resamples, seed {BOOTSTRAP_SEED}); pointing = mean of per-class hit rates (TorchRay)."]
+        if any(s.get(k + "_ci_kind") == "wilson" for s in summary for k in ("pointing", "pointing_strict")):
+            lines.append("† every entry hit (or every entry missed): the bootstrap has no spread, so the interval "
+                         "is Wilson's for the pooled proportion hits / entries.")
         if self.sanity is not None:
             for k in METRICS:
                 if k in failed and k in summary[0]:
@@ -179,6 +184,15 @@ class Results(list):
 
     def _repr_markdown_(self) -> str:
         return self.to_markdown()
+
+
+def _pointing_interval(rows, key):
+    """([lo, hi], kind): the bootstrap over images; Wilson's for the pooled proportion when every
+    entry hit or every entry missed (then every resample gives the same value: a zero-width interval)."""
+    k = sum(bool(r[key]) for r in rows)
+    if k in (0, len(rows)):
+        return list(wilson_interval(k, len(rows))), "wilson"
+    return list(bootstrap_pointing_ci(rows, key)), "bootstrap"
 
 
 def _jsonable(obj):

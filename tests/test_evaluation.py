@@ -45,8 +45,20 @@ def test_rows_and_markdown_table(data):
     assert "occluder auto" in table and "min-max raw" in table
     rise = [s for s in rows.summary() if s["method"] == "rise"][0]
     assert rise["pointing"] == 1.0 and rise["n"] == 3  # the quadrant model: RISE points into it
-    lo, hi = rise["pointing_ci"]
-    assert lo <= rise["pointing"] <= hi
+    lo, hi = rise["pointing_ci"]  # every entry hit: Wilson's interval, not a zero-width bootstrap one
+    assert rise["pointing_ci_kind"] == "wilson" and lo == pytest.approx(M.wilson_interval(3, 3)[0]) and hi == 1.0
+    assert "†" in table
+
+
+def test_summary_intervals_are_bootstrap_over_images():
+    from saliency_widgets.evaluation import Results
+    rng = np.random.default_rng(0)
+    res = Results([{"image": i, "target": i % 3, "method": "m", "hit": bool(rng.random() < 0.7),
+                    "deletion": float(rng.random())} for i in range(50)])
+    s = res.summary()[0]
+    assert s["pointing_ci_kind"] == "bootstrap" and s["pointing_ci"] == list(M.bootstrap_pointing_ci(res))
+    assert s["deletion_ci"] == list(M.intervals.bootstrap_mean_ci(res, "deletion"))
+    assert "[" in res.to_markdown() and "†" not in res.to_markdown()
 
 
 def test_metrics_read_the_raw_map(data):
@@ -98,6 +110,21 @@ def test_a_metric_failing_the_sanity_check_is_flagged(data):
     table = rows.to_markdown()
     assert "deletion AUC ↓ (occluder 0) ⚠" in table and "do not rank methods on it" in table
     assert "pointing (15 px) [95% CI] ⚠" not in table
+
+
+def test_sanity_result_is_stored_and_reused(tmp_path, data, monkeypatch):
+    images, truths = data
+    path = tmp_path / "rows.jsonl"
+    first = evaluate({"center": CenterBaseline()}, images, truths, model=HidingModel(), occluder=0, step=16,
+                     results=path, progress=False)
+    assert json.loads(path.read_text().splitlines()[0])["__sanity__"]["result"]["share"] == first.sanity.share
+
+    def boom(*args, **kwargs):
+        raise AssertionError("the stored sanity check should have been reused")
+    monkeypatch.setattr(M, "sanity_check", boom)
+    again = evaluate({"center": CenterBaseline()}, images, truths, model=HidingModel(), occluder=0, step=16,
+                     results=path, progress=False)
+    assert again.sanity.share == first.sanity.share and again.sanity.failed == ["deletion"]
 
 
 class Interrupting(Occlusion):

@@ -43,7 +43,7 @@ def test_vectorised_bootstraps_equal_the_generic_one():
         bootstrap_ci(rows, lambda rs: np.mean([r["box_iou"] for r in rs]), n_resamples=300, seed=5))
 
 
-def test_all_hit_class_interval_is_not_a_point_but_all_hits_is():
+def test_bootstrap_interval_contains_the_estimate():
     rows = [{"image": i, "target": i % 2, "hit": i % 2 == 0 or i % 3 != 0} for i in range(60)]
     lo, hi = bootstrap_pointing_ci(rows)
     assert lo < pointing_accuracy(rows) < hi
