@@ -24,7 +24,9 @@ def _data(n=6):
 def test_perfect_map_wins_on_a_sound_model():
     images, truths, targets = _data()
     res = sanity_check(RegionModel(), images, truths, targets, occluder=0, step=16)
-    assert res.share["deletion"] == 1.0 and res.share["insertion"] >= 0.5 and res.share["box_iou"] == 1.0
+    assert res.share["deletion"] == 1.0 and res.share["box_iou"] == 1.0
+    # a flat image is its own blurred copy: every insertion curve is the same, a tie on every image
+    assert res.ties["insertion"] == 6 and res.share["insertion"] == 0.5
     assert res.failed == [] and res.n == 6
 
 
