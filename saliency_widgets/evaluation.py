@@ -172,6 +172,9 @@ class Results(list):
             lines.append("† every entry hit (or every entry missed): the bootstrap has no spread, so the interval "
                          "is Wilson's for the pooled proportion hits / entries.")
         if self.sanity is not None:
+            shares = ", ".join(f"{k} {100 * v:.0f}%" for k, v in self.sanity.share.items() if k in summary[0])
+            lines.append(f"Sanity check (the ground-truth mask as a map vs a uniform random map, first "
+                         f"{self.sanity.n} entries, ties count 1/2): the mask wins on {shares}.")
             for k in METRICS:
                 if k in failed and k in summary[0]:
                     lines.append(f"⚠ {heads[k]}: the ground-truth mask beats a random map on only "

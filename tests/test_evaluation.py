@@ -109,6 +109,7 @@ def test_a_metric_failing_the_sanity_check_is_flagged(data):
     assert rows.sanity.share["deletion"] == 0.0 and rows.sanity.failed == ["deletion"]
     table = rows.to_markdown()
     assert "deletion AUC ↓ (occluder 0) ⚠" in table and "do not rank methods on it" in table
+    assert "first 3 entries" in table and "box_iou 100%, insertion 50%, deletion 0%." in table
     assert "pointing (15 px) [95% CI] ⚠" not in table
 
 
