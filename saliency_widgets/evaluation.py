@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 import warnings
 from collections import defaultdict
@@ -205,7 +206,9 @@ def _jsonable(obj):
             return o.item()
         if isinstance(o, (np.ndarray, tuple, set)):
             return list(o)
-        return repr(o)
+        if callable(o) and hasattr(o, "__qualname__"):  # a function: its name, stable across runs
+            return f"{getattr(o, '__module__', '')}.{o.__qualname__}"
+        return re.sub(r" at 0x[0-9a-fA-F]+", "", repr(o))  # no memory address: equal settings compare equal
     return json.loads(json.dumps(obj, default=default, sort_keys=True))
 
 

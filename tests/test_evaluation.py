@@ -214,3 +214,17 @@ def test_bad_arguments(data):
         evaluate([CenterBaseline()], images, truths[:2])
     with pytest.raises(ValueError, match="occluder"):
         evaluate([CenterBaseline()], images, truths, occluder="black")
+
+
+def test_settings_with_a_function_compare_equal_across_instances(tmp_path, data):
+    images, truths = data
+    path = tmp_path / "rows.jsonl"
+
+    def prep(x):
+        return x
+    for _ in range(2):  # two explainer objects, same settings: the second run resumes
+        rows = evaluate({"f": FixedMap(np.eye(16), preprocess=prep)}, images, truths, metrics=("pointing",),
+                        results=path, progress=False)
+    assert len(rows) == 3
+    assert json.loads(path.read_text().splitlines()[0])["__settings__"]["explainers"]["f"]["params"][
+        "preprocess"].endswith("prep")
