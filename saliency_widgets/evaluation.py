@@ -37,7 +37,8 @@ from collections import defaultdict
 import numpy as np
 
 from . import metrics as M
-from .metrics.intervals import BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED, bootstrap_mean_ci, bootstrap_pointing_ci, wilson_interval
+from .metrics.intervals import (BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED, bootstrap_mean_ci, bootstrap_pointing_ci,
+                                wilson_interval)
 from .metrics.sanity import SANITY_THRESHOLD, SanityResult
 from .occluder import check_occluder, occluder_param
 
@@ -259,8 +260,9 @@ def _merge_settings(path, stored, current):
     if stored.get("format") != FORMAT:
         raise ValueError(f"{path} was written in format {stored.get('format')!r}, this version writes {FORMAT!r}")
     if stored["metrics"] != current["metrics"]:
-        raise ValueError(f"{path} was made with different metric settings ({_diff(stored['metrics'], current['metrics'])});"
-                         " use another results file or the same settings")
+        what = _diff(stored["metrics"], current["metrics"])
+        raise ValueError(f"{path} was made with different metric settings ({what}); use another results file "
+                         "or the same settings")
     explainers = dict(stored["explainers"])
     for name, spec in current["explainers"].items():
         if name in explainers and explainers[name] != spec:

@@ -11,7 +11,8 @@ from typing import Callable, Sequence
 import numpy as np
 from scipy.stats import norm
 
-__all__ = ["wilson_interval", "bootstrap_ci", "bootstrap_pointing_ci", "bootstrap_mean_ci", "BOOTSTRAP_SEED", "BOOTSTRAP_RESAMPLES"]
+__all__ = ["wilson_interval", "bootstrap_ci", "bootstrap_pointing_ci", "bootstrap_mean_ci", "BOOTSTRAP_SEED",
+           "BOOTSTRAP_RESAMPLES"]
 
 #: the seed and number of resamples every shipped table uses
 BOOTSTRAP_SEED = 0
