@@ -1,18 +1,54 @@
-"""Run every explainer and metric over a set of images: resumable, with a progress bar."""
+"""Run every explainer and metric over a set of images: resumable, with a progress bar.
+
+Protocol
+--------
+* One row per (image, class present in it), as TorchRay's pointing game: the
+  image's objects are grouped by label and each class is explained once; the
+  pointing truth is the union of that class's masks (or boxes), box IoU takes
+  the best match among that class's boxes.
+* Metrics read ``Explanation.raw`` (every method ranked by the same rule, ties in
+  a seeded random order: :mod:`saliency_widgets.metrics.ranking`); box IoU
+  thresholds the min-max normalised raw map.  ``saliency`` stays the display map.
+* Intervals: 95% percentile bootstrap over images (2000 resamples, seed 0).
+* A sanity check (:func:`~saliency_widgets.metrics.sanity_check`) runs with the
+  same settings; a metric where the ground-truth mask does not beat a random
+  map is flagged in the table.
+
+Results file
+------------
+JSON lines.  The first line is ``{"__settings__": {...}}``: the file format,
+the metric settings (metrics, tolerance, step, occluder, iou_rule,
+iou_threshold, tie_seed, the map read) and, per method name, the explainer's
+``method`` and ``params``; it may also hold ``"__sanity__"`` (the last sanity
+check, reused while its settings match).  Every other line is one row.
+Resuming a file refuses (``ValueError`` naming what differs) when a metric
+setting or a method's params differ; a cut-off last line is removed before new
+rows are appended.
+"""
 from __future__ import annotations
 
 import json
 import os
+import re
 import time
+import warnings
 from collections import defaultdict
 
 import numpy as np
 
 from . import metrics as M
+from .metrics.intervals import (BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED, bootstrap_mean_ci, bootstrap_pointing_ci,
+                                wilson_interval)
+from .metrics.sanity import SANITY_THRESHOLD, SanityResult
+from .occluder import check_occluder, occluder_param
 
-__all__ = ["evaluate", "Results", "METRICS"]
+__all__ = ["evaluate", "Results", "METRICS", "FORMAT"]
 
 METRICS = ("pointing", "pointing_strict", "box_iou", "insertion", "deletion")
+FORMAT = "saliency_widgets.evaluate/2"
+_MODEL_METRICS = ("insertion", "deletion")
+_ROW_KEY = {"pointing": "hit", "pointing_strict": "hit_strict", "box_iou": "box_iou", "insertion": "insertion",
+            "deletion": "deletion"}
 
 
 def _as_objects(truth):
@@ -35,44 +71,117 @@ def _as_objects(truth):
     return out
 
 
+def _by_class(objects, shape):
+    """{label: (union mask (H, W) bool, [boxes])}: all instances of a class together (TorchRay)."""
+    out = {}
+    for label, box, mask in objects:
+        if mask is not None:
+            m = np.asarray(mask, bool)
+            if m.shape != tuple(shape):
+                raise ValueError(f"an object mask has shape {m.shape} but the image is {tuple(shape)}")
+        elif box is not None:
+            x0, y0, x1, y1 = M.localization.check_box(box, shape)
+            m = np.zeros(shape, bool)
+            m[y0:y1, x0:x1] = True
+        else:
+            raise ValueError(f"object of class {label} has neither a box nor a mask")
+        b = tuple(box) if box is not None else M.localization.box_of(m)
+        if b is None:
+            raise ValueError(f"object of class {label} has an empty mask")
+        union, boxes = out.get(label, (np.zeros(shape, bool), []))
+        out[label] = (union | m, boxes + [b])
+    return out
+
+
 class Results(list):
-    """Rows (dicts) of an evaluation; ``summary()`` aggregates them per method; prints as markdown."""
+    """Rows (dicts) of an evaluation, one per (image, class, method); prints as a markdown table.
+
+    Attributes
+    ----------
+    settings : dict, the metric settings and each method's params (the results file's header).
+    sanity : SanityResult or None, the perfect-vs-random check on the same data.
+    """
+
+    def __init__(self, rows=(), *, settings=None, sanity=None):
+        super().__init__(rows)
+        self.settings = settings or {}
+        self.sanity = sanity
 
     def summary(self) -> list[dict]:
+        """Per method: n; pointing accuracy (TorchRay: mean of per-class rates) with ``*_ci`` = [lo, hi]
+        (95% bootstrap over images; Wilson's for the pooled proportion when all entries hit or all
+        missed, ``*_ci_kind`` says which); mean box IoU / AUCs with ``*_ci`` (bootstrap); seconds per map."""
         by_method = defaultdict(list)
         for row in self:
             by_method[row["method"]].append(row)
         out = []
         for method, rows in by_method.items():
             s = {"method": method, "n": len(rows)}
-            if "hit" in rows[0]:
-                s["pointing"], s["pointing_ci"] = _accuracy_ci(rows, "hit")
-            if "hit_strict" in rows[0]:
-                s["pointing_strict"], s["pointing_strict_ci"] = _accuracy_ci(rows, "hit_strict")
-            for key in ("box_iou", "insertion", "deletion", "seconds"):
+            for key, name in (("hit", "pointing"), ("hit_strict", "pointing_strict")):
+                if key in rows[0]:
+                    s[name] = M.pointing_accuracy([(r["target"], r[key]) for r in rows])
+                    s[name + "_ci"], s[name + "_ci_kind"] = _pointing_interval(rows, key)
+            for key in ("box_iou", "insertion", "deletion"):
                 if key in rows[0]:
                     s[key] = float(np.mean([r[key] for r in rows]))
+                    s[key + "_ci"] = list(bootstrap_mean_ci(rows, key))
+            if "seconds" in rows[0]:
+                s["seconds"] = float(np.mean([r["seconds"] for r in rows]))
             out.append(s)
         return out
+
+    def _headers(self):
+        m = self.settings.get("metrics", {})
+        tol = m.get("tolerance", 15)
+        rule, thr = m.get("iou_rule", "fraction"), m.get("iou_threshold", 0.5)
+        region = f"≥ {thr:g} of min-max raw" if rule == "fraction" else f"top {100 * thr:g}% of raw"
+        occ = m.get("occluder", "auto")
+        occ = f"{occ:g}" if isinstance(occ, (int, float)) else occ
+        return {"pointing": f"pointing ({tol:g} px) [95% CI]", "pointing_strict": "pointing (strict) [95% CI]",
+                "box_iou": f"box IoU ({region})", "insertion": "insertion AUC ↑ (blurred start)",
+                "deletion": f"deletion AUC ↓ (occluder {occ})"}
 
     def to_markdown(self) -> str:
         summary = self.summary()
         if not summary:
             return "(no results)"
-        cols = [("method", "method", "{}"), ("n", "n", "{}"),
-                ("pointing", "pointing (15 px) ± 95% CI", None), ("pointing_strict", "pointing (strict)", None),
-                ("box_iou", "box IoU", "{:.3f}"), ("insertion", "insertion AUC ↑", "{:.3f}"),
-                ("deletion", "deletion AUC ↓", "{:.3f}"), ("seconds", "s / map", "{:.3f}")]
+        heads = self._headers()
+        failed = set(self.sanity.failed) if self.sanity is not None else set()
+        cols = [("method", "method"), ("n", "n")] + [(k, heads[k] + (" ⚠" if k in failed else ""))
+                                                     for k in METRICS] + [("seconds", "s / map")]
         cols = [c for c in cols if c[0] in summary[0]]
         lines = ["| " + " | ".join(c[1] for c in cols) + " |", "|" + "---|" * len(cols)]
         for s in summary:
             cells = []
-            for key, _, fmt in cols:
-                if fmt is None:
-                    cells.append(f"{100 * s[key]:.1f}% ± {100 * s[key + '_ci']:.1f}")
+            for key, _ in cols:
+                if key in ("pointing", "pointing_strict"):
+                    lo, hi = s[key + "_ci"]
+                    mark = " †" if s[key + "_ci_kind"] == "wilson" else ""
+                    cells.append(f"{100 * s[key]:.1f}% [{100 * lo:.1f}, {100 * hi:.1f}]{mark}")
+                elif key in ("box_iou", "insertion", "deletion"):
+                    lo, hi = s[key + "_ci"]
+                    cells.append(f"{s[key]:.3f} [{lo:.3f}, {hi:.3f}]")
+                elif key == "seconds":
+                    cells.append(f"{s[key]:.3f}")
                 else:
-                    cells.append(fmt.format(s[key]))
+                    cells.append(str(s[key]))
             lines.append("| " + " | ".join(cells) + " |")
+        tie = self.settings.get("metrics", {}).get("tie_seed", 0)
+        lines += ["", f"One row per (image, class present); maps ranked by `Explanation.raw`, ties in a random order "
+                      f"(tie_seed={tie}). Intervals: 95% percentile bootstrap over images ({BOOTSTRAP_RESAMPLES} "
+                      f"resamples, seed {BOOTSTRAP_SEED}); pointing = mean of per-class hit rates (TorchRay)."]
+        if any(s.get(k + "_ci_kind") == "wilson" for s in summary for k in ("pointing", "pointing_strict")):
+            lines.append("† every entry hit (or every entry missed): the bootstrap has no spread, so the interval "
+                         "is Wilson's for the pooled proportion hits / entries.")
+        if self.sanity is not None:
+            shares = ", ".join(f"{k} {100 * v:.0f}%" for k, v in self.sanity.share.items() if k in summary[0])
+            lines.append(f"Sanity check (the ground-truth mask as a map vs a uniform random map, first "
+                         f"{self.sanity.n} entries, ties count 1/2): the mask wins on {shares}.")
+            for k in METRICS:
+                if k in failed and k in summary[0]:
+                    lines.append(f"⚠ {heads[k]}: the ground-truth mask beats a random map on only "
+                                 f"{100 * self.sanity.share[k]:.0f}% of {self.sanity.n} images (sanity check, "
+                                 f"threshold {100 * self.sanity.threshold:.0f}%): do not rank methods on it.")
         return "\n".join(lines)
 
     def __str__(self) -> str:
@@ -82,89 +191,216 @@ class Results(list):
         return self.to_markdown()
 
 
-def _accuracy_ci(rows, key):
-    """Per-class mean of hit rates (TorchRay) and its 95% normal-approximation half-width."""
-    acc, per_class = M.pointing_accuracy([(r["target"], r[key]) for r in rows], per_class=True)
-    counts = defaultdict(int)
-    for r in rows:
-        counts[r["target"]] += 1
-    var = sum(p * (1 - p) / counts[c] for c, p in per_class.items()) / len(per_class) ** 2
-    return acc, 1.96 * float(np.sqrt(var))
+def _pointing_interval(rows, key):
+    """([lo, hi], kind): the bootstrap over images; Wilson's for the pooled proportion when every
+    entry hit or every entry missed (then every resample gives the same value: a zero-width interval)."""
+    k = sum(bool(r[key]) for r in rows)
+    if k in (0, len(rows)):
+        return list(wilson_interval(k, len(rows))), "wilson"
+    return list(bootstrap_pointing_ci(rows, key)), "bootstrap"
 
 
-def _load(path):
-    rows = Results()
-    if path and os.path.exists(path):
-        with open(path, encoding="utf-8") as f:
-            for line in f:
-                line = line.strip()
-                if line:
-                    try:
-                        rows.append(json.loads(line))
-                    except json.JSONDecodeError:
-                        break  # a line cut by an interruption: recompute from there
-    return rows
+def _jsonable(obj):
+    """A JSON round trip, so settings compare as they are stored."""
+    def default(o):
+        if isinstance(o, np.generic):
+            return o.item()
+        if isinstance(o, (np.ndarray, tuple, set)):
+            return list(o)
+        if callable(o) and hasattr(o, "__qualname__"):  # a function: its name, stable across runs
+            return f"{getattr(o, '__module__', '')}.{o.__qualname__}"
+        return re.sub(r" at 0x[0-9a-fA-F]+", "", repr(o))  # no memory address: equal settings compare equal
+    return json.loads(json.dumps(obj, default=default, sort_keys=True))
+
+
+def _read(path):
+    """(header or None, rows) of a results file; a cut-off or broken tail is truncated away."""
+    if not path or not os.path.exists(path):
+        return None, []
+    header, rows, good_end = None, [], 0
+    with open(path, "rb") as f:
+        data = f.read()
+    pos = 0
+    while pos < len(data):
+        nl = data.find(b"\n", pos)
+        if nl < 0:  # no newline: the last write was cut off
+            break
+        line = data[pos:nl].strip()
+        if line:
+            try:
+                obj = json.loads(line)
+            except (json.JSONDecodeError, UnicodeDecodeError):
+                break
+            if pos == 0 and isinstance(obj, dict) and "__settings__" in obj:
+                header = obj
+            else:
+                rows.append(obj)
+        pos = good_end = nl + 1
+    if good_end < len(data):
+        warnings.warn(f"{path}: removed {len(data) - good_end} bytes after the last complete row (an "
+                      "interrupted write); those rows are recomputed", RuntimeWarning, stacklevel=3)
+        with open(path, "r+b") as f:
+            f.truncate(good_end)
+    if rows and header is None:
+        raise ValueError(f"{path} has rows but no settings line (written by an older version, or not by "
+                         "evaluate()): its settings cannot be checked; write to a new results file")
+    return header, rows
+
+
+def _diff(old: dict, new: dict) -> str:
+    keys = sorted(set(old) | set(new))
+    return ", ".join(f"{k}: {old.get(k, '<unset>')!r} in the file vs {new.get(k, '<unset>')!r} now"
+                     for k in keys if old.get(k) != new.get(k))
+
+
+def _merge_settings(path, stored, current):
+    """The header to keep; raises when the stored settings differ from the current ones."""
+    if stored is None:
+        return current, True
+    if stored.get("format") != FORMAT:
+        raise ValueError(f"{path} was written in format {stored.get('format')!r}, this version writes {FORMAT!r}")
+    if stored["metrics"] != current["metrics"]:
+        what = _diff(stored["metrics"], current["metrics"])
+        raise ValueError(f"{path} was made with different metric settings ({what}); use another results file "
+                         "or the same settings")
+    explainers = dict(stored["explainers"])
+    for name, spec in current["explainers"].items():
+        if name in explainers and explainers[name] != spec:
+            old, new = explainers[name], spec
+            what = _diff(old.get("params", {}), new.get("params", {})) or _diff(old, new)
+            raise ValueError(f"{path} holds rows of method {name!r} made with different settings ({what}); "
+                             "use another results file or the same settings")
+    changed = any(name not in explainers for name in current["explainers"])
+    explainers.update(current["explainers"])
+    return dict(stored, explainers=explainers), changed
+
+
+def _write_all(path, header, rows, sanity):
+    """Rewrite the file (header, then rows) under a temporary name and rename it: never half-written."""
+    head = {"__settings__": header}
+    if sanity is not None:
+        head["__sanity__"] = sanity
+    tmp = f"{path}.tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write(json.dumps(head) + "\n")
+        for r in rows:
+            f.write(json.dumps(r) + "\n")
+    os.replace(tmp, path)
 
 
 def evaluate(explainers, images, truths, *, metrics=METRICS, results=None, progress=True, tolerance=15,
-             step=None, iou_rule="fraction", iou_threshold=0.5) -> Results:
-    """Explain every object of every image with every explainer and score the maps.
+             step=None, iou_rule="fraction", iou_threshold=0.5, occluder="auto", tie_seed=0, model=None,
+             sanity=True, sanity_images=30, sanity_seed=0) -> Results:
+    """Explain every class present in every image with every explainer and score the maps.
 
     Parameters
     ----------
-    explainers : dict {name: explainer} or list of explainers (named by ``.method``)
+    explainers : dict {name: explainer}, list of explainers (named by ``.method``), or
+        registry names (keys or labels of :data:`saliency_widgets.registry.METHODS`, built on ``model``)
     images : (N, H, W, C) array or list of images
     truths : per image, a list of objects: ``SceneObject``s (from :func:`make_scenes`),
         ``(label, box)`` or ``(label, mask)`` pairs, or dicts with "label", "box", "mask".
-        Every class present in an image is explained and scored (pointing-game protocol).
+        Objects of one label form one entry (TorchRay's protocol): one row per
+        (image, class, method).
     metrics : subset of ("pointing", "pointing_strict", "box_iou", "insertion", "deletion"), keyword-only
     results : path or None, keyword-only
-        A JSON-lines file: rows already there are kept and not recomputed, new
-        rows are appended as they are computed, so an interrupted run resumes.
+        A JSON-lines file (format in the module docstring): rows already there
+        are kept, new rows are appended as they are computed, so an interrupted
+        run resumes.  A file made with other settings is refused.
     progress : bool, keyword-only (tqdm.auto: a widget in Jupyter, text in a terminal)
-    tolerance : pointing-game tolerance in pixels (the strict variant uses 0)
+    tolerance : pointing-game tolerance in pixels, a hit needs distance < tolerance (strict: on the object)
     step : insertion/deletion pixels per step (default: the image width)
+    iou_rule, iou_threshold : box IoU region of the min-max normalised raw map (see ``threshold_map``)
+    occluder : what deletion replaces pixels with (default "auto": the model's mean colour, else the image's)
+    tie_seed : seed of the random order among equal map values, in every metric
+    model : the model insertion/deletion query (default: the first explainer's); not needed for
+        pointing and box IoU
+    sanity : bool, keyword-only
+        Run :func:`~saliency_widgets.metrics.sanity_check` on the first ``sanity_images``
+        (image, class) entries (seed ``sanity_seed``) and flag failing metrics in the table.
 
     Returns
     -------
-    Results : a list of row dicts; ``print(results)`` shows the per-method markdown table.
+    Results : a list of row dicts (keys image, target, method, seconds, n_forward, n_objects and
+        hit / hit_strict / box_iou / insertion / deletion); ``print(results)`` shows the table.
     """
     unknown = set(metrics) - set(METRICS)
     if unknown:
         raise ValueError(f"unknown metrics {sorted(unknown)}; choose from {METRICS}")
-    if not isinstance(explainers, dict):
-        explainers = {e.method: e for e in explainers}
+    metrics = tuple(m for m in METRICS if m in metrics)
+    occluder = check_occluder(occluder)
+    explainers = _resolve_explainers(explainers, model)
     if len(images) != len(truths):
         raise ValueError(f"got {len(images)} images but {len(truths)} truths: one list of objects per image")
-    rows = _load(results)
+    needs_model = any(m in _MODEL_METRICS for m in metrics)
+    if needs_model and model is None:
+        model = _model_of(explainers)
+    current = _jsonable({
+        "format": FORMAT,
+        "metrics": {"metrics": list(metrics), "tolerance": tolerance, "step": step, "iou_rule": iou_rule,
+                    "iou_threshold": iou_threshold, "occluder": occluder_param(occluder), "tie_seed": tie_seed,
+                    "map": "raw"},
+        "explainers": {name: {"method": getattr(e, "method", type(e).__name__),
+                              "params": getattr(e, "params", {})} for name, e in explainers.items()}})
+    header, stored_rows = _read(results)
+    stored_sanity = (header or {}).get("__sanity__")
+    settings, changed = _merge_settings(results, (header or {}).get("__settings__"), current)
+
+    entries = []  # (image index, label, union mask, boxes, n objects)
+    for i in range(len(images)):
+        shape = np.asarray(images[i]).shape[:2]
+        objects = _as_objects(truths[i])
+        for label, (mask, boxes) in _by_class(objects, shape).items():
+            entries.append((i, label, mask, boxes, sum(o[0] == label for o in objects)))
+
+    sanity_result = None
+    if sanity and entries:
+        picked = entries[:sanity_images]
+        s_metrics = metrics if model is not None else tuple(m for m in metrics if m not in _MODEL_METRICS)
+        s_settings = _jsonable({"metrics": list(s_metrics), "n": len(picked), "seed": sanity_seed,
+                                "entries": [[e[0], e[1]] for e in picked], **settings["metrics"]})
+        if stored_sanity is not None and stored_sanity.get("key") == s_settings:
+            r = stored_sanity["result"]
+            sanity_result = SanityResult(r["share"], r["wins"], r["ties"], r["n"], r["threshold"], r["settings"])
+        elif s_metrics:
+            sanity_result = M.sanity_check(
+                model, [images[e[0]] for e in picked], [e[2] for e in picked], [e[1] for e in picked],
+                metrics=s_metrics, seed=sanity_seed,
+                tolerance=tolerance, step=step, occluder=occluder, iou_rule=iou_rule, iou_threshold=iou_threshold,
+                tie_seed=tie_seed, threshold=SANITY_THRESHOLD, progress=progress)
+            stored_sanity = {"key": s_settings, "result": _jsonable(sanity_result.to_dict())}
+            changed = True
+
+    rows = Results(stored_rows, settings=settings, sanity=sanity_result)
+    if results and (changed or header is None):
+        _write_all(results, settings, stored_rows, stored_sanity)
     done = {(r["image"], r["target"], r["method"]) for r in rows}
-    tasks = [(i, obj, name) for i in range(len(images)) for obj in _as_objects(truths[i])
-             for name in explainers if (i, obj[0], name) not in done]
+    tasks = [(e, name) for e in entries for name in explainers if (e[0], e[1], name) not in done]
     bar = None
     if progress:
         from tqdm.auto import tqdm
         bar = tqdm(total=len(tasks), desc="evaluate", unit="map")
     out = open(results, "a", encoding="utf-8") if results else None
     try:
-        for i, (label, box, mask), name in tasks:
+        for (i, label, mask, boxes, n_obj), name in tasks:
             image = np.asarray(images[i])
             t0 = time.perf_counter()
             exp = explainers[name].explain(image, target=label)
-            row = {"image": i, "target": label, "method": name, "seconds": time.perf_counter() - t0,
-                   "n_forward": int(exp.n_forward)}
-            truth = mask if mask is not None else box
+            seconds = time.perf_counter() - t0
+            raw = np.asarray(exp.raw, np.float64)  # one ranking rule for every method
+            row = {"image": i, "target": label, "method": name, "seconds": seconds,
+                   "n_forward": int(exp.n_forward), "n_objects": int(n_obj)}
             if "pointing" in metrics:
-                row["hit"] = M.pointing_game(exp.saliency, truth, tolerance=tolerance)
+                row["hit"] = M.pointing_game(raw, mask, tolerance=tolerance, tie_seed=tie_seed)
             if "pointing_strict" in metrics:
-                row["hit_strict"] = M.pointing_game(exp.saliency, truth, tolerance=0)
+                row["hit_strict"] = M.pointing_game(raw, mask, tolerance=0, tie_seed=tie_seed)
             if "box_iou" in metrics:
-                gt_box = box if box is not None else M.localization.box_of(np.asarray(mask, bool))
-                row["box_iou"] = M.box_iou(exp.saliency, gt_box, rule=iou_rule, threshold=iou_threshold)
-            model = _model_of(explainers)
+                row["box_iou"] = M.box_iou(raw, boxes, rule=iou_rule, threshold=iou_threshold, tie_seed=tie_seed)
             if "insertion" in metrics:
-                row["insertion"] = M.insertion(model, image, exp.saliency, label, step=step).auc
+                row["insertion"] = M.insertion(model, image, raw, label, step=step, tie_seed=tie_seed).auc
             if "deletion" in metrics:
-                row["deletion"] = M.deletion(model, image, exp.saliency, label, step=step).auc
+                row["deletion"] = M.deletion(model, image, raw, label, step=step, occluder=occluder,
+                                             tie_seed=tie_seed).auc
             rows.append(row)
             if out:
                 out.write(json.dumps(row) + "\n")
@@ -179,8 +415,28 @@ def evaluate(explainers, images, truths, *, metrics=METRICS, results=None, progr
     return rows
 
 
+def _resolve_explainers(explainers, model):
+    if isinstance(explainers, dict):
+        items = list(explainers.items())
+    else:
+        items = [(None, e) for e in explainers]
+    out = {}
+    for name, e in items:
+        if isinstance(e, str):
+            from . import registry
+            spec = registry.get_method(e)
+            if model is None:
+                raise ValueError(f"explainer {e!r} is a registry name: pass model= to build it")
+            name, e = name or spec.label, spec.build(model)
+        name = name or e.method
+        if name in out:
+            raise ValueError(f"two explainers are named {name!r}: pass a dict {{name: explainer}}")
+        out[name] = e
+    return out
+
+
 def _model_of(explainers):
     for e in explainers.values():
         if getattr(e, "model", None) is not None:
             return e.model
-    raise ValueError("insertion/deletion need a model: at least one explainer must wrap one")
+    raise ValueError("insertion/deletion need a model: pass model= or an explainer that wraps one")

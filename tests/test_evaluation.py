@@ -4,6 +4,8 @@ import numpy as np
 import pytest
 
 from saliency_widgets import CenterBaseline, Occlusion, Rise, evaluate
+from saliency_widgets import metrics as M
+from saliency_widgets.explanation import Explanation
 
 from .conftest import RegionModel
 
@@ -17,6 +19,20 @@ def data():
     return images, truths
 
 
+class FixedMap:
+    """A model-free explainer that returns a given raw map and a *different* display map."""
+
+    method = "fixed"
+
+    def __init__(self, raw, display=None, **params):
+        self.raw, self.display, self.params, self.model = raw, display, dict(params), None
+
+    def explain(self, image, target=None):
+        disp = self.raw if self.display is None else self.display
+        return Explanation(saliency=disp.astype(np.float32), raw=self.raw.astype(np.float32),
+                           target=int(target), score=1.0, n_forward=0, method=self.method, params=self.params)
+
+
 def test_rows_and_markdown_table(data):
     images, truths = data
     model = RegionModel()
@@ -25,16 +41,98 @@ def test_rows_and_markdown_table(data):
     assert len(rows) == 6 and {r["method"] for r in rows} == {"rise", "center"}
     table = str(rows)
     assert table.startswith("| method |") and "| rise |" in table and "| center |" in table
+    assert "pointing (15 px) [95% CI]" in table and "bootstrap over images" in table
+    assert "occluder auto" in table and "min-max raw" in table
     rise = [s for s in rows.summary() if s["method"] == "rise"][0]
     assert rise["pointing"] == 1.0 and rise["n"] == 3  # the quadrant model: RISE points into it
-    assert 0 <= rise["insertion"] <= 1 and 0 <= rise["deletion"] <= 1
+    lo, hi = rise["pointing_ci"]  # every entry hit: Wilson's interval, not a zero-width bootstrap one
+    assert rise["pointing_ci_kind"] == "wilson" and lo == pytest.approx(M.wilson_interval(3, 3)[0]) and hi == 1.0
+    assert "†" in table
+
+
+def test_summary_intervals_are_bootstrap_over_images():
+    from saliency_widgets.evaluation import Results
+    rng = np.random.default_rng(0)
+    res = Results([{"image": i, "target": i % 3, "method": "m", "hit": bool(rng.random() < 0.7),
+                    "deletion": float(rng.random())} for i in range(50)])
+    s = res.summary()[0]
+    assert s["pointing_ci_kind"] == "bootstrap" and s["pointing_ci"] == list(M.bootstrap_pointing_ci(res))
+    assert s["deletion_ci"] == list(M.intervals.bootstrap_mean_ci(res, "deletion"))
+    assert "[" in res.to_markdown() and "†" not in res.to_markdown()
+
+
+def test_metrics_read_the_raw_map(data):
+    """The display map points elsewhere; evaluate() must score ``Explanation.raw``."""
+    images, truths = data
+    raw, display = np.zeros((16, 16)), np.zeros((16, 16))
+    raw[2, 2], display[14, 14] = 1.0, 1.0
+    model = RegionModel()
+    rows = evaluate({"f": FixedMap(raw, display)}, images, truths, model=model, progress=False, step=16,
+                    sanity=False)
+    assert all(r["hit_strict"] for r in rows)
+    assert rows[0]["deletion"] == M.deletion(model, images[0], raw, 0, step=16).auc
+
+
+def test_one_row_per_class_scored_against_the_union():
+    """TorchRay: two objects of one class are one entry; pointing at either one is a hit (old: 2 rows, 50%)."""
+    image = np.ones((1, 40, 40, 3), np.float32)
+    sal = np.zeros((40, 40))
+    sal[35, 35] = 1.0  # on the second instance only
+    truths = [[(3, (0, 0, 10, 10)), (3, (30, 30, 40, 40)), (5, (0, 30, 10, 40))]]
+    rows = evaluate({"f": FixedMap(sal)}, image, truths, metrics=("pointing", "pointing_strict", "box_iou"),
+                    progress=False, sanity=False)
+    by_target = {r["target"]: r for r in rows}
+    assert len(rows) == 2 and set(by_target) == {3, 5}
+    assert by_target[3]["hit_strict"] and by_target[3]["n_objects"] == 2 and not by_target[5]["hit"]
+    assert M.pointing_accuracy([r for r in rows if r["target"] == 3]) == 1.0
+
+
+def test_pointing_only_needs_no_model(data):
+    images, truths = data
+    rows = evaluate([CenterBaseline()], images, truths, metrics=("pointing", "box_iou"), progress=False)
+    assert len(rows) == 3 and all("deletion" not in r for r in rows)
+    with pytest.raises(ValueError, match="need a model"):
+        evaluate([CenterBaseline()], images, truths, metrics=("deletion",), progress=False)
+
+
+class HidingModel(RegionModel):
+    """p(class 0) = 1 - mean of the region: deleting the object raises the score (a broken metric)."""
+
+    def __call__(self, x):
+        return super().__call__(x)[:, ::-1].copy()
+
+
+def test_a_metric_failing_the_sanity_check_is_flagged(data):
+    images, truths = data
+    rows = evaluate({"center": CenterBaseline()}, images, truths, model=HidingModel(), occluder=0, step=16,
+                    progress=False)
+    assert rows.sanity.share["deletion"] == 0.0 and rows.sanity.failed == ["deletion"]
+    table = rows.to_markdown()
+    assert "deletion AUC ↓ (occluder 0) ⚠" in table and "do not rank methods on it" in table
+    assert "first 3 entries" in table and "box_iou 100%, insertion 50%, deletion 0%." in table
+    assert "pointing (15 px) [95% CI] ⚠" not in table
+
+
+def test_sanity_result_is_stored_and_reused(tmp_path, data, monkeypatch):
+    images, truths = data
+    path = tmp_path / "rows.jsonl"
+    first = evaluate({"center": CenterBaseline()}, images, truths, model=HidingModel(), occluder=0, step=16,
+                     results=path, progress=False)
+    assert json.loads(path.read_text().splitlines()[0])["__sanity__"]["result"]["share"] == first.sanity.share
+
+    def boom(*args, **kwargs):
+        raise AssertionError("the stored sanity check should have been reused")
+    monkeypatch.setattr(M, "sanity_check", boom)
+    again = evaluate({"center": CenterBaseline()}, images, truths, model=HidingModel(), occluder=0, step=16,
+                     results=path, progress=False)
+    assert again.sanity.share == first.sanity.share and again.sanity.failed == ["deletion"]
 
 
 class Interrupting(Occlusion):
     """Raises KeyboardInterrupt at its n-th explanation, like a user pressing Ctrl-C."""
 
-    def __init__(self, model, at):
-        super().__init__(model, window=4)
+    def __init__(self, model, at, window=4):
+        super().__init__(model, window=window)
         self.at, self.count = at, 0
 
     def explain(self, image, target=None):
@@ -44,16 +142,68 @@ class Interrupting(Occlusion):
         return super().explain(image, target)
 
 
+def _lines(path):
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
 def test_interrupted_run_resumes_without_recomputing(tmp_path, data):
     images, truths = data
     path = tmp_path / "rows.jsonl"
     with pytest.raises(KeyboardInterrupt):
         evaluate({"occ": Interrupting(RegionModel(), at=3)}, images, truths, results=path, progress=False)
-    assert len(path.read_text().splitlines()) == 2  # two images were finished and saved
+    head, *rows = _lines(path)
+    assert head["__settings__"]["explainers"]["occ"]["params"]["window"] == 4
+    assert [r["image"] for r in rows] == [0, 1]  # two images were finished and saved
     again = Interrupting(RegionModel(), at=99)
-    rows = evaluate({"occ": again}, images, truths, results=path, progress=False)
-    assert again.count == 1 and len(rows) == 3  # only the third image was computed
-    assert [json.loads(line)["image"] for line in path.read_text().splitlines()] == [0, 1, 2]
+    out = evaluate({"occ": again}, images, truths, results=path, progress=False)
+    assert again.count == 1 and len(out) == 3  # only the third image was computed
+    assert [r["image"] for r in _lines(path)[1:]] == [0, 1, 2]
+
+
+def test_truncated_last_line_is_repaired(tmp_path, data):
+    images, truths = data
+    path = tmp_path / "rows.jsonl"
+    evaluate({"occ": Interrupting(RegionModel(), at=99)}, images[:2], truths[:2], results=path, progress=False)
+    text = path.read_text()
+    path.write_text(text[:-25])  # the second row cut off mid-write
+    with pytest.warns(RuntimeWarning, match="interrupted write"):
+        out = evaluate({"occ": Interrupting(RegionModel(), at=99)}, images, truths, results=path, progress=False)
+    rows = _lines(path)[1:]  # every line parses: nothing was appended behind a broken one
+    assert [r["image"] for r in rows] == [0, 1, 2] and len(out) == 3
+
+
+def test_resume_refuses_other_explainer_settings(tmp_path, data):
+    images, truths = data
+    path = tmp_path / "rows.jsonl"
+    evaluate({"occ": Interrupting(RegionModel(), at=99)}, images, truths, results=path, progress=False)
+    with pytest.raises(ValueError, match=r"'occ'.*window: 4 in the file vs 8 now"):
+        evaluate({"occ": Interrupting(RegionModel(), at=99, window=8)}, images, truths, results=path,
+                 progress=False)
+    with pytest.raises(ValueError, match="tolerance: 15 in the file vs 10 now"):
+        evaluate({"occ": Interrupting(RegionModel(), at=99)}, images, truths, results=path, progress=False,
+                 tolerance=10)
+    with pytest.raises(ValueError, match="occluder"):
+        evaluate({"occ": Interrupting(RegionModel(), at=99)}, images, truths, results=path, progress=False,
+                 occluder="blur")
+    # a new method joins the same file; its settings are recorded
+    evaluate({"occ": Interrupting(RegionModel(), at=99), "center": CenterBaseline()}, images, truths,
+             results=path, progress=False)
+    head, *rows = _lines(path)
+    assert set(head["__settings__"]["explainers"]) == {"occ", "center"} and len(rows) == 6
+
+
+def test_file_without_settings_is_refused(tmp_path, data):
+    images, truths = data
+    path = tmp_path / "rows.jsonl"
+    path.write_text(json.dumps({"image": 0, "target": 0, "method": "center", "hit": True}) + "\n")
+    with pytest.raises(ValueError, match="no settings line"):
+        evaluate([CenterBaseline()], images, truths, results=path, progress=False, metrics=("pointing",))
+
+
+def test_registry_names(data):
+    images, truths = data
+    rows = evaluate(["center"], images, truths, model=RegionModel(), metrics=("pointing",), progress=False)
+    assert {r["method"] for r in rows} == {"centre baseline"} and len(rows) == 3
 
 
 def test_bad_arguments(data):
@@ -62,3 +212,19 @@ def test_bad_arguments(data):
         evaluate([CenterBaseline()], images, truths, metrics=("accuracy",))
     with pytest.raises(ValueError, match="one list of objects per image"):
         evaluate([CenterBaseline()], images, truths[:2])
+    with pytest.raises(ValueError, match="occluder"):
+        evaluate([CenterBaseline()], images, truths, occluder="black")
+
+
+def test_settings_with_a_function_compare_equal_across_instances(tmp_path, data):
+    images, truths = data
+    path = tmp_path / "rows.jsonl"
+
+    def prep(x):
+        return x
+    for _ in range(2):  # two explainer objects, same settings: the second run resumes
+        rows = evaluate({"f": FixedMap(np.eye(16), preprocess=prep)}, images, truths, metrics=("pointing",),
+                        results=path, progress=False)
+    assert len(rows) == 3
+    assert json.loads(path.read_text().splitlines()[0])["__settings__"]["explainers"]["f"]["params"][
+        "preprocess"].endswith("prep")

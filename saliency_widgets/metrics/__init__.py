@@ -1,9 +1,18 @@
-"""Evaluation metrics: plain functions on arrays (pointing game, box IoU, insertion/deletion, convergence)."""
+"""Evaluation metrics: plain functions on arrays (pointing game, box IoU, insertion/deletion, convergence).
+
+Every metric ranks pixels by the map it is given with one rule (:mod:`.ranking`):
+pass ``Explanation.raw``; ties are broken by a seeded random order.
+"""
 from .causal import Curve, blur, deletion, insertion
 from .convergence import ConvergenceResult, convergence
-from . import localization
+from . import intervals, localization, ranking, sanity
+from .intervals import bootstrap_ci, bootstrap_pointing_ci, wilson_interval
 from .localization import box_iou, iou, threshold_map
-from .pointing import max_point, pointing_accuracy, pointing_game
+from .pointing import pointing_accuracy, pointing_game
+from .ranking import max_point, minmax, rank_order
+from .sanity import SanityResult, sanity_check
 
 __all__ = ["pointing_game", "pointing_accuracy", "max_point", "box_iou", "threshold_map", "iou",
-           "insertion", "deletion", "Curve", "blur", "convergence", "ConvergenceResult"]
+           "insertion", "deletion", "Curve", "blur", "convergence", "ConvergenceResult",
+           "rank_order", "minmax", "wilson_interval", "bootstrap_ci", "bootstrap_pointing_ci",
+           "sanity_check", "SanityResult"]

@@ -82,6 +82,6 @@ def convergence(explainer, image, target=None, *, checkpoints=None, reference=No
                             method=final.method, maps=[e.saliency for e in taken])
     if causal:
         model = explainer.model
-        res.insertion = np.array([insertion(model, image, e.saliency, final.target, step=step).auc for e in taken])
-        res.deletion = np.array([deletion(model, image, e.saliency, final.target, step=step).auc for e in taken])
+        res.insertion = np.array([insertion(model, image, e.raw, final.target, step=step).auc for e in taken])
+        res.deletion = np.array([deletion(model, image, e.raw, final.target, step=step).auc for e in taken])
     return res

@@ -3,26 +3,35 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._checks import box_of, check_box, check_saliency
+from ._checks import _is_box, box_of, check_box, check_saliency
+from .ranking import TIE_SEED, minmax, rank_order
 
 __all__ = ["box_iou", "threshold_map", "iou"]
 
 
-def threshold_map(saliency, *, rule: str = "fraction", threshold: float = 0.5) -> np.ndarray:
-    """The salient region as a boolean mask.
+def threshold_map(saliency, *, rule: str = "fraction", threshold: float = 0.5, tie_seed=TIE_SEED) -> np.ndarray:
+    """The salient region as a boolean mask, after one normalisation for every method.
 
-    ``rule="fraction"``: pixels >= ``threshold`` x the map's maximum.
-    ``rule="top"``: the ``threshold`` fraction of pixels with the highest values.
+    The map is first min-max normalised to [0, 1] (:func:`~.ranking.minmax`), so
+    a method's own post-processing (mean-centring, clipping) does not change
+    its region.  Then:
+
+    ``rule="fraction"``: pixels >= ``threshold`` of the normalised map (i.e. at
+    least ``threshold`` of the way from the minimum to the maximum); a
+    constant map has no region.
+    ``rule="top"``: the ``threshold`` fraction of pixels with the highest values,
+    ties in a random order drawn from ``tie_seed`` (never raster order).
     """
     sal = check_saliency(saliency)
     if not 0 < threshold <= 1:
         raise ValueError(f"threshold must be in (0, 1], got {threshold}")
     if rule == "fraction":
-        peak = sal.max()
-        return sal >= threshold * peak if peak > 0 else np.zeros(sal.shape, bool)
+        if sal.max() <= sal.min():
+            return np.zeros(sal.shape, bool)
+        return minmax(sal) >= threshold
     if rule == "top":
         k = max(1, int(round(threshold * sal.size)))
-        order = np.argsort(-sal, axis=None, kind="stable")[:k]
+        order = rank_order(sal, tie_seed=tie_seed)[:k]
         mask = np.zeros(sal.size, bool)
         mask[order] = True
         return mask.reshape(sal.shape)
@@ -38,16 +47,18 @@ def iou(a, b) -> float:
     return inter / union if union > 0 else 0.0
 
 
-def box_iou(saliency, box, *, rule: str = "fraction", threshold: float = 0.5) -> float:
+def box_iou(saliency, box, *, rule: str = "fraction", threshold: float = 0.5, tie_seed=TIE_SEED) -> float:
     """IoU between ``box`` and the bounding box of the thresholded map.
 
     Parameters
     ----------
-    saliency : (H, W) array
-    box : (x0, y0, x1, y1), pixels, x1 and y1 exclusive
-    rule, threshold : keyword-only
+    saliency : (H, W) array (metrics read ``Explanation.raw``)
+    box : (x0, y0, x1, y1), pixels, x1 and y1 exclusive; or a list of boxes (the
+        instances of one class): the best IoU with any of them, as in CAM's
+        localisation protocol.
+    rule, threshold, tie_seed : keyword-only
         The threshold rule (see :func:`threshold_map`): by default the region
-        is every pixel at >= 50% of the map's maximum.
+        is every pixel at >= 50% of the min-max normalised map.
 
     Examples
     --------
@@ -56,6 +67,9 @@ def box_iou(saliency, box, *, rule: str = "fraction", threshold: float = 0.5) ->
     1.0
     """
     sal = check_saliency(saliency)
-    gt = check_box(box, sal.shape)
-    region = box_of(threshold_map(sal, rule=rule, threshold=threshold))
-    return 0.0 if region is None else float(iou(region, gt))
+    boxes = [box] if _is_box(box) else list(box)
+    if not boxes:
+        raise ValueError("box_iou needs a box (x0, y0, x1, y1) or a non-empty list of boxes")
+    gts = [check_box(b, sal.shape) for b in boxes]
+    region = box_of(threshold_map(sal, rule=rule, threshold=threshold, tie_seed=tie_seed))
+    return 0.0 if region is None else float(max(iou(region, gt) for gt in gts))

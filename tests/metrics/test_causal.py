@@ -1,14 +1,19 @@
 import numpy as np
 import pytest
+from hypothesis import given, settings, strategies as st
+from hypothesis.extra.numpy import arrays
 
 from saliency_widgets.metrics import blur, deletion, insertion
 
 from ..conftest import RegionModel
 
+GRID = st.integers(-20, 20).map(lambda v: v / 4)
+TRANSFORMS = {"exp": np.exp, "affine": lambda a: 3 * a + 7, "cube": lambda a: a ** 3, "arctan": np.arctan}
+
 
 @pytest.fixture
 def scene():
-    """A 24x24 image whose class-0 score is the mean of a 8x8 patch."""
+    """A 24x24 image whose class-0 score is the mean of an 8x8 patch (value 1 on a 0.2 background)."""
     img = np.full((24, 24, 3), 0.2, np.float32)
     img[4:12, 10:18] = 1.0
     truth = np.zeros((24, 24), bool)
@@ -16,28 +21,54 @@ def scene():
     return img, truth, RegionModel((slice(4, 12), slice(10, 18)))
 
 
+def _patch_first(truth):
+    """A map that ranks the patch first, in a known order inside it."""
+    return truth * (1 + np.arange(truth.size).reshape(truth.shape)) / truth.size
+
+
+@pytest.mark.parametrize("occluder,fill", [(0.0, 0.0), ("zero", 0.0), ("mean", None), (0.5, 0.5)])
+def test_exact_deletion_curve(scene, occluder, fill):
+    """8 patch pixels go per step: score after k steps = (64 - 8k + 8k * fill) / 64, then constant."""
+    img, truth, model = scene
+    if fill is None:
+        fill = float(img[..., 0].mean())
+    d = deletion(model, img, _patch_first(truth), 0, step=8, occluder=occluder)
+    k = np.arange(len(d.scores))
+    expected = (64 - 8 * np.minimum(k, 8) * (1 - fill)) / 64
+    np.testing.assert_allclose(d.scores, expected, atol=1e-6)
+    assert d.auc == pytest.approx(np.trapezoid(expected, d.fractions), abs=1e-6)
+
+
+def test_auto_occluder_is_the_image_mean_for_a_raw_pixel_model(scene):
+    img, truth, model = scene
+    sal = _patch_first(truth)
+    assert deletion(model, img, sal, 0, step=8).auc == pytest.approx(
+        deletion(model, img, sal, 0, step=8, occluder="mean").auc, abs=1e-7)
+    assert deletion(model, img, sal, 0, step=8).auc != pytest.approx(
+        deletion(model, img, sal, 0, step=8, occluder=0).auc, abs=1e-3)
+
+
+def test_substrate_is_a_deprecated_alias(scene):
+    img, truth, model = scene
+    with pytest.warns(DeprecationWarning, match="occluder"):
+        old = deletion(model, img, truth.astype(float), 0, step=8, substrate=0.0)
+    assert old.auc == deletion(model, img, truth.astype(float), 0, step=8, occluder=0.0).auc
+
+
 def test_truth_beats_random_map(scene):
     img, truth, model = scene
     rand = np.random.default_rng(0).random((24, 24))
-    ins_t = insertion(model, img, truth.astype(float), 0, step=8)
-    ins_r = insertion(model, img, rand, 0, step=8)
-    del_t = deletion(model, img, truth.astype(float), 0, step=8)
-    del_r = deletion(model, img, rand, 0, step=8)
-    assert ins_t.auc > ins_r.auc and del_t.auc < del_r.auc
-    for c in (ins_t, ins_r, del_t, del_r):
-        assert 0 <= c.auc <= 1
+    assert insertion(model, img, truth.astype(float), 0, step=8).auc > insertion(model, img, rand, 0, step=8).auc
+    assert deletion(model, img, truth.astype(float), 0, step=8).auc < deletion(model, img, rand, 0, step=8).auc
 
 
-def test_curve_endpoints_and_points(scene):
+def test_insertion_endpoints(scene):
+    """Insertion starts at the blurred image's score and ends at the image's."""
     img, truth, model = scene
-    d = deletion(model, img, truth.astype(float), 0, step=24)
-    assert len(d.fractions) == 24 * 24 // 24 + 1
-    assert d.fractions[0] == 0 and d.fractions[-1] == 1
-    assert d.scores[0] == pytest.approx(1.0) and d.scores[-1] == pytest.approx(0.0)
-    # the patch holds 64 px: after 3 steps of 24 px, all of it is deleted
-    assert d.scores[3] == pytest.approx(0.0)
     i = insertion(model, img, truth.astype(float), 0, step=24)
-    assert i.scores[-1] == pytest.approx(1.0)
+    assert i.scores[0] == pytest.approx(float(blur(img)[4:12, 10:18].mean()), abs=1e-6)
+    assert i.scores[0] < 0.9 and i.scores[-1] == pytest.approx(1.0)
+    assert i.fractions[0] == 0 and i.fractions[-1] == 1 and len(i.fractions) == 24 * 24 // 24 + 1
 
 
 def test_forward_passes_are_batched(scene):
@@ -49,8 +80,36 @@ def test_forward_passes_are_batched(scene):
 def test_auc_is_trapezoid():
     img = np.ones((4, 4, 1), np.float32)
     model = RegionModel((slice(0, 4), slice(0, 4)))  # p = fraction kept
-    d = deletion(model, img, np.arange(16.0).reshape(4, 4), 0, step=1)
+    d = deletion(model, img, np.arange(16.0).reshape(4, 4), 0, step=1, occluder=0)
     assert d.auc == pytest.approx(0.5, abs=1e-6)  # linear from 1 to 0
+
+
+@given(arrays(np.float64, (6, 6), elements=GRID), st.sampled_from(sorted(TRANSFORMS)), st.integers(1, 5),
+       st.integers(0, 3))
+@settings(max_examples=40, deadline=None)
+def test_auc_invariant_to_strictly_increasing_transforms(sal, fn, step, seed):
+    img = np.random.default_rng(1).random((6, 6, 1)).astype(np.float32)
+    model = RegionModel((slice(1, 4), slice(2, 6)))
+    f = TRANSFORMS[fn]
+    for metric in (insertion, deletion):
+        a = metric(model, img, sal, 0, step=step, tie_seed=seed)
+        b = metric(model, img, f(sal), 0, step=step, tie_seed=seed)
+        assert a.auc == b.auc
+
+
+@pytest.mark.parametrize("metric", [insertion, deletion])
+def test_ties_do_not_follow_raster_order(metric):
+    """A flat map on a model that reads the top half: flipping image, map and model upside down gives
+    (nearly) the same AUC; raster order would delete/insert the top rows first (AUC 0.25 vs 0.75)."""
+    img = np.ones((16, 16, 1), np.float32)
+    flat = np.zeros((16, 16))
+    top, bottom = RegionModel((slice(0, 8), slice(0, 16))), RegionModel((slice(8, 16), slice(0, 16)))
+    kw = dict(step=4, occluder=0) if metric is deletion else dict(step=4)
+    a = metric(top, img, flat, 0, **kw).auc
+    b = metric(bottom, img[::-1], flat[::-1], 0, **kw).auc
+    assert abs(a - b) < 0.06, (a, b)
+    if metric is deletion:  # random order: the region's share falls linearly on average, AUC ~ 0.5
+        assert abs(a - 0.5) < 0.06
 
 
 def test_blur_kernel():
@@ -60,8 +119,9 @@ def test_blur_kernel():
     assert out[15, 15, 0] < 0.1 and out[15, 20, 0] > 0 and out[15, 21, 0] == 0  # radius 5 px
 
 
-@pytest.mark.parametrize("kwargs,match", [(dict(step=0), "step"), (dict(step=1.5), "step")])
-def test_bad_step(scene, kwargs, match):
+@pytest.mark.parametrize("kwargs,match", [(dict(step=0), "step"), (dict(step=1.5), "step"),
+                                          (dict(occluder="black"), "occluder")])
+def test_bad_settings(scene, kwargs, match):
     img, truth, model = scene
     with pytest.raises(ValueError, match=match):
         deletion(model, img, truth.astype(float), 0, **kwargs)

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from saliency_widgets import MaskUpdate, Rise
-from saliency_widgets.metrics import convergence
+from saliency_widgets.metrics import convergence, deletion, insertion
 
 
 def test_correlation_reaches_one_at_the_end(quadrant_model, ones_image):
@@ -13,11 +13,15 @@ def test_correlation_reaches_one_at_the_end(quadrant_model, ones_image):
     assert res.passes_to_reach(0.9999) == 512
 
 
-def test_causal_aucs_per_checkpoint(quadrant_model, ones_image):
-    res = convergence(MaskUpdate(quadrant_model, steps=256, chains=16, seed=0), ones_image, 0,
-                      checkpoints=[64, 128], causal=True, step=16)
+def test_causal_aucs_per_checkpoint(quadrant_model):
+    """The last checkpoint's AUCs are those of the final map's raw values (the metrics' ranking rule)."""
+    image = np.random.default_rng(0).random((16, 16, 3)).astype(np.float32)
+    make = lambda: MaskUpdate(quadrant_model, steps=256, chains=16, seed=0)  # noqa: E731
+    res = convergence(make(), image, 0, checkpoints=[64, 128], causal=True, step=16)
     assert res.insertion.shape == res.deletion.shape == (3,)
-    assert np.all((res.insertion >= 0) & (res.insertion <= 1))
+    final = make().explain(image, 0)
+    assert res.insertion[-1] == insertion(quadrant_model, image, final.raw, 0, step=16).auc
+    assert res.deletion[-1] == deletion(quadrant_model, image, final.raw, 0, step=16).auc
 
 
 def test_reference_map(quadrant_model, ones_image):

@@ -30,3 +30,26 @@ def test_bad_rule_and_threshold():
         box_iou(np.ones((4, 4)), (0, 0, 2, 2), rule="otsu")
     with pytest.raises(ValueError, match="threshold"):
         box_iou(np.ones((4, 4)), (0, 0, 2, 2), threshold=0)
+
+
+def test_one_normalisation_for_every_method():
+    """Box IoU thresholds the min-max normalised map: an offset or a positive scale (a method's own
+    post-processing) does not change the region; a map that is all negative still has one."""
+    sal = np.zeros((20, 20))
+    sal[5:10, 2:12] = 1.0
+    box = (2, 5, 12, 10)
+    for f in (lambda a: a - 5, lambda a: 3 * a + 2, lambda a: a - a.mean()):
+        assert box_iou(f(sal), box) == 1.0
+    assert not threshold_map(np.full((5, 5), 3.0)).any()  # a flat map has no salient region
+
+
+def test_best_match_among_instances():
+    sal = np.zeros((20, 20))
+    sal[12:18, 12:18] = 1.0
+    assert box_iou(sal, [(0, 0, 4, 4), (12, 12, 18, 18)]) == 1.0
+
+
+def test_top_rule_ties_are_not_raster_order():
+    region = threshold_map(np.zeros((10, 10)), rule="top", threshold=0.2, tie_seed=0)
+    assert region.sum() == 20 and not region[:2].all()
+    assert np.array_equal(region, threshold_map(np.zeros((10, 10)), rule="top", threshold=0.2, tie_seed=0))

@@ -1,0 +1,132 @@
+"""The metric sanity check: does a perfect map beat a random map on the data at hand?
+
+A metric that ranks methods must at least prefer the ground truth itself to
+noise.  For each (image, truth) pair the *perfect* map is the truth mask plus
+1e-3 seeded uniform noise (so its ranking inside and outside the object is
+random, not raster order), the *random* map is seeded uniform noise; the
+check reports, per metric, the share of pairs where the perfect map scores
+better (a tie counts one half).  Deleting to black on a raw-pixel shape
+classifier fails it (the silhouette is left behind); the mean-colour
+occluder passes.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ._checks import box_of, truth_mask
+from .causal import deletion, insertion
+from .localization import box_iou
+from .pointing import pointing_game
+
+__all__ = ["sanity_check", "SanityResult", "SANITY_METRICS", "SANITY_THRESHOLD"]
+
+SANITY_METRICS = ("pointing", "pointing_strict", "box_iou", "insertion", "deletion")
+MODEL_METRICS = ("insertion", "deletion")
+#: a metric passes when the perfect map wins on at least this share of images
+SANITY_THRESHOLD = 0.5
+_HIGHER_IS_BETTER = {"pointing": True, "pointing_strict": True, "box_iou": True, "insertion": True,
+                     "deletion": False}
+
+
+@dataclass
+class SanityResult:
+    """Per metric: share of images where the perfect map wins (ties count 1/2), and the raw counts."""
+
+    share: dict
+    wins: dict
+    ties: dict
+    n: int
+    threshold: float = SANITY_THRESHOLD
+    settings: dict = field(default_factory=dict)
+
+    def passed(self, metric: str) -> bool:
+        return self.share[metric] >= self.threshold
+
+    @property
+    def failed(self) -> list:
+        """The metrics whose perfect map wins on less than ``threshold`` of the images."""
+        return [m for m in self.share if not self.passed(m)]
+
+    def to_dict(self) -> dict:
+        return {"share": self.share, "wins": self.wins, "ties": self.ties, "n": self.n,
+                "threshold": self.threshold, "settings": self.settings}
+
+
+def sanity_check(model, images, truths, targets=None, *, metrics=SANITY_METRICS, seed=0, tolerance=15,
+                 step=None, occluder="auto", iou_rule="fraction", iou_threshold=0.5, tie_seed=0,
+                 noise=1e-3, threshold=SANITY_THRESHOLD, progress=False) -> SanityResult:
+    """Share of images where the ground-truth mask, used as a map, beats a uniform random map.
+
+    Parameters
+    ----------
+    model : model or None (only needed for insertion/deletion)
+    images : sequence of (H, W, C) images
+    truths : per image, a (H, W) bool mask, a box or a list of boxes (one class's instances)
+    targets : per image, the class to score (needed for insertion/deletion)
+    metrics, seed, tolerance, step, occluder, iou_rule, iou_threshold, tie_seed, noise, threshold : keyword-only
+        ``seed`` draws the random maps and the perfect map's noise; the others are
+        the metric settings, as in :func:`~saliency_widgets.evaluate`.
+
+    Returns
+    -------
+    SanityResult
+
+    Examples
+    --------
+    >>> truth = np.zeros((20, 20), bool); truth[5:10, 5:10] = True
+    >>> sanity_check(None, [np.ones((20, 20, 1))], [truth], metrics=("box_iou",)).share
+    {'box_iou': 1.0}
+    """
+    unknown = set(metrics) - set(SANITY_METRICS)
+    if unknown:
+        raise ValueError(f"unknown metrics {sorted(unknown)}; choose from {SANITY_METRICS}")
+    if len(images) != len(truths):
+        raise ValueError(f"got {len(images)} images but {len(truths)} truths")
+    needs_model = [m for m in metrics if m in MODEL_METRICS]
+    if needs_model and (model is None or targets is None):
+        raise ValueError(f"{needs_model} need a model and targets (one class per image)")
+    rng = np.random.default_rng(seed)
+    wins = {m: 0 for m in metrics}
+    ties = {m: 0 for m in metrics}
+    it = range(len(images))
+    if progress:
+        from tqdm.auto import tqdm
+        it = tqdm(it, desc="sanity check", unit="image")
+    for i in it:
+        image = np.asarray(images[i])
+        mask = truth_mask(truths[i], image.shape[:2])
+        perfect = mask + noise * rng.random(mask.shape)
+        random = rng.random(mask.shape)
+        for m in metrics:
+            a, b = (_score(m, s, image, mask, truths[i], model, None if targets is None else targets[i],
+                           tolerance=tolerance, step=step, occluder=occluder, iou_rule=iou_rule,
+                           iou_threshold=iou_threshold, tie_seed=tie_seed) for s in (perfect, random))
+            if a == b:
+                ties[m] += 1
+            elif (a > b) == _HIGHER_IS_BETTER[m]:
+                wins[m] += 1
+    n = len(images)
+    share = {m: (wins[m] + ties[m] / 2) / n if n else float("nan") for m in metrics}
+    settings = {"seed": seed, "noise": noise, "tolerance": tolerance, "step": step, "occluder": occluder,
+                "iou_rule": iou_rule, "iou_threshold": iou_threshold, "tie_seed": tie_seed}
+    return SanityResult(share, wins, ties, n, threshold, settings)
+
+
+def _score(metric, sal, image, mask, truth, model, target, *, tolerance, step, occluder, iou_rule, iou_threshold,
+           tie_seed):
+    if metric == "pointing":
+        return pointing_game(sal, mask, tolerance=tolerance, tie_seed=tie_seed)
+    if metric == "pointing_strict":
+        return pointing_game(sal, mask, tolerance=0, tie_seed=tie_seed)
+    if metric == "box_iou":
+        boxes = truth if _is_boxes(truth) else box_of(mask)
+        return box_iou(sal, boxes, rule=iou_rule, threshold=iou_threshold, tie_seed=tie_seed)
+    if metric == "insertion":
+        return insertion(model, image, sal, target, step=step, tie_seed=tie_seed).auc
+    return deletion(model, image, sal, target, step=step, occluder=occluder, tie_seed=tie_seed).auc
+
+
+def _is_boxes(truth) -> bool:
+    return not (isinstance(truth, np.ndarray) and truth.ndim == 2)

@@ -1,0 +1,59 @@
+import numpy as np
+import pytest
+
+from saliency_widgets.metrics import bootstrap_ci, bootstrap_pointing_ci, pointing_accuracy, wilson_interval
+from saliency_widgets.metrics.intervals import bootstrap_mean_ci
+
+
+def test_wilson_never_collapses_at_the_ends():
+    lo, hi = wilson_interval(20, 20)
+    assert hi == 1.0 and lo == pytest.approx(0.8389, abs=1e-4)  # z^2 / (n + z^2) below 1
+    lo, hi = wilson_interval(0, 20)
+    assert lo == 0.0 and hi == pytest.approx(0.1611, abs=1e-4)
+
+
+def test_wilson_bad_input():
+    with pytest.raises(ValueError, match="k <= n"):
+        wilson_interval(5, 3)
+
+
+def test_wilson_coverage_on_a_known_bernoulli():
+    rng = np.random.default_rng(0)
+    p, n = 0.3, 40
+    covered = [lo <= p <= hi for lo, hi in (wilson_interval(int(k), n) for k in rng.binomial(n, p, size=400))]
+    assert 0.92 <= np.mean(covered) <= 0.98
+
+
+def _rows(rng, n_images=40, p=0.8):
+    return [{"image": i, "target": int(c), "hit": bool(rng.random() < p), "box_iou": float(rng.random())}
+            for i in range(n_images) for c in rng.choice(4, size=rng.integers(1, 3), replace=False)]
+
+
+def test_bootstrap_is_deterministic_for_a_seed():
+    rows = _rows(np.random.default_rng(0))
+    a = bootstrap_pointing_ci(rows, seed=3)
+    assert a == bootstrap_pointing_ci(rows, seed=3) and a != bootstrap_pointing_ci(rows, seed=4)
+
+
+def test_vectorised_bootstraps_equal_the_generic_one():
+    rows = _rows(np.random.default_rng(1))
+    assert bootstrap_pointing_ci(rows, n_resamples=300, seed=5) == pytest.approx(
+        bootstrap_ci(rows, pointing_accuracy, n_resamples=300, seed=5))
+    assert bootstrap_mean_ci(rows, "box_iou", n_resamples=300, seed=5) == pytest.approx(
+        bootstrap_ci(rows, lambda rs: np.mean([r["box_iou"] for r in rs]), n_resamples=300, seed=5))
+
+
+def test_bootstrap_interval_contains_the_estimate():
+    rows = [{"image": i, "target": i % 2, "hit": i % 2 == 0 or i % 3 != 0} for i in range(60)]
+    lo, hi = bootstrap_pointing_ci(rows)
+    assert lo < pointing_accuracy(rows) < hi
+
+
+def test_bootstrap_coverage_on_a_known_bernoulli():
+    rng = np.random.default_rng(2)
+    p, covered = 0.7, []
+    for _ in range(100):
+        rows = [{"image": i, "target": 0, "hit": bool(rng.random() < p)} for i in range(60)]
+        lo, hi = bootstrap_pointing_ci(rows, n_resamples=400, seed=int(rng.integers(1 << 30)))
+        covered.append(lo <= p <= hi)
+    assert 0.85 <= np.mean(covered) <= 0.99
