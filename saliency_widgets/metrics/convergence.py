@@ -12,7 +12,12 @@ __all__ = ["convergence", "ConvergenceResult"]
 
 @dataclass
 class ConvergenceResult:
-    """Per checkpoint: forward passes spent, correlation with the final (or reference) map, AUCs."""
+    """Per checkpoint: forward passes spent, correlation with the final (or reference) map, AUCs.
+
+    ``correlation`` compares the ``raw`` maps (the map every metric ranks by); it measures
+    stability -- how settled the run is -- not whether the map is right.  ``maps`` holds the
+    display maps, ``raws`` the raw maps, one per checkpoint.
+    """
 
     n_forward: np.ndarray
     correlation: np.ndarray
@@ -20,6 +25,7 @@ class ConvergenceResult:
     deletion: np.ndarray | None = None
     method: str = ""
     maps: list = field(default_factory=list, repr=False)
+    raws: list = field(default_factory=list, repr=False)
 
     def passes_to_reach(self, level: float = 0.9) -> int | None:
         """The first checkpoint whose correlation reaches ``level`` (None if never)."""
@@ -48,7 +54,7 @@ def convergence(explainer, image, target=None, *, checkpoints=None, reference=No
         Forward-pass counts at which to read the partial map (the first partial
         with ``n_forward >= checkpoint``); default: 10 log-spaced points.
     reference : (H, W) array or None, keyword-only
-        Compare with this map (e.g. a long run) instead of the final one.
+        Compare with this raw map (e.g. a long run's ``raw``) instead of the final one.
     causal : bool, keyword-only
         Also compute insertion and deletion AUCs of every partial map.
 
@@ -76,10 +82,11 @@ def convergence(explainer, image, target=None, *, checkpoints=None, reference=No
         final = exp
     if not taken or taken[-1].n_forward != final.n_forward:
         taken.append(final)
-    ref = final.saliency if reference is None else np.asarray(reference)
+    ref = final.raw if reference is None else np.asarray(reference)
     res = ConvergenceResult(n_forward=np.array([e.n_forward for e in taken]),
-                            correlation=np.array([_corr(e.saliency, ref) for e in taken]),
-                            method=final.method, maps=[e.saliency for e in taken])
+                            correlation=np.array([_corr(e.raw, ref) for e in taken]),
+                            method=final.method, maps=[e.saliency for e in taken],
+                            raws=[e.raw for e in taken])
     if causal:
         model = explainer.model
         res.insertion = np.array([insertion(model, image, e.raw, final.target, step=step).auc for e in taken])
