@@ -335,7 +335,7 @@ def reproduce(out: str, *, n_scenes: int | None = None, quick: bool = False, pro
     results = {"config": cfg, "code": key["code"], "labels": labels,
                "pointing_single": rows_single.summary(), "pointing_multi": rows_multi.summary(),
                "markdown_single": rows_single.to_markdown(), "markdown_multi": rows_multi.to_markdown(),
-               "sanity_single": getattr(rows_single, "sanity", None),
+               "sanity_single": rows_single.sanity.to_dict() if getattr(rows_single, "sanity", None) else None,
                "rows_single": list(rows_single), "rows_multi": list(rows_multi),
                "convergence_single": conv_single, "convergence_multi": conv_multi,
                "convergence_multi_p0": [float(v) for v in p0_multi],
