@@ -102,7 +102,7 @@ def convergence_figure(table: dict, *, ylabel="pointing accuracy", title=""):
     With intervals, each point gets an error bar; readings are nudged apart on x so the bars stay legible.
     """
     import matplotlib.pyplot as plt
-    fig, ax = plt.subplots(figsize=(7, 4))
+    fig, ax = plt.subplots(figsize=(9, 4))
     n = len(table)
     for j, (name, entry) in enumerate(table.items()):
         xs, ys = np.asarray(entry[0], float), np.asarray(entry[1], float)
@@ -118,6 +118,6 @@ def convergence_figure(table: dict, *, ylabel="pointing accuracy", title=""):
     ax.minorticks_off()
     ax.set(xlabel="forward passes", ylabel=ylabel, title=title)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=6, loc="lower right")
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     fig.tight_layout()
     return fig
