@@ -37,10 +37,6 @@ class GradCam(Explainer):
         self.layer = find_conv_layer(self.model.keras_model, layer)
 
     @property
-    def params(self) -> dict:
-        return {"layer": self.layer}
-
-    @property
     def budget(self) -> int:
         return 1
 

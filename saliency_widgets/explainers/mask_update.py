@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..explanation import Explanation, normalize_map
-from .base import Explainer, check_positive_int, seed_param
+from .base import Explainer, check_occluder, check_positive_int
 from .masks import MaskUpsampler
 
 __all__ = ["MaskUpdate"]
@@ -80,7 +80,7 @@ class MaskUpdate(Explainer):
     method = "mask-update"
 
     def __init__(self, model, *, steps=5000, grid=8, chains=32, initial_keep=0.3, learning_rate=0.02,
-                 update="prototype", weighting="score", batch_size=None, preprocess=None,
+                 update="prototype", weighting="score", occluder="auto", batch_size=None, preprocess=None,
                  outputs="auto", seed=None, progress=False):
         self.steps = check_positive_int("steps", steps)
         self.grid = check_positive_int("grid", grid)
@@ -97,6 +97,7 @@ class MaskUpdate(Explainer):
         self.learning_rate = float(learning_rate)
         self.update = update
         self.weighting = weighting
+        self.occluder = check_occluder(occluder)
         self.seed = seed
         super().__init__(model, batch_size=batch_size, preprocess=preprocess, outputs=outputs,
                          progress=progress)
@@ -105,13 +106,6 @@ class MaskUpdate(Explainer):
     def faithful(cls, model, *, steps=5000, grid=8, **kwargs) -> "MaskUpdate":
         """The method exactly as the paper's prototype ran it (one chain, raw p, unweighted sum)."""
         return cls(model, steps=steps, grid=grid, chains=1, update="prototype", weighting="none", **kwargs)
-
-    @property
-    def params(self) -> dict:
-        return {"steps": self.steps, "grid": self.grid, "chains": self.chains,
-                "initial_keep": self.initial_keep, "learning_rate": self.learning_rate,
-                "update": self.update, "weighting": self.weighting,
-                "seed": seed_param(self.seed)}
 
     @property
     def budget(self) -> int:
@@ -124,6 +118,8 @@ class MaskUpdate(Explainer):
         k_all, s = min(self.chains, self.steps), self.grid
         lr = self.learning_rate
         p0 = max(score, 1e-12)
+        fill = self._fill(x)
+        diff = x - fill
 
         # State of the K chains: grids, their upsampled masks, previous probability.
         grids = (rng.random((k_all, s, s)) > 1.0 - self.initial_keep).astype(np.float32)
@@ -140,7 +136,7 @@ class MaskUpdate(Explainer):
         while done < self.steps:
             k = min(k_all, self.steps - done)   # the last step may advance fewer chains
             g, m = grids[:k], masks[:k]
-            p = self._forward(x[None] * m[..., None], target, step)
+            p = self._forward(fill[None] + m[..., None] * diff[None], target, step)
             trace.append(float(p[0]))
             if self.weighting != "none":
                 pw = p.astype(np.float64)
