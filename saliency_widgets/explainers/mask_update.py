@@ -32,11 +32,8 @@ class MaskUpdate(Explainer):
     chains : int
         Independent chains advanced together, one batched forward pass per step
         of all chains (``steps / chains`` steps each).  ``chains=1`` is the
-        prototype's single chain.  Default 32: on the demo data, 32 chains of
-        ``steps/32`` steps localise as well as one chain of ``steps`` steps
-        (benchmarks/RESULTS.md, notebook 05) and use batched forward passes,
-        which is what makes the method fast (a batch-1 forward pass costs
-        ~25 ms for MobileNetV2 on 2 CPU cores against ~16 ms/image at batch 64).
+        prototype's single chain.  Batched passes are what makes the method
+        fast (benchmarks/bench_explainers.py measures it).
     initial_keep : float
         Probability that a grid cell starts on (prototype: ``rand > 0.7``).
     learning_rate : float
@@ -51,20 +48,40 @@ class MaskUpdate(Explainer):
         the evaluated masks, divided by how often each pixel was kept (the
         README's "weighed using the class score"); ``"slope"`` is the per-pixel
         regression slope ``cov(p, M) / var(M)`` over the evaluated masks.
+    occluder : "auto", "mean", "zero", "blur", number or colour
+        What a masked pixel becomes: masks apply as ``fill + M * (x - fill)``
+        (:mod:`saliency_widgets.occluder`).  ``"auto"``: the model's declared
+        ``mean_color``, else 0 when ``preprocess=`` is given, else the image's
+        mean colour.
     batch_size, preprocess, outputs, progress : see :class:`Explainer`.
+        ``batch_size`` only chunks the forward passes: every chain advances
+        once per step whatever it is, so the map does not depend on it.
     seed : int, numpy Generator or None
 
-    The defaults (``update="prototype"``, ``weighting="score"``, 32 chains)
-    were chosen by measurement on the demo model (notebook 05,
-    benchmarks/RESULTS.md): on multi-object scenes where the target is not the
-    top-1 class, score weighting was the best reading (83% pointing accuracy at
-    2000 passes against 62% for faithful mode), while ``update="relative"``
-    hurt there: the demo model gives such targets p0 ~ 1e-5, so p / p0
-    saturates at 1 and the chain stops moving (on ImageNet photos, method.md
-    found the opposite; measure on your own model with notebook 05).  The
-    paper's method exactly as the prototype ran it is
-    ``MaskUpdate.faithful(model)``: ``update="prototype", weighting="none",
-    chains=1``.
+    ``raw`` is, per weighting, the sum of the masks (``"none"``), the mean
+    probability of the evaluated masks that kept the pixel (``"score"``) or
+    the regression slope (``"slope"``): higher = more important in each.
+
+    How the defaults were chosen, and on which data.  The defaults
+    (``update="prototype"``, ``weighting="score"``, 32 chains) are a choice
+    made on the demo model and the synthetic demo scenes
+    (:func:`saliency_widgets.demo.make_scenes`), in the convergence study that
+    ``python -m saliency_widgets reproduce`` runs: single-object scenes and
+    multi-object scenes whose target is not the model's top-1 class
+    (``results.json`` entries ``convergence_single`` / ``convergence_multi``,
+    tabulated in benchmarks/RESULTS.md; notebook 05 reruns it on your model).
+    Read the accuracies and their intervals there: they are the only numbers
+    behind this choice, and they were measured on those scenes only (on
+    ImageNet photos, method.md reports the opposite ranking of the updates).
+    ``update="relative"`` did worse on the multi-object cases.  The reason is
+    not a tiny p0: hiding the top-1 object frees probability mass, so
+    the target's p on most masked images exceeds p0, ``min(1, p / p0)``
+    saturates at 1 and the chain stops moving.
+
+    The paper's method as the prototype ran it is ``MaskUpdate.faithful(model)``
+    (``update="prototype", weighting="none", chains=1``); registry label
+    "mask-update (paper)".  The default reading is a different method
+    ("mask-update (32 chains, score-weighted)").
 
     Examples
     --------
@@ -72,7 +89,7 @@ class MaskUpdate(Explainer):
     >>> def model(x):  # the right half decides
     ...     s = x[:, :, 8:].mean(axis=(1, 2, 3))
     ...     return np.stack([s, 1 - s], axis=1)
-    >>> exp = MaskUpdate(model, steps=200, seed=0).explain(np.ones((16, 16, 1)), target=0)
+    >>> exp = MaskUpdate(model, steps=200, occluder="zero", seed=0).explain(np.ones((16, 16, 1)), target=0)
     >>> exp.saliency.shape, exp.n_forward
     ((16, 16), 200)
     """
@@ -104,7 +121,23 @@ class MaskUpdate(Explainer):
 
     @classmethod
     def faithful(cls, model, *, steps=5000, grid=8, **kwargs) -> "MaskUpdate":
-        """The method exactly as the paper's prototype ran it (one chain, raw p, unweighted sum)."""
+        """The paper's method as its prototype ran it: one chain, raw p, the masks summed unweighted.
+
+        The prototype multiplied the *preprocessed* input by the mask, so a
+        masked pixel was 0 after preprocessing.  Here the mask applies to the
+        model's input as ``fill + M * (x - fill)`` with the default
+        ``occluder="auto"``, i.e. the colour the model declares as
+        ``mean_color``.  For the models of
+        :func:`~saliency_widgets.demo.load_imagenet_model` that is the colour
+        their built-in preprocessing maps to 0 -- the ImageNet mean RGB for
+        the caffe models (ResNet50, VGG16), 127.5 grey for MobileNetV2 -- and
+        as the preprocessing is affine per channel, preprocess(fill + M (x -
+        fill)) = M * preprocess(x): exactly the prototype's masked input.
+        For a callable with ``preprocess=``, "auto" masks the preprocessed
+        input by 0, as the prototype did.  For any other model the fill is
+        the image's mean colour, which only approximates the prototype (it
+        used the dataset mean); pass ``occluder=`` to choose.
+        """
         return cls(model, steps=steps, grid=grid, chains=1, update="prototype", weighting="none", **kwargs)
 
     @property
