@@ -58,6 +58,18 @@ def params_from(obj, *, exclude=frozenset()) -> dict:
     return out
 
 
+def check_seed(seed):
+    """``None``, an int >= 0 or a numpy Generator; anything else (e.g. the stored "Generator") is refused."""
+    if seed is None or isinstance(seed, np.random.Generator):
+        return seed
+    if isinstance(seed, (int, np.integer)) and not isinstance(seed, bool) and seed >= 0:
+        return int(seed)
+    if seed == "Generator":
+        raise ValueError("seed='Generator' is how params record a numpy Generator seed, whose state is not "
+                         "stored: the map cannot be remade from it; pass an int seed to make maps reproducible")
+    raise TypeError(f"seed must be None, an int >= 0 or a numpy Generator, got {seed!r}")
+
+
 def check_target(target, num_classes: int) -> int:
     if isinstance(target, bool) or not isinstance(target, (int, np.integer)):
         raise TypeError(f"target must be an integer class index in [0, {num_classes}), got {target!r}")
@@ -77,7 +89,10 @@ class Explainer:
     batch_size : int or None, keyword-only
         Largest batch per forward call (default 64).
     preprocess : callable or None, keyword-only
-        Applied to the image before masking (masks multiply the model's input).
+        Applied to the image before masking: masks apply to the model's input
+        as ``fill + M * (x - fill)``, and ``occluder="auto"`` then fills with
+        0, i.e. the preprocessed input is multiplied by M as in the prototype.
+        A callable: not in ``params`` (the adapter ``self.model`` carries it).
     outputs : {"auto", "probabilities", "logits"}, keyword-only
     progress : bool, keyword-only
         Show a tqdm.auto progress bar of forward passes.

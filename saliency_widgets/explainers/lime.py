@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..explanation import Explanation, normalize_map
-from .base import Explainer, check_positive_int
+from .base import Explainer, check_positive_int, check_seed
 
 __all__ = ["Lime"]
 
@@ -54,7 +54,7 @@ class Lime(Explainer):
         self.compactness = float(compactness)
         self.occluder = self._occluder_alias(occluder, value, "Lime")
         self.value = None  # folded into occluder
-        self.seed = seed
+        self.seed = check_seed(seed)
         super().__init__(model, batch_size=batch_size, preprocess=preprocess, outputs=outputs,
                          progress=progress)
 

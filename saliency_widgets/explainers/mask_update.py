@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..explanation import Explanation, normalize_map
-from .base import Explainer, check_occluder, check_positive_int
+from .base import Explainer, check_occluder, check_positive_int, check_seed
 from .masks import MaskUpsampler
 
 __all__ = ["MaskUpdate"]
@@ -115,7 +115,7 @@ class MaskUpdate(Explainer):
         self.update = update
         self.weighting = weighting
         self.occluder = check_occluder(occluder)
-        self.seed = seed
+        self.seed = check_seed(seed)
         super().__init__(model, batch_size=batch_size, preprocess=preprocess, outputs=outputs,
                          progress=progress)
 

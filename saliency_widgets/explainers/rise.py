@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..explanation import Explanation, normalize_map
-from .base import Explainer, check_occluder, check_positive_int
+from .base import Explainer, check_occluder, check_positive_int, check_seed
 from .masks import MaskUpsampler
 
 __all__ = ["Rise"]
@@ -53,7 +53,7 @@ class Rise(Explainer):
             raise ValueError(f"keep must be a probability in (0, 1], got {keep}")
         self.keep = float(keep)
         self.occluder = check_occluder(occluder)
-        self.seed = seed
+        self.seed = check_seed(seed)
         super().__init__(model, batch_size=batch_size, preprocess=preprocess, outputs=outputs,
                          progress=progress)
 

@@ -43,9 +43,10 @@ class ModelAdapter:
         when the first outputs it sees are not rows of probabilities.
     preprocess : callable or None, keyword-only
         Maps the user's image (H, W, C), e.g. uint8 RGB, to the model's input.
-        **Masking happens after it**: explainers multiply the model's input by
-        the mask, as the paper's prototype did, so a masked pixel is 0 in the
-        model's input space.
+        **Masking happens after it**: masks apply to the model's input as
+        ``fill + M * (x - fill)`` and ``occluder="auto"`` fills with 0 when a
+        ``preprocess`` is given, so the preprocessed input is multiplied by the
+        mask, as the paper's prototype did.
     batch_size : int, keyword-only
         The largest batch sent to ``fn``.  Smaller batches are padded to the
         next power of two so a compiled function sees few distinct shapes.

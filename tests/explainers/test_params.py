@@ -138,3 +138,13 @@ def test_signatures_are_keyword_only():
         for name, p in inspect.signature(cls.__init__).parameters.items():
             if name not in ("self", "model"):
                 assert p.kind is p.KEYWORD_ONLY, (cls.__name__, name)
+
+
+@pytest.mark.parametrize("cls", [MaskUpdate, Rise, Lime], ids=lambda c: c.__name__)
+def test_a_generator_seed_is_recorded_but_cannot_be_replayed(cls):
+    e = cls(RegionModel(), seed=np.random.default_rng(0))
+    assert e.params["seed"] == "Generator"
+    with pytest.raises(ValueError, match="int seed"):
+        cls(RegionModel(), **e.params)
+    with pytest.raises(TypeError, match="seed"):
+        cls(RegionModel(), seed=1.5)
