@@ -42,8 +42,17 @@ class Explanation:
 
     Attributes
     ----------
-    saliency : (H, W) float32 in [0, 1], post-processed for display.
-    raw : (H, W) float, the unnormalised accumulated map.
+    saliency : (H, W) float32 in [0, 1], the display map: post-processed per
+        method (RISE and mask-update: mean-centred and clipped; the others:
+        clipped at 0), each divided by its maximum.  Not for ranking pixels.
+    raw : (H, W) float32, the unnormalised map, higher = more important for
+        ``target``, for every explainer (rank and compare by this):
+        RISE: ``sum_i p_i M_i / (N keep)``; mask-update: the sum of the masks
+        (``weighting="none"``), the mean probability of the masks that kept a
+        pixel (``"score"``) or the regression slope of p on the mask
+        (``"slope"``); Grad-CAM: the ReLU'd class activation map, upsampled;
+        LIME: the superpixel's ridge coefficient; occlusion: the mean drop
+        ``p(x) - p(occluded)``; centre baseline: the Gaussian bump.
     target : int, the explained class.
     score : float, the target's probability on the unmasked image.
     n_forward : int, forward passes (images through the model) spent so far.

@@ -5,7 +5,7 @@ from saliency_widgets import Explanation, MaskUpdate, normalize_map
 
 
 def test_save_load_roundtrip(tmp_path, quadrant_model, ones_image):
-    exp = MaskUpdate(quadrant_model, steps=64, seed=0).explain(ones_image, 0)
+    exp = MaskUpdate(quadrant_model, occluder="zero", steps=64, seed=0).explain(ones_image, 0)
     path = exp.save(tmp_path / "exp")
     assert path.endswith(".npz")
     back = Explanation.load(path)

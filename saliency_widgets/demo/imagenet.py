@@ -7,6 +7,16 @@ from importlib import resources
 
 __all__ = ["imagenet_labels", "load_imagenet_model", "IMAGENET_MODELS", "WeightsUnavailableError"]
 
+# The pixel colour (RGB, in [0, 255]) that each preprocessing maps to 0: what a
+# masked pixel was in the prototype, which masked the preprocessed input.
+# caffe (ResNet50, VGG16): RGB -> BGR minus the ImageNet mean, so 0 is the mean;
+# mobilenet_v2: x / 127.5 - 1, so 0 is mid-grey.
+MEAN_COLORS = {
+    "mobilenet_v2": (127.5, 127.5, 127.5),
+    "resnet50": (123.68, 116.779, 103.939),
+    "vgg16": (123.68, 116.779, 103.939),
+}
+
 # name -> (keras.applications constructor, preprocess module, input size)
 IMAGENET_MODELS = {
     "MobileNetV2": ("MobileNetV2", "mobilenet_v2", 224),
@@ -32,7 +42,13 @@ def load_imagenet_model(name: str = "MobileNetV2", *, weights: str | None = "ima
     """A keras.applications model that takes RGB images with values in [0, 255].
 
     Each model's own preprocessing is built into the returned model, so it
-    takes the same input as the demo model (a float image in [0, 255]).
+    takes the same input as the demo model (a float image in [0, 255]).  The
+    model declares, as its ``saliency_widgets_mean_color`` attribute, the
+    pixel colour that its preprocessing maps to 0 (ImageNet mean RGB
+    (123.68, 116.779, 103.939) for ResNet50 and VGG16, grey 127.5 for
+    MobileNetV2); :func:`~saliency_widgets.models.as_model` reads it as
+    ``mean_color``, so ``occluder="auto"`` masks to what 0 was in the
+    preprocessed input the paper's prototype masked.
 
     Parameters
     ----------
@@ -67,7 +83,10 @@ def load_imagenet_model(name: str = "MobileNetV2", *, weights: str | None = "ima
     inputs = keras.Input((size, size, 3), name="image")
     x = _Preprocess(prep_name)(inputs)
     outputs = base(x)
-    return keras.Model(inputs, outputs, name=f"{name}_imagenet")
+    model = keras.Model(inputs, outputs, name=f"{name}_imagenet")
+    from ..models.keras import MEAN_COLOR_ATTR
+    setattr(model, MEAN_COLOR_ATTR, MEAN_COLORS[prep_name])
+    return model
 
 
 def _Preprocess(prep_name):

@@ -5,6 +5,7 @@ Subclasses implement ``_explain(x, target, score)``, a generator of partial
 """
 from __future__ import annotations
 
+import inspect
 from typing import Iterator
 
 import numpy as np
@@ -12,13 +13,61 @@ import numpy as np
 from ..explanation import Explanation
 from ..models import ModelError, as_model
 from ..models.adapter import check_positive_int
+from ..occluder import check_occluder, occluder_param, resolve_occluder
 
-__all__ = ["Explainer", "check_target", "check_positive_int", "seed_param"]
+__all__ = ["Explainer", "check_target", "check_positive_int", "seed_param", "constructor_params",
+           "EXECUTION_PARAMS", "MODEL_PARAMS", "params_from"]
+
+# Settings that decide how fast a map is made, never which map (tests prove it).
+EXECUTION_PARAMS = frozenset({"batch_size", "progress"})
+# Settings that travel with the model (the adapter ``explainer.model`` carries them) and are not JSON.
+MODEL_PARAMS = frozenset({"preprocess"})
 
 
 def seed_param(seed):
     """A seed as it can be stored in JSON metadata (a Generator's state is not reproducible by value)."""
     return seed if isinstance(seed, (int, type(None))) else "Generator"
+
+
+def constructor_params(cls) -> list[str]:
+    """Names of the settings of ``cls.__init__`` (every parameter except ``self`` and ``model``)."""
+    sig = inspect.signature(cls.__init__)
+    return [name for name, p in sig.parameters.items()
+            if name not in ("self", "model") and p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)]
+
+
+def params_from(obj, *, exclude=frozenset()) -> dict:
+    """The JSON-ready settings that determine the map: ``get_params()`` less the excluded ones.
+
+    Seeds go through :func:`seed_param`, occluders through
+    :func:`~saliency_widgets.occluder.occluder_param`.
+    """
+    out = {}
+    for name, value in obj.get_params().items():
+        if name in exclude:
+            continue
+        if name == "seed":
+            value = seed_param(value)
+        elif name == "occluder":
+            value = occluder_param(value)
+        elif isinstance(value, tuple):
+            value = list(value)
+        elif isinstance(value, np.generic):
+            value = value.item()
+        out[name] = value
+    return out
+
+
+def check_seed(seed):
+    """``None``, an int >= 0 or a numpy Generator; anything else (e.g. the stored "Generator") is refused."""
+    if seed is None or isinstance(seed, np.random.Generator):
+        return seed
+    if isinstance(seed, (int, np.integer)) and not isinstance(seed, bool) and seed >= 0:
+        return int(seed)
+    if seed == "Generator":
+        raise ValueError("seed='Generator' is how params record a numpy Generator seed, whose state is not "
+                         "stored: the map cannot be remade from it; pass an int seed to make maps reproducible")
+    raise TypeError(f"seed must be None, an int >= 0 or a numpy Generator, got {seed!r}")
 
 
 def check_target(target, num_classes: int) -> int:
@@ -40,24 +89,62 @@ class Explainer:
     batch_size : int or None, keyword-only
         Largest batch per forward call (default 64).
     preprocess : callable or None, keyword-only
-        Applied to the image before masking (masks multiply the model's input).
+        Applied to the image before masking: masks apply to the model's input
+        as ``fill + M * (x - fill)``, and ``occluder="auto"`` then fills with
+        0, i.e. the preprocessed input is multiplied by M as in the prototype.
+        A callable: not in ``params`` (the adapter ``self.model`` carries it).
     outputs : {"auto", "probabilities", "logits"}, keyword-only
     progress : bool, keyword-only
         Show a tqdm.auto progress bar of forward passes.
+
+    Settings are declared once, in the subclass's ``__init__`` signature, and
+    stored on ``self`` under the same names (scikit-learn style):
+    :meth:`get_params` reads them back from the signature and :attr:`params`
+    is their JSON-ready record.  ``type(e)(e.model, **e.params)`` rebuilds an
+    explainer that makes the same map (for an int seed).
     """
 
     method = "explainer"
     needs_model = True
+    # Constructor settings left out of ``params``: execution-only ones (they do
+    # not change the map) and the model-side ``preprocess`` (a callable; the
+    # adapter ``self.model`` carries it).  Subclasses add deprecated aliases.
+    _not_params = EXECUTION_PARAMS | MODEL_PARAMS
 
     def __init__(self, model, *, batch_size=None, preprocess=None, outputs="auto", progress=False):
         if batch_size is not None:
             check_positive_int("batch_size", batch_size)
-        self.model = as_model(model, outputs=outputs, preprocess=preprocess, batch_size=batch_size)
+        self.batch_size = batch_size
+        self.preprocess = preprocess
+        self.outputs = outputs
         self.progress = bool(progress)
+        self.model = as_model(model, outputs=outputs, preprocess=preprocess, batch_size=batch_size)
+
+    def get_params(self) -> dict:
+        """Every constructor setting (except ``model``) as stored on ``self``, read from the signature."""
+        return {name: getattr(self, name) for name in constructor_params(type(self))}
 
     @property
     def params(self) -> dict:
-        return {}
+        """The settings that determine the map, JSON-ready (no ``batch_size``, ``progress``, ``preprocess``)."""
+        return params_from(self, exclude=self._not_params)
+
+    @staticmethod
+    def _occluder_alias(occluder, value, cls_name):
+        """``value=`` (deprecated) is the old spelling of a numeric ``occluder=``."""
+        if value is None:
+            return check_occluder(occluder)
+        import warnings
+        if not (isinstance(occluder, str) and occluder == "auto"):
+            raise ValueError(f"{cls_name}: give occluder= or the deprecated value=, not both "
+                             f"(got occluder={occluder!r}, value={value!r})")
+        warnings.warn(f"{cls_name}(value=...) is deprecated; use occluder={value!r}", DeprecationWarning,
+                      stacklevel=3)
+        return check_occluder(value)
+
+    def _fill(self, x: np.ndarray) -> np.ndarray:
+        """The occluder's fill image (H, W, C) for the prepared image ``x``."""
+        return resolve_occluder(x, self.occluder, model=self.model)
 
     @property
     def budget(self) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..explanation import Explanation
+from .base import constructor_params, params_from
 
 __all__ = ["CenterBaseline"]
 
@@ -20,9 +21,15 @@ class CenterBaseline:
     model = None
 
     def __init__(self, model=None):
-        pass
+        pass  # no settings: the map depends on the image size only
 
-    params = {}
+    def get_params(self) -> dict:
+        """Every constructor setting except ``model`` (there is none)."""
+        return {name: getattr(self, name) for name in constructor_params(type(self))}
+
+    @property
+    def params(self) -> dict:
+        return params_from(self)
 
     def explain(self, image, target=None) -> Explanation:
         return next(self.iter_explain(image, target))
@@ -37,7 +44,7 @@ class CenterBaseline:
         sal = np.exp(-0.5 * (yy[:, None] ** 2 + xx[None, :] ** 2)).astype(np.float32)
         sal /= sal.max()
         return iter([Explanation(saliency=sal, raw=sal.copy(), target=-1 if target is None else int(target),
-                                 score=float("nan"), n_forward=0, method=self.method, params={}, done=True)])
+                                 score=float("nan"), n_forward=0, method=self.method, params=self.params, done=True)])
 
     def __repr__(self) -> str:
         return "CenterBaseline()"

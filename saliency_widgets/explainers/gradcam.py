@@ -18,8 +18,13 @@ class GradCam(Explainer):
     model : a Keras model (Grad-CAM needs gradients and layers: a plain callable
         cannot be opened and raises a TypeError that says so)
     layer : str or None
-        Name of the layer whose activations to use (default: the last layer
-        with a 4-D output, i.e. the last convolutional feature map).
+        The layer whose activations to use: its name, or its path through
+        nested models (``"mobilenetv2_1.00_224/out_relu"``).  Default: the
+        last layer with a 4-D output, nested models included, i.e. the last
+        convolutional feature map.  ``params["layer"]`` records the path found.
+
+    ``raw`` is the ReLU'd class activation map upsampled to the image:
+    higher = more important.
 
     The gradient is of the model's output for the target class (the
     probability, when the model ends in a softmax).  The (h, w) map is
@@ -35,10 +40,6 @@ class GradCam(Explainer):
                             "cannot be opened. Use a black-box explainer (MaskUpdate, Rise, Lime, Occlusion) "
                             "for callables")
         self.layer = find_conv_layer(self.model.keras_model, layer)
-
-    @property
-    def params(self) -> dict:
-        return {"layer": self.layer}
 
     @property
     def budget(self) -> int:

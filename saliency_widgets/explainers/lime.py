@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..explanation import Explanation, normalize_map
-from .base import Explainer, check_positive_int, seed_param
+from .base import Explainer, check_positive_int, check_seed
 
 __all__ = ["Lime"]
 
@@ -23,9 +23,16 @@ class Lime(Explainer):
         Probability that a superpixel stays on in a sample.
     kernel_width : float
         Width of the exponential kernel on the cosine distance to the all-on vector (LIME: 0.25).
-    value : float
-        What hidden superpixels become, in the model's input space.
+    compactness : float
+        SLIC's colour/space trade-off (it changes the superpixels, hence the map).
+    occluder : "auto", "mean", "zero", "blur", number or colour
+        What hidden superpixels become (:mod:`saliency_widgets.occluder`).
     seed : int, numpy Generator or None
+    value : float or None
+        Deprecated alias of a numeric ``occluder``.
+
+    ``raw`` is each superpixel's ridge coefficient: higher = keeping it raises
+    the target probability more.
 
     Each partial explanation refits on the samples so far (a ridge fit over
     ``segments`` coefficients: negligible next to the forward passes).
@@ -33,25 +40,23 @@ class Lime(Explainer):
 
     method = "lime"
 
-    def __init__(self, model, *, samples=1000, segments=50, keep=0.5, kernel_width=0.25, value=0.0,
-                 compactness=10.0, batch_size=None, preprocess=None, outputs="auto", seed=None, progress=False):
+    _not_params = Explainer._not_params | {"value"}
+
+    def __init__(self, model, *, samples=1000, segments=50, keep=0.5, kernel_width=0.25, compactness=10.0,
+                 occluder="auto", batch_size=None, preprocess=None, outputs="auto", seed=None, progress=False,
+                 value=None):
         self.samples = check_positive_int("samples", samples)
         self.segments = check_positive_int("segments", segments)
         if not 0 < float(keep) < 1:
             raise ValueError(f"keep must be in (0, 1), got {keep}")
         self.keep = float(keep)
         self.kernel_width = float(kernel_width)
-        self.value = float(value)
         self.compactness = float(compactness)
-        self.seed = seed
+        self.occluder = self._occluder_alias(occluder, value, "Lime")
+        self.value = None  # folded into occluder
+        self.seed = check_seed(seed)
         super().__init__(model, batch_size=batch_size, preprocess=preprocess, outputs=outputs,
                          progress=progress)
-
-    @property
-    def params(self) -> dict:
-        return {"samples": self.samples, "segments": self.segments, "keep": self.keep,
-                "kernel_width": self.kernel_width,
-                "seed": seed_param(self.seed)}
 
     @property
     def budget(self) -> int:
@@ -73,6 +78,8 @@ class Lime(Explainer):
         seg = self.superpixels(x)
         n_seg = int(seg.max()) + 1
         onehot = np.eye(n_seg, dtype=np.float32)[seg]  # (H, W, n_seg)
+        fill = self._fill(x)
+        diff = x - fill
         zs, ps = [], []
         done, bs = 0, self.model.batch_size
         while done < self.samples:
@@ -82,7 +89,7 @@ class Lime(Explainer):
                 z[0] = 1.0  # LIME includes the unperturbed image
             keep_px = onehot @ z.T  # (H, W, n)
             m = np.moveaxis(keep_px, -1, 0)[..., None]
-            batch = x[None] * m + self.value * (1 - m)
+            batch = fill[None] + m * diff[None]
             ps.append(self._forward(batch.astype(np.float32), target, done // bs))
             zs.append(z)
             done += n

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..explanation import Explanation, normalize_map
-from .base import Explainer, check_positive_int, seed_param
+from .base import Explainer, check_occluder, check_positive_int, check_seed
 from .masks import MaskUpsampler
 
 __all__ = ["MaskUpdate"]
@@ -32,11 +32,8 @@ class MaskUpdate(Explainer):
     chains : int
         Independent chains advanced together, one batched forward pass per step
         of all chains (``steps / chains`` steps each).  ``chains=1`` is the
-        prototype's single chain.  Default 32: on the demo data, 32 chains of
-        ``steps/32`` steps localise as well as one chain of ``steps`` steps
-        (benchmarks/RESULTS.md, notebook 05) and use batched forward passes,
-        which is what makes the method fast (a batch-1 forward pass costs
-        ~25 ms for MobileNetV2 on 2 CPU cores against ~16 ms/image at batch 64).
+        prototype's single chain.  Batched passes are what makes the method
+        fast (benchmarks/bench_explainers.py measures it).
     initial_keep : float
         Probability that a grid cell starts on (prototype: ``rand > 0.7``).
     learning_rate : float
@@ -51,20 +48,40 @@ class MaskUpdate(Explainer):
         the evaluated masks, divided by how often each pixel was kept (the
         README's "weighed using the class score"); ``"slope"`` is the per-pixel
         regression slope ``cov(p, M) / var(M)`` over the evaluated masks.
+    occluder : "auto", "mean", "zero", "blur", number or colour
+        What a masked pixel becomes: masks apply as ``fill + M * (x - fill)``
+        (:mod:`saliency_widgets.occluder`).  ``"auto"``: the model's declared
+        ``mean_color``, else 0 when ``preprocess=`` is given, else the image's
+        mean colour.
     batch_size, preprocess, outputs, progress : see :class:`Explainer`.
+        ``batch_size`` only chunks the forward passes: every chain advances
+        once per step whatever it is, so the map does not depend on it.
     seed : int, numpy Generator or None
 
-    The defaults (``update="prototype"``, ``weighting="score"``, 32 chains)
-    were chosen by measurement on the demo model (notebook 05,
-    benchmarks/RESULTS.md): on multi-object scenes where the target is not the
-    top-1 class, score weighting was the best reading (83% pointing accuracy at
-    2000 passes against 62% for faithful mode), while ``update="relative"``
-    hurt there: the demo model gives such targets p0 ~ 1e-5, so p / p0
-    saturates at 1 and the chain stops moving (on ImageNet photos, method.md
-    found the opposite; measure on your own model with notebook 05).  The
-    paper's method exactly as the prototype ran it is
-    ``MaskUpdate.faithful(model)``: ``update="prototype", weighting="none",
-    chains=1``.
+    ``raw`` is, per weighting, the sum of the masks (``"none"``), the mean
+    probability of the evaluated masks that kept the pixel (``"score"``) or
+    the regression slope (``"slope"``): higher = more important in each.
+
+    How the defaults were chosen, and on which data.  The defaults
+    (``update="prototype"``, ``weighting="score"``, 32 chains) are a choice
+    made on the demo model and the synthetic demo scenes
+    (:func:`saliency_widgets.demo.make_scenes`), in the convergence study that
+    ``python -m saliency_widgets reproduce`` runs: single-object scenes and
+    multi-object scenes whose target is not the model's top-1 class
+    (``results.json`` entries ``convergence_single`` / ``convergence_multi``,
+    tabulated in benchmarks/RESULTS.md; notebook 05 reruns it on your model).
+    Read the accuracies and their intervals there: they are the only numbers
+    behind this choice, and they were measured on those scenes only (on
+    ImageNet photos, method.md reports the opposite ranking of the updates).
+    ``update="relative"`` did worse on the multi-object cases.  The reason is
+    not a tiny p0: hiding the top-1 object frees probability mass, so
+    the target's p on most masked images exceeds p0, ``min(1, p / p0)``
+    saturates at 1 and the chain stops moving.
+
+    The paper's method as the prototype ran it is ``MaskUpdate.faithful(model)``
+    (``update="prototype", weighting="none", chains=1``); registry label
+    "mask-update (paper)".  The default reading is a different method
+    ("mask-update (32 chains, score-weighted)").
 
     Examples
     --------
@@ -72,7 +89,7 @@ class MaskUpdate(Explainer):
     >>> def model(x):  # the right half decides
     ...     s = x[:, :, 8:].mean(axis=(1, 2, 3))
     ...     return np.stack([s, 1 - s], axis=1)
-    >>> exp = MaskUpdate(model, steps=200, seed=0).explain(np.ones((16, 16, 1)), target=0)
+    >>> exp = MaskUpdate(model, steps=200, occluder="zero", seed=0).explain(np.ones((16, 16, 1)), target=0)
     >>> exp.saliency.shape, exp.n_forward
     ((16, 16), 200)
     """
@@ -80,7 +97,7 @@ class MaskUpdate(Explainer):
     method = "mask-update"
 
     def __init__(self, model, *, steps=5000, grid=8, chains=32, initial_keep=0.3, learning_rate=0.02,
-                 update="prototype", weighting="score", batch_size=None, preprocess=None,
+                 update="prototype", weighting="score", occluder="auto", batch_size=None, preprocess=None,
                  outputs="auto", seed=None, progress=False):
         self.steps = check_positive_int("steps", steps)
         self.grid = check_positive_int("grid", grid)
@@ -97,21 +114,31 @@ class MaskUpdate(Explainer):
         self.learning_rate = float(learning_rate)
         self.update = update
         self.weighting = weighting
-        self.seed = seed
+        self.occluder = check_occluder(occluder)
+        self.seed = check_seed(seed)
         super().__init__(model, batch_size=batch_size, preprocess=preprocess, outputs=outputs,
                          progress=progress)
 
     @classmethod
     def faithful(cls, model, *, steps=5000, grid=8, **kwargs) -> "MaskUpdate":
-        """The method exactly as the paper's prototype ran it (one chain, raw p, unweighted sum)."""
-        return cls(model, steps=steps, grid=grid, chains=1, update="prototype", weighting="none", **kwargs)
+        """The paper's method as its prototype ran it: one chain, raw p, the masks summed unweighted.
 
-    @property
-    def params(self) -> dict:
-        return {"steps": self.steps, "grid": self.grid, "chains": self.chains,
-                "initial_keep": self.initial_keep, "learning_rate": self.learning_rate,
-                "update": self.update, "weighting": self.weighting,
-                "seed": seed_param(self.seed)}
+        The prototype multiplied the *preprocessed* input by the mask, so a
+        masked pixel was 0 after preprocessing.  Here the mask applies to the
+        model's input as ``fill + M * (x - fill)`` with the default
+        ``occluder="auto"``, i.e. the colour the model declares as
+        ``mean_color``.  For the models of
+        :func:`~saliency_widgets.demo.load_imagenet_model` that is the colour
+        their built-in preprocessing maps to 0 -- the ImageNet mean RGB for
+        the caffe models (ResNet50, VGG16), 127.5 grey for MobileNetV2 -- and
+        as the preprocessing is affine per channel, preprocess(fill + M (x -
+        fill)) = M * preprocess(x): exactly the prototype's masked input.
+        For a callable with ``preprocess=``, "auto" masks the preprocessed
+        input by 0, as the prototype did.  For any other model the fill is
+        the image's mean colour, which only approximates the prototype (it
+        used the dataset mean); pass ``occluder=`` to choose.
+        """
+        return cls(model, steps=steps, grid=grid, chains=1, update="prototype", weighting="none", **kwargs)
 
     @property
     def budget(self) -> int:
@@ -124,6 +151,8 @@ class MaskUpdate(Explainer):
         k_all, s = min(self.chains, self.steps), self.grid
         lr = self.learning_rate
         p0 = max(score, 1e-12)
+        fill = self._fill(x)
+        diff = x - fill
 
         # State of the K chains: grids, their upsampled masks, previous probability.
         grids = (rng.random((k_all, s, s)) > 1.0 - self.initial_keep).astype(np.float32)
@@ -140,7 +169,7 @@ class MaskUpdate(Explainer):
         while done < self.steps:
             k = min(k_all, self.steps - done)   # the last step may advance fewer chains
             g, m = grids[:k], masks[:k]
-            p = self._forward(x[None] * m[..., None], target, step)
+            p = self._forward(fill[None] + m[..., None] * diff[None], target, step)
             trace.append(float(p[0]))
             if self.weighting != "none":
                 pw = p.astype(np.float64)

@@ -19,31 +19,37 @@ class Occlusion(Explainer):
         Side of the square occluder in pixels (default: 1/6 of the image's shorter side).
     stride : int or None
         Step between windows (default: window // 2).
-    value : float
-        What occluded pixels become, in the model's input space (0, like the masks).
+    occluder : "auto", "mean", "zero", "blur", number or colour
+        What occluded pixels become (:mod:`saliency_widgets.occluder`; "auto":
+        the model's declared mean colour, else the image's mean colour).
+    value : float or None
+        Deprecated alias of a numeric ``occluder``.
+
+    ``raw`` is the mean drop ``p(x) - p(occluded)`` of the windows covering a
+    pixel: higher = hiding it costs the target more.
 
     Examples
     --------
     >>> import numpy as np
     >>> model = lambda x: np.stack([x[:, :4, :4].mean((1, 2, 3)), 1 - x[:, :4, :4].mean((1, 2, 3))], 1)
-    >>> Occlusion(model, window=4, stride=2).explain(np.ones((12, 12, 1)), 0).saliency[0, 0]
+    >>> exp = Occlusion(model, window=4, stride=2, occluder="zero").explain(np.ones((12, 12, 1)), 0)
+    >>> float(exp.saliency[0, 0])
     1.0
     """
 
     method = "occlusion"
 
-    def __init__(self, model, *, window=None, stride=None, value=0.0, batch_size=None, preprocess=None,
-                 outputs="auto", progress=False):
+    _not_params = Explainer._not_params | {"value"}
+
+    def __init__(self, model, *, window=None, stride=None, occluder="auto", batch_size=None, preprocess=None,
+                 outputs="auto", progress=False, value=None):
         self.window = None if window is None else check_positive_int("window", window)
         self.stride = None if stride is None else check_positive_int("stride", stride)
-        self.value = float(value)
+        self.occluder = self._occluder_alias(occluder, value, "Occlusion")
+        self.value = None  # folded into occluder
         self._budget = 0
         super().__init__(model, batch_size=batch_size, preprocess=preprocess, outputs=outputs,
                          progress=progress)
-
-    @property
-    def params(self) -> dict:
-        return {"window": self.window, "stride": self.stride, "value": self.value}
 
     @property
     def budget(self) -> int:
@@ -69,11 +75,12 @@ class Occlusion(Explainer):
         drop = np.zeros((h, w), np.float64)
         count = np.zeros((h, w), np.float64)
         bs = self.model.batch_size
+        fill = self._fill(x)
         for b0 in range(0, len(pos), bs):
             chunk = pos[b0:b0 + bs]
             batch = np.repeat(x[None], len(chunk), axis=0)
             for i, (y0, x0) in enumerate(chunk):
-                batch[i, y0:y0 + win, x0:x0 + win] = self.value
+                batch[i, y0:y0 + win, x0:x0 + win] = fill[y0:y0 + win, x0:x0 + win]
             p = self._forward(batch, target, b0 // bs)
             for (y0, x0), pi in zip(chunk, p):
                 drop[y0:y0 + win, x0:x0 + win] += score - pi

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..explanation import Explanation, normalize_map
-from .base import Explainer, check_positive_int, seed_param
+from .base import Explainer, check_occluder, check_positive_int, check_seed
 from .masks import MaskUpsampler
 
 __all__ = ["Rise"]
@@ -13,8 +13,9 @@ __all__ = ["Rise"]
 class Rise(Explainer):
     """RISE with masks streamed in batches (never all N at full size in memory).
 
-    ``saliency = sum_i p_i M_i / (N * keep)`` over N random binary grids
-    (each cell on with probability ``keep``), upsampled and shifted.
+    ``raw = sum_i p_i M_i / (N * keep)`` over N random binary grids
+    (each cell on with probability ``keep``), upsampled and shifted; masks
+    apply as ``fill + M * (x - fill)`` (see :mod:`saliency_widgets.occluder`).
 
     Parameters
     ----------
@@ -25,8 +26,14 @@ class Rise(Explainer):
         Cells per side (7 or 8 in the original).
     keep : float
         Probability that a cell is on (p1 = 0.5).
+    occluder : "auto", "mean", "zero", "blur", number or colour
+        What a masked pixel becomes (:mod:`saliency_widgets.occluder`).
     batch_size, preprocess, outputs, progress : see :class:`Explainer`.
     seed : int, numpy Generator or None
+
+    All N small grids and crop offsets are drawn from the seed up front
+    (N * s * s cells: tiny), in mask order; only the upsampling is streamed.
+    So for a fixed seed the map does not depend on ``batch_size``.
 
     Examples
     --------
@@ -38,39 +45,45 @@ class Rise(Explainer):
 
     method = "rise"
 
-    def __init__(self, model, *, masks=4000, grid=8, keep=0.5, batch_size=None, preprocess=None,
-                 outputs="auto", seed=None, progress=False):
+    def __init__(self, model, *, masks=4000, grid=8, keep=0.5, occluder="auto", batch_size=None,
+                 preprocess=None, outputs="auto", seed=None, progress=False):
         self.masks = check_positive_int("masks", masks)
         self.grid = check_positive_int("grid", grid)
         if not 0.0 < float(keep) <= 1.0:
             raise ValueError(f"keep must be a probability in (0, 1], got {keep}")
         self.keep = float(keep)
-        self.seed = seed
+        self.occluder = check_occluder(occluder)
+        self.seed = check_seed(seed)
         super().__init__(model, batch_size=batch_size, preprocess=preprocess, outputs=outputs,
                          progress=progress)
-
-    @property
-    def params(self) -> dict:
-        return {"masks": self.masks, "grid": self.grid, "keep": self.keep,
-                "seed": seed_param(self.seed)}
 
     @property
     def budget(self) -> int:
         return self.masks
 
-    def _explain(self, x, target, score):
+    def draw(self, shape):
+        """All N small grids (N, s, s) and crop offsets (N, 2) for an image of ``shape`` (H, W).
+
+        Drawn in one go from the seed, so mask i is the same whatever the batch size.
+        """
         rng = np.random.default_rng(self.seed)
+        up = MaskUpsampler(self.grid, shape)
+        grids = rng.random((self.masks, self.grid, self.grid)) < self.keep
+        return up, grids, up.offsets(rng, self.masks)
+
+    def _explain(self, x, target, score):
         h, w = x.shape[:2]
-        up = MaskUpsampler(self.grid, (h, w))
+        up, grids, offsets = self.draw((h, w))
+        fill = self._fill(x)
+        diff = x - fill
         acc = np.zeros((h, w), np.float64)
         done, step, bs = 0, 0, self.model.batch_size
         while done < self.masks:
-            n = min(bs, self.masks - done)
-            grids = (rng.random((n, self.grid, self.grid)) < self.keep).astype(np.float32)
-            m = up(grids, rng)
-            p = self._forward(x[None] * m[..., None], target, step)
+            sl = slice(done, min(done + bs, self.masks))
+            m = up.upsample(grids[sl].astype(np.float32), offsets[sl])
+            p = self._forward(fill[None] + m[..., None] * diff[None], target, step)
             acc += np.tensordot(p.astype(np.float64), m, axes=1)
-            done += n
+            done = sl.stop
             step += 1
             raw = acc / (done * self.keep)
             yield Explanation(saliency=normalize_map(raw), raw=raw.astype(np.float32), target=target,

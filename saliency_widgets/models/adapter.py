@@ -43,17 +43,23 @@ class ModelAdapter:
         when the first outputs it sees are not rows of probabilities.
     preprocess : callable or None, keyword-only
         Maps the user's image (H, W, C), e.g. uint8 RGB, to the model's input.
-        **Masking happens after it**: explainers multiply the model's input by
-        the mask, as the paper's prototype did, so a masked pixel is 0 in the
-        model's input space.
+        **Masking happens after it**: masks apply to the model's input as
+        ``fill + M * (x - fill)`` and ``occluder="auto"`` fills with 0 when a
+        ``preprocess`` is given, so the preprocessed input is multiplied by the
+        mask, as the paper's prototype did.
     batch_size : int, keyword-only
         The largest batch sent to ``fn``.  Smaller batches are padded to the
         next power of two so a compiled function sees few distinct shapes.
+    mean_color : sequence of C floats or None, keyword-only
+        The colour, in the model's input space, that the model's own
+        preprocessing maps to 0 (e.g. the ImageNet mean RGB for a "caffe"
+        model that takes pixels).  ``occluder="auto"`` masks to it, so masking
+        the raw input reproduces masking the preprocessed input by 0.
     """
 
     def __init__(self, fn: Callable, *, input_shape=None, outputs: str = "auto",
                  preprocess: Callable | None = None, batch_size: int | None = None,
-                 name: str = "model", keras_model=None, pad_batches: bool = False):
+                 name: str = "model", keras_model=None, pad_batches: bool = False, mean_color=None):
         if not callable(fn):
             raise TypeError(f"model must be a Keras model or a callable batch -> scores, got {type(fn).__name__}")
         if outputs not in _OUTPUTS:
@@ -68,6 +74,7 @@ class ModelAdapter:
         self.name = name
         self.keras_model = keras_model
         self.pad_batches = pad_batches
+        self.mean_color = check_mean_color(mean_color)
         self._softmax = {"auto": None, "probabilities": False, "logits": True}[outputs]
         self.num_classes: int | None = None
 
@@ -216,6 +223,19 @@ def _check_class(target, num_classes: int) -> None:
                          f"so target must be in [0, {num_classes})")
 
 
+def check_mean_color(color):
+    """``None`` or a 1-D tuple of finite floats (one per channel)."""
+    if color is None:
+        return None
+    try:
+        arr = np.asarray(color, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(f"mean_color must be a colour (one number per channel) or None, got {color!r}") from None
+    if arr.ndim != 1 or arr.size == 0 or not np.all(np.isfinite(arr)):
+        raise ValueError(f"mean_color must be a 1-D list of finite values (one per channel), got {color!r}")
+    return tuple(float(v) for v in arr)
+
+
 def check_positive_int(name: str, value) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
         raise TypeError(f"{name} must be an integer >= 1, got {value!r}")
@@ -230,8 +250,12 @@ def _is_keras_model(model) -> bool:
 
 
 def as_model(model, *, outputs: str = "auto", preprocess: Callable | None = None,
-             batch_size: int | None = None) -> ModelAdapter:
+             batch_size: int | None = None, mean_color=None) -> ModelAdapter:
     """Wrap a Keras 3 model, a callable or an existing adapter as a :class:`ModelAdapter`.
+
+    ``mean_color`` declares the input colour the model's preprocessing maps to
+    0 (see :class:`ModelAdapter`); a Keras model may declare it itself as a
+    ``saliency_widgets_mean_color`` attribute (``load_imagenet_model`` does).
 
     Examples
     --------
@@ -241,18 +265,20 @@ def as_model(model, *, outputs: str = "auto", preprocess: Callable | None = None
     (2, 3)
     """
     if isinstance(model, ModelAdapter):
-        if preprocess is None and batch_size is None and outputs == "auto":
+        if preprocess is None and batch_size is None and outputs == "auto" and mean_color is None:
             return model
         return ModelAdapter(model.fn, input_shape=model.input_shape,
                             outputs=model.outputs if outputs == "auto" else outputs,
                             preprocess=preprocess or model.preprocess,
                             batch_size=batch_size or model.batch_size, name=model.name,
-                            keras_model=model.keras_model, pad_batches=model.pad_batches)
+                            keras_model=model.keras_model, pad_batches=model.pad_batches,
+                            mean_color=model.mean_color if mean_color is None else mean_color)
     if _is_keras_model(model):
         from .keras import keras_adapter
-        return keras_adapter(model, outputs=outputs, preprocess=preprocess, batch_size=batch_size)
+        return keras_adapter(model, outputs=outputs, preprocess=preprocess, batch_size=batch_size,
+                             mean_color=mean_color)
     if callable(model):
         name = getattr(model, "__name__", type(model).__name__)
         return ModelAdapter(model, outputs=outputs, preprocess=preprocess, batch_size=batch_size,
-                            name=f"model {name!r}")
+                            name=f"model {name!r}", mean_color=mean_color)
     raise TypeError(f"model must be a Keras model or a callable batch -> scores, got {type(model).__name__}")

@@ -53,7 +53,11 @@ def _output_activation(model) -> str | None:
     return act if isinstance(act, str) else None
 
 
-def keras_adapter(model, *, outputs="auto", preprocess=None, batch_size=None) -> ModelAdapter:
+MEAN_COLOR_ATTR = "saliency_widgets_mean_color"
+
+
+def keras_adapter(model, *, outputs="auto", preprocess=None, batch_size=None, mean_color=None) -> ModelAdapter:
+    """The adapter of a Keras model; ``mean_color`` defaults to the model's ``saliency_widgets_mean_color``."""
     shape = model.input_shape
     if isinstance(shape, list):
         if len(shape) != 1:
@@ -74,6 +78,9 @@ def keras_adapter(model, *, outputs="auto", preprocess=None, batch_size=None) ->
             _COMPILED[model] = fn
         except TypeError:  # not weak-referenceable: no cache
             pass
+    if mean_color is None:
+        mean_color = getattr(model, MEAN_COLOR_ATTR, None)
     return ModelAdapter(fn, input_shape=shape[1:], outputs=outputs,
                         preprocess=preprocess, batch_size=batch_size,
-                        name=f"Keras model {model.name!r}", keras_model=model, pad_batches=pad)
+                        name=f"Keras model {model.name!r}", keras_model=model, pad_batches=pad,
+                        mean_color=mean_color)

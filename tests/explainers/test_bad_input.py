@@ -8,8 +8,8 @@ from saliency_widgets import MaskUpdate, ModelError, Rise
 @pytest.fixture(params=["mask-update", "rise"])
 def make(request):
     if request.param == "mask-update":
-        return lambda model: MaskUpdate(model, steps=8, chains=4, seed=0)
-    return lambda model: Rise(model, masks=8, seed=0)
+        return lambda model: MaskUpdate(model, occluder="zero", steps=8, chains=4, seed=0)
+    return lambda model: Rise(model, occluder="zero", masks=8, seed=0)
 
 
 @pytest.mark.parametrize("image,match", [

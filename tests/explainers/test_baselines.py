@@ -7,10 +7,10 @@ from ..conftest import in_region
 
 
 @pytest.mark.parametrize("make", [
-    lambda m: MaskUpdate(m, steps=1000, grid=4, seed=0),
-    lambda m: Rise(m, masks=1000, grid=4, seed=0),
-    lambda m: Lime(m, samples=300, segments=16, seed=0),
-    lambda m: Occlusion(m, window=4, stride=2),
+    lambda m: MaskUpdate(m, occluder="zero", steps=1000, grid=4, seed=0),
+    lambda m: Rise(m, occluder="zero", masks=1000, grid=4, seed=0),
+    lambda m: Lime(m, occluder="zero", samples=300, segments=16, seed=0),
+    lambda m: Occlusion(m, occluder="zero", window=4, stride=2),
 ], ids=["mask-update", "rise", "lime", "occlusion"])
 def test_every_perturbation_explainer_points_into_the_quadrant(make, quadrant_model):
     img = np.random.default_rng(0).uniform(0.6, 1.0, (16, 16, 3)).astype(np.float32)
@@ -21,7 +21,7 @@ def test_every_perturbation_explainer_points_into_the_quadrant(make, quadrant_mo
 
 def test_occlusion_exact_values():
     model = lambda x: np.stack([x[:, :4, :4].mean((1, 2, 3)), 1 - x[:, :4, :4].mean((1, 2, 3))], 1)  # noqa
-    exp = Occlusion(model, window=4, stride=4).explain(np.ones((8, 8, 1)), 0)
+    exp = Occlusion(model, occluder="zero", window=4, stride=4).explain(np.ones((8, 8, 1)), 0)
     # Only the top-left window covers the region: drop 1.0 there, 0 elsewhere.
     np.testing.assert_allclose(exp.raw[:4, :4], 1.0)
     np.testing.assert_allclose(exp.raw[4:, :], 0.0)
@@ -30,7 +30,7 @@ def test_occlusion_exact_values():
 
 def test_occlusion_window_too_large(quadrant_model, ones_image):
     with pytest.raises(ValueError, match="window"):
-        Occlusion(quadrant_model, window=40).explain(ones_image, 0)
+        Occlusion(quadrant_model, occluder="zero", window=40).explain(ones_image, 0)
 
 
 def test_lime_linear_model_recovers_weights():
@@ -40,13 +40,13 @@ def test_lime_linear_model_recovers_weights():
         return np.stack([s, 1 - s], 1)
     img = np.ones((16, 16, 3), np.float32)
     img[:, 8:] = 0.5  # two flat halves: SLIC separates them
-    exp = Lime(model, samples=400, segments=8, seed=1).explain(img, 0)
+    exp = Lime(model, occluder="zero", samples=400, segments=8, seed=1).explain(img, 0)
     assert exp.raw[:, :8].min() > 0.02 and abs(exp.raw[:, 8:]).max() < 0.01
 
 
 def test_lime_deterministic_and_batched(quadrant_model, ones_image):
-    a = list(Lime(quadrant_model, samples=100, batch_size=32, seed=3).iter_explain(ones_image, 0))
-    b = Lime(quadrant_model, samples=100, batch_size=32, seed=3).explain(ones_image, 0)
+    a = list(Lime(quadrant_model, occluder="zero", samples=100, batch_size=32, seed=3).iter_explain(ones_image, 0))
+    b = Lime(quadrant_model, occluder="zero", samples=100, batch_size=32, seed=3).explain(ones_image, 0)
     assert [p.n_forward for p in a] == [32, 64, 96, 100]
     np.testing.assert_array_equal(a[-1].raw, b.raw)
 

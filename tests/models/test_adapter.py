@@ -90,3 +90,30 @@ def test_keras_input_size_mismatch_is_clear(tiny_keras):
         m.prepare(np.zeros((8, 8, 1)))
     with pytest.raises(ValueError, match="grayscale"):
         m.prepare(np.zeros((8, 8)))
+
+
+def test_mean_color_is_none_unless_declared():
+    assert as_model(lambda x: x).mean_color is None
+    m = as_model(lambda x: x, mean_color=[1, 2, 3])
+    assert m.mean_color == (1.0, 2.0, 3.0)
+    assert as_model(m).mean_color == (1.0, 2.0, 3.0)  # kept when the adapter is re-wrapped
+    assert as_model(m, batch_size=4).mean_color == (1.0, 2.0, 3.0)
+    assert as_model(m, mean_color=[0, 0, 0]).mean_color == (0.0, 0.0, 0.0)
+
+
+@pytest.mark.parametrize("bad,exc", [([[1, 2]], ValueError), ([np.nan], ValueError), ("grey", TypeError),
+                                     ([], ValueError)])
+def test_bad_mean_color_is_named(bad, exc):
+    with pytest.raises(exc, match="mean_color"):
+        as_model(lambda x: x, mean_color=bad)
+
+
+def test_keras_model_declares_its_mean_color(tiny_keras):
+    from saliency_widgets.models.keras import MEAN_COLOR_ATTR
+    assert as_model(tiny_keras).mean_color is None
+    setattr(tiny_keras, MEAN_COLOR_ATTR, (1.0, 2.0, 3.0))
+    try:
+        assert as_model(tiny_keras).mean_color == (1.0, 2.0, 3.0)
+        assert as_model(tiny_keras, mean_color=(0, 0, 0)).mean_color == (0.0, 0.0, 0.0)  # explicit wins
+    finally:
+        delattr(tiny_keras, MEAN_COLOR_ATTR)
