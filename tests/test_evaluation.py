@@ -135,6 +135,11 @@ class Interrupting(Occlusion):
         super().__init__(model, window=window)
         self.at, self.count = at, 0
 
+    def get_params(self):  # where it interrupts is not a setting of the map
+        params = super().get_params()
+        params.pop("at", None)
+        return params
+
     def explain(self, image, target=None):
         self.count += 1
         if self.count == self.at:
