@@ -201,3 +201,33 @@ def test_preprocess_is_applied_once_everywhere():
     assert w.result.score == pytest.approx(p_full, rel=1e-5)
     # inserting every pixel gives back the unmasked image's probability
     assert w.curves["insertion"].scores[-1] == pytest.approx(p_full, rel=1e-5)
+
+
+class Gated(ThreeClass):
+    """ThreeClass whose first call from the run's thread blocks until the test releases it."""
+
+    def __init__(self):
+        super().__init__()
+        import threading
+        self.main = threading.main_thread()
+        self.entered, self.release = threading.Event(), threading.Event()
+
+    def __call__(self, x):
+        import threading
+        if threading.current_thread() is not self.main and not self.entered.is_set():
+            self.entered.set()
+            assert self.release.wait(60)
+        return super().__call__(x)
+
+
+def test_class_change_during_a_run_restarts_with_the_new_class():
+    """Issue 12: the run stopped and the new class was never explained (the worker's run() saw itself)."""
+    model = Gated()
+    w = make(model)
+    w.budget_slider.value = 2000
+    w.run()
+    assert model.entered.wait(60)  # the run is in flight
+    w.class_dropdown.value = 1
+    model.release.set()
+    assert w.wait(60)
+    assert w.result is not None and w.result.target == 1 and w.result.done, w.result
