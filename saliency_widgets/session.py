@@ -228,6 +228,11 @@ class ExplainSession:
         """True from an accepted request until its run (and any restart) has finished."""
         return not self._idle.is_set()
 
+    @property
+    def pending(self) -> bool:
+        """True while a restart waits for the run in progress to stop."""
+        return self._pending is not None
+
     def run(self, request: RunRequest) -> bool:
         """Start ``request``; ignored (returns False) while a run is in progress."""
         request = self._check(request)
