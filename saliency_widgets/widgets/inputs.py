@@ -6,19 +6,9 @@ import io
 import numpy as np
 
 from ..metrics._checks import truth_mask
+from ..plotting.resize import fit_image
 
 __all__ = ["image_from_bytes", "fit_image", "labelled_truth"]
-
-
-def fit_image(img, size: tuple[int, int]):
-    """Resize a PIL image to cover ``size`` = (height, width), keeping its aspect, then crop the centre."""
-    from PIL import Image
-    h, w = size
-    scale = max(w / img.width, h / img.height)
-    new = (max(w, round(img.width * scale)), max(h, round(img.height * scale)))
-    img = img.resize(new, Image.BILINEAR)
-    left, top = (new[0] - w) // 2, (new[1] - h) // 2
-    return img.crop((left, top, left + w, top + h))
 
 
 def image_from_bytes(data: bytes, size: tuple[int, int], *, channels: int = 3, name: str = "the file") -> np.ndarray:
