@@ -292,7 +292,7 @@ class ExplainWidget(W.VBox):
         """Block until no run is in progress or pending; False when ``timeout`` seconds passed first."""
         done = self.session.wait(timeout)
         if done:
-            self._update_static()  # from the caller's thread: executed notebooks record the update
+            self._update_static(force=True)  # from the caller's cell: executed notebooks record it
         return done
 
     def save(self, path: str | os.PathLike) -> tuple[str, str]:
@@ -681,9 +681,9 @@ class ExplainWidget(W.VBox):
             if v[3] is not None:
                 self.step_label.value = f"replay: snapshot {v[3] + 1}/{len(run.methods[0].snapshots)} at pass {v[2]}"
 
-    def _update_static(self) -> None:
+    def _update_static(self, *, force: bool = False) -> None:
         try:
-            self._static.update(self.snapshot_png(), self._static_caption())
+            self._static.update(self.snapshot_png(), self._static_caption(), force=force)
         except Exception:  # no IPython display (plain scripts): nothing to update
             pass
 

@@ -33,9 +33,14 @@ class StaticFallback:
         self.handle = display(HTML(fallback_html(png, caption)), display_id=True)
         self.shown_png = png
 
-    def update(self, png: bytes, caption: str) -> None:
-        """Replace the displayed image (nothing to do before the widget was displayed)."""
-        if self.handle is None or png == self.shown_png:
+    def update(self, png: bytes, caption: str, *, force: bool = False) -> None:
+        """Replace the displayed image (nothing to do before the widget was displayed).
+
+        ``force``: send even an unchanged image. An update sent from the run's thread may be
+        attributed to an earlier cell, which a notebook executor ignores; the same update sent from
+        the cell that waits for the run is recorded.
+        """
+        if self.handle is None or (png == self.shown_png and not force):
             return
         from IPython.display import HTML
         self.handle.update(HTML(fallback_html(png, caption)))
