@@ -347,13 +347,13 @@ def test_static_fallback_is_updated_after_the_run():
             self.updates.append(obj.data)
 
     w = make()
-    w._static.handle, w._static.shown_png = Handle(), w.snapshot_png()
+    w.view.static.handle, w.view.static.shown_png = Handle(), w.snapshot_png()
     w.budget_slider.value = 200
     w.run()
     assert w.wait(30)
     import base64
     final = base64.b64encode(w.snapshot_png()).decode()
-    assert w._static.handle.updates and final in w._static.handle.updates[-1]
+    assert w.view.static.handle.updates and final in w.view.static.handle.updates[-1]
 
 
 def test_chart_x_axis_counts_forward_passes():
