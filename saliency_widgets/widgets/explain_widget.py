@@ -310,6 +310,35 @@ class ExplainWidget(W.VBox):
     def _on_image(self, change):
         self._show_image(int(change["new"]))
 
+    def add_image(self, image, *, name: str | None = None, truth=None) -> int:
+        """Add an image to the picker and show it; returns its index.
+
+        Parameters
+        ----------
+        image : array as the model takes it, or the bytes of a PNG/JPEG file (resized to cover the
+            current image's size and centre-cropped, as the Upload button does)
+        name : str or None, keyword-only, its name in the picker
+        truth : labelled ground truth for it (see the class docstring), keyword-only
+
+        Raises
+        ------
+        ValueError
+            For bytes that are not an image, or an image the model cannot take.
+        """
+        if isinstance(image, (bytes, bytearray, memoryview)):
+            image = self._decode(image, repr(name) if name else "the file")
+        image = np.asarray(image)
+        x = self.model.prepare(image)
+        truth = labelled_truth(truth, x.shape[:2], self.labels)
+        self._images.append(image)
+        self._truths.append(truth)
+        self._image_names.append(name or f"image {len(self._images)}")
+        with self.image_picker.hold_sync():
+            self.image_picker.options = list(zip(self._image_names, range(len(self._images))))
+            self.image_picker.layout.display = None
+        self.image_picker.value = len(self._images) - 1  # -> _on_image -> _show_image
+        return len(self._images) - 1
+
     def _on_upload(self, change):
         files = change["new"]
         if not files:
@@ -317,23 +346,17 @@ class ExplainWidget(W.VBox):
         f = files[0]
         name = f.get("name", "the file") if isinstance(f, dict) else getattr(f, "name", "the file")
         content = f["content"] if isinstance(f, dict) else f.content
-        current = self.image
-        channels = 1 if current.ndim == 2 or current.shape[-1] == 1 else 3
         try:
-            img = image_from_bytes(content, current.shape[:2], channels=channels, name=repr(name))
-            if current.ndim == 2:
-                img = img[..., 0]
-            self.model.prepare(img)
+            self.add_image(self._decode(content, repr(name)), name=f"uploaded: {name}")
         except ValueError as exc:
             self._report_error(exc, hint="upload a PNG or JPEG image")
-            return
-        self._images.append(img)
-        self._truths.append({})  # an uploaded image has no ground truth
-        self._image_names.append(f"uploaded: {name}")
-        with self.image_picker.hold_sync():
-            self.image_picker.options = list(zip(self._image_names, range(len(self._images))))
-            self.image_picker.layout.display = None
-        self.image_picker.value = len(self._images) - 1  # -> _on_image -> _show_image
+
+    def _decode(self, data, name: str) -> np.ndarray:
+        """A file's bytes as an image of the current image's size and channels."""
+        current = self.image
+        channels = 1 if current.ndim == 2 or current.shape[-1] == 1 else 3
+        image = image_from_bytes(bytes(data), current.shape[:2], channels=channels, name=name)
+        return image[..., 0] if current.ndim == 2 else image
 
     def _save_clicked(self):
         try:

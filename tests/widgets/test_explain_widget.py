@@ -316,6 +316,17 @@ def test_upload_of_a_file_that_is_not_an_image_says_so():
     assert len(w.image_picker.options) == 1
 
 
+def test_add_image_from_python_with_its_truth():
+    w = make()
+    b = np.zeros((16, 16, 3), np.float32)
+    b[8:, 8:] = 1
+    assert w.add_image(b, name="dark", truth={"br": BR}) == 1
+    assert w.image_picker.label == "dark" and w.target == 1 and set(w.truth) == {1}
+    with pytest.raises(ValueError, match="not an image"):
+        w.add_image(b"GIF? no", name="x.gif")
+    assert len(w.image_picker.options) == 2
+
+
 def test_an_image_picker_for_several_images():
     a = np.ones((16, 16, 3), np.float32)
     b = np.zeros((16, 16, 3), np.float32)
