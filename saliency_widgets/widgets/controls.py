@@ -75,6 +75,12 @@ class Controls:
         self.save_path = W.Text(value="explanation.npz", description="save to", layout=W.Layout(width="320px"))
         self.save_button = W.Button(description="Save", icon="download")
         self.causal_checkbox = W.Checkbox(value=causal, description="insertion/deletion after a run", indent=False)
+        # CSS classes: stable handles for the browser test and for users' own styling
+        for widget, name in ((self.image_picker, "image"), (self.upload, "upload"), (self.class_dropdown, "class"),
+                             (self.mode, "mode"), (self.method_dropdown, "method"),
+                             (self.compare_select, "compare-methods"), (self.budget_slider, "budget"),
+                             (self.run_button, "run"), (self.stop_button, "stop")):
+            widget.add_class(f"saliency-{name}")
 
     @property
     def compare(self) -> bool:

@@ -53,6 +53,8 @@ class RunView:
                                   panel("current mask", self.mask_image), panel("masked input", self.masked_image)])
         self.compare_box = W.HBox([], layout=W.Layout(display="none", flex_flow="row wrap"))
         self.compare_box.add_class("saliency-compare")
+        for widget, name in ((self.progress, "progress"), (self.status, "status"), (self.overlay_image, "overlay")):
+            widget.add_class(f"saliency-{name}")
         self.panels: list[MapPanel] = []
         self.static = StaticFallback()
         self.canvas: Canvas | None = None
