@@ -52,6 +52,9 @@ FRONTENDS = {
 }
 
 
+NO_NEWS = {"fetchNews": "false", "checkForUpdates": False}
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -83,9 +86,15 @@ def server(request, tmp_path_factory):
     from saliency_widgets.demo import make_scenes
     Image.fromarray(make_scenes(1, seed=5).images[0]).resize((150, 120)).save(png)
     (root / "notes.txt").write_text("not an image")
+    # The news pop-up ("Would you like to get notified about official Jupyter news?") is asked while the
+    # setting fetchNews is "none", whatever news_url says: answer it in the settings, as .ci/lab does.
+    settings = root / ".lab-settings" / "@jupyterlab" / "apputils-extension"
+    settings.mkdir(parents=True)
+    (settings / "notification.jupyterlab-settings").write_text(json.dumps(NO_NEWS))
     port, token = _free_port(), secrets.token_hex(16)
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", TF_ENABLE_ONEDNN_OPTS="0",
-               JUPYTER_CONFIG_DIR=str(root / ".jupyter"), JUPYTER_RUNTIME_DIR=str(root / ".runtime"))
+               JUPYTER_CONFIG_DIR=str(root / ".jupyter"), JUPYTER_RUNTIME_DIR=str(root / ".runtime"),
+               JUPYTERLAB_SETTINGS_DIR=str(root / ".lab-settings"))
     args, url = FRONTENDS[frontend]
     log = open(root / "server.log", "w")
     proc = subprocess.Popen(
@@ -190,8 +199,14 @@ def _progress_full(page, scope=f"{W} .saliency-progress"):
         return !!b && b.style.width === '100%'; }}""")
 
 
+def _options(page, css):
+    """The option texts of the select under ``css`` (ipywidgets writes spaces as no-break spaces)."""
+    return page.eval_on_selector_all(f"{W} {css} select option",
+                                     "os => os.map(o => o.text.replace(/\\u00a0/g, ' '))")
+
+
 def _select(page, css, label):
-    page.locator(f"{W} {css} select").select_option(label=label)
+    page.locator(f"{W} {css} select").select_option(index=_options(page, css).index(label))
 
 
 def _record_changes(page, selector, key):
@@ -225,11 +240,10 @@ def test_widget_renders_runs_restarts_uploads_compares_and_stops(browser, server
         assert "official Jupyter news" not in page.inner_text("body"), "the news pop-up is shown"
 
         # the class dropdown shows the model's classes, by name, with probabilities
-        options = page.eval_on_selector_all(f"{W} .saliency-class select option",
-                                            "os => os.map(o => o.text.replace(/\\u00a0/g, ' '))")
+        options = _options(page, ".saliency-class")
         from saliency_widgets.demo import CLASS_NAMES
         assert sum(any(o.startswith(name + " (") for name in CLASS_NAMES) for o in options) >= 4, options
-        methods = page.eval_on_selector_all(f"{W} .saliency-method select option", "os => os.map(o => o.text)")
+        methods = _options(page, ".saliency-method")
         assert "mask-update (32 chains, score-weighted)" in methods and "mask-update (paper)" in methods, methods
 
         # Run: the overlay, the score line and the insertion/deletion chart fill
@@ -252,7 +266,7 @@ def test_widget_renders_runs_restarts_uploads_compares_and_stops(browser, server
         assert sum(n > 100 for n in paths) >= 3, f"insertion/deletion curves not drawn: {paths}"
 
         # choosing another class after a run re-runs it, and the map changes
-        labels = page.eval_on_selector_all(f"{W} .saliency-class select option", "os => os.map(o => o.text)")
+        labels = _options(page, ".saliency-class")
         page.locator(f"{W} .saliency-class select").select_option(index=1)
         _wait_status(page, f"for {labels[1].split(' (')[0]}")
         _wait_status(page, "done")
@@ -285,12 +299,16 @@ def test_widget_renders_runs_restarts_uploads_compares_and_stops(browser, server
         assert not _progress_full(page)
 
         # upload: a PNG joins the image picker; a text file gets a message
-        upload = page.locator(f"{W} .saliency-upload input[type=file]")
-        upload.set_input_files(str(server["root"] / "notes.txt"))
+        def upload(name):  # the FileUpload button opens a file chooser (its <input> is not in the page)
+            with page.expect_file_chooser() as chooser:
+                page.click(f"{W} .saliency-upload")
+            chooser.value.set_files(str(server["root"] / name))
+
+        upload("notes.txt")
         _wait_status(page, "not an image", timeout_ms=30_000)
-        upload.set_input_files(str(server["root"] / "upload.png"))
+        upload("upload.png")
         page.wait_for_function(f"""() => [...document.querySelectorAll('{W} .saliency-image select option')]
-            .some(o => o.textContent.includes('uploaded: upload.png'))""", timeout=30_000)
+            .some(o => o.textContent.replace(/\\u00a0/g, ' ').includes('uploaded: upload.png'))""", timeout=30_000)
         assert page.is_visible(f"{W} .saliency-image select")
 
         # compare mode: every method's map renders, each with its own progress
@@ -303,6 +321,7 @@ def test_widget_renders_runs_restarts_uploads_compares_and_stops(browser, server
         _wait_status(page, "done", timeout_ms=120_000)
         timings["compare"] = _timing(page, "__compare")
         n_panels = page.eval_on_selector_all(f"{W} .saliency-map-panel", "ps => ps.length")
+        timings["compare"]["panels"] = n_panels  # refreshes count every panel's image: per panel, divide
         full = page.eval_on_selector_all(f"{W} .saliency-map-panel .progress-bar",
                                          "bs => bs.map(b => b.style.width)")
         srcs = page.eval_on_selector_all(f"{W} .saliency-map-panel img", "is => is.map(i => i.src)")
