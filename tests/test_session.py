@@ -162,6 +162,29 @@ def test_stop_ends_the_run_after_the_batch_in_flight_and_drops_pending():
     assert [e for e, *_ in s.listener.events] == ["start", "finish"]
 
 
+def test_stop_during_a_batch_ends_the_run_right_after_that_batch():
+    """Stop answers after the batch in flight: batches are small (16 masks), the flag is checked after each."""
+    model = Quadrants()
+    calls, hold, held = [], threading.Event(), threading.Event()
+    inner = model.__call__
+
+    def blocking(x):  # the worker's 3rd call (unmasked image, batch 1, batch 2) waits for the test
+        if threading.current_thread() is not model.main:
+            calls.append(len(x))
+            if len(calls) == 3:
+                held.set()
+                assert hold.wait(60)
+        return inner(x)
+
+    s = ExplainSession(blocking, IMAGE, causal=False)
+    s.run(rise(0, 10000))
+    assert held.wait(60)
+    s.stop()
+    hold.set()
+    assert s.wait(60)
+    assert s.last.status == "stopped" and s.last.result.n_forward == 32 and calls[1:] == [16, 16]
+
+
 def test_an_error_in_the_model_is_reported_and_the_session_stays_usable():
     model = Quadrants()
     model.fail = True
