@@ -1,4 +1,8 @@
-"""Command line: ``python -m saliency_widgets explain IMAGE`` and ``python -m saliency_widgets reproduce``."""
+"""Command line: ``python -m saliency_widgets explain IMAGE`` and ``python -m saliency_widgets reproduce``.
+
+``--method`` takes the keys of :data:`saliency_widgets.registry.METHODS` (the names every front end
+uses); each method's settings (``--grid``, ``--chains``, ``--segments``...) come from the registry too.
+"""
 from __future__ import annotations
 
 import argparse
@@ -8,35 +12,48 @@ import sys
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 
-METHODS = ("mask-update", "mask-update-faithful", "rise", "grad-cam", "lime", "occlusion")
+from .registry import METHODS, get_method  # noqa: E402  (after the TF environment variables)
 
 
-def make_explainer(method: str, model, *, budget=None, grid=8, chains=32, seed=0, progress=True):
-    from . import GradCam, Lime, MaskUpdate, Occlusion, Rise
-    if method == "mask-update":
-        return MaskUpdate(model, steps=budget or 2000, grid=grid, chains=chains, seed=seed, progress=progress)
-    if method == "mask-update-faithful":
-        return MaskUpdate.faithful(model, steps=budget or 5000, grid=grid, seed=seed, progress=progress)
-    if method == "rise":
-        return Rise(model, masks=budget or 2000, grid=grid, seed=seed, progress=progress)
-    if method == "grad-cam":
-        return GradCam(model)
-    if method == "lime":
-        return Lime(model, samples=budget or 1000, seed=seed, progress=progress)
-    if method == "occlusion":
-        return Occlusion(model, progress=progress)
-    raise ValueError(f"unknown method {method!r}; choose one of {METHODS}")
+def option_names() -> list[str]:
+    """Every setting any registered method offers, in registry order."""
+    names: list[str] = []
+    for spec in METHODS.values():
+        names += [n for n in spec.options if n not in names]
+    return names
+
+
+def make_explainer(method: str, model, *, budget=None, seed=0, progress=True, **options):
+    """The explainer registered as ``method`` (key or label) with the settings given (None: default).
+
+    Raises a ValueError naming the settings the method does not offer.
+    """
+    spec = get_method(method)
+    given = {k: v for k, v in options.items() if v is not None}
+    unknown = sorted(set(given) - set(spec.options))
+    if unknown:
+        raise ValueError(f"{spec.key} ({spec.label}) has no setting {unknown}; its settings are "
+                         f"{sorted(spec.options) or 'none'}")
+    if budget is not None and spec.budget_arg is None:
+        raise ValueError(f"{spec.key} ({spec.label}) has no budget of forward passes: drop --budget")
+    params = dict(given)
+    if spec.seeded:
+        params["seed"] = seed
+    if spec.accepts("progress"):
+        params["progress"] = progress
+    return spec.build(model, budget=budget, **params)
 
 
 def _load_image(path: str, size):
-    from PIL import Image
     import numpy as np
+    from PIL import Image, UnidentifiedImageError
+    from .plotting.resize import fit_image
     try:
         img = Image.open(path).convert("RGB")
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, UnidentifiedImageError) as exc:
         raise SystemExit(f"error: cannot read image {path!r}: {exc}")
     if size is not None and img.size != (size[1], size[0]):
-        img = img.resize((size[1], size[0]), Image.BILINEAR)
+        img = fit_image(img, size)  # resized to cover the model's input, centre-cropped (as the widget)
     return np.asarray(img)
 
 
@@ -55,10 +72,11 @@ def cmd_explain(args) -> int:
         labels = None
     h, w = model.input_shape[1:3]
     image = _load_image(args.image, (h, w) if h and w else None).astype(np.float32)
-    explainer = make_explainer(args.method, model, budget=args.budget, grid=args.grid, seed=args.seed)
+    options = {name: getattr(args, name) for name in option_names()}
+    explainer = make_explainer(args.method, model, budget=args.budget, seed=args.seed, **options)
     exp = explainer.explain(image, target=args.target)
-    k = explainer.model.num_classes
     if labels is None:
+        k = int(model.output_shape[-1])
         labels = list(imagenet_labels()) if k == 1000 else [f"class {i}" for i in range(k)]
     out = args.out
     tmp = out + ".tmp"
@@ -67,7 +85,8 @@ def cmd_explain(args) -> int:
     os.replace(tmp, out)
     if args.save_npz:
         exp.save(args.save_npz)
-    print(f"{exp.method}: class {exp.target} ({labels[exp.target]}), p = {exp.score:.3f}, "
+    name = labels[exp.target] if 0 <= exp.target < len(labels) else "no class: the map ignores the model"
+    print(f"{get_method(args.method).label}: class {exp.target} ({name}), p = {exp.score:.3f}, "
           f"{exp.n_forward} forward passes -> {out}")
     return 0
 
@@ -78,17 +97,25 @@ def cmd_reproduce(args) -> int:
     return 0
 
 
-def main(argv=None) -> int:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m saliency_widgets",
                                      description="Saliency maps for image classifiers.")
     sub = parser.add_subparsers(dest="command", required=True)
-    p = sub.add_parser("explain", help="write an image with its saliency overlay")
-    p.add_argument("image", help="an image file (PNG, JPEG...), resized to the model's input")
+    p = sub.add_parser("explain", help="write an image with its saliency overlay",
+                       formatter_class=argparse.RawDescriptionHelpFormatter,
+                       epilog="methods:\n" + "\n".join(f"  {k:26s} {s.label}: {s.summary}"
+                                                       for k, s in METHODS.items()))
+    p.add_argument("image", help="an image file (PNG, JPEG...), resized and centre-cropped to the model's input")
     p.add_argument("--model", default=None, help="a .keras file (default: the bundled demo model)")
-    p.add_argument("--method", default="mask-update", choices=METHODS)
+    p.add_argument("--method", default="mask-update", choices=list(METHODS),
+                   help="a registry key (default: mask-update = 'mask-update (32 chains, score-weighted)')")
     p.add_argument("--target", type=int, default=None, help="class index (default: the top-1 class)")
-    p.add_argument("--budget", type=int, default=None, help="steps / masks / samples")
-    p.add_argument("--grid", type=int, default=8)
+    p.add_argument("--budget", type=int, default=None,
+                   help="forward passes (the method's steps / masks / samples; default: the registry's)")
+    for name in option_names():
+        ranges = ", ".join(f"{s.key}: {o.default} in [{o.low}, {o.high}]" for s in METHODS.values()
+                           for n, o in s.options.items() if n == name)
+        p.add_argument(f"--{name}", type=int, default=None, help=f"default per method ({ranges})")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--alpha", type=float, default=0.5, help="overlay opacity")
     p.add_argument("--cmap", default="jet")
@@ -100,7 +127,11 @@ def main(argv=None) -> int:
     r.add_argument("--scenes", type=int, default=200, help="scenes for the pointing-game table")
     r.add_argument("--quick", action="store_true", help="a small run (for tests)")
     r.set_defaults(func=cmd_reproduce)
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
     try:
         return args.func(args)
     except (ValueError, TypeError, FileNotFoundError) as exc:

@@ -10,6 +10,7 @@ travel to Dask workers and how ``evaluate()`` checks a results file).
 """
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass, field
 
 from .explainers import CenterBaseline, GradCam, Lime, MaskUpdate, Occlusion, Rise
@@ -39,6 +40,15 @@ class MethodSpec:
     needs_gradients: bool = False               # Grad-CAM: Keras models only
     seeded: bool = True
     summary: str = ""
+
+    @property
+    def budget_label(self) -> str | None:
+        """What the budget counts, as a UI names it ("steps", "masks", "samples"); None: no budget."""
+        return self.budget_arg
+
+    def accepts(self, name: str) -> bool:
+        """Whether the explainer's constructor takes the keyword ``name`` (e.g. ``batch_size``)."""
+        return name in inspect.signature(self.cls.__init__).parameters
 
     def build(self, model=None, *, budget=None, **params):
         """The explainer for ``model``: ``fixed`` settings, then ``budget`` and ``params``.

@@ -1,8 +1,14 @@
-"""The widget in a real JupyterLab, in headless Chromium (Debian's package), driven by Playwright.
+"""The widget in a real JupyterLab 4 and Jupyter Notebook 7, in headless Chromium (Debian's package), driven by Playwright.
 
-Chromium must be at /usr/bin/chromium (``apt-get install -y chromium``); Playwright's
-own browser download does not work offline. Without it this test FAILS with a message
-that says so: it never skips silently.
+Chromium must be at /usr/bin/chromium (``apt-get install -y chromium``); Playwright's own browser
+download does not work offline. Without Chromium or Playwright this test FAILS with a message that
+says so: it never skips.
+
+Covered in both frontends: the widget renders; Run fills the overlay, the score line and the
+insertion/deletion chart; a class change after a run re-runs; a class change *during* a run restarts
+with the new class; Stop stops; uploading a PNG adds it to the image picker, uploading a text file says
+it is not an image; compare mode renders every method's map. JupyterLab also runs every tutorial
+notebook. Timings go to test-output/browser/browser_timing_<frontend>.json.
 """
 from __future__ import annotations
 
@@ -29,14 +35,24 @@ CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
                  "--disable-dev-shm-usage"]
+W = ".saliency-explain-widget"
 
 WIDGET_NOTEBOOK = [
     "import os\nos.environ['TF_CPP_MIN_LOG_LEVEL'] = '2'\nos.environ['TF_ENABLE_ONEDNN_OPTS'] = '0'",
     "from saliency_widgets import ExplainWidget\nfrom saliency_widgets.demo import CLASS_NAMES, load_model, make_scenes\n"
     "scene = make_scenes(1, objects=(2, 2), seed=11)\n"
-    "w = ExplainWidget(load_model(), scene.images[0], labels=CLASS_NAMES, truth=scene.objects[0][0].box, top_k=4)\n"
+    "w = ExplainWidget(load_model(), scene.images[0], labels=CLASS_NAMES, truth=scene.objects[0], top_k=4)\n"
     "w.budget_slider.value = 3000\nw",
 ]
+# The server's command line per frontend; both without the news pop-up and the update check.
+FRONTENDS = {
+    "lab": (["lab", "--LabApp.expose_app_in_browser=True", "--LabApp.news_url=None",
+             "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"], "/lab/tree/{name}?token={token}&reset"),
+    "notebook": (["notebook", "--JupyterNotebookApp.expose_app_in_browser=True"], "/notebooks/{name}?token={token}"),
+}
+
+
+NO_NEWS = {"fetchNews": "false", "checkForUpdates": False}
 
 
 def _free_port() -> int:
@@ -45,27 +61,46 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def lab(tmp_path_factory):
+def _require_tools():
     if not (os.path.exists(CHROMIUM) or shutil.which("chromium")):
         pytest.fail(f"Chromium is not installed at {CHROMIUM}: install Debian's package with "
                     "`apt-get install -y chromium` (.ci/run does this); the browser test cannot run without it")
-    pytest.importorskip("playwright", reason="the playwright Python package is a test dependency")
-    root = tmp_path_factory.mktemp("lab")
+    try:
+        import playwright  # noqa: F401
+    except ImportError:
+        pytest.fail("the playwright Python package is missing: pip install -e '.[test]' (it is a test dependency)")
+
+
+@pytest.fixture(scope="module")
+def server(request, tmp_path_factory):
+    _require_tools()
+    frontend = request.param  # "lab" or "notebook" (parametrized by each test, indirect)
+    root = tmp_path_factory.mktemp(frontend)
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(src) for src in WIDGET_NOTEBOOK])
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nbformat.write(nb, root / "widget.ipynb")
     for src in sorted((ROOT / "notebooks").glob("[0-9]*.ipynb")):
         shutil.copy(src, root / src.name)
+    png = root / "upload.png"
+    from PIL import Image
+    from saliency_widgets.demo import make_scenes
+    Image.fromarray(make_scenes(1, seed=5).images[0]).resize((150, 120)).save(png)
+    (root / "notes.txt").write_text("not an image")
+    # The news pop-up ("Would you like to get notified about official Jupyter news?") is asked while the
+    # setting fetchNews is "none", whatever news_url says: answer it in the settings, as .ci/lab does.
+    settings = root / ".lab-settings" / "@jupyterlab" / "apputils-extension"
+    settings.mkdir(parents=True)
+    (settings / "notification.jupyterlab-settings").write_text(json.dumps(NO_NEWS))
     port, token = _free_port(), secrets.token_hex(16)
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", TF_ENABLE_ONEDNN_OPTS="0",
-               JUPYTER_CONFIG_DIR=str(root / ".jupyter"), JUPYTER_RUNTIME_DIR=str(root / ".runtime"))
+               JUPYTER_CONFIG_DIR=str(root / ".jupyter"), JUPYTER_RUNTIME_DIR=str(root / ".runtime"),
+               JUPYTERLAB_SETTINGS_DIR=str(root / ".lab-settings"))
+    args, url = FRONTENDS[frontend]
     log = open(root / "server.log", "w")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "jupyter", "lab", "--no-browser", f"--port={port}", "--ip=127.0.0.1",
-         f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}", "--LabApp.expose_app_in_browser=True",
-         "--ServerApp.disable_check_xsrf=True", "--LabApp.news_url=", "--LabApp.check_for_updates_class="
-         "jupyterlab.NeverCheckForUpdate"] + (["--allow-root"] if os.geteuid() == 0 else []),
+        [sys.executable, "-m", "jupyter", *args, "--no-browser", f"--port={port}", "--ip=127.0.0.1",
+         f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}", "--ServerApp.disable_check_xsrf=True"]
+        + (["--allow-root"] if os.geteuid() == 0 else []),
         cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         base = f"http://127.0.0.1:{port}"
@@ -76,9 +111,9 @@ def lab(tmp_path_factory):
                 break
             except OSError:
                 if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("jupyter lab did not start:\n" + (root / "server.log").read_text()[-3000:])
+                    raise RuntimeError(f"jupyter {frontend} did not start:\n" + (root / "server.log").read_text()[-3000:])
                 time.sleep(0.5)
-        yield {"base": base, "token": token, "root": root}
+        yield {"frontend": frontend, "base": base, "token": token, "root": root, "url": url}
     finally:  # shut the server down even when the test failed
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGTERM)
@@ -91,7 +126,8 @@ def lab(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def browser(lab):
+def browser():
+    _require_tools()
     from playwright.sync_api import sync_playwright
     with sync_playwright() as p:
         b = p.chromium.launch(executable_path=CHROMIUM if os.path.exists(CHROMIUM) else shutil.which("chromium"),
@@ -102,12 +138,13 @@ def browser(lab):
             b.close()
 
 
-def _open(browser, lab, name):
+def _open(browser, server, name):
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    page.goto(f"{lab['base']}/lab/tree/{name}?token={lab['token']}&reset")
+    page.goto(server["base"] + server["url"].format(name=name, token=server["token"]))
     page.wait_for_function("window.jupyterapp && document.querySelector('.jp-NotebookPanel')", timeout=90_000)
-    page.wait_for_function("""() => { const s = document.querySelector('.jp-Notebook-ExecutionIndicator');
-        return !s || s.getAttribute('data-status') === 'idle'; }""", timeout=90_000)
+    page.wait_for_function("""() => { const w = window.jupyterapp.shell.currentWidget;
+        return w && w.sessionContext && w.sessionContext.session && w.sessionContext.session.kernel; }""",
+                           timeout=90_000)
     page.wait_for_timeout(1500)  # the kernel connects
     return page
 
@@ -148,94 +185,172 @@ def _errors(page):
     return errs
 
 
-def _progress_full(page):
-    return page.evaluate("""() => { const b = document.querySelector('.saliency-explain-widget .progress-bar');
-        return b && b.style.width === '100%'; }""")
+def _status(page) -> str:
+    return page.inner_text(f"{W} .saliency-status").replace("\u00a0", " ")
 
 
-def test_widget_renders_runs_switches_class_and_stops(browser, lab):
+def _wait_status(page, text, timeout_ms=60_000):
+    page.wait_for_function(f"""() => {{ const s = document.querySelector('{W} .saliency-status');
+        return s && s.textContent.includes({json.dumps(text)}); }}""", timeout=timeout_ms)
+
+
+def _progress_full(page, scope=f"{W} .saliency-progress"):
+    return page.evaluate(f"""() => {{ const b = document.querySelector('{scope} .progress-bar');
+        return !!b && b.style.width === '100%'; }}""")
+
+
+def _options(page, css):
+    """The option texts of the select under ``css`` (ipywidgets writes spaces as no-break spaces)."""
+    return page.eval_on_selector_all(f"{W} {css} select option",
+                                     "os => os.map(o => o.text.replace(/\\u00a0/g, ' '))")
+
+
+def _select(page, css, label):
+    page.locator(f"{W} {css} select").select_option(index=_options(page, css).index(label))
+
+
+def _record_changes(page, selector, key):
+    """Record every change of an image's ``src`` at or under ``selector`` (for first-map time and rate)."""
+    page.evaluate(f"""() => {{ window.{key} = []; window.{key}_t0 = performance.now();
+        new MutationObserver(ms => {{ if (ms.some(m => m.target.tagName === 'IMG'))
+                window.{key}.push(performance.now()); }})
+            .observe(document.querySelector('{selector}'),
+                     {{attributes: true, attributeFilter: ['src'], subtree: true}}); }}""")
+
+
+def _timing(page, key):
+    t = page.evaluate(f"({{t0: window.{key}_t0, changes: window.{key}}})")
+    changes = [c - t["t0"] for c in t["changes"]]
+    first = changes[0] / 1000 if changes else float("nan")
+    span = (changes[-1] - changes[0]) / 1000 if len(changes) > 1 else float("nan")
+    rate = (len(changes) - 1) / span if len(changes) > 1 and span > 0 else float("nan")
+    return {"first_map_s": first, "refreshes": len(changes), "span_s": span, "refresh_per_s": rate}
+
+
+@pytest.mark.parametrize("server", list(FRONTENDS), indirect=True)
+def test_widget_renders_runs_restarts_uploads_compares_and_stops(browser, server):
     OUTPUT.mkdir(parents=True, exist_ok=True)
-    page = _open(browser, lab, "widget.ipynb")
+    frontend = server["frontend"]
+    page = _open(browser, server, "widget.ipynb")
+    timings = {"frontend": frontend}
     try:
         _run_all(page, 120_000)
-        widget = page.wait_for_selector(".saliency-explain-widget", timeout=60_000)
+        widget = page.wait_for_selector(W, timeout=60_000)
         assert not _errors(page), _errors(page)
+        assert "official Jupyter news" not in page.inner_text("body"), "the news pop-up is shown"
 
         # the class dropdown shows the model's classes, by name, with probabilities
-        options = page.eval_on_selector_all(".saliency-explain-widget select option",
-                                            "os => os.map(o => o.text.replace(/\\u00a0/g, ' '))")
+        options = _options(page, ".saliency-class")
         from saliency_widgets.demo import CLASS_NAMES
         assert sum(any(o.startswith(name + " (") for name in CLASS_NAMES) for o in options) >= 4, options
+        methods = _options(page, ".saliency-method")
+        assert "mask-update (32 chains, score-weighted)" in methods and "mask-update (paper)" in methods, methods
 
-        overlay = widget.query_selector_all("img")[0]
+        # Run: the overlay, the score line and the insertion/deletion chart fill
+        overlay = widget.query_selector(".saliency-overlay")
         before = overlay.screenshot()
-        # Record every change of the overlay in the page, to time the first map and the refresh rate.
-        page.evaluate("""() => { const img = document.querySelector('.saliency-explain-widget img');
-            window.__changes = []; window.__t0 = null;
-            new MutationObserver(() => window.__changes.push(performance.now()))
-                .observe(img, {attributes: true, attributeFilter: ['src']}); }""")
-        page.evaluate("window.__t0 = performance.now()")
-        page.click(".saliency-explain-widget button:has-text('Run')")
-        page.wait_for_function("""() => { const b = document.querySelector('.saliency-explain-widget .progress-bar');
-            return b && b.style.width === '100%'; }""", timeout=60_000)
-        page.wait_for_selector(".saliency-explain-widget :text('done')", timeout=60_000)
-        timing = page.evaluate("({t0: window.__t0, changes: window.__changes})")
+        _record_changes(page, f"{W} .saliency-overlay", "__single")
+        page.click(f"{W} .saliency-run")
+        page.wait_for_function(f"""() => {{ const b = document.querySelector('{W} .saliency-progress .progress-bar');
+            return b && b.style.width === '100%'; }}""", timeout=60_000)
+        _wait_status(page, "done")
+        timings["single"] = _timing(page, "__single")
         after = overlay.screenshot()
         assert after != before, "the overlay did not change after Run"
-        d = page.eval_on_selector(".saliency-explain-widget .bqplot path.line", "p => p.getAttribute('d') || ''")
+        d = page.eval_on_selector(f"{W} .bqplot path.line", "p => p.getAttribute('d') || ''")
         assert d.count("L") > 10, "the bqplot score line has no points"
-        page.wait_for_function("""() => [...document.querySelectorAll('.saliency-explain-widget .bqplot .mainheading')]
+        page.wait_for_function(f"""() => [...document.querySelectorAll('{W} .bqplot .mainheading')]
             .some(t => t.textContent.includes('AUC'))""", timeout=30_000)  # the insertion/deletion panel
-        paths = page.eval_on_selector_all(".saliency-explain-widget .bqplot path.line",
+        paths = page.eval_on_selector_all(f"{W} .bqplot path.line",
                                           "ps => ps.map(p => (p.getAttribute('d') || '').length)")
-        # score line + insertion + deletion (the legend's short samples are paths too)
         assert sum(n > 100 for n in paths) >= 3, f"insertion/deletion curves not drawn: {paths}"
 
-        changes = [t - timing["t0"] for t in timing["changes"]]
-        first = changes[0] / 1000 if changes else float("nan")
-        span = (changes[-1] - changes[0]) / 1000 if len(changes) > 1 else float("nan")
-        rate = (len(changes) - 1) / span if len(changes) > 1 and span > 0 else float("nan")
-        (OUTPUT / "browser_timing.json").write_text(json.dumps(
-            {"first_overlay_s": first, "refreshes": len(changes), "span_s": span, "refresh_per_s": rate}))
-
         # choosing another class after a run re-runs it, and the map changes
-        values = page.eval_on_selector_all(".saliency-explain-widget select:first-of-type option",
-                                           "os => os.map(o => o.value)")
-        first_select = page.query_selector_all(".saliency-explain-widget select")[0]
-        first_select.select_option(index=1)
-        page.wait_for_timeout(500)
-        page.wait_for_selector(".saliency-explain-widget :text('done')", timeout=60_000)
-        page.wait_for_timeout(500)
-        other = overlay.screenshot()
-        assert other != after, f"the map did not change for another class ({values})"
-
-        # Stop stops a long run: the faithful method, one forward pass per step, 10000 steps
-        method_select = page.query_selector_all(".saliency-explain-widget select")[1]
-        method_select.select_option(index=1)  # "mask-update (faithful)"
+        labels = _options(page, ".saliency-class")
+        page.locator(f"{W} .saliency-class select").select_option(index=1)
+        _wait_status(page, f"for {labels[1].split(' (')[0]}")
+        _wait_status(page, "done")
         page.wait_for_timeout(300)
-        page.click(".saliency-explain-widget button:has-text('Run')")
-        page.wait_for_timeout(1500)
-        page.click(".saliency-explain-widget button:has-text('Stop')")
-        page.wait_for_selector(".saliency-explain-widget :text('stopped at')", timeout=10_000)
+        other = overlay.screenshot()
+        assert other != after, f"the map did not change for another class ({labels})"
+
+        # a class change DURING a run restarts it for the new class (issue 12's bug); the paper's method
+        # (one forward pass per step) makes the run long enough to be certainly in flight
+        _select(page, ".saliency-method", "mask-update (paper)")
+        page.wait_for_timeout(300)
+        page.click(f"{W} .saliency-run")
+        _wait_status(page, "running")
+        page.wait_for_function(f"""() => {{ const b = document.querySelector('{W} .saliency-progress .progress-bar');
+            return b && parseFloat(b.style.width) > 0; }}""", timeout=30_000)
+        assert not _progress_full(page), "the run ended before the class could change during it"
+        page.locator(f"{W} .saliency-class select").select_option(index=2)
+        new_class = labels[2].split(" (")[0]
+        _wait_status(page, f"for {new_class}", timeout_ms=30_000)
+        _wait_status(page, "done: ", timeout_ms=120_000)
+        status = _status(page)
+        assert f"for {new_class}" in status and "stopped" not in status, status
+
+        # Stop stops a long run
+        page.click(f"{W} .saliency-run")
+        _wait_status(page, "running")
+        page.wait_for_timeout(1000)
+        page.click(f"{W} .saliency-stop")
+        _wait_status(page, "stopped at", timeout_ms=10_000)
         assert not _progress_full(page)
+
+        # upload: a PNG joins the image picker; a text file gets a message
+        def upload(name):  # the FileUpload button opens a file chooser (its <input> is not in the page)
+            with page.expect_file_chooser() as chooser:
+                page.click(f"{W} .saliency-upload")
+            chooser.value.set_files(str(server["root"] / name))
+
+        upload("notes.txt")
+        _wait_status(page, "not an image", timeout_ms=30_000)
+        upload("upload.png")
+        page.wait_for_function(f"""() => [...document.querySelectorAll('{W} .saliency-image select option')]
+            .some(o => o.textContent.replace(/\\u00a0/g, ' ').includes('uploaded: upload.png'))""", timeout=30_000)
+        assert page.is_visible(f"{W} .saliency-image select")
+
+        # compare mode: every method's map renders, each with its own progress
+        _select(page, ".saliency-method", "mask-update (32 chains, score-weighted)")
+        page.click(f"{W} .saliency-mode button:has-text('compare')")
+        page.wait_for_timeout(300)
+        _record_changes(page, f"{W} .saliency-compare", "__compare")
+        page.click(f"{W} .saliency-run")
+        page.wait_for_selector(f"{W} .saliency-map-panel img", timeout=30_000)
+        _wait_status(page, "done", timeout_ms=120_000)
+        timings["compare"] = _timing(page, "__compare")
+        n_panels = page.eval_on_selector_all(f"{W} .saliency-map-panel", "ps => ps.length")
+        timings["compare"]["panels"] = n_panels  # refreshes count every panel's image: per panel, divide
+        full = page.eval_on_selector_all(f"{W} .saliency-map-panel .progress-bar",
+                                         "bs => bs.map(b => b.style.width)")
+        srcs = page.eval_on_selector_all(f"{W} .saliency-map-panel img", "is => is.map(i => i.src)")
+        assert n_panels >= 2 and full == ["100%"] * n_panels, full
+        assert len(set(srcs)) == n_panels, "compare panels do not show their own maps"
         assert not _errors(page), _errors(page)
     finally:
-        page.screenshot(path=str(OUTPUT / "widget_final.png"), full_page=True)
+        (OUTPUT / f"browser_timing_{frontend}.json").write_text(json.dumps(timings, indent=1))
+        page.screenshot(path=str(OUTPUT / f"widget_final_{frontend}.png"), full_page=True)
         page.close()
 
 
-@pytest.mark.parametrize("name", sorted(p.name for p in (ROOT / "notebooks").glob("[0-9]*.ipynb")))
-def test_tutorial_notebook_runs_without_widget_errors(browser, lab, name):
+# Every tutorial in JupyterLab; the quick start (the widget's notebook) in Notebook 7 too.
+TUTORIALS = [("lab", p.name) for p in sorted((ROOT / "notebooks").glob("[0-9]*.ipynb"))] + [
+    ("notebook", "01_quick_start.ipynb")]
+
+
+@pytest.mark.parametrize("server,name", TUTORIALS, indirect=["server"])
+def test_tutorial_notebook_runs_without_widget_errors(browser, server, name):
     OUTPUT.mkdir(parents=True, exist_ok=True)
-    page = _open(browser, lab, name)
+    page = _open(browser, server, name)
     try:
         _run_all(page, 240_000)
         page.wait_for_timeout(1500)
         errs = _errors(page)
-        widget = page.query_selector(".saliency-explain-widget")
+        widget = page.query_selector(W)
         if widget is not None:
             widget.scroll_into_view_if_needed()
         assert not errs, f"{name}: {errs}"
     finally:
-        page.screenshot(path=str(OUTPUT / f"{name}.png"), full_page=False)
+        page.screenshot(path=str(OUTPUT / f"{server['frontend']}_{name}.png"), full_page=False)
         page.close()

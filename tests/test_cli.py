@@ -2,41 +2,69 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 from PIL import Image
 
-from saliency_widgets.__main__ import main
+from saliency_widgets.__main__ import main, make_explainer
+from saliency_widgets.registry import METHODS
+
+from .conftest import RegionModel
 
 
-def test_explain_writes_an_overlay(tmp_path):
+def test_explain_writes_an_overlay(tmp_path, capsys):
     from saliency_widgets.demo import make_scenes
     src = tmp_path / "scene.png"
     Image.fromarray(make_scenes(1, seed=2).images[0]).save(src)
     out = tmp_path / "overlay.png"
-    assert main(["explain", str(src), "--method", "rise", "--budget", "200", "--out", str(out),
+    assert main(["explain", str(src), "--method", "rise", "--budget", "200", "--grid", "6", "--out", str(out),
                  "--save-npz", str(tmp_path / "exp.npz")]) == 0
     img = np.asarray(Image.open(out))
     assert img.shape == (96, 96, 3)
-    assert (tmp_path / "exp.npz").exists()
+    from saliency_widgets import Explanation
+    exp = Explanation.load(tmp_path / "exp.npz")
+    assert exp.n_forward == 200 and exp.params["grid"] == 6
+    assert capsys.readouterr().out.startswith("RISE: class ")
 
 
-def test_explain_bad_inputs(tmp_path, capsys):
+def test_explain_resizes_and_centre_crops_like_the_widget(tmp_path):
+    wide = np.zeros((96, 192, 3), np.uint8)
+    wide[:, 48:144] = 200  # the centre square
+    src = tmp_path / "wide.png"
+    Image.fromarray(wide).save(src)
+    out = tmp_path / "o.png"
+    assert main(["explain", str(src), "--method", "center", "--out", str(out), "--alpha", "0"]) == 0
+    assert np.asarray(Image.open(out)).min() >= 190  # only the centre square is left, not squeezed
+
+
+@pytest.mark.parametrize("key", [k for k, s in METHODS.items() if not s.needs_gradients])  # Grad-CAM:
+def test_make_explainer_uses_the_registry(key):                                                # test_registry
+    exp = make_explainer(key, RegionModel(), progress=False)
+    assert type(exp) is METHODS[key].cls
+
+
+def test_settings_a_method_does_not_offer_are_refused(capsys, tmp_path):
+    with pytest.raises(ValueError, match="no setting \\['chains'\\]"):
+        make_explainer("rise", RegionModel(), chains=4)
+    with pytest.raises(ValueError, match="no budget"):
+        make_explainer("occlusion", RegionModel(), budget=100)
+    with pytest.raises(SystemExit):
+        main(["explain", "x.png", "--method", "mask-update-faithful"])  # the old name is gone
+    assert "invalid choice" in capsys.readouterr().err
+
+
+def test_explain_bad_inputs(tmp_path):
     bad = tmp_path / "not-an-image.png"
     bad.write_text("hello")
     proc = subprocess.run([sys.executable, "-m", "saliency_widgets", "explain", str(bad)], capture_output=True,
                           text=True)
     assert proc.returncode != 0 and "cannot read image" in proc.stderr
-    import pytest
     with pytest.raises(SystemExit, match="not found"):
         main(["explain", str(bad), "--model", str(tmp_path / "missing.keras")])
 
 
-def test_reproduce_quick(tmp_path):
-    from saliency_widgets.reproduce import reproduce
-    res = reproduce(str(tmp_path), quick=True, progress=False)
-    for name in ("pointing.md", "pointing_game.png", "insertion_deletion.png", "curves.png",
-                 "convergence_single.png", "convergence.md", "results.json"):
-        assert (tmp_path / name).exists(), name
-    table = (tmp_path / "pointing.md").read_text()
-    for label in ("| mask-update (paper) |", "| mask-update (32 chains, score-weighted) |", "| RISE |"):
-        assert label in table  # the paper's method has its own row beside the default reading and RISE
-    assert set(res["convergence_single"]) >= {"mask-update (paper)", "RISE"}
+def test_reproduce_command_writes_the_report(tmp_path, monkeypatch):
+    calls = []
+    import saliency_widgets.reproduce as rep
+    monkeypatch.setattr(rep, "reproduce", lambda out, **kw: calls.append((out, kw)))
+    assert main(["reproduce", "--out", str(tmp_path), "--quick", "--scenes", "7"]) == 0
+    assert calls == [(str(tmp_path), {"n_scenes": 7, "quick": True})]

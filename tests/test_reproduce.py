@@ -114,3 +114,15 @@ def test_summary_has_intervals_that_do_not_collapse(shipped):
         for p, (lo, hi) in zip(row["pointing"], row["pointing_ci"]):
             assert lo <= p <= hi and hi - lo > 0
     assert np.isfinite([s["deletion"] for s in shipped["pointing_single"]]).all()
+
+
+def test_reproduce_quick_writes_every_figure_and_table(tmp_path):
+    from saliency_widgets.reproduce import reproduce
+    res = reproduce(str(tmp_path), quick=True, progress=False)
+    for name in ("pointing.md", "pointing_game.png", "insertion_deletion.png", "curves.png",
+                 "convergence_single.png", "convergence.md", "results.json"):
+        assert (tmp_path / name).exists(), name
+    table = (tmp_path / "pointing.md").read_text()
+    for label in ("| mask-update (paper) |", "| mask-update (32 chains, score-weighted) |", "| RISE |"):
+        assert label in table  # the paper's method has its own row beside the default reading and RISE
+    assert set(res["convergence_single"]) >= {"mask-update (paper)", "RISE"}

@@ -1,5 +1,4 @@
-"""Jupyter widgets (ipywidgets 8 + bqplot, no custom JavaScript)."""
+"""Jupyter widgets (ipywidgets 8 + bqplot, no custom JavaScript); the methods come from saliency_widgets.registry."""
 from .explain_widget import ExplainWidget
-from .methods import MethodSpec, default_methods
 
-__all__ = ["ExplainWidget", "MethodSpec", "default_methods"]
+__all__ = ["ExplainWidget"]

@@ -1,214 +1,172 @@
-"""ExplainWidget: pick a class and a method, press Run, watch the map grow.
+"""ExplainWidget: pick an image, a class and a method (or several), press Run, watch the maps grow.
 
-Built from stock ipywidgets 8 and bqplot only, so it renders wherever those do
-(JupyterLab 4, Notebook 7, VS Code, Colab).  The explanation runs in a
-background thread: the kernel stays free, Stop works, and the display is
-refreshed a few times a second (not once per forward pass) with trait changes
-grouped in ``hold_sync``.
+A thin view over :class:`saliency_widgets.session.ExplainSession`: the session owns the background
+thread, restarts, replay snapshots and metrics; the widget turns user actions into requests
+(:mod:`.controls`) and draws what the session reports (:mod:`.render`). Built from stock ipywidgets 8
+and bqplot only (JupyterLab 4, Notebook 7, VS Code, Colab).
 """
 from __future__ import annotations
 
-import contextlib
-import math
 import os
-import threading
-import time
 
-import bqplot as bq
 import ipywidgets as W
 import numpy as np
 
-from .. import metrics as M
 from ..demo.imagenet import imagenet_labels
 from ..explanation import Explanation
-from ..metrics._checks import box_of, truth_mask
 from ..models import as_model
-from ..plotting import draw_box, overlay, png_bytes, to_rgb_uint8, upscale
-from .methods import MethodSpec, default_methods
+from ..plotting import png_bytes, to_rgb_uint8
+from ..registry import available_methods, get_method
+from ..session import ExplainSession
+from .controls import Controls, hold
+from .inputs import image_from_bytes, labelled_truth
+from .panels import Canvas
+from .render import RunView, esc
+from .static import HIDE_FALLBACK_CSS
 
 __all__ = ["ExplainWidget"]
 
-_CMAPS = ("jet", "turbo", "viridis", "inferno", "magma", "gray")
+# Controls and outputs reachable as attributes of the widget (scripts and tests drive them).
+_CONTROLS = ("image_picker", "upload", "class_dropdown", "class_search", "mode", "method_dropdown",
+             "compare_select", "budget_slider", "option_sliders", "run_button", "stop_button", "opacity", "cmap",
+             "step_slider", "play", "save_path", "save_button", "causal_checkbox")
+_OUTPUTS = ("progress", "status", "step_label", "metrics_html", "overlay_image", "mask_image", "masked_image",
+            "single_box", "compare_box")
 
 
 class ExplainWidget(W.VBox):
-    """Interactive saliency explorer for one image.
+    """Interactive saliency explorer.
 
     Parameters
     ----------
     model : Keras model, callable ``batch -> scores`` or ModelAdapter
-    image : (H, W, C) or (H, W) array, as the model (or ``preprocess``) takes it
-    labels : sequence of class names or None
+    image : (H, W, C) or (H, W) array, as the model (or ``preprocess``) takes it; or None with ``images``
+    images : list of images or None, keyword-only
+        Several images: the widget shows an image picker (uploaded files join the list).
+    labels : sequence of class names or None, keyword-only
         Default: the ImageNet names for a 1000-class model, else "class i".
-    preprocess : callable or None
+    preprocess : callable or None, keyword-only
         Applied to the image before the model (and before masking).
-    truth : a box (x0, y0, x1, y1), a list of boxes, or an (H, W) bool mask
-        Drawn on the overlay; the pointing-game hit and box IoU are shown.
-    methods : list of method names or {name: MethodSpec}; default: every
-        explainer that applies (Grad-CAM only for Keras models).
-    top_k : int
+    truth : labelled ground truth, keyword-only
+        ``{class (index or name): box, list of boxes or (H, W) mask}`` or a list of labelled objects
+        (a demo scene's ``objects``). The selected class's truth is drawn and scored; a class without
+        truth shows no pointing/IoU. With ``images``: a list with one such entry (or None) per image.
+    methods : list of registry keys or labels, keyword-only
+        Default: every registered method that applies (Grad-CAM only for Keras models).
+    compare : list of registry keys or labels or None, keyword-only
+        Start in compare mode with these methods side by side.
+    top_k : int, keyword-only
         How many top classes the class dropdown lists.
-    seed : int
-        Seed of the explainers' random masks.
-    snapshots : int
-        At most this many states are kept for replay (every k-th forward pass).
+    seed : int, keyword-only
+        Seed of the explainers' random choices.
+    snapshots : int, keyword-only
+        At most this many states per method are kept for replay.
+    causal : bool, keyword-only
+        Compute insertion/deletion after a completed run.
 
-    For scripts and tests: :meth:`run`, :meth:`stop`, :meth:`wait`, :attr:`result`,
-    :meth:`save`.
+    For scripts and tests: :meth:`run`, :meth:`stop`, :meth:`wait`, :attr:`result`, :attr:`error`,
+    :meth:`save`; the run itself is :attr:`session` (an :class:`~saliency_widgets.session.ExplainSession`).
     """
 
-    refresh_interval = 0.12  # seconds between display refreshes during a run
-
-    def __init__(self, model, image, *, labels=None, preprocess=None, truth=None, methods=None, top_k: int = 5,
-                 seed: int = 0, snapshots: int = 100, causal: bool = True):
+    def __init__(self, model, image=None, *, images=None, labels=None, preprocess=None, truth=None,
+                 methods=None, compare=None, top_k: int = 5, seed: int = 0, snapshots: int = 100,
+                 causal: bool = True):
         # -- validate everything before anything is displayed --------------
         self.model = as_model(model, preprocess=preprocess)
-        self._x = self.model.prepare(image)
-        self.image = np.asarray(image)
-        probs = self.model.predict(self._x[None])[0]
-        self.probs = probs
-        k = probs.shape[0]
+        images, truths = _images_and_truths(image, images, truth)
+        if isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1:
+            raise ValueError(f"top_k must be an integer >= 1, got {top_k!r}")
+        self.top_k, self.seed, self.snapshots = top_k, seed, snapshots
+        self.methods = _offered_methods(methods, keras=self.model.keras_model is not None)
+        k = self.model.predict(self.model.prepare(images[0])[None]).shape[1]
         if labels is None:
             labels = imagenet_labels() if k == 1000 else [f"class {i}" for i in range(k)]
         labels = [str(v) for v in labels]
         if len(labels) != k:
             raise ValueError(f"labels has {len(labels)} names but the model outputs {k} classes")
         self.labels = labels
-        h, w = self._x.shape[:2]
-        self.truth = None if truth is None else truth_mask(truth, (h, w))
-        self._truth_box = None if truth is None else box_of(self.truth)
-        if isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1:
-            raise ValueError(f"top_k must be an integer >= 1, got {top_k!r}")
-        specs = default_methods(self.model.keras_model is not None)
-        if methods is None:
-            self.methods = specs
-        elif isinstance(methods, dict):
-            self.methods = dict(methods)
-        else:
-            unknown = [m for m in methods if m not in specs]
-            if unknown:
-                raise ValueError(f"unknown methods {unknown}; choose from {list(specs)}")
-            self.methods = {m: specs[m] for m in methods}
-        if not self.methods:
-            raise ValueError("methods is empty: give at least one method")
-        self.seed = seed
-        self.snapshots = max(2, int(snapshots))
-        self._rgb = to_rgb_uint8(self.image if self.image.ndim in (2, 3) else self._x)
-        if self._rgb.shape[:2] != (h, w):
-            self._rgb = to_rgb_uint8(self._x)
-        self._scale = max(1, round(256 / max(h, w)))
+        self._images = images
+        self._truths = [labelled_truth(t, self.model.prepare(im).shape[:2], labels) for im, t in zip(images, truths)]
+        self._image_names = [f"image {i + 1}" for i in range(len(images))]
 
         # -- state ------------------------------------------------------------
+        self.session: ExplainSession | None = None
         self.result: Explanation | None = None
         self.error: BaseException | None = None
         self.curves: dict = {}
-        self.refresh_count = 0
-        self.first_map_seconds: float | None = None  # from run() to the first map on display
-        self.refresh_times: list[float] = []         # when each live refresh happened (s after run())
-        self._snaps: list[tuple] = []
-        self._thread: threading.Thread | None = None
-        self._stop_event = threading.Event()
-        self._done_event = threading.Event()
-        self._done_event.set()
-        self._lock = threading.Lock()
-        self._restart = False
-        self._ran = False
+        self._ran = False           # a run happened on this image: a class change re-runs
+        self._updating = False      # the widget sets controls itself: observers ignore those changes
+        self._replaying = False
+        self._last_run = None
 
-        # -- controls ---------------------------------------------------------
-        order = np.argsort(-probs)[:top_k]
-        self.class_dropdown = W.Dropdown(options=[(self._class_text(i), int(i)) for i in order],
-                                         value=int(order[0]), description="class",
-                                         layout=W.Layout(width="320px"))
-        self.class_search = W.Combobox(placeholder="any class: name or index", options=tuple(labels[:2000]),
-                                       ensure_option=False, continuous_update=False,
-                                       layout=W.Layout(width="220px"))
-        self.method_dropdown = W.Dropdown(options=list(self.methods), description="method",
-                                          layout=W.Layout(width="320px"))
-        self.budget_slider = W.IntSlider(description="steps", continuous_update=False,
-                                         layout=W.Layout(width="320px"))
-        self.grid_slider = W.IntSlider(value=8, min=2, max=16, description="grid", continuous_update=False)
-        self.chains_slider = W.IntSlider(value=32, min=1, max=128, description="chains", continuous_update=False)
-        self.run_button = W.Button(description="Run", button_style="primary", icon="play")
-        self.stop_button = W.Button(description="Stop", button_style="warning", icon="stop", disabled=True)
-        self.progress = W.IntProgress(value=0, min=0, max=1, description="progress",
-                                      layout=W.Layout(width="320px"))
-        self.status = W.HTML(value="Pick a class and a method, then press <b>Run</b>.")
-        self.opacity = W.FloatSlider(value=0.5, min=0, max=1, step=0.05, description="opacity",
-                                     continuous_update=True)
-        self.cmap = W.Dropdown(options=_CMAPS, value="jet", description="colormap")
-        self.step_slider = W.IntSlider(value=0, min=0, max=0, description="replay", continuous_update=True,
-                                       layout=W.Layout(width="420px"))
-        self.play = W.Play(value=0, min=0, max=0, interval=100, description="play")
-        W.jslink((self.play, "value"), (self.step_slider, "value"))
-        self.step_label = W.Label(value="")
-        self.metrics_html = W.HTML(value="")
-        self.save_path = W.Text(value="explanation.npz", description="save to", layout=W.Layout(width="320px"))
-        self.save_button = W.Button(description="Save", icon="download")
-        self.causal_checkbox = W.Checkbox(value=bool(causal), description="insertion/deletion after a run",
-                                          indent=False)
-
-        # -- panels -------------------------------------------------------------
-        blank = png_bytes(upscale(self._rgb, self._scale))
-        self.overlay_image = W.Image(value=blank, format="png")
-        self.mask_image = W.Image(value=png_bytes(np.zeros_like(upscale(self._rgb, self._scale))), format="png")
-        self.masked_image = W.Image(value=blank, format="png")
-        if self.truth is not None:
-            self.overlay_image.value = png_bytes(self._decorate(self._rgb))
-
-        self._xs = bq.LinearScale()
-        self._ys = bq.LinearScale(min=0.0, max=1.0)
-        self.score_line = bq.Lines(x=np.zeros(0), y=np.zeros(0), scales={"x": self._xs, "y": self._ys},
-                                   colors=["#1f77b4"])
-        self.score_figure = bq.Figure(
-            marks=[self.score_line], title="target probability per step (first chain)",
-            axes=[bq.Axis(scale=self._xs, label="step"),
-                  bq.Axis(scale=self._ys, side="left", label="p(target)")],
-            layout=W.Layout(width="420px", height="240px"), fig_margin=dict(top=40, bottom=40, left=50, right=20))
-        self._cxs = bq.LinearScale(min=0.0, max=1.0)
-        self._cys = bq.LinearScale(min=0.0, max=1.0)
-        # One 1-D line per curve (as the score line): simpler to sync than a 2-D Lines mark.
-        self.insertion_line = bq.Lines(x=np.zeros(0), y=np.zeros(0), scales={"x": self._cxs, "y": self._cys},
-                                       colors=["#2ca02c"], labels=["insertion"], display_legend=True)
-        self.deletion_line = bq.Lines(x=np.zeros(0), y=np.zeros(0), scales={"x": self._cxs, "y": self._cys},
-                                      colors=["#d62728"], labels=["deletion"], display_legend=True)
-        self.causal_figure = bq.Figure(
-            marks=[self.insertion_line, self.deletion_line], title="insertion / deletion",
-            axes=[bq.Axis(scale=self._cxs, label="fraction of pixels"),
-                  bq.Axis(scale=self._cys, side="left", label="p(target)")],
-            layout=W.Layout(width="420px", height="240px"), fig_margin=dict(top=40, bottom=40, left=50, right=20))
-
-        # -- wiring -------------------------------------------------------------
-        self.run_button.on_click(lambda _: self.run())
-        self.stop_button.on_click(lambda _: self.stop())
-        self.save_button.on_click(lambda _: self._save_clicked())
-        self.method_dropdown.observe(self._on_method, names="value")
-        self.class_dropdown.observe(self._on_class, names="value")
-        self.class_search.observe(self._on_search, names="value")
-        self.opacity.observe(self._on_view, names="value")
-        self.cmap.observe(self._on_view, names="value")
-        self.step_slider.observe(self._on_step, names="value")
-        self._on_method(None)
-
-        def panel(title, widget):
-            return W.VBox([W.HTML(f"<b>{title}</b>"), widget])
-
+        # -- controls and outputs ------------------------------------------------
+        self.controls = c = Controls(self.methods, labels, causal=bool(causal))
+        self.view = v = RunView(labels, step_slider=c.step_slider, play=c.play)
+        for name in _CONTROLS:
+            setattr(self, name, getattr(c, name))
+        for name in _OUTPUTS:
+            setattr(self, name, getattr(v, name))
+        self.grid_slider = c.option_sliders.get("grid")
+        self.chains_slider = c.option_sliders.get("chains")
+        self.score_line, self.score_figure = v.score_chart.line, v.score_chart.figure
+        self.insertion_line, self.deletion_line = v.causal_chart.insertion, v.causal_chart.deletion
+        self.causal_figure = v.causal_chart.figure
+        c.image_picker.options = list(zip(self._image_names, range(len(images))))
+        c.image_picker.value = 0
+        if len(images) == 1:
+            c.image_picker.layout.display = "none"
         super().__init__(children=[
-            W.HBox([W.VBox([self.class_dropdown, self.class_search]), W.VBox([self.method_dropdown,
-                                                                             self.budget_slider])]),
-            W.HBox([self.grid_slider, self.chains_slider]),
-            W.HBox([self.run_button, self.stop_button, self.progress]),
-            self.status,
-            W.HBox([panel("saliency overlay", self.overlay_image), panel("current mask", self.mask_image),
-                    panel("masked input", self.masked_image)]),
-            W.HBox([self.play, self.step_slider, self.step_label]),
-            W.HBox([self.opacity, self.cmap]),
-            self.metrics_html,
-            W.HBox([self.score_figure, self.causal_figure]),
-            W.HBox([self.causal_checkbox, self.save_path, self.save_button]),
+            W.HTML(HIDE_FALLBACK_CSS),
+            W.HBox([c.image_picker, c.upload]),
+            W.HBox([W.VBox([c.class_dropdown, c.class_search]),
+                    W.VBox([c.mode, c.method_dropdown, c.compare_select, c.budget_slider])]),
+            W.HBox(list(c.option_sliders.values())),
+            W.HBox([c.run_button, c.stop_button, v.progress]),
+            v.status,
+            v.single_box,
+            v.compare_box,
+            W.HBox([c.play, c.step_slider, v.step_label]),
+            W.HBox([c.opacity, c.cmap]),
+            v.metrics_html,
+            W.HBox([v.score_chart.figure, v.causal_chart.figure]),
+            W.HBox([c.causal_checkbox, c.save_path, c.save_button]),
         ], layout=W.Layout(border="1px solid #ddd", padding="6px"))
         self.add_class("saliency-explain-widget")
 
+        # -- wiring (observers only build requests; the session computes) --------
+        c.run_button.on_click(lambda _: self.run())
+        c.stop_button.on_click(lambda _: self.stop())
+        c.save_button.on_click(lambda _: self._save_clicked())
+        c.class_dropdown.observe(self._on_class, names="value")
+        c.class_search.observe(self._on_search, names="value")
+        c.method_dropdown.observe(self._on_method, names="value")
+        c.mode.observe(self._on_mode, names="value")
+        for w in (c.compare_select, c.budget_slider, *c.option_sliders.values()):
+            w.observe(self._on_setting, names="value")
+        c.causal_checkbox.observe(self._on_causal, names="value")
+        c.opacity.observe(self._on_view, names="value")
+        c.cmap.observe(self._on_view, names="value")
+        c.step_slider.observe(self._on_step, names="value")
+        c.image_picker.observe(self._on_image, names="value")
+        c.upload.observe(self._on_upload, names="value")
+
+        self._show_image(0)
+        c.apply_method()
+        if compare:
+            c.compare_select.value = tuple(_key(m) for m in compare)
+            c.mode.value = "compare"
+
     # == public API ===========================================================
+    @property
+    def image(self) -> np.ndarray:
+        """The image being explained."""
+        return self._images[self.image_picker.value]
+
+    @property
+    def truth(self) -> dict:
+        """Ground truth of the current image: ``{class index: (H, W) bool mask}``."""
+        return self._truths[self.image_picker.value]
+
     @property
     def target(self) -> int:
         return int(self.class_dropdown.value)
@@ -219,50 +177,30 @@ class ExplainWidget(W.VBox):
 
     @property
     def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
+        return self.session is not None and self.session.running
 
-    def run(self) -> None:
-        """Start explaining the selected class with the selected method (ignored while running)."""
-        with self._lock:
-            if self.running:
-                return
-            self._stop_event.clear()
-            self._done_event.clear()
-            spec = self.methods[self.method_dropdown.value]
-            try:
-                explainer = spec.make(self.model, int(self.budget_slider.value), int(self.grid_slider.value),
-                                      int(self.chains_slider.value), self.seed)
-            except Exception as exc:  # bad settings: report, stay usable
-                self._report_error(exc)
-                self._done_event.set()
-                return
-            self._ran = True
-            self._t_run = time.perf_counter()
-            self.first_map_seconds = None
-            self.refresh_times = []
-            self._set_running(True)
-            self._thread = threading.Thread(target=self._work, args=(explainer, self.target),
-                                            name="ExplainWidget", daemon=True)
-            self._thread.start()
+    def run(self) -> bool:
+        """Explain the selected class with the selected method(s); ignored (False) while running."""
+        try:
+            request = self.controls.request(self.target)
+        except ValueError as exc:
+            self._report_error(exc)
+            return False
+        self._ran = True
+        self._set_running(True)
+        return self.session.run(request)
 
     def stop(self) -> None:
-        """Ask the running explanation to stop (it stops after the batch in flight)."""
-        self._stop_event.set()
+        """Stop the run after the batch in flight (and drop a pending restart)."""
+        if self.session is not None:
+            self.session.stop()
 
     def wait(self, timeout: float | None = None) -> bool:
-        """Block until the run ends; False if ``timeout`` seconds passed first."""
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while True:
-            left = None if deadline is None else max(0.0, deadline - time.monotonic())
-            if not self._done_event.wait(left):
-                return False
-            thread = self._thread
-            if thread is not None and thread.is_alive() and thread is not threading.current_thread():
-                thread.join(left)
-            if not self.running:
-                return True
-            if deadline is not None and time.monotonic() >= deadline:
-                return False
+        """Block until no run is in progress or pending; False when ``timeout`` seconds passed first."""
+        done = self.session.wait(timeout)
+        if done:
+            self.view.update_static(self._last_run, force=True)  # from the caller's cell: executors record it
+        return done
 
     def save(self, path: str | os.PathLike) -> tuple[str, str]:
         """Save the current explanation as .npz (with metadata) and its overlay as .png."""
@@ -274,25 +212,15 @@ class ExplainWidget(W.VBox):
         png = base + ".png"
         tmp = png + ".tmp"
         with open(tmp, "wb") as f:
-            f.write(png_bytes(self._overlay_rgb(self.result.saliency)))
+            f.write(png_bytes(self.view.canvas.overlay_rgb(self.result.saliency)))
         os.replace(tmp, png)
         return npz, png
 
     def snapshot_png(self) -> bytes:
-        """The three panels side by side, as PNG (the static view of the widget)."""
-        panels = [self._overlay_rgb(self.result.saliency) if self.result is not None else self._decorate(self._rgb)]
-        if self.result is not None and self.result.mask is not None:
-            m = self.result.mask
-            panels += [np.repeat((np.clip(m, 0, 1) * 255).astype(np.uint8)[..., None], 3, 2),
-                       (self._rgb * np.clip(m, 0, 1)[..., None]).astype(np.uint8)]
-        gap = np.full((self._rgb.shape[0], 4, 3), 255, np.uint8)
-        row = panels[0]
-        for p in panels[1:]:
-            row = np.concatenate([row, gap, p], axis=1)
-        return png_bytes(upscale(row, self._scale))
+        """The current maps side by side, as PNG (the static view of the widget)."""
+        return self.view.snapshot_png(self._last_run)
 
     def _repr_mimebundle_(self, **kwargs):
-        # Outside a widget frontend (nbconvert, GitHub) the PNG of the last state shows instead.
         data = super()._repr_mimebundle_(**kwargs) or {}
         if isinstance(data, tuple):
             data = data[0]
@@ -300,192 +228,56 @@ class ExplainWidget(W.VBox):
         data["image/png"] = self.snapshot_png()
         return data
 
-    # == the background run ===================================================
-    def _work(self, explainer, target):
-        t0 = getattr(self, "_t_run", time.perf_counter())
-        last_show = 0.0
-        exp = None
-        self._snaps = []
-        budget = max(1, getattr(explainer, "budget", 0) or 1)
-        every = max(1, math.ceil(budget / self.snapshots))
-        next_snap = 0
-        try:
-            self.curves = {}
-            with self._hold(self.progress, self.status, self.score_line, self.insertion_line, self.deletion_line,
-                            self.metrics_html):
-                self.progress.max = budget
-                self.progress.value = 0
-                self.score_line.x, self.score_line.y = np.zeros(0), np.zeros(0)
-                for line in (self.insertion_line, self.deletion_line):
-                    line.x, line.y = np.zeros(0), np.zeros(0)
-                self.status.value = (f"running <b>{explainer.method}</b> for <b>{self.labels[target]}</b> "
-                                     f"({budget} forward passes)...")
-                self.metrics_html.value = ""
-            gen = explainer.iter_explain(self.image, target)
-            try:
-                for exp in gen:
-                    if exp.n_forward >= next_snap or exp.done:
-                        self._snaps.append(self._snap(exp))
-                        next_snap = exp.n_forward + every
-                    now = time.perf_counter()
-                    if exp.done or now - last_show >= self.refresh_interval:
-                        if self.first_map_seconds is None:
-                            self.first_map_seconds = now - t0
-                        self._show(exp, budget, every)
-                        self.refresh_times.append(now - t0)
-                        last_show = now
-                    if self._stop_event.is_set():
-                        break
-            finally:
-                gen.close()
-            if exp is None:
-                raise RuntimeError("the explainer produced no map")
-            self.result = exp
-            self._show(exp, budget, every)
-            seconds = time.perf_counter() - t0
-            state = "done" if exp.done else f"stopped at {exp.n_forward}/{budget}"
-            self.status.value = (f"{state}: <b>{exp.method}</b> for <b>{self.labels[target]}</b> "
-                                 f"(p = {exp.score:.3f}), {exp.n_forward} forward passes in {seconds:.2f} s")
-            self._show_metrics(exp)
-            if exp.done and self.causal_checkbox.value and not self._stop_event.is_set():
-                self._compute_causal(exp)
-        except Exception as exc:
-            self._report_error(exc)
-        finally:
-            restart = self._restart and self.error is None
-            self._restart = False
-            self._set_running(False)
-            self._done_event.set()
-        if restart:
-            self.run()
+    def _ipython_display_(self):
+        # The widget, then its static fallback as a second output that each run updates (see static.py).
+        from IPython.display import display
+        display(self._repr_mimebundle_(), raw=True)
+        self.view.static.display(self.snapshot_png(), self.view.static_caption(self._last_run))
 
-    def _snap(self, exp):
-        mask = None if exp.mask is None else exp.mask.astype(np.float16)
-        n_trace = 0 if exp.trace is None else len(exp.trace)
-        return (exp.n_forward, exp.saliency.astype(np.float16), mask, n_trace)
-
-    def _show(self, exp: Explanation, budget: int, every: int):
-        """Push one state to the frontend: a handful of trait changes, grouped."""
-        self.refresh_count += 1
-        with self._hold(self.overlay_image, self.mask_image, self.masked_image, self.progress, self.score_line,
-                        self.step_slider, self.play, self.step_label, self._xs):
-            self.overlay_image.value = png_bytes(upscale(self._overlay_rgb(exp.saliency), self._scale))
-            if exp.mask is not None:
-                self._show_mask(exp.mask)
-            self.progress.value = min(exp.n_forward, self.progress.max)
-            if exp.trace is not None and len(exp.trace):
-                trace = exp.trace[-5000:]  # bounded: enough to see the chain's behaviour
-                start = len(exp.trace) - len(trace)
-                self.score_line.x = np.arange(start, start + len(trace))
-                self.score_line.y = trace
-            last = len(self._snaps) - 1
-            self.play.max = max(0, last)
-            self.step_slider.max = max(0, last)
-            self._updating_slider = True
-            try:
-                self.step_slider.value = max(0, last)
-            finally:
-                self._updating_slider = False
-            self.step_label.value = (f"pass {exp.n_forward}/{budget} - {len(self._snaps)} snapshots, "
-                                     f"one every {every} passes")
-
-    def _show_mask(self, mask):
-        m = np.clip(np.asarray(mask, np.float32), 0, 1)
-        grey = np.repeat((m * 255).astype(np.uint8)[..., None], 3, axis=2)
-        self.mask_image.value = png_bytes(upscale(grey, self._scale))
-        self.masked_image.value = png_bytes(upscale((self._rgb * m[..., None]).astype(np.uint8), self._scale))
-
-    def _compute_causal(self, exp):
-        self.status.value += " - computing insertion/deletion..."
-        # The metrics prepare (preprocess) the image themselves: give them the user's image.
-        ins = M.insertion(self.model, self.image, exp.saliency, exp.target)
-        dele = M.deletion(self.model, self.image, exp.saliency, exp.target)
-        self.curves = {"insertion": ins, "deletion": dele}
-        with self._hold(self.insertion_line, self.deletion_line, self.causal_figure, self.status):
-            self.insertion_line.x, self.insertion_line.y = ins.fractions, ins.scores
-            self.deletion_line.x, self.deletion_line.y = dele.fractions, dele.scores
-            self.causal_figure.title = f"insertion AUC {ins.auc:.3f} ↑ / deletion AUC {dele.auc:.3f} ↓"
-            self.status.value = self.status.value.replace(" - computing insertion/deletion...", "")
-
-    def _show_metrics(self, exp):
-        if self.truth is None:
+    # == observers (cheap: they build requests, the session computes) ============
+    def _settings_changed(self, *, rerun_after_a_run: bool) -> None:
+        """A setting changed: restart a run in progress; after a run, re-run if asked."""
+        if self._updating or self.session is None:
             return
-        hit = M.pointing_game(exp.saliency, self.truth, tolerance=15)
-        strict = M.pointing_game(exp.saliency, self.truth, tolerance=0)
-        iou = M.box_iou(exp.saliency, self._truth_box, rule="fraction", threshold=0.5)
-        mark = lambda ok: "✔ hit" if ok else "✘ miss"  # noqa: E731
-        self.metrics_html.value = (f"pointing game (15 px): <b>{mark(hit)}</b> &nbsp; strict: <b>{mark(strict)}</b>"
-                                   f" &nbsp; box IoU (region >= 50% of max): <b>{iou:.2f}</b>")
+        if self.running or (rerun_after_a_run and self._ran):
+            try:
+                request = self.controls.request(self.target)
+            except ValueError as exc:
+                self._report_error(exc)
+                return
+            self._set_running(True)
+            self.session.restart(request)
 
-    # == helpers ================================================================
-    def _class_text(self, i: int) -> str:
-        return f"{self.labels[i]} ({self.probs[i]:.1%})"
+    def _on_class(self, _change):
+        if self._updating:
+            return  # _show_image sets the class and its truth itself
+        self.view.canvas.truth = self.truth.get(self.target)
+        if not self.running:
+            self.view.show_image()
+        self._settings_changed(rerun_after_a_run=True)
 
-    def _overlay_rgb(self, saliency) -> np.ndarray:
-        img = overlay(self._rgb, np.asarray(saliency, np.float32), alpha=float(self.opacity.value),
-                      cmap=self.cmap.value)
-        return self._decorate(img)
+    def _on_setting(self, _change):
+        self.controls.apply_mode()
+        self._settings_changed(rerun_after_a_run=False)
 
-    def _decorate(self, img):
-        if self._truth_box is not None:
-            img = draw_box(img, self._truth_box, color=(0, 255, 0))
-        return img
-
-    @staticmethod
-    def _hold(*widgets):
-        stack = contextlib.ExitStack()
-        for w in widgets:
-            stack.enter_context(w.hold_sync())
-        return stack
-
-    def _set_running(self, running: bool):
-        with self._hold(self.run_button, self.stop_button):
-            self.run_button.disabled = running
-            self.stop_button.disabled = not running
-        if running:
-            self.error = None
-
-    def _report_error(self, exc: BaseException):
-        self.error = exc
-        msg = str(exc).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-        self.status.value = (f"<span style='color:#c00'><b>error</b>: {type(exc).__name__}: {msg}</span>"
-                             " - fix the cause and press Run again.")
-
-    def _select_class(self, idx: int):
-        if not 0 <= idx < len(self.labels):
-            raise ValueError(f"class {idx} is out of range: the model has {len(self.labels)} classes")
-        values = [v for _, v in self.class_dropdown.options]
-        if idx not in values:
-            self.class_dropdown.options = list(self.class_dropdown.options) + [(self._class_text(idx), idx)]
-        self.class_dropdown.value = idx
-
-    # == observers (cheap: they never compute an explanation themselves) =========
     def _on_method(self, _change):
-        spec: MethodSpec = self.methods[self.method_dropdown.value]
-        with self._hold(self.budget_slider, self.grid_slider, self.chains_slider):
-            if spec.budget_label is None:
-                self.budget_slider.layout.visibility = "hidden"
-            else:
-                self.budget_slider.layout.visibility = "visible"
-                lo, hi = spec.budget_range
-                self.budget_slider.min, self.budget_slider.max = 0, max(hi, self.budget_slider.max)
-                self.budget_slider.max, self.budget_slider.min = hi, lo
-                self.budget_slider.value = spec.budget
-                self.budget_slider.step = max(1, lo // 2)
-                self.budget_slider.description = spec.budget_label
-            self.grid_slider.layout.visibility = "visible" if spec.uses_grid else "hidden"
-            self.chains_slider.layout.visibility = "visible" if spec.uses_chains else "hidden"
-        self.score_figure.title = ("target probability per step (first chain)" if spec.uses_chains or
-                                   "faithful" in spec.name else "target probability per step (not traced)")
+        was, self._updating = self._updating, True
+        try:
+            self.controls.apply_method()
+            traced = self.methods[self.method_dropdown.value].cls.__name__ == "MaskUpdate"
+            self.score_figure.title = "p(target), first chain" if traced else "p(target) (not traced)"
+        finally:
+            self._updating = was
+        self._settings_changed(rerun_after_a_run=False)
 
-    def _on_class(self, change):
-        if not self._ran:
-            return
-        if self.running:
-            self._restart = True  # the worker starts the new run as it exits: never two threads
-            self.stop()
-        else:
-            self.run()
+    def _on_mode(self, change):
+        self.controls.apply_mode()
+        self.view.show_mode(change["new"] == "compare")
+        self._settings_changed(rerun_after_a_run=False)
+
+    def _on_causal(self, change):
+        if self.session is not None:
+            self.session.causal = bool(change["new"])
 
     def _on_search(self, change):
         text = str(change["new"]).strip()
@@ -496,8 +288,8 @@ class ExplainWidget(W.VBox):
         elif text in self.labels:
             idx = self.labels.index(text)
         else:
-            self.status.value = (f"<span style='color:#c00'>no class named {text!r}: type a class name or an "
-                                 f"index in [0, {len(self.labels)})</span>")
+            self.status.value = (f"<span style='color:#c00'>no class named {esc(text)!r}: type a class name or "
+                                 f"an index in [0, {len(self.labels)})</span>")
             return
         try:
             self._select_class(idx)
@@ -505,30 +297,182 @@ class ExplainWidget(W.VBox):
             self._report_error(exc)
 
     def _on_view(self, _change):
-        exp = self._current_view()
-        if exp is not None:
-            self.overlay_image.value = png_bytes(upscale(self._overlay_rgb(exp), self._scale))
-
-    def _current_view(self):
-        if self._snaps and not self.running:
-            i = min(self.step_slider.value, len(self._snaps) - 1)
-            return self._snaps[i][1].astype(np.float32)
-        return None if self.result is None else self.result.saliency
+        self.view.canvas.opacity, self.view.canvas.cmap = float(self.opacity.value), self.cmap.value
+        if not self.running:
+            self.view.replay(self._last_run, self.step_slider.value if self._replaying else None)
 
     def _on_step(self, change):
-        if getattr(self, "_updating_slider", False) or not self._snaps or self.running:
+        if self.view.updating_slider or self.running or self._last_run is None:
             return
-        i = min(int(change["new"]), len(self._snaps) - 1)
-        n, sal, mask, n_trace = self._snaps[i]
-        with self._hold(self.overlay_image, self.mask_image, self.masked_image, self.step_label):
-            self.overlay_image.value = png_bytes(upscale(self._overlay_rgb(sal.astype(np.float32)), self._scale))
-            if mask is not None:
-                self._show_mask(mask)
-            self.step_label.value = f"replay: snapshot {i + 1}/{len(self._snaps)} at pass {n}"
+        self._replaying = True
+        self.view.replay(self._last_run, int(change["new"]))
+
+    def _on_image(self, change):
+        self._show_image(int(change["new"]))
+
+    def add_image(self, image, *, name: str | None = None, truth=None) -> int:
+        """Add an image to the picker and show it; returns its index.
+
+        Parameters
+        ----------
+        image : array as the model takes it, or the bytes of a PNG/JPEG file (resized to cover the
+            current image's size and centre-cropped, as the Upload button does)
+        name : str or None, keyword-only, its name in the picker
+        truth : labelled ground truth for it (see the class docstring), keyword-only
+
+        Raises
+        ------
+        ValueError
+            For bytes that are not an image, or an image the model cannot take.
+        """
+        if isinstance(image, (bytes, bytearray, memoryview)):
+            image = self._decode(image, repr(name) if name else "the file")
+        image = np.asarray(image)
+        x = self.model.prepare(image)
+        truth = labelled_truth(truth, x.shape[:2], self.labels)
+        self._images.append(image)
+        self._truths.append(truth)
+        self._image_names.append(name or f"image {len(self._images)}")
+        with self.image_picker.hold_sync():
+            self.image_picker.options = list(zip(self._image_names, range(len(self._images))))
+            self.image_picker.layout.display = None
+        self.image_picker.value = len(self._images) - 1  # -> _on_image -> _show_image
+        return len(self._images) - 1
+
+    def _on_upload(self, change):
+        files = change["new"]
+        if not files:
+            return
+        f = files[0]
+        name = f.get("name", "the file") if isinstance(f, dict) else getattr(f, "name", "the file")
+        content = f["content"] if isinstance(f, dict) else f.content
+        try:
+            self.add_image(self._decode(content, repr(name)), name=f"uploaded: {name}")
+        except ValueError as exc:
+            self._report_error(exc, hint="upload a PNG or JPEG image")
+
+    def _decode(self, data, name: str) -> np.ndarray:
+        """A file's bytes as an image of the current image's size and channels."""
+        current = self.image
+        channels = 1 if current.ndim == 2 or current.shape[-1] == 1 else 3
+        image = image_from_bytes(bytes(data), current.shape[:2], channels=channels, name=name)
+        return image[..., 0] if current.ndim == 2 else image
 
     def _save_clicked(self):
         try:
             npz, png = self.save(self.save_path.value)
-            self.status.value = f"saved {npz} and {png}"
+            self.status.value = f"saved {esc(npz)} and {esc(png)}"
         except Exception as exc:
             self._report_error(exc)
+
+    # == the image ===============================================================
+    def _show_image(self, index: int) -> None:
+        """Show image ``index``: a new session for it (the old one is stopped first)."""
+        if self.session is not None:
+            self.session.close()
+        image = self._images[index]
+        self.session = ExplainSession(self.model, image, listener=self._on_event, truth=self._truths[index],
+                                      causal=bool(self.causal_checkbox.value), seed=self.seed,
+                                      snapshots=self.snapshots)
+        self.probs = probs = self.session.probs
+        x = self.session._x
+        rgb = to_rgb_uint8(image)
+        if rgb.shape[:2] != x.shape[:2]:  # preprocess resized it: show what the model sees
+            rgb = to_rgb_uint8(x)
+        canvas = Canvas(rgb, scale=max(1, round(256 / max(x.shape[:2]))), opacity=float(self.opacity.value),
+                        cmap=self.cmap.value)
+        self._last_run, self.result, self.curves, self._ran, self._replaying = None, None, {}, False, False
+        order = [int(i) for i in np.argsort(-probs)[:self.top_k]]
+        self._updating = True
+        try:
+            with self.class_dropdown.hold_sync():
+                self.class_dropdown.options = [(self._class_text(i), i) for i in order]
+                self.class_dropdown.value = order[0]
+            canvas.truth = self.truth.get(order[0])
+            self.view.reset(canvas)
+            self._set_running(False)
+        finally:
+            self._updating = False
+
+    # == what the session reports (called from its thread) =======================
+    def _on_event(self, event: str, run) -> None:
+        if self.session is None or run is not self.session.last:
+            return  # the session of an image no longer shown
+        self._last_run = run
+        if event == "start":
+            self._replaying = False
+            self._set_running(True)
+            self.view.start(run)
+        elif event == "update":
+            self.view.update(run)
+        else:
+            first = run.methods[0] if run.methods else None
+            if first is not None and first.result is not None:
+                self.result = first.result
+            self.curves = dict(first.curves) if first is not None else {}
+            self.error = run.error
+            self.view.finish(run, truth_classes=self.truth)
+            if not self.session.pending:  # else a restart follows at once: stay "running"
+                self._set_running(False)
+            self.view.update_static(run)
+
+    # == helpers ================================================================
+    def _class_text(self, i: int) -> str:
+        return f"{self.labels[i]} ({self.probs[i]:.1%})"
+
+    def _set_running(self, running: bool):
+        self.controls.set_running(running)
+        if running:
+            self.error = None
+
+    def _report_error(self, exc: BaseException, *, hint: str = "fix the cause and press Run again") -> None:
+        self.error = exc
+        self.view.error(exc, hint=hint)
+
+    def _select_class(self, idx: int):
+        if not 0 <= idx < len(self.labels):
+            raise ValueError(f"class {idx} is out of range: the model has {len(self.labels)} classes")
+        values = [v for _, v in self.class_dropdown.options]
+        if idx not in values:
+            with hold(self.class_dropdown):
+                self.class_dropdown.options = list(self.class_dropdown.options) + [(self._class_text(idx), idx)]
+        self.class_dropdown.value = idx
+
+
+def _key(name) -> str:
+    try:
+        return get_method(name).key
+    except ValueError:
+        return str(name)
+
+
+def _images_and_truths(image, images, truth) -> tuple[list, list]:
+    """The images to offer and one (unlabelled-checked later) truth entry per image."""
+    if images is None:
+        if image is None:
+            raise ValueError("give an image (or images=[...] for a picker)")
+        return [np.asarray(image)], [truth]
+    if image is not None:
+        raise ValueError("give either image or images=[...], not both")
+    images = [np.asarray(im) for im in images]
+    if not images:
+        raise ValueError("images is empty: give at least one image")
+    truths = [None] * len(images) if truth is None else list(truth)
+    if len(truths) != len(images):
+        raise ValueError(f"with images=, truth must be a list with one entry per image: got {len(truths)} "
+                         f"entries for {len(images)} images")
+    return images, truths
+
+
+def _offered_methods(methods, *, keras: bool) -> dict:
+    """The registry's methods the widget offers (Grad-CAM only for Keras models), in registry order."""
+    specs = available_methods(gradients=keras)
+    if methods is None:
+        return specs
+    unknown = [m for m in methods if _key(m) not in specs]
+    if unknown:
+        raise ValueError(f"unknown methods {unknown}; choose from {list(specs)} "
+                         f"(labels: {[s.label for s in specs.values()]})")
+    if not methods:
+        raise ValueError("methods is empty: give at least one method")
+    return {_key(m): specs[_key(m)] for m in methods}

@@ -55,5 +55,24 @@ def test_figures_draw(tmp_path):
     fig = comparison_grid([img], [{"a": sal}], [{"a": (0.8, 0.1)}], titles=["x: 90%"])
     assert fig.axes[1].get_title() == "a: 80.00/10.00"  # "insertion/deletion" in percent, as in the paper
     c = Curve(np.linspace(0, 1, 3), np.array([1.0, 0.5, 0.0]), 0.5)
-    curves_figure({"a": (c, c)}).savefig(tmp_path / "c.png")
-    convergence_figure({"a": ([1, 10], [0.5, 0.9])}).savefig(tmp_path / "v.png")
+    fig = curves_figure({"a": (c, c)})
+    ins_ax, del_ax = fig.axes[:2]
+    assert ins_ax.get_legend().get_texts()[0].get_text() == "a (0.500)"  # the AUC is in the legend
+    np.testing.assert_array_equal(del_ax.lines[0].get_ydata(), c.scores)
+    fig = convergence_figure({"a": ([1, 10], [0.5, 0.9])})
+    assert fig.axes[0].get_xscale() == "log"
+    np.testing.assert_array_equal(fig.axes[0].lines[0].get_xdata(), [1, 10])
+
+
+@pytest.mark.parametrize("size,expected", [((30, 60), (10, 10)), ((60, 30), (10, 10)), ((20, 20), (10, 10))])
+def test_fit_image_covers_then_crops_the_centre(size, expected):
+    from PIL import Image
+    from saliency_widgets.plotting import fit_image
+    h, w = size
+    arr = np.zeros((h, w, 3), np.uint8)
+    # mark the centre square white: after the fit it must fill the whole output, nothing squeezed
+    s = min(h, w)
+    arr[(h - s) // 2:(h + s) // 2, (w - s) // 2:(w + s) // 2] = 255
+    out = np.asarray(fit_image(Image.fromarray(arr), expected))
+    assert out.shape[:2] == expected and out[1:-1, 1:-1].min() >= 250
+    assert out.min() > 200  # the border only blends with its neighbours (a squeeze would leave black bands)

@@ -1,29 +1,46 @@
-"""The widget without a browser: set traits, click, wait, look at the traits."""
-import time
+"""The widget without a browser: set traits, click, wait on the session, look at the traits.
+
+ipywidgets and bqplot are hard dependencies: these tests never skip.
+"""
+import datetime
+import io
+import threading
 
 import numpy as np
 import pytest
+from PIL import Image
 
-pytest.importorskip("ipywidgets")
-pytest.importorskip("bqplot")
+from saliency_widgets import Explanation, ExplainWidget
+from saliency_widgets.registry import METHODS, available_methods
+from saliency_widgets.widgets.charts import trace_passes
 
-from saliency_widgets import Explanation, ExplainWidget  # noqa: E402
-
-from ..conftest import RegionModel  # noqa: E402
+from ..conftest import RegionModel
 
 
 class ThreeClass:
-    """Class 0 looks at the top-left, class 1 at the bottom-right, class 2 is constant."""
+    """Class 0 looks at the top-left, class 1 at the bottom-right, class 2 is constant.
 
-    def __init__(self, fail_after=None, delay=0.0):
+    ``gate()``: the first call from a worker thread blocks until ``release`` is set, so a test can act
+    while a run is certainly in flight, without sleeping.
+    """
+
+    def __init__(self, fail_after=None):
         self.calls = 0
         self.fail_after = fail_after
-        self.delay = delay
+        self.main = threading.main_thread()
+        self.entered, self.release = threading.Event(), threading.Event()
+        self.release.set()
+
+    def gate(self):
+        self.entered.clear()
+        self.release.clear()
+        return self
 
     def __call__(self, x):
         self.calls += 1
-        if self.delay:
-            time.sleep(self.delay)
+        if threading.current_thread() is not self.main and not self.entered.is_set():
+            self.entered.set()
+            assert self.release.wait(60), "the test never released the model"
         if self.fail_after is not None and self.calls > self.fail_after:
             raise RuntimeError("model exploded")
         a = x[:, :8, :8].mean((1, 2, 3))
@@ -32,14 +49,28 @@ class ThreeClass:
         return s / s.sum(1, keepdims=True)
 
 
-@pytest.fixture
-def img():
-    return np.ones((16, 16, 3), np.float32)
+TL = (0, 0, 8, 8)      # box (x0, y0, x1, y1) of class 0's region
+BR = (8, 8, 16, 16)
 
 
 def make(model=None, img=None, **kw):
     kw.setdefault("labels", ["tl", "br", "const"])
     return ExplainWidget(model or ThreeClass(), img if img is not None else np.ones((16, 16, 3), np.float32), **kw)
+
+
+def peak(saliency):
+    y, x = np.unravel_index(np.argmax(saliency), saliency.shape)
+    return int(x), int(y)
+
+
+def inside(point, box):
+    return box[0] <= point[0] < box[2] and box[1] <= point[1] < box[3]
+
+
+def png_file(array) -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(array).save(buf, format="PNG")
+    return buf.getvalue()
 
 
 def test_class_dropdown_lists_top_k_with_names_and_probabilities():
@@ -49,9 +80,18 @@ def test_class_dropdown_lists_top_k_with_names_and_probabilities():
     assert w.target == 0
 
 
+def test_method_list_is_the_registry_with_its_labels():
+    w = make()
+    offered = dict(w.method_dropdown.options)  # label -> key
+    assert set(offered.values()) == set(available_methods(gradients=False))  # no Grad-CAM for a callable
+    assert all(METHODS[k].label == label for label, k in offered.items())
+    assert w.method_dropdown.value == "mask-update"
+    assert w.method_dropdown.label == "mask-update (32 chains, score-weighted)"
+    assert "mask-update (paper)" in offered
+
+
 def test_run_updates_overlay_score_line_and_progress():
     w = make()
-    w.method_dropdown.value = "mask-update"
     w.budget_slider.value = 400
     before = w.overlay_image.value
     w.run_button.click()
@@ -59,13 +99,23 @@ def test_run_updates_overlay_score_line_and_progress():
     assert w.error is None, w.error
     assert w.overlay_image.value != before
     assert len(w.score_line.y) > 0 and len(w.score_line.x) == len(w.score_line.y)
+    assert w.score_line.x[-1] == 400  # the chart counts forward passes, as the slider does
     assert w.progress.value == w.progress.max == 400
     assert isinstance(w.result, Explanation) and w.result.done and w.result.target == 0
     assert not w.run_button.disabled and w.stop_button.disabled
-    assert "done" in w.status.value
-    assert len(w._snaps) <= w.snapshots + 1 and w.step_slider.max == len(w._snaps) - 1
-    assert w.curves["insertion"].auc >= 0  # the insertion/deletion panel was filled
-    assert len(w.insertion_line.y) == len(w.deletion_line.y) > 0
+    assert "done" in w.status.value and "mask-update (32 chains, score-weighted)" in w.status.value
+    snaps = w.session.last.methods[0].snapshots
+    assert len(snaps) <= w.session.snapshots and w.step_slider.max == len(snaps) - 1
+    assert len(w.curves["insertion"].scores) == len(w.insertion_line.y) == len(w.deletion_line.y) > 0
+
+
+def test_the_benchmark_counters_live_on_the_session():
+    w = make()
+    w.budget_slider.value = 200
+    w.run()
+    assert w.wait(60)
+    assert w.session.first_map_seconds is not None and len(w.session.refresh_times) >= 1
+    assert not hasattr(w, "refresh_times") and not hasattr(w, "first_map_seconds")
 
 
 def test_top_of_map_follows_the_class():
@@ -73,39 +123,69 @@ def test_top_of_map_follows_the_class():
     w.budget_slider.value = 1500
     w.run()
     assert w.wait(60)
-    y, x = np.unravel_index(w.result.saliency.argmax(), (16, 16))
-    assert y < 8 and x < 8
+    assert inside(peak(w.result.saliency), TL)
     w.class_dropdown.value = 1  # changing the class after a run starts a new run
-    time.sleep(0.05)
     assert w.wait(60)
-    assert w.result.target == 1
-    y, x = np.unravel_index(w.result.saliency.argmax(), (16, 16))
-    assert y >= 8 and x >= 8
+    assert w.result.target == 1 and w.result.done
+    assert inside(peak(w.result.saliency), BR)
 
 
-def test_stop_stops_early():
-    w = make(ThreeClass(delay=0.01))
+def test_class_change_during_a_run_restarts_with_the_new_class():
+    """Issue 12: the run stopped and the new class was never explained (the worker's run() saw itself)."""
+    model = ThreeClass().gate()
+    w = make(model)
+    w.budget_slider.value = 2000
+    w.run()
+    assert model.entered.wait(60)  # the run is in flight
+    w.class_dropdown.value = 1
+    model.release.set()
+    assert w.wait(60)
+    assert w.result is not None and w.result.target == 1 and w.result.done, w.result
+    assert not w.running and not w.run_button.disabled
+
+
+@pytest.mark.parametrize("change,check", [
+    (lambda w: setattr(w.method_dropdown, "value", "rise"), lambda exp: exp.method == "rise"),
+    (lambda w: setattr(w.budget_slider, "value", 700), lambda exp: exp.n_forward == 700),
+    (lambda w: setattr(w.grid_slider, "value", 4), lambda exp: exp.params["grid"] == 4),
+    (lambda w: setattr(w.chains_slider, "value", 5), lambda exp: exp.params["chains"] == 5),
+])
+def test_any_setting_changed_during_a_run_restarts_with_it(change, check):
+    model = ThreeClass().gate()
+    w = make(model)
+    w.budget_slider.value = 1000
+    w.run()
+    assert model.entered.wait(60)
+    change(w)
+    model.release.set()
+    assert w.wait(60)
+    assert w.session.last.number == 2 and w.result.done and check(w.result), w.result
+
+
+def test_stop_during_a_run():
+    model = ThreeClass().gate()
+    w = make(model)
     w.method_dropdown.value = "rise"
     w.budget_slider.value = 10000
     w.run()
-    time.sleep(0.3)
-    t0 = time.monotonic()
+    assert model.entered.wait(60)
     w.stop_button.click()
-    assert w.wait(timeout=30)
-    assert time.monotonic() - t0 < 5  # generous: the point is that it does stop
-    assert w.result is not None and not w.result.done and w.result.n_forward < 10000
-    assert "stopped" in w.status.value
+    model.release.set()
+    assert w.wait(timeout=60)
+    assert w.session.last.status == "stopped" and "stopped" in w.status.value
+    assert not w.run_button.disabled and w.stop_button.disabled
 
 
 def test_second_run_while_running_is_ignored():
-    w = make(ThreeClass(delay=0.005))
-    w.budget_slider.value = 2000
-    w.run()
-    first = w._thread
-    w.run()
-    assert w._thread is first
-    w.stop()
+    model = ThreeClass().gate()
+    w = make(model)
+    w.budget_slider.value = 400
+    assert w.run() is True
+    assert model.entered.wait(60)
+    assert w.run() is False
+    model.release.set()
     assert w.wait(30)
+    assert w.session.last.number == 1
 
 
 def test_failing_model_is_reported_and_next_run_works():
@@ -132,22 +212,52 @@ def test_any_class_by_name_or_index():
     assert "no class named" in w.status.value and w.target == 1
 
 
-def test_method_settings_follow_the_method():
+def test_method_settings_follow_the_registry():
     w = make()
     w.method_dropdown.value = "rise"
-    assert w.budget_slider.description == "masks" and w.chains_slider.layout.visibility == "hidden"
+    assert w.budget_slider.max == METHODS["rise"].budget.high and w.budget_slider.value == 2000
+    assert w.chains_slider.layout.visibility == "hidden" and w.grid_slider.layout.visibility == "visible"
+    w.method_dropdown.value = "lime"
+    assert w.option_sliders["segments"].layout.visibility == "visible"
     w.method_dropdown.value = "occlusion"
     assert w.budget_slider.layout.visibility == "hidden"
     w.run()
     assert w.wait(30) and w.result.method == "occlusion"
 
 
-def test_truth_metrics_and_replay_and_save(tmp_path):
-    w = make(truth=(0, 0, 8, 8))
+def test_truth_belongs_to_a_class():
+    w = make(truth={0: TL, "br": BR}, causal=False)
     w.budget_slider.value = 600
     w.run()
     assert w.wait(30)
-    assert "pointing game" in w.metrics_html.value and "IoU" in w.metrics_html.value
+    assert "pointing game" in w.metrics_html.value and "✔ hit" in w.metrics_html.value
+    w.class_dropdown.value = 2  # a class without truth: no pointing, no IoU
+    assert w.wait(30) and w.result.target == 2
+    assert "hit" not in w.metrics_html.value and "IoU (" not in w.metrics_html.value and "no ground truth for this class" in w.metrics_html.value
+
+
+def test_the_selected_class_truth_is_drawn():
+    w = make(truth={1: BR})
+    no_box = w.overlay_image.value           # class 0 selected: it has no truth, nothing drawn
+    w.class_dropdown.value = 1
+    assert w.overlay_image.value != no_box
+    w.class_dropdown.value = 0
+    assert w.overlay_image.value == no_box
+
+
+def test_truth_from_scene_objects_is_the_union_per_class():
+    from saliency_widgets.demo import CLASS_NAMES, load_model, make_scenes
+    scene = make_scenes(1, objects=(2, 2), seed=11)
+    w = ExplainWidget(load_model(), scene.images[0], labels=CLASS_NAMES, truth=scene.objects[0])
+    for obj in scene.objects[0]:
+        assert (w.truth[obj.label] == obj.mask).all()
+
+
+def test_replay_and_save(tmp_path):
+    w = make(truth={0: TL})
+    w.budget_slider.value = 600
+    w.run()
+    assert w.wait(30)
     shown = w.overlay_image.value
     w.step_slider.value = 0  # replay the first snapshot
     assert w.overlay_image.value != shown and "snapshot 1/" in w.step_label.value
@@ -160,15 +270,113 @@ def test_truth_metrics_and_replay_and_save(tmp_path):
     assert (tmp_path / "clicked.npz").exists() and (tmp_path / "clicked.png").exists()
 
 
-def test_static_png_for_non_widget_frontends(img):
+def test_compare_mode_shows_every_method_with_its_own_progress_and_numbers():
+    w = make(truth={0: TL}, compare=["mask-update", "RISE", "occlusion"])
+    w.budget_slider.value = 640
+    w.run()
+    assert w.wait(120)
+    panels = w.compare_box.children
+    assert [p.title.value for p in panels] == [f"<b>{METHODS[k].label}</b>" for k in ("mask-update", "rise",
+                                                                                       "occlusion")]
+    run = w.session.last
+    for p, m in zip(panels, run.methods):
+        assert m.status == "done" and p.progress.value == p.progress.max == max(1, m.budget)
+        assert "pointing game" in p.metrics.value and "insertion AUC" in p.metrics.value
+        assert inside(peak(m.result.saliency), TL), m.choice.key
+    assert len({p.image.value for p in panels}) == 3  # three different maps
+    w.mode.value = "single"
+    assert w.compare_box.layout.display == "none" and w.single_box.layout.display is None
+
+
+def test_compare_mode_needs_two_methods():
+    w = make(compare=["rise", "occlusion"])
+    w.compare_select.value = ("rise",)
+    assert w.run() is False and "two or more methods" in w.status.value
+
+
+def test_upload_an_image_is_resized_centre_cropped_and_explained():
+    w = make()
+    big = np.zeros((40, 80, 3), np.uint8)  # wide: the centre 40 x 40 is kept, then resized to 16 x 16
+    big[:, 20:40] = 255                    # the left half of the centre square is white
+    w.upload.value = ({"name": "wide.png", "type": "image/png", "size": 0, "content": memoryview(png_file(big)),
+                       "last_modified": datetime.datetime(2026, 1, 1)},)
+    assert w.image_picker.value == 1 and w.image_picker.label == "uploaded: wide.png"
+    assert w.image.shape == (16, 16, 3)
+    assert w.image[:, :7].min() > 200 and w.image[:, 9:].max() < 50
+    w.budget_slider.value = 200
+    w.run()
+    assert w.wait(30) and w.result.done and w.error is None
+
+
+def test_upload_of_a_file_that_is_not_an_image_says_so():
+    w = make()
+    w.upload.value = ({"name": "notes.txt", "type": "text/plain", "size": 5, "content": memoryview(b"hello"),
+                       "last_modified": datetime.datetime(2026, 1, 1)},)
+    assert "not an image" in w.status.value and "'notes.txt'" in w.status.value and "PNG or JPEG" in w.status.value
+    assert len(w.image_picker.options) == 1
+
+
+def test_add_image_from_python_with_its_truth():
+    w = make()
+    b = np.zeros((16, 16, 3), np.float32)
+    b[8:, 8:] = 1
+    assert w.add_image(b, name="dark", truth={"br": BR}) == 1
+    assert w.image_picker.label == "dark" and w.target == 1 and set(w.truth) == {1}
+    with pytest.raises(ValueError, match="not an image"):
+        w.add_image(b"GIF? no", name="x.gif")
+    assert len(w.image_picker.options) == 2
+
+
+def test_an_image_picker_for_several_images():
+    a = np.ones((16, 16, 3), np.float32)
+    b = np.zeros((16, 16, 3), np.float32)
+    b[8:, 8:] = 1  # only the bottom-right is bright: class 1 is on top
+    w = ExplainWidget(ThreeClass(), images=[a, b], labels=["tl", "br", "const"], truth=[{0: TL}, {1: BR}])
+    assert w.image_picker.layout.display is None and len(w.image_picker.options) == 2
+    assert w.target == 0
+    w.image_picker.value = 1
+    assert w.target == 1 and (w.image == b).all() and set(w.truth) == {1}
+
+
+def test_static_png_for_non_widget_frontends():
     w = make()
     bundle = w._repr_mimebundle_()
     assert "application/vnd.jupyter.widget-view+json" in bundle and bundle["image/png"][:4] == b"\x89PNG"
+    start = w.snapshot_png()
+    w.budget_slider.value = 200
+    w.run()
+    assert w.wait(30)
+    assert w.snapshot_png() != start
+
+
+def test_static_fallback_is_updated_after_the_run():
+    class Handle:
+        def __init__(self):
+            self.updates = []
+
+        def update(self, obj):
+            self.updates.append(obj.data)
+
+    w = make()
+    w.view.static.handle, w.view.static.shown_png = Handle(), w.snapshot_png()
+    w.budget_slider.value = 200
+    w.run()
+    assert w.wait(30)
+    import base64
+    final = base64.b64encode(w.snapshot_png()).decode()
+    assert w.view.static.handle.updates and final in w.view.static.handle.updates[-1]
+
+
+def test_chart_x_axis_counts_forward_passes():
+    np.testing.assert_array_equal(trace_passes(3, 80, 32), [32, 64, 80])
+    np.testing.assert_array_equal(trace_passes(4, 4, 1), [1, 2, 3, 4])
 
 
 @pytest.mark.parametrize("kwargs,exc,match", [
     (dict(labels=["a", "b"]), ValueError, "labels has 2 names but the model outputs 3"),
-    (dict(truth=(0, 0, 40, 8)), ValueError, "outside"),
+    (dict(truth={0: (0, 0, 40, 8)}), ValueError, "outside"),
+    (dict(truth=(0, 0, 8, 8)), ValueError, "which class"),
+    (dict(truth={"zebra": (0, 0, 8, 8)}), ValueError, "zebra"),
     (dict(top_k=0), ValueError, "top_k"),
     (dict(methods=["magic"]), ValueError, "unknown methods"),
 ])
@@ -182,13 +390,14 @@ def test_image_the_model_cannot_take():
         ExplainWidget(RegionModel(), np.ones((4, 16, 16, 3)))
 
 
-def test_demo_model_classes_in_dropdown():
+def test_demo_model_classes_in_dropdown_and_grad_cam_offered():
     from saliency_widgets.demo import CLASS_NAMES, load_model, make_scenes
     scene = make_scenes(1, seed=4)
     w = ExplainWidget(load_model(), scene.images[0], labels=CLASS_NAMES, top_k=3)
     names = [t.split(" (")[0] for t, _ in w.class_dropdown.options]
     assert len(names) == 3 and set(names) <= set(CLASS_NAMES)
     assert names[0] == CLASS_NAMES[scene.labels[0]]
+    assert {k for _, k in w.method_dropdown.options} == set(METHODS)  # a Keras model: Grad-CAM too
 
 
 def test_preprocess_is_applied_once_everywhere():

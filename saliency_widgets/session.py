@@ -1,0 +1,426 @@
+"""A run session apart from any view: one background thread, stop and restart requests, replay, metrics.
+
+:class:`ExplainSession` is what :class:`~saliency_widgets.ExplainWidget` renders, and it imports
+neither ipywidgets nor bqplot, so it is tested (and usable from scripts) on its own.
+
+Rules it keeps, whatever the order of calls from any thread:
+
+- never two runs at once: one worker thread runs one request at a time;
+- latest wins, never a lost request: :meth:`ExplainSession.restart` during a run stops it after the
+  batch in flight and then runs the newest request (earlier pending requests are dropped);
+- :meth:`ExplainSession.run` while running is ignored (it returns False);
+- :meth:`ExplainSession.stop` stops after the batch in flight and drops any pending request;
+- an exception in the model or the explainer ends that run with status ``"error"`` and the session
+  stays usable.
+
+A *request* is the class to explain and one or more methods (several methods: compare mode, whose
+explainers advance in turn, one batch each, so every map grows at once and each has its own progress).
+"""
+from __future__ import annotations
+
+import math
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Mapping
+
+import numpy as np
+
+from . import metrics as M
+from .explanation import Explanation
+from .metrics._checks import box_of
+from .models import as_model
+from .registry import get_method
+
+__all__ = ["MethodChoice", "RunRequest", "MethodRun", "RunState", "ExplainSession", "build_explainer",
+           "check_choice"]
+
+_UNSET = object()
+
+
+@dataclass(frozen=True)
+class MethodChoice:
+    """One method of a request: a registry key or label, its budget and UI options.
+
+    Parameters
+    ----------
+    method : str
+        Registry key (``"rise"``) or label (``"RISE"``).
+    budget : int or None
+        Forward passes (steps / masks / samples); None: the registry's default.
+    options : mapping
+        Constructor settings the registry offers for this method (e.g. ``{"grid": 8}``).
+    """
+
+    method: str
+    budget: int | None = None
+    options: Mapping = field(default_factory=dict)
+
+    @property
+    def key(self) -> str:
+        return get_method(self.method).key
+
+    @property
+    def label(self) -> str:
+        return get_method(self.method).label
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    """What to explain: class ``target`` with each of ``methods`` (one: a single map; several: compare)."""
+
+    target: int
+    methods: tuple = ()
+
+    def __post_init__(self):
+        methods = tuple(MethodChoice(m) if isinstance(m, str) else m for m in self.methods)
+        if not methods:
+            raise ValueError("a request needs at least one method")
+        object.__setattr__(self, "methods", methods)
+
+
+@dataclass
+class MethodRun:
+    """The state of one method within a run (what a map panel shows).
+
+    Attributes
+    ----------
+    choice : MethodChoice
+    budget : int, forward passes the explainer will spend (0: no budget, e.g. Grad-CAM).
+    result : Explanation or None, the latest (partial or final) map.
+    snapshots : list of (n_forward, saliency float16 (H, W), mask float16 (H, W) or None, trace length).
+    status : "running" | "done" | "stopped" | "error"
+    metrics : dict, pointing/IoU against the target's truth (when there is one) and insertion/deletion.
+    curves : dict, {"insertion": Curve, "deletion": Curve} once computed.
+    error : BaseException or None
+    """
+
+    choice: MethodChoice
+    budget: int = 0
+    result: Explanation | None = None
+    snapshots: list = field(default_factory=list)
+    status: str = "running"
+    metrics: dict = field(default_factory=dict)
+    curves: dict = field(default_factory=dict)
+    error: BaseException | None = None
+    _next_snap: int = 0
+    _every: int = 1
+
+
+@dataclass
+class RunState:
+    """One run of one request: per-method states and the run's overall status."""
+
+    request: RunRequest
+    number: int
+    methods: list = field(default_factory=list)
+    status: str = "running"          # "running" | "done" | "stopped" | "error"
+    error: BaseException | None = None
+    seconds: float = 0.0
+
+    @property
+    def result(self) -> Explanation | None:
+        """The first method's latest map (the single-map view's result)."""
+        return self.methods[0].result if self.methods else None
+
+
+def check_choice(choice: MethodChoice):
+    """``(spec, budget, params)`` for a choice, or a ValueError naming the setting and its range."""
+    spec = get_method(choice.method)
+    params = dict(choice.options)
+    unknown = sorted(set(params) - set(spec.options))
+    if unknown:
+        raise ValueError(f"{spec.label!r} offers no setting {unknown}; its settings are {sorted(spec.options)}")
+    for name, value in params.items():
+        opt = spec.options[name]
+        if not opt.low <= int(value) <= opt.high:
+            raise ValueError(f"{spec.label!r}: {name}={value} is outside its range [{opt.low}, {opt.high}]")
+    budget = choice.budget
+    if spec.budget_arg is None:
+        budget = None  # a method without a budget ignores the budget slider
+    elif budget is None:
+        budget = spec.budget.default
+    elif not spec.budget.low <= int(budget) <= spec.budget.high:
+        raise ValueError(f"{spec.label!r}: {spec.budget_arg}={budget} is outside its range "
+                         f"[{spec.budget.low}, {spec.budget.high}]")
+    return spec, budget, params
+
+
+def build_explainer(choice: MethodChoice, model, *, seed=0, batch_size=None):
+    """The explainer for ``choice`` from the registry (seeded, with small batches where it batches).
+
+    ``batch_size`` bounds the work between two looks at the stop flag (stop answers after the batch
+    in flight).
+    """
+    spec, budget, params = check_choice(choice)
+    if spec.seeded:
+        params["seed"] = seed
+    if batch_size is not None and spec.accepts("batch_size"):
+        params["batch_size"] = batch_size
+    return spec.build(model, budget=budget, **params)
+
+
+class ExplainSession:
+    """Runs explanations of one image in a background thread and reports to a listener.
+
+    Parameters
+    ----------
+    model : Keras model, callable or ModelAdapter
+    image : (H, W, C) or (H, W) array, as the model (or its ``preprocess``) takes it
+    listener : callable ``(event, run)`` or None, keyword-only
+        Called from the worker thread with ``event`` in ``"start"``, ``"update"`` (throttled to one per
+        ``refresh_interval`` seconds), ``"finish"`` (once per run, after its metrics) and ``run`` the
+        :class:`RunState`. An exception in the listener is reported as the run's error.
+    truth : {class index: (H, W) bool mask} or None, keyword-only
+        Ground truth per class; metrics are computed only for a target that has one.
+    causal : bool, keyword-only
+        Compute insertion/deletion curves after a run that completed.
+    seed : int, keyword-only
+        Seed of the explainers' random choices.
+    snapshots : int, keyword-only
+        At most this many states per method are kept for replay (>= 2).
+    refresh_interval : float, keyword-only
+        Seconds between two ``"update"`` events.
+    batch_size : int or None, keyword-only
+        Largest batch per forward call of the explainers (small: Stop answers faster).
+
+    Attributes
+    ----------
+    last : RunState or None, the latest run.
+    refresh_times : list of float, seconds after the request at which each update was reported.
+    first_map_seconds : float or None, seconds from the request to the first map reported.
+    """
+
+    def __init__(self, model, image, *, listener: Callable | None = None, truth: Mapping | None = None,
+                 causal: bool = True, seed: int = 0, snapshots: int = 100, refresh_interval: float = 0.12,
+                 batch_size: int | None = 16):
+        self.model = as_model(model)
+        self.image = np.asarray(image)
+        self._x = self.model.prepare(self.image)
+        self.probs = self.model.predict(self._x[None])[0]  # (K,) class probabilities of the image
+        self.listener = listener
+        self.truth = {} if truth is None else {int(k): np.asarray(v, bool) for k, v in truth.items()}
+        self.causal = bool(causal)
+        self.seed = seed
+        if isinstance(snapshots, bool) or not isinstance(snapshots, int) or snapshots < 2:
+            raise ValueError(f"snapshots must be an integer >= 2, got {snapshots!r}")
+        self.snapshots = snapshots
+        self.refresh_interval = float(refresh_interval)
+        self.batch_size = batch_size
+
+        self.last: RunState | None = None
+        self.refresh_times: list[float] = []
+        self.first_map_seconds: float | None = None
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._idle = threading.Event()
+        self._idle.set()
+        self._pending: RunRequest | None = None
+        self._in_run = False      # the worker has taken a request (under the lock)
+        self._stop_next = False   # stop() came before the worker took its request
+        self._requested_at = 0.0
+        self._thread: threading.Thread | None = None
+        self._runs = 0
+
+    # == requests ===============================================================
+    @property
+    def running(self) -> bool:
+        """True from an accepted request until its run (and any restart) has finished."""
+        return not self._idle.is_set()
+
+    @property
+    def pending(self) -> bool:
+        """True while a restart waits for the run in progress to stop."""
+        return self._pending is not None
+
+    def run(self, request: RunRequest) -> bool:
+        """Start ``request``; ignored (returns False) while a run is in progress."""
+        request = self._check(request)
+        with self._lock:
+            if not self._idle.is_set():
+                return False
+            self._start_locked(request)
+            return True
+
+    def restart(self, request: RunRequest) -> None:
+        """Run ``request`` now: a run in progress stops after its batch in flight and this one follows.
+
+        Several restarts during one run: only the latest is run.
+        """
+        request = self._check(request)
+        with self._lock:
+            if self._idle.is_set():
+                self._start_locked(request)
+            else:
+                self._pending = request
+                self._requested_at = time.perf_counter()
+                self._stop_next = False  # the newest request runs, whatever was asked before it
+                self._stop.set()
+
+    def stop(self) -> None:
+        """Stop the run in progress after its batch in flight and drop any pending request.
+
+        A request accepted but not yet started still starts, and stops at once (its listener sees
+        ``"start"`` and ``"finish"`` with status ``"stopped"``).
+        """
+        with self._lock:
+            self._stop.set()
+            if self._in_run:
+                self._pending = None
+            else:
+                self._stop_next = True
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until no run is in progress or pending; False when ``timeout`` seconds passed first."""
+        if threading.current_thread() is self._thread:
+            raise RuntimeError("wait() was called from the session's own thread (e.g. in a listener): "
+                               "it would wait for itself")
+        if not self._idle.wait(timeout):
+            return False
+        thread = self._thread
+        if thread is not None:
+            thread.join(timeout)  # the worker sets idle as its last step
+        return True
+
+    def close(self, timeout: float | None = 10.0) -> bool:
+        """Stop and wait for the worker thread to end."""
+        self.stop()
+        return self.wait(timeout)
+
+    # == the worker ===============================================================
+    def _check(self, request) -> RunRequest:
+        if not isinstance(request, RunRequest):
+            raise TypeError(f"a request is a RunRequest(target, methods), got {type(request).__name__}")
+        k = len(self.probs)
+        if not 0 <= request.target < k:
+            raise ValueError(f"class {request.target} is out of range: the model has {k} classes")
+        for choice in request.methods:
+            check_choice(choice)  # unknown names and settings out of range fail here, at the call
+        return request
+
+    def _start_locked(self, request: RunRequest) -> None:
+        self._pending = request
+        self._requested_at = time.perf_counter()
+        self._stop.clear()
+        self._stop_next = False
+        self._idle.clear()
+        self._thread = threading.Thread(target=self._work, name="ExplainSession", daemon=True)
+        self._thread.start()
+
+    def _work(self) -> None:
+        while True:
+            with self._lock:
+                request, self._pending = self._pending, None
+                self._in_run = request is not None
+                if request is None:
+                    self._idle.set()  # last step, under the lock: a restart now starts a fresh thread
+                    return
+                if self._stop_next:
+                    self._stop_next = False  # keep the stop flag: this run ends before its first batch
+                else:
+                    self._stop.clear()
+                t0 = self._requested_at
+                self._runs += 1
+                state = RunState(request=request, number=self._runs)
+                self.last = state
+            try:
+                self._run_one(state, t0)
+            except BaseException as exc:  # a failing view must not leave the session marked busy
+                state.status, state.error = "error", exc
+
+    def _emit(self, event: str, state: RunState) -> None:
+        if self.listener is not None:
+            self.listener(event, state)
+
+    def _run_one(self, state: RunState, t0: float) -> None:
+        self.first_map_seconds = None
+        self.refresh_times = []
+        gens = []
+        try:
+            for choice in state.request.methods:
+                explainer = build_explainer(choice, self.model, seed=self.seed, batch_size=self.batch_size)
+                mrun = MethodRun(choice=choice, budget=int(getattr(explainer, "budget", 0) or 0))
+                mrun._every = max(1, math.ceil(max(1, mrun.budget) / (self.snapshots - 1)))
+                state.methods.append(mrun)
+                gens.append(explainer.iter_explain(self.image, state.request.target))
+            self._emit("start", state)
+            self._advance(state, gens, t0)
+        except Exception as exc:
+            state.status, state.error = "error", exc
+            for m in state.methods:
+                if m.status == "running":
+                    m.status, m.error = "error", exc
+        finally:
+            for g in gens:
+                g.close()  # stops the explainers' loops (and their progress bars) at once
+        state.seconds = time.perf_counter() - t0
+        if state.status != "error":
+            stopped = self._stop.is_set()
+            for m in state.methods:
+                if m.status == "running":
+                    m.status = "done" if m.result is not None and m.result.done else "stopped"
+            state.status = "stopped" if any(m.status == "stopped" for m in state.methods) else "done"
+            try:
+                for m in state.methods:
+                    self._score(m, causal=self.causal and m.status == "done" and not stopped)
+            except Exception as exc:
+                state.status, state.error = "error", exc
+        self._emit("finish", state)
+
+    def _advance(self, state: RunState, gens: list, t0: float) -> None:
+        """Advance the explainers in turn, one batch each, until all are done or a stop is requested."""
+        live = list(range(len(gens)))
+        last_show = -math.inf
+        while live and not self._stop.is_set():
+            for i in list(live):
+                mrun = state.methods[i]
+                try:
+                    exp = next(gens[i])
+                except StopIteration:
+                    live.remove(i)
+                    if mrun.result is None:
+                        raise RuntimeError(f"{mrun.choice.label} produced no map") from None
+                    continue
+                mrun.result = exp
+                self._snapshot(mrun, exp)
+                if exp.done:
+                    live.remove(i)
+                if self._stop.is_set():
+                    break
+            now = time.perf_counter()
+            if not live or now - last_show >= self.refresh_interval:
+                if self.first_map_seconds is None:
+                    self.first_map_seconds = now - t0
+                self.refresh_times.append(now - t0)
+                last_show = now
+                self._emit("update", state)
+
+    def _snapshot(self, mrun: MethodRun, exp: Explanation) -> None:
+        if exp.n_forward < mrun._next_snap and not exp.done:
+            return
+        snap = (exp.n_forward, exp.saliency.astype(np.float16),
+                None if exp.mask is None else exp.mask.astype(np.float16),
+                0 if exp.trace is None else len(exp.trace))
+        if len(mrun.snapshots) >= self.snapshots:
+            mrun.snapshots[-1] = snap  # the final state replaces the last one: never more than the limit
+        else:
+            mrun.snapshots.append(snap)
+        mrun._next_snap = exp.n_forward + mrun._every
+
+    def _score(self, mrun: MethodRun, *, causal: bool) -> None:
+        """Metrics of a method's final map: against the target's truth (if any), and the causal curves."""
+        exp = mrun.result
+        if exp is None:
+            return
+        truth = self.truth.get(int(exp.target))
+        if truth is not None:
+            mrun.metrics["pointing"] = M.pointing_game(exp.raw, truth, tolerance=15)
+            mrun.metrics["pointing_strict"] = M.pointing_game(exp.raw, truth, tolerance=0)
+            mrun.metrics["box_iou"] = M.box_iou(exp.saliency, box_of(truth), rule="fraction", threshold=0.5)
+        if causal and exp.n_forward >= 0 and np.isfinite(exp.score):
+            # The metrics prepare (preprocess) the image themselves: give them the user's image.
+            ins = M.insertion(self.model, self.image, exp.raw, exp.target)
+            dele = M.deletion(self.model, self.image, exp.raw, exp.target)
+            mrun.curves = {"insertion": ins, "deletion": dele}
+            mrun.metrics["insertion_auc"] = ins.auc
+            mrun.metrics["deletion_auc"] = dele.auc

@@ -1,0 +1,74 @@
+"""Map panels: one saliency overlay with its progress and metrics (one per method in compare mode)."""
+from __future__ import annotations
+
+import html
+
+import ipywidgets as W
+import numpy as np
+
+from ..metrics._checks import box_of
+from ..plotting import draw_box, overlay, png_bytes, upscale
+
+__all__ = ["Canvas", "MapPanel", "metrics_html"]
+
+
+class Canvas:
+    """How maps are drawn on one image: its RGB copy, the selected class's truth, scale, colours."""
+
+    def __init__(self, rgb: np.ndarray, *, scale: int, truth=None, opacity: float = 0.5, cmap: str = "jet"):
+        self.rgb = rgb
+        self.scale = scale
+        self.truth = truth          # (H, W) bool mask of the selected class, or None
+        self.opacity = opacity
+        self.cmap = cmap
+
+    def decorate(self, img: np.ndarray) -> np.ndarray:
+        box = None if self.truth is None else box_of(self.truth)
+        return img if box is None else draw_box(img, box, color=(0, 255, 0))
+
+    def overlay_rgb(self, saliency) -> np.ndarray:
+        """(H, W, 3) uint8: the map blended over the image, the truth's box on top."""
+        img = overlay(self.rgb, np.asarray(saliency, np.float32), alpha=self.opacity, cmap=self.cmap)
+        return self.decorate(img)
+
+    def overlay_png(self, saliency) -> bytes:
+        return png_bytes(upscale(self.overlay_rgb(saliency), self.scale))
+
+    def image_png(self) -> bytes:
+        return png_bytes(upscale(self.decorate(self.rgb), self.scale))
+
+    def mask_pngs(self, mask) -> tuple[bytes, bytes]:
+        """The mask in grey and the masked input, as PNG."""
+        m = np.clip(np.asarray(mask, np.float32), 0, 1)
+        grey = np.repeat((m * 255).astype(np.uint8)[..., None], 3, axis=2)
+        return (png_bytes(upscale(grey, self.scale)),
+                png_bytes(upscale((self.rgb * m[..., None]).astype(np.uint8), self.scale)))
+
+
+def metrics_html(metrics: dict, *, has_truth: bool) -> str:
+    """The numbers under a map: pointing game and box IoU (when the class has truth), insertion/deletion."""
+    parts = []
+    if "pointing" in metrics:
+        mark = lambda ok: "✔ hit" if ok else "✘ miss"  # noqa: E731
+        parts.append(f"pointing game (15 px): <b>{mark(metrics['pointing'])}</b>, "
+                     f"strict: <b>{mark(metrics['pointing_strict'])}</b>")
+        parts.append(f"box IoU (region ≥ 50% of max): <b>{metrics['box_iou']:.2f}</b>")
+    elif not has_truth:
+        parts.append("<i>no ground truth for this class: no pointing / IoU</i>")
+    if "insertion_auc" in metrics:
+        parts.append(f"insertion AUC <b>{metrics['insertion_auc']:.3f}</b> ↑, "
+                     f"deletion AUC <b>{metrics['deletion_auc']:.3f}</b> ↓")
+    return " &nbsp;·&nbsp; ".join(parts)
+
+
+class MapPanel(W.VBox):
+    """A method's overlay, its own progress bar and the numbers under it."""
+
+    def __init__(self, title: str, blank_png: bytes):
+        self.title = W.HTML(f"<b>{html.escape(title)}</b>")
+        self.image = W.Image(value=blank_png, format="png")
+        self.progress = W.IntProgress(value=0, min=0, max=1, layout=W.Layout(width="95%"))
+        self.metrics = W.HTML(value="", layout=W.Layout(width="260px"))
+        super().__init__(children=[self.title, self.image, self.progress, self.metrics],
+                         layout=W.Layout(margin="0 8px 0 0"))
+        self.add_class("saliency-map-panel")

@@ -1,0 +1,234 @@
+"""Rendering what the session reports: the map panels, progress, status, charts, replay, static view.
+
+:class:`RunView` is called from the session's thread (``start``, ``update``, ``finish``) and from
+observers (``replay``); it only draws, grouping trait changes in ``hold_sync``.
+"""
+from __future__ import annotations
+
+import html
+
+import ipywidgets as W
+import numpy as np
+
+from ..plotting import png_bytes, upscale
+from .charts import CausalChart, ScoreChart
+from .controls import hold
+from .panels import Canvas, MapPanel, metrics_html
+from .static import StaticFallback
+
+__all__ = ["RunView", "esc"]
+
+READY = "Pick a class and a method, then press <b>Run</b>."
+
+
+def esc(text) -> str:
+    return html.escape(str(text), quote=False)
+
+
+class RunView:
+    """The output widgets and how a :class:`~saliency_widgets.session.RunState` is drawn on them.
+
+    Parameters
+    ----------
+    labels : the model's class names
+    step_slider, play : the replay controls (their range follows the snapshots)
+    """
+
+    def __init__(self, labels, *, step_slider: W.IntSlider, play: W.Play):
+        self.labels = labels
+        self.step_slider, self.play = step_slider, play
+        self.progress = W.IntProgress(value=0, min=0, max=1, description="progress", layout=W.Layout(width="320px"))
+        self.status = W.HTML(value=READY)
+        self.step_label = W.Label(value="")
+        self.metrics_html = W.HTML(value="")
+        self.overlay_image = W.Image(format="png")
+        self.mask_image = W.Image(format="png")
+        self.masked_image = W.Image(format="png")
+        self.score_chart, self.causal_chart = ScoreChart(), CausalChart()
+
+        def panel(title, widget):
+            return W.VBox([W.HTML(f"<b>{title}</b>"), widget])
+
+        self.single_box = W.HBox([panel("saliency overlay", self.overlay_image),
+                                  panel("current mask", self.mask_image), panel("masked input", self.masked_image)])
+        self.compare_box = W.HBox([], layout=W.Layout(display="none", flex_flow="row wrap"))
+        self.compare_box.add_class("saliency-compare")
+        for widget, name in ((self.progress, "progress"), (self.status, "status"), (self.overlay_image, "overlay")):
+            widget.add_class(f"saliency-{name}")
+        self.panels: list[MapPanel] = []
+        self.static = StaticFallback()
+        self.canvas: Canvas | None = None
+        self.updating_slider = False  # the view moves the replay slider itself: observers ignore it
+
+    # == a new image =============================================================
+    def reset(self, canvas: Canvas) -> None:
+        self.canvas = canvas
+        blank = canvas.image_png()
+        with hold(self.overlay_image, self.mask_image, self.masked_image, self.metrics_html, self.progress,
+                  self.step_slider, self.play, self.step_label, self.status):
+            self.overlay_image.value = blank
+            self.mask_image.value = png_bytes(np.zeros_like(upscale(canvas.rgb, canvas.scale)))
+            self.masked_image.value = blank
+            self.metrics_html.value = ""
+            self.progress.value = 0
+            self.updating_slider = True
+            try:
+                self.step_slider.max = self.play.max = 0
+            finally:
+                self.updating_slider = False
+            self.step_label.value = ""
+            self.status.value = READY
+        self.score_chart.clear()
+        self.causal_chart.clear()
+        self.compare_box.children = self.panels = []
+
+    def show_mode(self, compare: bool) -> None:
+        with hold(self.single_box, self.compare_box):
+            self.single_box.layout.display = "none" if compare else None
+            self.compare_box.layout.display = "flex" if compare else "none"
+
+    def show_image(self) -> None:
+        """The image with the selected class's truth, no map (before a run)."""
+        self.overlay_image.value = self.canvas.image_png()
+
+    # == a run ===================================================================
+    def start(self, run) -> None:
+        names = ", ".join(f"<b>{esc(m.choice.label)}</b>" for m in run.methods)
+        budgets = ", ".join(str(m.budget) for m in run.methods)
+        compare = len(run.methods) > 1
+        titles = [f"<b>{esc(m.choice.label)}</b>" for m in run.methods]
+        if compare and [p.title.value for p in self.panels] != titles:
+            self.panels = [MapPanel(m.choice.label, self.canvas.image_png()) for m in run.methods]
+            self.compare_box.children = self.panels
+        with hold(self.progress, self.status, self.metrics_html, *self.panels):
+            self.progress.max = max(1, run.methods[0].budget)
+            self.progress.value = 0
+            self.status.value = (f"running {names} for <b>{esc(self.labels[run.request.target])}</b> "
+                                 f"({budgets} forward passes)...")
+            self.metrics_html.value = ""
+            if compare:
+                for p, m in zip(self.panels, run.methods):
+                    p.progress.max, p.progress.value, p.metrics.value = max(1, m.budget), 0, ""
+        self.score_chart.clear()
+        self.causal_chart.clear()
+
+    def update(self, run) -> None:
+        first = run.methods[0]
+        if len(run.methods) > 1:
+            for p, m in zip(self.panels, run.methods):
+                if m.result is not None:
+                    with hold(p.image, p.progress):
+                        p.image.value = self.canvas.overlay_png(m.result.saliency)
+                        p.progress.value = min(m.result.n_forward, p.progress.max)
+        exp = first.result
+        if exp is None:
+            return
+        with hold(self.overlay_image, self.mask_image, self.masked_image, self.progress, self.step_slider,
+                  self.play, self.step_label):
+            if len(run.methods) == 1:
+                self.overlay_image.value = self.canvas.overlay_png(exp.saliency)
+                if exp.mask is not None:
+                    self.mask_image.value, self.masked_image.value = self.canvas.mask_pngs(exp.mask)
+            self.progress.value = min(exp.n_forward, self.progress.max)
+            last = max(0, len(first.snapshots) - 1)
+            self.updating_slider = True
+            try:
+                self.play.max = self.step_slider.max = last
+                self.step_slider.value = last
+            finally:
+                self.updating_slider = False
+            self.step_label.value = (f"pass {exp.n_forward}/{first.budget} - {len(first.snapshots)} snapshots, "
+                                     f"one every {first._every} passes")
+        if exp.trace is not None and len(exp.trace):
+            self.score_chart.show(exp.trace, exp.n_forward, exp.params.get("chains"))
+
+    def finish(self, run, *, truth_classes) -> None:
+        self.update(run)
+        has_truth = run.request.target in truth_classes
+        with hold(self.status, self.metrics_html, *self.panels):
+            if run.status == "error":
+                self.error(run.error)
+            else:
+                self.status.value = self.finish_text(run)
+            if len(run.methods) == 1:
+                self.metrics_html.value = metrics_html(run.methods[0].metrics, has_truth=has_truth)
+            else:
+                self.metrics_html.value = ""
+                for p, m in zip(self.panels, run.methods):
+                    p.metrics.value = metrics_html(m.metrics, has_truth=has_truth) if m.result else m.status
+        if run.methods and run.methods[0].curves:
+            self.causal_chart.show(run.methods[0].curves)
+
+    def finish_text(self, run) -> str:
+        parts = []
+        for m in run.methods:
+            exp, label = m.result, f"<b>{esc(m.choice.label)}</b>"
+            if exp is None:
+                parts.append(f"{m.status} before the first map: {label}")
+            elif m.status == "done":
+                parts.append(f"done: {label} (p = {exp.score:.3f}), {exp.n_forward} forward passes")
+            else:
+                parts.append(f"stopped at {exp.n_forward}/{m.budget}: {label}")
+        return f"{'; '.join(parts)} for <b>{esc(self.labels[run.request.target])}</b> in {run.seconds:.2f} s"
+
+    def error(self, exc: BaseException, *, hint: str = "fix the cause and press Run again") -> None:
+        self.status.value = (f"<span style='color:#c00'><b>error</b>: {type(exc).__name__}: {esc(exc)}</span>"
+                             f" - {hint}.")
+
+    def replay(self, run, index: int | None) -> None:
+        """Show snapshot ``index`` of every method of ``run`` (None: the latest maps)."""
+        if run is None:
+            return
+        views = []
+        for m in run.methods:
+            if index is not None and m.snapshots:
+                i = min(index, len(m.snapshots) - 1)
+                n, sal, mask, _ = m.snapshots[i]
+                views.append((sal.astype(np.float32), None if mask is None else mask.astype(np.float32), n, i))
+            elif m.result is not None:
+                views.append((m.result.saliency, m.result.mask, m.result.n_forward, None))
+            else:
+                views.append(None)
+        if len(run.methods) > 1:
+            for p, v in zip(self.panels, views):
+                if v is not None:
+                    p.image.value = self.canvas.overlay_png(v[0])
+            return
+        v = views[0]
+        if v is None:
+            return
+        with hold(self.overlay_image, self.mask_image, self.masked_image, self.step_label):
+            self.overlay_image.value = self.canvas.overlay_png(v[0])
+            if v[1] is not None:
+                self.mask_image.value, self.masked_image.value = self.canvas.mask_pngs(v[1])
+            if v[3] is not None:
+                self.step_label.value = f"replay: snapshot {v[3] + 1}/{len(run.methods[0].snapshots)} at pass {v[2]}"
+
+    # == the static view =========================================================
+    def snapshot_png(self, run) -> bytes:
+        """The latest maps side by side (one method: overlay, mask, masked input), as PNG."""
+        c = self.canvas
+        if run is None or not any(m.result is not None for m in run.methods):
+            return c.image_png()
+        panels = [c.overlay_rgb(m.result.saliency) for m in run.methods if m.result is not None]
+        if len(run.methods) == 1 and run.methods[0].result.mask is not None:
+            mask = np.clip(run.methods[0].result.mask, 0, 1)
+            panels += [np.repeat((mask * 255).astype(np.uint8)[..., None], 3, 2),
+                       (c.rgb * mask[..., None]).astype(np.uint8)]
+        gap = np.full((c.rgb.shape[0], 4, 3), 255, np.uint8)
+        row = panels[0]
+        for p in panels[1:]:
+            row = np.concatenate([row, gap, p], axis=1)
+        return png_bytes(upscale(row, c.scale))
+
+    def static_caption(self, run) -> str:
+        if run is None:
+            return "ExplainWidget (static view): no run yet"
+        names = ", ".join(m.choice.label for m in run.methods)
+        return f"ExplainWidget (static view): {names} for {self.labels[run.request.target]}, {run.status}"
+
+    def update_static(self, run, *, force: bool = False) -> None:
+        try:
+            self.static.update(self.snapshot_png(run), self.static_caption(run), force=force)
+        except ImportError:  # no IPython (a plain script): nothing was displayed, nothing to update
+            pass

@@ -1,0 +1,312 @@
+"""ExplainSession on its own: a toy numpy model, waits on events, never on the clock."""
+from __future__ import annotations
+
+import sys
+import threading
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+from saliency_widgets.session import ExplainSession, MethodChoice, RunRequest, build_explainer
+
+
+class Quadrants:
+    """Class 0 looks at the top-left quadrant, class 1 at the bottom-right, class 2 is constant.
+
+    Counts concurrent calls (two runs at once would overlap) and can block or fail on demand.
+    """
+
+    def __init__(self):
+        self.main = threading.main_thread()
+        self.entered = threading.Event()   # set by the first call from a worker thread
+        self.release = threading.Event()   # a gated model waits for it in that call
+        self.release.set()
+        self.fail = False
+        self.active = 0
+        self.max_active = 0
+        self._lock = threading.Lock()
+
+    def gate(self):
+        self.entered.clear()
+        self.release.clear()
+        return self
+
+    def __call__(self, x):
+        with self._lock:
+            self.active += 1
+            self.max_active = max(self.max_active, self.active)
+        try:
+            if threading.current_thread() is not self.main and not self.entered.is_set():
+                self.entered.set()
+                assert self.release.wait(60), "the test never released the model"
+            if self.fail:
+                raise RuntimeError("model exploded")
+            a = x[:, :8, :8].mean((1, 2, 3))
+            b = x[:, 8:, 8:].mean((1, 2, 3))
+            s = np.stack([a, b * 0.9, np.full_like(a, 0.2)], 1) + 1e-3
+            return s / s.sum(1, keepdims=True)
+        finally:
+            with self._lock:
+                self.active -= 1
+
+
+class Recorder:
+    """A listener that keeps every event and signals each finish."""
+
+    def __init__(self):
+        self.events = []
+        self.finished = threading.Event()
+
+    def __call__(self, event, run):
+        self.events.append((event, run.number, run.request.target))
+        if event == "finish":
+            self.finished.set()
+
+
+IMAGE = np.ones((16, 16, 3), np.float32)
+TL, BR = np.zeros((16, 16), bool), np.zeros((16, 16), bool)
+TL[:8, :8] = True
+BR[8:, 8:] = True
+
+
+def rise(target, budget=200):
+    return RunRequest(target, (MethodChoice("rise", budget, {"grid": 4}),))
+
+
+def session(model=None, **kw):
+    kw.setdefault("listener", Recorder())
+    return ExplainSession(model or Quadrants(), IMAGE, **kw)
+
+
+def no_session_thread_alive():
+    return not any(t.name == "ExplainSession" and t.is_alive() for t in threading.enumerate())
+
+
+def peak_in(saliency, mask):
+    return bool(mask.flat[np.argmax(saliency)])
+
+
+def test_session_imports_no_widget_framework():
+    import subprocess
+    code = ("import sys, saliency_widgets.session; "
+            "bad = [m for m in ('ipywidgets', 'bqplot') if m in sys.modules]; assert not bad, bad")
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_a_run_reports_start_updates_and_one_finish():
+    s = session(truth={0: TL})
+    assert s.run(rise(0, 400))
+    assert s.wait(60)
+    run = s.last
+    kinds = [e for e, *_ in s.listener.events]
+    assert kinds[0] == "start" and kinds[-1] == "finish" and kinds.count("finish") == 1
+    assert "update" in kinds
+    assert run.status == "done" and run.result.done and run.result.target == 0 and run.result.n_forward == 400
+    assert peak_in(run.result.saliency, TL)
+    m = run.methods[0]
+    assert m.metrics["pointing"] is True and 0 < m.metrics["box_iou"] <= 1
+    assert m.curves["insertion"].scores.shape == m.curves["deletion"].scores.shape
+    assert s.first_map_seconds is not None and len(s.refresh_times) >= 1
+    assert no_session_thread_alive()
+
+
+def test_no_metrics_for_a_class_without_truth():
+    s = session(truth={0: TL}, causal=False)
+    s.run(rise(1))
+    assert s.wait(60)
+    assert s.last.status == "done" and s.last.methods[0].metrics == {}
+
+
+def test_restart_during_a_run_explains_the_latest_request_and_never_overlaps():
+    model = Quadrants().gate()
+    s = session(model)
+    s.run(rise(0, 2000))
+    assert model.entered.wait(60)        # run 1 is inside the model
+    s.restart(rise(2))                   # superseded before it could start...
+    s.restart(rise(1, 300))              # ...by this one: latest wins
+    model.release.set()
+    assert s.wait(60)
+    assert s.last.request == rise(1, 300) and s.last.status == "done" and s.last.result.target == 1
+    assert peak_in(s.last.result.saliency, BR)
+    finishes = [(n, t) for e, n, t in s.listener.events if e == "finish"]
+    assert finishes == [(1, 0), (2, 1)]  # run 1 stopped, the superseded request never ran
+    assert model.max_active == 1
+    assert no_session_thread_alive()
+
+
+def test_run_while_running_is_ignored():
+    model = Quadrants().gate()
+    s = session(model)
+    assert s.run(rise(0, 300))
+    assert model.entered.wait(60)
+    assert s.run(rise(1)) is False
+    model.release.set()
+    assert s.wait(60)
+    assert s.last.number == 1 and s.last.request.target == 0
+
+
+def test_stop_ends_the_run_after_the_batch_in_flight_and_drops_pending():
+    model = Quadrants().gate()
+    s = session(model)
+    s.run(rise(0, 10000))
+    assert model.entered.wait(60)
+    s.restart(rise(1))
+    s.stop()
+    model.release.set()
+    assert s.wait(60)
+    run = s.last
+    assert run.number == 1 and run.status == "stopped"
+    # the gate held the explainer's first call (the unmasked image): it stopped before any batch of masks
+    assert run.result is None and run.methods[0].curves == {}
+    assert [e for e, *_ in s.listener.events] == ["start", "finish"]
+
+
+def test_stop_during_a_batch_ends_the_run_right_after_that_batch():
+    """Stop answers after the batch in flight: batches are small (16 masks), the flag is checked after each."""
+    model = Quadrants()
+    calls, hold, held = [], threading.Event(), threading.Event()
+    inner = model.__call__
+
+    def blocking(x):  # the worker's 3rd call (unmasked image, batch 1, batch 2) waits for the test
+        if threading.current_thread() is not model.main:
+            calls.append(len(x))
+            if len(calls) == 3:
+                held.set()
+                assert hold.wait(60)
+        return inner(x)
+
+    s = ExplainSession(blocking, IMAGE, causal=False)
+    s.run(rise(0, 10000))
+    assert held.wait(60)
+    s.stop()
+    hold.set()
+    assert s.wait(60)
+    assert s.last.status == "stopped" and s.last.result.n_forward == 32 and calls[1:] == [16, 16]
+
+
+def test_an_error_in_the_model_is_reported_and_the_session_stays_usable():
+    model = Quadrants()
+    model.fail = True
+    with pytest.raises(RuntimeError, match="model exploded"):
+        session(model)  # the constructor's prediction already fails: a clear error at once
+    model.fail = False
+    s = session(model)
+    model.fail = True
+    s.run(rise(0))
+    assert s.wait(60)
+    assert s.last.status == "error" and "model exploded" in str(s.last.error)
+    assert s.listener.events[-1][0] == "finish"
+    model.fail = False
+    assert s.run(rise(0))
+    assert s.wait(60) and s.last.status == "done"
+
+
+def test_an_error_in_the_listener_is_reported_and_does_not_block():
+    calls = []
+
+    def listener(event, run):
+        calls.append(event)
+        if event == "start" and len(calls) == 1:
+            raise ValueError("view broke")
+
+    s = session(listener=listener)
+    s.run(rise(0))
+    assert s.wait(60)
+    assert s.last.status == "error" and "view broke" in str(s.last.error)
+    s.run(rise(0))
+    assert s.wait(60) and s.last.status == "done"
+
+
+def test_snapshots_are_bounded():
+    s = session(snapshots=10, causal=False)
+    s.run(RunRequest(0, (MethodChoice("mask-update", 3000, {"grid": 4, "chains": 4}),)))
+    assert s.wait(120)
+    snaps = s.last.methods[0].snapshots
+    assert 2 <= len(snaps) <= 10
+    assert snaps[-1][0] == 3000 and [n for n, *_ in snaps] == sorted(n for n, *_ in snaps)
+
+
+def test_compare_mode_runs_every_method_with_its_own_progress_and_metrics():
+    s = session(truth={0: TL, 1: BR})
+    req = RunRequest(0, ("rise", MethodChoice("mask-update", 640, {"grid": 4, "chains": 8}), "occlusion"))
+    s.run(req)
+    assert s.wait(120)
+    run = s.last
+    assert [m.choice.key for m in run.methods] == ["rise", "mask-update", "occlusion"]
+    assert all(m.status == "done" and m.result.done for m in run.methods)
+    assert [m.result.n_forward for m in run.methods[:2]] == [2000, 640]
+    for m in run.methods:
+        assert {"pointing", "box_iou", "insertion_auc", "deletion_auc"} <= set(m.metrics)
+        assert peak_in(m.result.saliency, TL), m.choice.key
+
+
+@pytest.mark.parametrize("choice,match", [
+    (MethodChoice("rise", 200, {"chains": 4}), "offers no setting"),
+    (MethodChoice("rise", 200, {"grid": 99}), "outside its range"),
+    (MethodChoice("rise", 5), "outside its range"),
+    (MethodChoice("magic"), "unknown method"),
+])
+def test_bad_requests_raise_clear_errors(choice, match):
+    s = session()
+    with pytest.raises(ValueError, match=match):
+        s.run(RunRequest(0, (choice,)))
+    assert s.last is None  # refused at the call: nothing started
+
+
+def test_bad_request_objects():
+    s = session()
+    with pytest.raises(TypeError, match="RunRequest"):
+        s.run(0)
+    with pytest.raises(ValueError, match="out of range"):
+        s.run(rise(7))
+    with pytest.raises(ValueError, match="at least one method"):
+        RunRequest(0, ())
+
+
+def test_small_batches_bound_the_work_between_stop_checks():
+    exp = build_explainer(MethodChoice("rise", 200), Quadrants(), batch_size=16)
+    assert exp.model.batch_size == 16
+
+
+ACTIONS = st.lists(st.one_of(
+    st.tuples(st.just("run"), st.integers(0, 2)),
+    st.tuples(st.just("restart"), st.integers(0, 2)),
+    st.tuples(st.just("stop"), st.just(0)),
+), min_size=1, max_size=8)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(actions=ACTIONS, budget=st.sampled_from([100, 160, 400]))
+def test_random_interaction_sequences_end_in_the_requested_state(actions, budget):
+    model = Quadrants()
+    s = ExplainSession(model, IMAGE, causal=False, refresh_interval=0.0)
+    expected, issued, stopped_last = None, [], False
+    for kind, target in actions:
+        req = rise(target, budget)
+        if kind == "run":
+            if s.run(req):
+                expected, stopped_last = req, False
+                issued.append(req)
+        elif kind == "restart":
+            s.restart(req)
+            expected, stopped_last = req, False
+            issued.append(req)
+        else:
+            s.stop()
+            stopped_last = True
+    assert s.wait(120)
+    assert model.max_active == 1 or not issued
+    assert not s._thread or not s._thread.is_alive()
+    if not issued:
+        assert s.last is None
+        return
+    last = s.last
+    assert last.status != "error", last.error
+    if stopped_last:
+        # the stop ended whichever run was in flight (or it had finished); nothing ran after it
+        assert last.request in issued and last.status in ("stopped", "done")
+    else:
+        # latest wins, never lost: the last request was explained to the end
+        assert last.request == expected and last.status == "done" and last.result.done
+        assert last.result.target == expected.target and last.result.n_forward == budget
