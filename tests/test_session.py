@@ -64,7 +64,9 @@ class Recorder:
             self.finished.set()
 
 
-IMAGE = np.ones((16, 16, 3), np.float32)
+# Bright top-left and bottom-right quadrants on black: masking to the mean colour (the default occluder) dims either.
+IMAGE = np.zeros((16, 16, 3), np.float32)
+IMAGE[:8, :8] = IMAGE[8:, 8:] = 1.0
 TL, BR = np.zeros((16, 16), bool), np.zeros((16, 16), bool)
 TL[:8, :8] = True
 BR[8:, 8:] = True

@@ -53,9 +53,16 @@ TL = (0, 0, 8, 8)      # box (x0, y0, x1, y1) of class 0's region
 BR = (8, 8, 16, 16)
 
 
+def two_quadrants():
+    """Bright top-left and bottom-right quadrants on black: masking to the mean colour (0.5) dims either."""
+    img = np.zeros((16, 16, 3), np.float32)
+    img[:8, :8] = img[8:, 8:] = 1.0
+    return img
+
+
 def make(model=None, img=None, **kw):
     kw.setdefault("labels", ["tl", "br", "const"])
-    return ExplainWidget(model or ThreeClass(), img if img is not None else np.ones((16, 16, 3), np.float32), **kw)
+    return ExplainWidget(model or ThreeClass(), img if img is not None else two_quadrants(), **kw)
 
 
 def peak(saliency):
