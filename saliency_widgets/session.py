@@ -416,7 +416,7 @@ class ExplainSession:
         if truth is not None:
             mrun.metrics["pointing"] = M.pointing_game(exp.raw, truth, tolerance=15)
             mrun.metrics["pointing_strict"] = M.pointing_game(exp.raw, truth, tolerance=0)
-            mrun.metrics["box_iou"] = M.box_iou(exp.saliency, box_of(truth), rule="fraction", threshold=0.5)
+            mrun.metrics["box_iou"] = M.box_iou(exp.raw, box_of(truth), rule="fraction", threshold=0.5)
         if causal and exp.n_forward >= 0 and np.isfinite(exp.score):
             # The metrics prepare (preprocess) the image themselves: give them the user's image.
             ins = M.insertion(self.model, self.image, exp.raw, exp.target)

@@ -37,12 +37,20 @@ class Canvas:
     def image_png(self) -> bytes:
         return png_bytes(upscale(self.decorate(self.rgb), self.scale))
 
-    def mask_pngs(self, mask) -> tuple[bytes, bytes]:
-        """The mask in grey and the masked input, as PNG."""
-        m = np.clip(np.asarray(mask, np.float32), 0, 1)
-        grey = np.repeat((m * 255).astype(np.uint8)[..., None], 3, axis=2)
+    def mask_pngs(self, mask, occluder="auto") -> tuple[bytes, bytes]:
+        """The mask in grey and the masked input, as PNG.
+
+        Masked pixels are shown as the explainer masked them: black for ``occluder="zero"``
+        (or 0), else the image's mean colour (what "auto" and "mean" use for raw-pixel models).
+        """
+        m = np.clip(np.asarray(mask, np.float32), 0, 1)[..., None]
+        grey = np.repeat((m[..., 0] * 255).astype(np.uint8)[..., None], 3, axis=2)
+        rgb = self.rgb.astype(np.float32)
+        black = occluder in ("zero", 0, 0.0)
+        fill = np.zeros(3, np.float32) if black else rgb.reshape(-1, rgb.shape[-1]).mean(0)
+        masked = fill + m * (rgb - fill)
         return (png_bytes(upscale(grey, self.scale)),
-                png_bytes(upscale((self.rgb * m[..., None]).astype(np.uint8), self.scale)))
+                png_bytes(upscale(np.clip(masked, 0, 255).astype(np.uint8), self.scale)))
 
 
 def metrics_html(metrics: dict, *, has_truth: bool) -> str:
@@ -52,7 +60,7 @@ def metrics_html(metrics: dict, *, has_truth: bool) -> str:
         mark = lambda ok: "✔ hit" if ok else "✘ miss"  # noqa: E731
         parts.append(f"pointing game (15 px): <b>{mark(metrics['pointing'])}</b>, "
                      f"strict: <b>{mark(metrics['pointing_strict'])}</b>")
-        parts.append(f"box IoU (region ≥ 50% of max): <b>{metrics['box_iou']:.2f}</b>")
+        parts.append(f"box IoU (region ≥ 50% of the min-max raw map): <b>{metrics['box_iou']:.2f}</b>")
     elif not has_truth:
         parts.append("<i>no ground truth for this class: no pointing / IoU</i>")
     if "insertion_auc" in metrics:

@@ -128,7 +128,8 @@ class RunView:
             if len(run.methods) == 1:
                 self.overlay_image.value = self.canvas.overlay_png(exp.saliency)
                 if exp.mask is not None:
-                    self.mask_image.value, self.masked_image.value = self.canvas.mask_pngs(exp.mask)
+                    self.mask_image.value, self.masked_image.value = self.canvas.mask_pngs(
+                        exp.mask, exp.params.get("occluder", "auto"))
             self.progress.value = min(exp.n_forward, self.progress.max)
             last = max(0, len(first.snapshots) - 1)
             self.updating_slider = True
