@@ -156,6 +156,8 @@ class ModelAdapter:
 
         def scores(batch, target_idx):
             out = fwd(batch)
+            if not be.native:  # host path: a bad class is reported, not an IndexError
+                _check_class(int(target_idx[0]), out.shape[1])
             if soft:
                 out = softmax_xp(xp, out)
             return xp.take(out, target_idx, axis=1)[:, 0]
@@ -183,8 +185,12 @@ class ModelAdapter:
         scores = np.empty(len(counts), np.float32)
         if len(counts) == 0:
             return scores
-        probs = self.predict(np.asarray(x_start, np.float32)[None])  # decides outputs="auto", checks the class
-        _check_class(target, probs.shape[1])
+        if self.backend.native:
+            if self.num_classes is None or self._softmax is None:  # outputs="auto" decides on the host first
+                self.predict(np.asarray(x_start, np.float32)[None])
+            _check_class(target, self.num_classes)
+        elif isinstance(target, bool) or not isinstance(target, (int, np.integer)):
+            _check_class(target, self.num_classes or 0)
         rank = np.full(n_pix, n_pix, np.int64)  # pixels not in order are never replaced
         rank[order] = np.arange(len(order))
         be = self.backend
@@ -204,6 +210,8 @@ class ModelAdapter:
             except ModelError:
                 raise
             except Exception as exc:
+                if not be.native:
+                    raise
                 raise ModelError(f"{self.name} raised {type(exc).__name__} on a batch of {len(ks)} "
                                  f"path images of shape {(h, w, c)}: {exc}") from exc
         for b0, n, p in outs:  # one host sync per batch, after every batch is queued

@@ -135,7 +135,10 @@ def torch_device_of(module):
 def torch_backend(forward, device) -> ArrayBackend:
     """``forward(batch (B, H, W, C) torch tensor) -> (B, K)``; runs under ``torch.inference_mode``."""
     import torch
-    import array_api_compat.torch as xp
+    try:
+        import array_api_compat.torch as xp
+    except ImportError:  # the extra's array-api-compat is missing: the few functions we use, by hand
+        xp = _TorchNamespace(torch)
 
     def asarray(a, dtype):
         return torch.as_tensor(a, dtype=dtype).to(device)
@@ -285,3 +288,70 @@ class _TFNamespace:
 
     def zeros(self, shape, dtype=None):
         return self.tf.zeros(shape, dtype=dtype or self.tf.float32)
+
+
+class _TorchNamespace(_TFNamespace):
+    """Fallback when array-api-compat is not installed: the same functions on torch tensors."""
+
+    def __init__(self, torch):
+        self.tf = None
+        self.torch = torch
+        self.float32, self.float64, self.int32, self.int64, self.bool = (
+            torch.float32, torch.float64, torch.int32, torch.int64, torch.bool)
+
+    def asarray(self, a, dtype=None):
+        return self.torch.as_tensor(a, dtype=dtype)
+
+    def astype(self, a, dtype):
+        return a.to(dtype)
+
+    def take(self, a, idx, axis=0):
+        return self.torch.index_select(a, axis, idx)
+
+    def matmul(self, a, b):
+        return self.torch.matmul(a, b)
+
+    def permute_dims(self, a, axes):
+        return a.permute(*axes)
+
+    def reshape(self, a, shape):
+        return self.torch.reshape(a, shape)
+
+    def expand_dims(self, a, axis=0):
+        return self.torch.unsqueeze(a, axis)
+
+    def where(self, c, a, b):
+        return self.torch.where(c, a, b)
+
+    def sum(self, a, axis=None, keepdims=False):
+        return self.torch.sum(a) if axis is None else self.torch.sum(a, dim=axis, keepdim=keepdims)
+
+    def max(self, a, axis=None, keepdims=False):
+        return self.torch.amax(a, dim=() if axis is None else axis, keepdim=keepdims)
+
+    def tensordot(self, a, b, axes=2):
+        return self.torch.tensordot(a, b, dims=axes)
+
+    def abs(self, a):
+        return self.torch.abs(a)
+
+    def exp(self, a):
+        return self.torch.exp(a)
+
+    def ones_like(self, a):
+        return self.torch.ones_like(a)
+
+    def concat(self, arrays, axis=0):
+        return self.torch.cat(list(arrays), dim=axis)
+
+    def minimum(self, a, b):
+        return self.torch.minimum(a, b)
+
+    def maximum(self, a, b):
+        return self.torch.maximum(a, b)
+
+    def arange(self, n, dtype=None):
+        return self.torch.arange(n, dtype=dtype)
+
+    def zeros(self, shape, dtype=None):
+        return self.torch.zeros(shape, dtype=dtype or self.torch.float32)
