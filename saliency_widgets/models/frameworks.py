@@ -27,6 +27,14 @@ def _cached(model, make):
         return be
 
 
+def _weakrefable(obj) -> bool:
+    try:
+        weakref.ref(obj)
+        return True
+    except TypeError:
+        return False
+
+
 def torch_adapter(module, *, outputs="auto", preprocess=None, batch_size=None, mean_color=None,
                   masks_on="auto") -> ModelAdapter:
     """A ``torch.nn.Module`` taking (B, C, H, W): put in eval mode, fed the user's (B, H, W, C) images."""
@@ -37,12 +45,11 @@ def torch_adapter(module, *, outputs="auto", preprocess=None, batch_size=None, m
     module.eval()
     device = torch_device_of(module)
     be = _cached(module, lambda: torch_backend(torch_module_forward(module), device))
-    ref = weakref.ref(module)
 
-    def host_fn(batch):  # the host path (predict): NumPy in, NumPy out
+    def host_fn(batch):  # the host path (predict): NumPy in, NumPy out; holds the module (the cache does not)
         with torch.inference_mode():
             t = torch.from_numpy(np.ascontiguousarray(batch, np.float32)).to(device)
-            return ref()(t.permute(0, 3, 1, 2)).float().cpu().numpy()
+            return module(t.permute(0, 3, 1, 2)).float().cpu().numpy()
 
     return ModelAdapter(host_fn, outputs=outputs, preprocess=preprocess, batch_size=batch_size,
                         name=f"PyTorch module {type(module).__name__!r}", mean_color=mean_color,
@@ -54,7 +61,8 @@ def jax_adapter(fn, *, outputs="auto", preprocess=None, batch_size=None, mean_co
     """A function of ``jax.Array`` batches (B, H, W, C) -> (B, K), traced inside the explainers' ``jax.jit``."""
     import jax
 
-    be = _cached(fn, lambda: jax_backend(fn))
+    ref = weakref.ref(fn) if _weakrefable(fn) else (lambda: fn)
+    be = _cached(fn, lambda: jax_backend(lambda x: ref()(x)))  # the cache must not keep fn alive
     jitted = jax.jit(fn)
 
     def host_fn(batch):
