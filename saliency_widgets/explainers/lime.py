@@ -83,8 +83,7 @@ class Lime(Explainer):
         be = self.model.backend
         c = MaskConsts(be, x, self._fill(x), target)
         seg_d = be.asarray(seg.reshape(-1), dtype=be.int_dtype)
-        fn = be.compile(("lime", bool(self.model._softmax), h, w),
-                        _lime_step(be.xp, self.model.scores_fn(), (h, w)))
+        fn = self.model.compile_step("lime", lambda xp, scores: _lime_step(xp, scores, (h, w)), h, w)
         pacer = Pacer(be.yield_interval_s)
         zs, ps, pending = [], [], []
         done, bs = 0, self.model.batch_size

@@ -181,9 +181,10 @@ class MaskUpdate(Explainer):
         n_full = sum(len(u) == k_all for u in us)
         u_full = be.asarray(np.stack(us[:n_full]), dtype=u_dtype) if n_full else None
         off_full = be.asarray(np.stack(offs[:n_full]), dtype=be.int_dtype) if n_full else None
-        fn = be.compile(("mask-update", bool(self.model._softmax), self.update, self.weighting,
-                         self.learning_rate), _mask_update_step(xp, self.model.scores_fn(), be.acc_dtype,
-                                                                self.update, self.weighting, self.learning_rate))
+        fn = self.model.compile_step(
+            "mask-update", lambda xp, scores: _mask_update_step(xp, scores, be.acc_dtype, self.update,
+                                                                self.weighting, self.learning_rate),
+            self.update, self.weighting, self.learning_rate)
         init = be.compile(("mask-upsample",), lambda r, cl, ah, aw, g, o: upsample(xp, r, cl, ah, aw, g, o))
 
         # State of the K chains: grids, their upsampled masks, previous q.

@@ -76,8 +76,8 @@ class Occlusion(Explainer):
         self._budget = len(pos)
         be = self.model.backend
         c = MaskConsts(be, x, self._fill(x), target)
-        fn = be.compile(("occlusion", bool(self.model._softmax), win),
-                        _occlusion_step(be.xp, self.model.scores_fn(), be.acc_dtype, win))
+        fn = self.model.compile_step("occlusion", lambda xp, scores: _occlusion_step(xp, scores, be.acc_dtype, win),
+                                     win)
         corners = np.asarray(pos, np.int64).reshape(-1, 2)
         corners_d = be.asarray(corners, dtype=be.int_dtype)
         score_d = be.asarray(np.float32(score))

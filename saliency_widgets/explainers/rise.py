@@ -77,9 +77,8 @@ class Rise(Explainer):
         h, w = x.shape[:2]
         up, grids, offsets = self.draw((h, w))
         be = self.model.backend
-        xp = be.xp
         c = MaskConsts(be, x, self._fill(x), target, up)
-        fn = be.compile(("rise", bool(self.model._softmax)), _rise_step(xp, self.model.scores_fn(), be.acc_dtype))
+        fn = self.model.compile_step("rise", lambda xp, scores: _rise_step(xp, scores, be.acc_dtype))
         # All draws go to the device once (N * s * s cells: small); batches are slices of them.
         grids_d = be.asarray(grids.astype(np.float32))
         offsets_d = be.asarray(offsets, dtype=be.int_dtype)

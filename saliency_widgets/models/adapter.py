@@ -149,13 +149,18 @@ class ModelAdapter:
         """
         be = self.backend
         xp = be.xp
+        bs = self.batch_size
         if not be.native:
             fwd, soft = self.predict, False
         else:
             fwd, soft = be.forward, bool(self._softmax)
 
         def scores(batch, target_idx):
-            out = fwd(batch)
+            n = batch.shape[0]
+            if be.native and n is not None and n > bs:  # e.g. more chains than batch_size: chunked calls
+                out = xp.concat([fwd(batch[i:i + bs]) for i in range(0, n, bs)], axis=0)
+            else:
+                out = fwd(batch)
             if not be.native:  # host path: a bad class is reported, not an IndexError
                 _check_class(int(target_idx[0]), out.shape[1])
             if soft:
@@ -163,6 +168,11 @@ class ModelAdapter:
             return xp.take(out, target_idx, axis=1)[:, 0]
 
         return scores
+
+    def compile_step(self, name: str, make, *static):
+        """``make(xp, scores)`` compiled once per model, softmax decision, batch size and ``static`` settings."""
+        be = self.backend
+        return be.compile((name, bool(self._softmax), self.batch_size) + tuple(static), make(be.xp, self.scores_fn()))
 
     def path_scores(self, x_start: np.ndarray, x_finish: np.ndarray, order: np.ndarray, counts: np.ndarray,
                     target: int) -> np.ndarray:
@@ -195,7 +205,7 @@ class ModelAdapter:
         rank[order] = np.arange(len(order))
         be = self.backend
         xp = be.xp
-        fn = be.compile(("path_scores", bool(self._softmax), h, w, c), _path_step(xp, self.scores_fn(), (h, w, c)))
+        fn = self.compile_step("path_scores", lambda xp, scores: _path_step(xp, scores, (h, w, c)), h, w, c)
         start = be.asarray(np.asarray(x_start, np.float32).reshape(1, n_pix, c))
         finish = be.asarray(np.asarray(x_finish, np.float32).reshape(1, n_pix, c))
         rank_d = be.asarray(rank.reshape(1, n_pix, 1), dtype=be.int_dtype)
