@@ -109,11 +109,25 @@ def numpy_backend() -> ArrayBackend:
 
 
 def _np_namespace():
-    try:
-        import array_api_compat.numpy as xp
-        return xp
-    except ImportError:  # the array API subset we use is plain NumPy >= 2 too
-        return np
+    """NumPy with the array-API names the explainers use (NumPy 1.26 lacks some; no extra dependency)."""
+    return _NumpyNamespace()
+
+
+class _NumpyNamespace:
+    def __getattr__(self, name):
+        return getattr(np, name)
+
+    @staticmethod
+    def astype(a, dtype):
+        return np.asarray(a).astype(dtype, copy=False)
+
+    @staticmethod
+    def permute_dims(a, axes):
+        return np.transpose(a, axes)
+
+    @staticmethod
+    def concat(arrays, axis=0):
+        return np.concatenate(arrays, axis=axis)
 
 
 def softmax_xp(xp, logits):
@@ -211,8 +225,11 @@ def tf_backend(forward) -> ArrayBackend:
     def compile(fn):
         return tf.function(fn)
 
-    def asarray(a, dtype):
-        return tf.convert_to_tensor(np.asarray(a), dtype=dtype)
+    where = "/GPU:0" if gpu else "/CPU:0"
+
+    def asarray(a, dtype):  # placed on the GPU once, not copied at every call
+        with tf.device(where):
+            return tf.identity(tf.convert_to_tensor(np.asarray(a), dtype=dtype))
 
     return ArrayBackend("tensorflow", _TFNamespace(tf), forward=forward, device="GPU" if gpu else "CPU",
                         accelerator=gpu, float_dtype=tf.float32, acc_dtype=tf.float32, int_dtype=tf.int32,

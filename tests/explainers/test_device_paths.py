@@ -7,6 +7,8 @@ inside a region, p(class 1) = 1 - that.  torch and jax are test dependencies
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 import jax
 import jax.numpy as jnp
 
@@ -50,6 +52,9 @@ def keras_region():
     out = dense(pooled)
     dense.set_weights([np.array([[1 / 3, -1 / 3]] * 3, np.float32), np.array([0.0, 1.0], np.float32)])
     return keras.Model(inp, out)
+
+
+TORCH_MODEL = TorchRegion()  # one module: the adapter's backend (and its compiled steps) is cached per model
 
 
 def framework_models():
@@ -222,3 +227,14 @@ def test_torch_without_array_api_compat_uses_the_fallback(monkeypatch, image):
         a = EXPLAINERS[name](m, 16).explain(image, 0)
         b = EXPLAINERS[name](numpy_region, 16).explain(image, 0)
         np.testing.assert_allclose(a.saliency, b.saliency, atol=1e-4, err_msg=name)
+
+
+@settings(max_examples=8, deadline=None)
+@given(bs=st.integers(1, 40), chains=st.integers(1, 12), steps=st.integers(1, 60), seed=st.integers(0, 2**32 - 1))
+def test_torch_mask_update_is_the_numpy_chain_whatever_the_batch_size(bs, chains, steps, seed):
+    img = np.random.default_rng(seed % 1000).uniform(0, 1, (16, 16, 3)).astype(np.float32)
+    kw = dict(steps=steps, grid=4, chains=chains, occluder="zero", seed=seed)
+    ref = MaskUpdate(numpy_region, batch_size=64, **kw).explain(img, 0)
+    exp = MaskUpdate(TORCH_MODEL, batch_size=bs, **kw).explain(img, 0)
+    np.testing.assert_allclose(exp.trace, ref.trace, atol=1e-5)
+    np.testing.assert_allclose(exp.saliency, ref.saliency, atol=1e-4)
