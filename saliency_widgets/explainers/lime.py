@@ -84,23 +84,23 @@ class Lime(Explainer):
         c = MaskConsts(be, x, self._fill(x), target)
         seg_d = be.asarray(seg.reshape(-1), dtype=be.int_dtype)
         fn = self.model.compile_step("lime", lambda xp, scores: _lime_step(xp, scores, (h, w)), h, w)
+        # Every on/off vector drawn up front (the same stream as batch by batch), uploaded once:
+        # z (samples, n_seg) is all that crosses; the pixel masks are made on the device.
+        z_all = (rng.random((self.samples, n_seg)) < self.keep).astype(np.float32)
+        z_all[0] = 1.0  # LIME includes the unperturbed image
+        z_d = be.asarray(z_all)
         pacer = Pacer(be.yield_interval_s)
-        zs, ps, pending = [], [], []
+        ps, pending = [], []
         done, bs = 0, self.model.batch_size
         while done < self.samples:
             n = min(bs, self.samples - done)
-            z = (rng.random((n, n_seg)) < self.keep).astype(np.float32)
-            if done == 0:
-                z[0] = 1.0  # LIME includes the unperturbed image
-            # Superpixels on/off -> pixel masks on the device: z (n, n_seg) is all that crosses.
-            pending.append(run_step(self, fn, done // bs, c.fill, c.diff, c.tidx, seg_d, be.asarray(z)))
-            zs.append(z)
+            pending.append(run_step(self, fn, done // bs, c.fill, c.diff, c.tidx, seg_d, z_d[done:done + n]))
             done += n
             if not pacer.due(done >= self.samples):
                 continue
             ps.extend(be.to_numpy(p) for p in pending)
             pending = []
-            coef = self._fit(np.concatenate(zs), np.concatenate(ps))
+            coef = self._fit(z_all[:done], np.concatenate(ps))
             raw = coef[seg]
             yield Explanation(saliency=normalize_map(raw, center=False), raw=raw.astype(np.float32),
                               target=target, score=score, n_forward=done, method=self.method,

@@ -211,12 +211,12 @@ class ModelAdapter:
         rank_d = be.asarray(rank.reshape(1, n_pix, 1), dtype=be.int_dtype)
         tidx = be.asarray(np.array([target]), dtype=be.int_dtype)
         bs = self.batch_size
+        counts_d = be.asarray(counts.reshape(-1, 1, 1), dtype=be.int_dtype)  # once: an upload can sync the device
         outs = []
         for b0 in range(0, len(counts), bs):
             ks = counts[b0:b0 + bs]
-            ks_d = be.asarray(ks.reshape(-1, 1, 1), dtype=be.int_dtype)
             try:
-                outs.append((b0, len(ks), fn(start, finish, rank_d, ks_d, tidx)))
+                outs.append((b0, len(ks), fn(start, finish, rank_d, counts_d[b0:b0 + bs], tidx)))
             except ModelError:
                 raise
             except Exception as exc:
