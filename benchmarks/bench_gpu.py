@@ -149,7 +149,11 @@ def bench_model(label, model, image, sync, device_forward, cfg, budget, rows):
         try:
             sal = np.random.default_rng(1).random(image.shape[:2]).astype(np.float32)
             step = cfg["path_step"]
-            both = lambda: (insertion(adapter, image, sal, 0, step=step), deletion(adapter, image, sal, 0, step=step))  # noqa: E731
+
+            def both():
+                return (insertion(adapter, image, sal, 0, step=step),
+                        deletion(adapter, image, sal, 0, step=step))
+
             both()
             (ins, dele), wall = timed(both, sync)
             passes = len(ins.scores) + len(dele.scores)
