@@ -13,7 +13,9 @@ Per model, in one run:
   masks made on the host; timed on a few steps and extrapolated) against the
   paper's rules in 256 chains (``MaskUpdate(chains=256, weighting="none")``),
   and ``MaskUpdate.faithful`` (1 chain on the device) per step;
-- insertion + deletion of one image (224 steps each).
+- insertion + deletion of one image (224 steps each);
+- first, same seed same map: a region-mean toy on the torch and JAX devices
+  against the NumPy reference (max difference of the normalised maps).
 
 Warm-up (compilation) is excluded; every timing ends with a device sync.
 Every section is guarded: an error is printed and the script goes on;
@@ -165,6 +167,59 @@ def bench_model(label, model, image, sync, device_forward, cfg, budget, rows):
             rows.append((label, "insertion + deletion", f"error: {type(exc).__name__}", ""))
 
 
+# -- same seed, same map on the device ----------------------------------------
+def same_map_check(rows):
+    """A region-mean toy on every device framework present against the NumPy reference (max |diff|)."""
+    import importlib.util
+    from saliency_widgets import Lime, MaskUpdate, Occlusion, Rise
+    rr, cc = slice(20, 60), slice(30, 90)
+
+    def numpy_region(x):
+        s = x[:, rr, cc].mean(axis=(1, 2, 3))
+        return np.stack([s, 1 - s], 1)
+
+    models = {}
+    if importlib.util.find_spec("torch") is not None:
+        import torch
+
+        class TorchRegion(torch.nn.Module):
+            def forward(self, x):
+                s = x[:, :, rr, cc].mean(dim=(1, 2, 3))
+                return torch.stack([s, 1 - s], 1)
+
+        models["torch " + ("cuda" if torch.cuda.is_available() else "cpu")] = TorchRegion().to(
+            "cuda" if torch.cuda.is_available() else "cpu")
+    if importlib.util.find_spec("jax") is not None:
+        import jax
+        import jax.numpy as jnp
+
+        @jax.jit
+        def jax_region(x):
+            s = x[:, rr, cc].mean(axis=(1, 2, 3))
+            return jnp.stack([s, 1 - s], 1)
+
+        models[f"jax {jax.devices()[0].platform}"] = jax_region
+    img = np.random.default_rng(0).random((112, 112, 3)).astype(np.float32)
+    cases = {
+        "Rise(masks=1000)": lambda m, bs: Rise(m, masks=1000, occluder="zero", batch_size=bs, seed=1),
+        "MaskUpdate.faithful(steps=300)": lambda m, bs: MaskUpdate.faithful(m, steps=300, occluder="zero",
+                                                                            batch_size=bs, seed=1),
+        "MaskUpdate(steps=1000)": lambda m, bs: MaskUpdate(m, steps=1000, occluder="zero", batch_size=bs, seed=1),
+        "Occlusion": lambda m, bs: Occlusion(m, occluder="zero", batch_size=bs),
+        "Lime(samples=300)": lambda m, bs: Lime(m, samples=300, occluder="zero", batch_size=bs, seed=1),
+    }
+    for case, make in cases.items():
+        try:
+            ref = make(numpy_region, 64).explain(img, 0).saliency
+            for label, m in models.items():
+                diff = max(float(np.abs(make(m, bs).explain(img, 0).saliency - ref).max()) for bs in (37, 256))
+                log(f"same map: {case} on {label} vs NumPy: max |diff| {diff:.2e} (normalised map, bs 37 and 256)")
+                rows.append(("region toy", f"{case}, {label} vs NumPy", f"max diff {diff:.1e}", ""))
+        except Exception as exc:
+            traceback.print_exc()
+            rows.append(("region toy", case, f"error: {type(exc).__name__}", ""))
+
+
 # -- PyTorch modules -----------------------------------------------------------
 def torch_models(px):
     import torch
@@ -296,6 +351,11 @@ def main(argv=None):
         return
 
     import importlib.util
+    if args.only is None:
+        try:
+            same_map_check(rows)
+        except Exception:
+            traceback.print_exc()
     if args.only in (None, "torch") and importlib.util.find_spec("torch") is not None:
         try:
             run_torch(cfg, budget, rows)

@@ -186,8 +186,8 @@ def torch_module_forward(module):
 # -- JAX ---------------------------------------------------------------------
 def jax_backend(forward) -> ArrayBackend:
     import jax
-    import jax.numpy as xp  # array-API compliant since jax 0.4.32
 
+    xp = _JaxNamespace()
     device = jax.devices()[0]
 
     def asarray(a, dtype):
@@ -197,6 +197,30 @@ def jax_backend(forward) -> ArrayBackend:
                         float_dtype=np.float32, acc_dtype=np.float32, int_dtype=np.int32, compile=jax.jit,
                         asarray=asarray,
                         to_numpy=np.asarray)
+
+
+class _JaxNamespace:
+    """``jax.numpy`` (array-API compliant), with the mask products at full float32 precision.
+
+    On GPUs XLA computes float32 products in TF32 by default (10-bit
+    mantissa): masks would differ from the NumPy reference by ~1e-3.  Only
+    the explainers' own products are pinned; the model keeps its precision.
+    """
+
+    def __init__(self):
+        import jax
+        import jax.numpy as jnp
+        self._jnp = jnp
+        self._highest = jax.lax.Precision.HIGHEST
+
+    def __getattr__(self, name):
+        return getattr(self._jnp, name)
+
+    def matmul(self, a, b):
+        return self._jnp.matmul(a, b, precision=self._highest)
+
+    def tensordot(self, a, b, axes=2):
+        return self._jnp.tensordot(a, b, axes=axes, precision=self._highest)
 
 
 # -- Keras 3 -----------------------------------------------------------------
