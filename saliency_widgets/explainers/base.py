@@ -87,7 +87,7 @@ class Explainer:
     model : Keras model, callable or ModelAdapter
         See :func:`saliency_widgets.models.as_model`.
     batch_size : int or None, keyword-only
-        Largest batch per forward call (default 64).
+        Largest batch per forward call (default 64; 256 when the model runs on a GPU).
     preprocess : callable or None, keyword-only
         Applied to the image before masking: masks apply to the model's input
         as ``fill + M * (x - fill)``, and ``occluder="auto"`` then fills with

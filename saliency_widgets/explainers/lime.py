@@ -4,7 +4,9 @@ from __future__ import annotations
 import numpy as np
 
 from ..explanation import Explanation, normalize_map
+from ..models.backends import Pacer
 from .base import Explainer, check_positive_int, check_seed
+from .kernels import MaskConsts, apply_masks, run_step
 
 __all__ = ["Lime"]
 
@@ -77,23 +79,28 @@ class Lime(Explainer):
         rng = np.random.default_rng(self.seed)
         seg = self.superpixels(x)
         n_seg = int(seg.max()) + 1
-        onehot = np.eye(n_seg, dtype=np.float32)[seg]  # (H, W, n_seg)
-        fill = self._fill(x)
-        diff = x - fill
-        zs, ps = [], []
+        h, w = seg.shape
+        be = self.model.backend
+        c = MaskConsts(be, x, self._fill(x), target)
+        seg_d = be.asarray(seg.reshape(-1), dtype=be.int_dtype)
+        fn = self.model.compile_step("lime", lambda xp, scores: _lime_step(xp, scores, (h, w)), h, w)
+        # Every on/off vector drawn up front (the same stream as batch by batch), uploaded once:
+        # z (samples, n_seg) is all that crosses; the pixel masks are made on the device.
+        z_all = (rng.random((self.samples, n_seg)) < self.keep).astype(np.float32)
+        z_all[0] = 1.0  # LIME includes the unperturbed image
+        z_d = be.asarray(z_all)
+        pacer = Pacer(be.yield_interval_s)
+        ps, pending = [], []
         done, bs = 0, self.model.batch_size
         while done < self.samples:
             n = min(bs, self.samples - done)
-            z = (rng.random((n, n_seg)) < self.keep).astype(np.float32)
-            if done == 0:
-                z[0] = 1.0  # LIME includes the unperturbed image
-            keep_px = onehot @ z.T  # (H, W, n)
-            m = np.moveaxis(keep_px, -1, 0)[..., None]
-            batch = fill[None] + m * diff[None]
-            ps.append(self._forward(batch.astype(np.float32), target, done // bs))
-            zs.append(z)
+            pending.append(run_step(self, fn, done // bs, c.fill, c.diff, c.tidx, seg_d, z_d[done:done + n]))
             done += n
-            coef = self._fit(np.concatenate(zs), np.concatenate(ps))
+            if not pacer.due(done >= self.samples):
+                continue
+            ps.extend(be.to_numpy(p) for p in pending)
+            pending = []
+            coef = self._fit(z_all[:done], np.concatenate(ps))
             raw = coef[seg]
             yield Explanation(saliency=normalize_map(raw, center=False), raw=raw.astype(np.float32),
                               target=target, score=score, n_forward=done, method=self.method,
@@ -110,3 +117,10 @@ class Lime(Explainer):
         reg[-1, -1] = 0.0  # do not shrink the intercept
         coef = np.linalg.solve(aw.T @ aw + reg, aw.T @ (p * wts))
         return coef[:-1]
+
+
+def _lime_step(xp, scores, shape):
+    def step(fill, diff, tidx, seg, z):
+        m = xp.reshape(xp.take(z, seg, axis=1), (-1,) + tuple(shape))  # (n, H, W) superpixels on/off
+        return scores(apply_masks(fill, diff, m), tidx)
+    return step

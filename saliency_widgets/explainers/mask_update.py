@@ -11,6 +11,8 @@ import numpy as np
 
 from ..explanation import Explanation, normalize_map
 from .base import Explainer, check_occluder, check_positive_int, check_seed
+from ..models.backends import Pacer
+from .kernels import MaskConsts, apply_masks, run_step, upsample
 from .masks import MaskUpsampler
 
 __all__ = ["MaskUpdate"]
@@ -144,58 +146,80 @@ class MaskUpdate(Explainer):
     def budget(self) -> int:
         return self.steps
 
-    def _explain(self, x, target, score):
+    def draw(self, shape):
+        """Every random number of a run, drawn from the seed on the host in the prototype's order.
+
+        Returns the upsampler, the chains' initial grids (K, s, s) and crop
+        offsets (K, 2), and per step the resampling uniforms (k, s, s) and the
+        next crop offsets (k, 2), k = K except maybe on the last step.  The
+        draws do not depend on the model's scores, so they are made up front
+        (about 1 MB for 4096 steps) and the loop runs on the device.
+        """
         rng = np.random.default_rng(self.seed)
-        h, w = x.shape[:2]
-        up = MaskUpsampler(self.grid, (h, w))
+        up = MaskUpsampler(self.grid, shape)
         k_all, s = min(self.chains, self.steps), self.grid
-        lr = self.learning_rate
-        p0 = max(score, 1e-12)
-        fill = self._fill(x)
-        diff = x - fill
-
-        # State of the K chains: grids, their upsampled masks, previous probability.
         grids = (rng.random((k_all, s, s)) > 1.0 - self.initial_keep).astype(np.float32)
-        masks = up(grids, rng)
-        prev = np.zeros(k_all, np.float32)
-
-        acc = np.zeros((h, w), np.float64)      # sum of masks (none) or of p * M (score/slope)
-        acc_m = np.zeros((h, w), np.float64)    # sum of evaluated masks (score/slope)
-        acc_m2 = np.zeros((h, w), np.float64)   # sum of squared masks (slope)
-        acc_p = 0.0                             # sum of p (slope)
-        trace: list[float] = []
-        done, step = 0, 0
-
+        offsets = up.offsets(rng, k_all)
+        us, offs, done = [], [], 0
         while done < self.steps:
-            k = min(k_all, self.steps - done)   # the last step may advance fewer chains
-            g, m = grids[:k], masks[:k]
-            p = self._forward(fill[None] + m[..., None] * diff[None], target, step)
-            trace.append(float(p[0]))
-            if self.weighting != "none":
-                pw = p.astype(np.float64)
-                acc += np.tensordot(pw, m, axes=1)
-                acc_m += m.sum(0)
-                if self.weighting == "slope":
-                    acc_m2 += np.einsum("khw,khw->hw", m, m)
-                    acc_p += float(pw.sum())
-            q = np.minimum(1.0, p / p0) if self.update == "relative" else p
-            d = q - prev[:k]
-            # Resample: an on cell stays on w.p. q, an off cell turns on w.p. 1 - q.
-            u = rng.random((k, s, s))
-            on = g > 0
-            new = np.where(on, u < q[:, None, None], u < 1.0 - q[:, None, None]).astype(np.float32)
-            # Regulariser: cells that grew get 1 - lr * |d| instead of 1.
-            damped = (1.0 - lr * np.abs(d)).astype(np.float32)[:, None, None]
-            new = np.where(new > g, np.broadcast_to(damped, new.shape), new)
-            grids[:k] = new
-            masks[:k] = up(new, rng)
-            if self.weighting == "none":
-                acc += masks[:k].sum(0)
-            prev[:k] = q
+            k = min(k_all, self.steps - done)
+            us.append(rng.random((k, s, s)))
+            offs.append(up.offsets(rng, k))
             done += k
-            step += 1
-            yield self._partial(acc, acc_m, acc_m2, acc_p, done, target, score, masks[0], trace,
-                                done >= self.steps)
+        return up, grids, offsets, us, offs
+
+    def _explain(self, x, target, score):
+        h, w = x.shape[:2]
+        up, grids0, offsets0, us, offs = self.draw((h, w))
+        be = self.model.backend
+        xp = be.xp
+        c = MaskConsts(be, x, self._fill(x), target, up)
+        k_all = len(grids0)
+        p0 = be.asarray(np.float32(max(score, 1e-12)))
+        # The NumPy reference compares float64 uniforms, as the prototype did; devices take float32.
+        u_dtype = be.float_dtype if be.native else np.float64
+        n_full = sum(len(u) == k_all for u in us)
+        u_full = be.asarray(np.stack(us[:n_full]), dtype=u_dtype) if n_full else None
+        off_full = be.asarray(np.stack(offs[:n_full]), dtype=be.int_dtype) if n_full else None
+        fn = self.model.compile_step(
+            "mask-update", lambda xp, scores: _mask_update_step(xp, scores, be.acc_dtype, self.update,
+                                                                self.weighting, self.learning_rate),
+            self.update, self.weighting, self.learning_rate)
+        init = be.compile(("mask-upsample",), lambda r, cl, ah, aw, g, o: upsample(xp, r, cl, ah, aw, g, o))
+
+        # State of the K chains: grids, their upsampled masks, previous q.
+        grids = be.asarray(grids0)
+        masks = init(c.rows, c.cols, c.ar_h, c.ar_w, grids, be.asarray(offsets0, dtype=be.int_dtype))
+        prev = be.asarray(np.zeros(k_all, np.float32))
+        zeros = np.zeros((h, w))
+        acc = be.asarray(zeros, dtype=be.acc_dtype)    # sum of masks (none) or of p * M (score/slope)
+        acc_m = be.asarray(zeros, dtype=be.acc_dtype)  # sum of evaluated masks (score/slope)
+        acc_m2 = be.asarray(zeros, dtype=be.acc_dtype)  # sum of squared masks (slope)
+        acc_p = be.asarray(np.float64(0.0), dtype=be.acc_dtype)  # sum of p (slope)
+        trace: list[np.ndarray] = []
+        pending = []  # p[0] of the steps since the last yield, still on the device
+        pacer = Pacer(be.yield_interval_s)
+        done = 0
+        for step in range(len(us)):
+            k = len(us[step])
+            if step < n_full:
+                u, off = u_full[step], off_full[step]
+            else:  # the last step advances fewer chains
+                u, off = be.asarray(us[step], dtype=u_dtype), be.asarray(offs[step], dtype=be.int_dtype)
+                grids, masks, prev = grids[:k], masks[:k], prev[:k]
+            grids, masks, prev, p, acc, acc_m, acc_m2, acc_p = run_step(
+                self, fn, step, c.rows, c.cols, c.ar_h, c.ar_w, c.fill, c.diff, c.tidx, p0,
+                grids, masks, prev, u, off, acc, acc_m, acc_m2, acc_p)
+            pending.append(p[0:1])
+            done += k
+            final = done >= self.steps
+            if not pacer.due(final):
+                continue
+            trace.append(be.to_numpy(xp.concat(pending) if len(pending) > 1 else pending[0]))
+            pending = []
+            yield self._partial(be.to_numpy(acc), be.to_numpy(acc_m), be.to_numpy(acc_m2),
+                                float(be.to_numpy(acc_p)), done, target, score, be.to_numpy(masks[0]),
+                                np.concatenate(trace), final)
 
     def _partial(self, acc, acc_m, acc_m2, acc_p, n, target, score, mask, trace, final):
         if self.weighting == "none":
@@ -209,4 +233,34 @@ class MaskUpdate(Explainer):
             raw = np.where(var > 1e-9, cov / np.maximum(var, 1e-9), 0.0)
         return Explanation(saliency=normalize_map(raw), raw=raw.astype(np.float32), target=target,
                            score=score, n_forward=n, method=self.method, params=self.params,
-                           done=final, mask=mask.copy(), trace=np.asarray(trace, np.float32))
+                           done=final, mask=np.array(mask), trace=np.asarray(trace, np.float32))
+
+
+def _mask_update_step(xp, scores, acc_dtype, update, weighting, lr):
+    """One step of all chains: score the masks, accumulate, resample the grids, upsample the next masks."""
+    def step(rows, cols, ar_h, ar_w, fill, diff, tidx, p0, grids, masks, prev, u, offsets,
+             acc, acc_m, acc_m2, acc_p):
+        p = scores(apply_masks(fill, diff, masks), tidx)
+        if weighting != "none":
+            pw = xp.astype(p, acc_dtype)
+            acc = acc + xp.tensordot(pw, xp.astype(masks, acc_dtype), axes=1)
+            acc_m = acc_m + xp.astype(xp.sum(masks, axis=0), acc_dtype)
+            if weighting == "slope":
+                acc_m2 = acc_m2 + xp.astype(xp.sum(masks * masks, axis=0), acc_dtype)
+                acc_p = acc_p + xp.sum(pw)
+        q = p
+        if update == "relative":
+            q = p / p0
+            q = xp.where(q > 1.0, xp.ones_like(q), q)
+        d = q - prev
+        # Resample: an on cell stays on w.p. q, an off cell turns on w.p. 1 - q.
+        qb = q[:, None, None]
+        new = xp.astype(xp.where(grids > 0, u < qb, u < 1.0 - qb), grids.dtype)
+        # Regulariser: cells that grew get 1 - lr * |d| instead of 1.
+        damped = (1.0 - lr * xp.abs(d))[:, None, None]
+        new = xp.where(new > grids, damped * xp.ones_like(new), new)
+        masks = upsample(xp, rows, cols, ar_h, ar_w, new, offsets)
+        if weighting == "none":
+            acc = acc + xp.astype(xp.sum(masks, axis=0), acc_dtype)
+        return new, masks, q, p, acc, acc_m, acc_m2, acc_p
+    return step

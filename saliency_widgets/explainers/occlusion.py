@@ -4,7 +4,9 @@ from __future__ import annotations
 import numpy as np
 
 from ..explanation import Explanation, normalize_map
+from ..models.backends import Pacer
 from .base import Explainer, check_positive_int
+from .kernels import MaskConsts, run_step
 
 __all__ = ["Occlusion"]
 
@@ -72,21 +74,39 @@ class Occlusion(Explainer):
         h, w = x.shape[:2]
         win, pos = self._positions(h, w)
         self._budget = len(pos)
-        drop = np.zeros((h, w), np.float64)
-        count = np.zeros((h, w), np.float64)
+        be = self.model.backend
+        c = MaskConsts(be, x, self._fill(x), target)
+        fn = self.model.compile_step("occlusion", lambda xp, scores: _occlusion_step(xp, scores, be.acc_dtype, win),
+                                     win)
+        corners = np.asarray(pos, np.int64).reshape(-1, 2)
+        corners_d = be.asarray(corners, dtype=be.int_dtype)
+        score_d = be.asarray(np.float32(score))
+        drop = be.asarray(np.zeros((h, w)), dtype=be.acc_dtype)
+        count = be.asarray(np.zeros((h, w)), dtype=be.acc_dtype)
+        pacer = Pacer(be.yield_interval_s)
         bs = self.model.batch_size
-        fill = self._fill(x)
         for b0 in range(0, len(pos), bs):
-            chunk = pos[b0:b0 + bs]
-            batch = np.repeat(x[None], len(chunk), axis=0)
-            for i, (y0, x0) in enumerate(chunk):
-                batch[i, y0:y0 + win, x0:x0 + win] = fill[y0:y0 + win, x0:x0 + win]
-            p = self._forward(batch, target, b0 // bs)
-            for (y0, x0), pi in zip(chunk, p):
-                drop[y0:y0 + win, x0:x0 + win] += score - pi
-                count[y0:y0 + win, x0:x0 + win] += 1
-            raw = np.where(count > 0, drop / np.maximum(count, 1), 0.0)
-            n = b0 + len(chunk)
+            n = min(b0 + bs, len(pos))
+            drop, count = run_step(self, fn, b0 // bs, c.x, c.fill, c.ar_h, c.ar_w, c.tidx, score_d,
+                                   corners_d[b0:n], drop, count)
+            if not pacer.due(n >= len(pos)):
+                continue
+            d, k = be.to_numpy(drop), be.to_numpy(count)
+            raw = np.where(k > 0, d / np.maximum(k, 1), 0.0)
             yield Explanation(saliency=normalize_map(raw, center=False), raw=raw.astype(np.float32),
                               target=target, score=score, n_forward=n, method=self.method,
                               params={**self.params, "window": win}, done=n >= len(pos))
+
+
+def _occlusion_step(xp, scores, acc_dtype, win):
+    """One batch of windows (n, 2) top-left corners: occlude, forward, add the drops to the pixels covered."""
+    def step(x, fill, ar_h, ar_w, tidx, score, corners, drop, count):
+        y0, x0 = corners[:, 0:1], corners[:, 1:2]
+        ry = xp.astype((ar_h[None, :] >= y0) & (ar_h[None, :] < y0 + win), x.dtype)  # (n, H)
+        rx = xp.astype((ar_w[None, :] >= x0) & (ar_w[None, :] < x0 + win), x.dtype)  # (n, W)
+        occ = ry[:, :, None] * rx[:, None, :]  # (n, H, W): 1 inside the window
+        p = scores(xp.where(occ[..., None] > 0, fill[None], x[None]), tidx)
+        drop = drop + xp.tensordot(xp.astype(score - p, acc_dtype), xp.astype(occ, acc_dtype), axes=1)
+        count = count + xp.astype(xp.sum(occ, axis=0), acc_dtype)
+        return drop, count
+    return step

@@ -5,6 +5,8 @@ import numpy as np
 
 from ..explanation import Explanation, normalize_map
 from .base import Explainer, check_occluder, check_positive_int, check_seed
+from ..models.backends import Pacer
+from .kernels import MaskConsts, apply_masks, run_step, upsample
 from .masks import MaskUpsampler
 
 __all__ = ["Rise"]
@@ -74,18 +76,35 @@ class Rise(Explainer):
     def _explain(self, x, target, score):
         h, w = x.shape[:2]
         up, grids, offsets = self.draw((h, w))
-        fill = self._fill(x)
-        diff = x - fill
-        acc = np.zeros((h, w), np.float64)
+        be = self.model.backend
+        c = MaskConsts(be, x, self._fill(x), target, up)
+        fn = self.model.compile_step("rise", lambda xp, scores: _rise_step(xp, scores, be.acc_dtype))
+        # All draws go to the device once (N * s * s cells: small); batches are slices of them.
+        grids_d = be.asarray(grids.astype(np.float32))
+        offsets_d = be.asarray(offsets, dtype=be.int_dtype)
+        acc = be.asarray(np.zeros((h, w)), dtype=be.acc_dtype)
+        pacer = Pacer(be.yield_interval_s)
         done, step, bs = 0, 0, self.model.batch_size
         while done < self.masks:
             sl = slice(done, min(done + bs, self.masks))
-            m = up.upsample(grids[sl].astype(np.float32), offsets[sl])
-            p = self._forward(fill[None] + m[..., None] * diff[None], target, step)
-            acc += np.tensordot(p.astype(np.float64), m, axes=1)
+            acc, last = run_step(self, fn, step, c.rows, c.cols, c.ar_h, c.ar_w, c.fill, c.diff, c.tidx,
+                                 grids_d[sl], offsets_d[sl], acc)
             done = sl.stop
             step += 1
-            raw = acc / (done * self.keep)
+            final = done >= self.masks
+            if not pacer.due(final):
+                continue
+            raw = be.to_numpy(acc).astype(np.float64) / (done * self.keep)
             yield Explanation(saliency=normalize_map(raw), raw=raw.astype(np.float32), target=target,
                               score=score, n_forward=done, method=self.method, params=self.params,
-                              done=done >= self.masks, mask=m[-1].copy())
+                              done=final, mask=be.to_numpy(last).copy())
+
+
+def _rise_step(xp, scores, acc_dtype):
+    """One batch: upsample the grids, mask, forward, add ``sum_i p_i M_i`` to ``acc``."""
+    def step(rows, cols, ar_h, ar_w, fill, diff, tidx, grids, offsets, acc):
+        m = upsample(xp, rows, cols, ar_h, ar_w, grids, offsets)
+        p = scores(apply_masks(fill, diff, m), tidx)
+        acc = acc + xp.tensordot(xp.astype(p, acc_dtype), xp.astype(m, acc_dtype), axes=1)
+        return acc, m[-1]
+    return step

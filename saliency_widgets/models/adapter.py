@@ -6,10 +6,13 @@ logit handling and error reporting are written once.
 """
 from __future__ import annotations
 
+import sys
 import warnings
 from typing import Callable
 
 import numpy as np
+
+from .backends import numpy_backend, softmax_xp
 
 __all__ = ["ModelAdapter", "ModelError", "as_model", "softmax"]
 
@@ -55,11 +58,16 @@ class ModelAdapter:
         preprocessing maps to 0 (e.g. the ImageNet mean RGB for a "caffe"
         model that takes pixels).  ``occluder="auto"`` masks to it, so masking
         the raw input reproduces masking the preprocessed input by 0.
+    backend : ArrayBackend or None, keyword-only
+        Where the explainers make and apply their masks
+        (:mod:`saliency_widgets.models.backends`); ``None``: NumPy on the host.
+        On an accelerator ``batch_size`` defaults to 256 instead of 64.
     """
 
     def __init__(self, fn: Callable, *, input_shape=None, outputs: str = "auto",
                  preprocess: Callable | None = None, batch_size: int | None = None,
-                 name: str = "model", keras_model=None, pad_batches: bool = False, mean_color=None):
+                 name: str = "model", keras_model=None, pad_batches: bool = False, mean_color=None,
+                 backend=None):
         if not callable(fn):
             raise TypeError(f"model must be a Keras model or a callable batch -> scores, got {type(fn).__name__}")
         if outputs not in _OUTPUTS:
@@ -70,7 +78,9 @@ class ModelAdapter:
         self.input_shape = None if input_shape is None else tuple(input_shape)
         self.outputs = outputs
         self.preprocess = preprocess
-        self.batch_size = check_positive_int("batch_size", 64 if batch_size is None else batch_size)
+        self.backend = numpy_backend() if backend is None else backend
+        default_bs = 256 if self.backend.accelerator else 64
+        self.batch_size = check_positive_int("batch_size", default_bs if batch_size is None else batch_size)
         self.name = name
         self.keras_model = keras_model
         self.pad_batches = pad_batches
@@ -129,14 +139,50 @@ class ModelAdapter:
 
     __call__ = predict
 
+    def scores_fn(self):
+        """``scores(batch, target_idx) -> (B,)`` target probabilities of a batch on the backend's device.
+
+        ``target_idx`` is a (1,) integer array.  Traceable by the backend's
+        ``compile`` (the softmax decision is baked in: call :meth:`predict`
+        once first so ``outputs="auto"`` has decided).  On the NumPy backend
+        it is :meth:`predict` (validated outputs).
+        """
+        be = self.backend
+        xp = be.xp
+        bs = self.batch_size
+        if not be.native:
+            fwd, soft = self.predict, False
+        else:
+            fwd, soft = be.forward, bool(self._softmax)
+
+        def scores(batch, target_idx):
+            n = batch.shape[0]
+            if be.native and n is not None and n > bs:  # e.g. more chains than batch_size: chunked calls
+                out = xp.concat([fwd(batch[i:i + bs]) for i in range(0, n, bs)], axis=0)
+            else:
+                out = fwd(batch)
+            if not be.native:  # host path: a bad class is reported, not an IndexError
+                _check_class(int(target_idx[0]), out.shape[1])
+            if soft:
+                out = softmax_xp(xp, out)
+            return xp.take(out, target_idx, axis=1)[:, 0]
+
+        return scores
+
+    def compile_step(self, name: str, make, *static):
+        """``make(xp, scores)`` compiled once per model, softmax decision, batch size and ``static`` settings."""
+        be = self.backend
+        return be.compile((name, bool(self._softmax), self.batch_size) + tuple(static), make(be.xp, self.scores_fn()))
+
     def path_scores(self, x_start: np.ndarray, x_finish: np.ndarray, order: np.ndarray, counts: np.ndarray,
                     target: int) -> np.ndarray:
         """Target probabilities along a pixel-replacement path (insertion / deletion).
 
         Image ``i`` is ``x_start`` with the pixels ``order[:counts[i]]`` (flat
         indices into H * W, all channels) taken from ``x_finish``.  Only one
-        batch of images exists at a time.  Device-native adapters override
-        this so the images are built on the model's device.
+        batch of images exists at a time, built on the backend's device from
+        ``x_start``, ``x_finish`` and each pixel's rank in ``order``; only the
+        counts go in and the scores come out.
 
         Returns
         -------
@@ -144,20 +190,42 @@ class ModelAdapter:
         """
         h, w, c = x_start.shape
         n_pix = h * w
-        flat_start, flat_finish = x_start.reshape(n_pix, c), x_finish.reshape(n_pix, c)
         counts = np.asarray(counts)
+        order = np.asarray(order)
         scores = np.empty(len(counts), np.float32)
+        if len(counts) == 0:
+            return scores
+        if self.backend.native:
+            if self.num_classes is None or self._softmax is None:  # outputs="auto" decides on the host first
+                self.predict(np.asarray(x_start, np.float32)[None])
+            _check_class(target, self.num_classes)
+        elif isinstance(target, bool) or not isinstance(target, (int, np.integer)):
+            _check_class(target, self.num_classes or 0)
+        rank = np.full(n_pix, n_pix, np.int64)  # pixels not in order are never replaced
+        rank[order] = np.arange(len(order))
+        be = self.backend
+        xp = be.xp
+        fn = self.compile_step("path_scores", lambda xp, scores: _path_step(xp, scores, (h, w, c)), h, w, c)
+        start = be.asarray(np.asarray(x_start, np.float32).reshape(1, n_pix, c))
+        finish = be.asarray(np.asarray(x_finish, np.float32).reshape(1, n_pix, c))
+        rank_d = be.asarray(rank.reshape(1, n_pix, 1), dtype=be.int_dtype)
+        tidx = be.asarray(np.array([target]), dtype=be.int_dtype)
         bs = self.batch_size
+        counts_d = be.asarray(counts.reshape(-1, 1, 1), dtype=be.int_dtype)  # once: an upload can sync the device
+        outs = []
         for b0 in range(0, len(counts), bs):
             ks = counts[b0:b0 + bs]
-            batch = np.repeat(flat_start[None], len(ks), axis=0)
-            for i, k in enumerate(ks):
-                idx = order[:k]
-                batch[i, idx] = flat_finish[idx]
-            probs = self.predict(batch.reshape(len(ks), h, w, c))
-            if b0 == 0:
-                _check_class(target, probs.shape[1])
-            scores[b0:b0 + len(ks)] = probs[:, target]
+            try:
+                outs.append((b0, len(ks), fn(start, finish, rank_d, counts_d[b0:b0 + bs], tidx)))
+            except ModelError:
+                raise
+            except Exception as exc:
+                if not be.native:
+                    raise
+                raise ModelError(f"{self.name} raised {type(exc).__name__} on a batch of {len(ks)} "
+                                 f"path images of shape {(h, w, c)}: {exc}") from exc
+        for b0, n, p in outs:  # one host sync per batch, after every batch is queued
+            scores[b0:b0 + n] = be.to_numpy(p)
         return scores
 
     def _call(self, chunk: np.ndarray) -> np.ndarray:
@@ -192,6 +260,14 @@ class ModelAdapter:
 
     def __repr__(self) -> str:
         return f"ModelAdapter({self.name}, input_shape={self.input_shape}, batch_size={self.batch_size})"
+
+
+def _path_step(xp, scores, shape):
+    def step(start, finish, rank, ks, tidx):
+        # (B, H*W, C): pixel j comes from finish when its rank in the order is < k.
+        batch = xp.where(rank < ks, finish, start)
+        return scores(xp.reshape(batch, (-1,) + tuple(shape)), tidx)
+    return step
 
 
 def _looks_like_probabilities(out: np.ndarray) -> bool:
@@ -249,13 +325,52 @@ def _is_keras_model(model) -> bool:
     return (mod.startswith("keras") or mod.startswith("tf_keras") or "keras" in mod) and hasattr(model, "layers")
 
 
-def as_model(model, *, outputs: str = "auto", preprocess: Callable | None = None,
-             batch_size: int | None = None, mean_color=None) -> ModelAdapter:
-    """Wrap a Keras 3 model, a callable or an existing adapter as a :class:`ModelAdapter`.
+def _is_torch_module(model) -> bool:
+    torch = sys.modules.get("torch")  # never import torch for a model that is not one of its modules
+    return torch is not None and isinstance(model, torch.nn.Module)
 
-    ``mean_color`` declares the input colour the model's preprocessing maps to
-    0 (see :class:`ModelAdapter`); a Keras model may declare it itself as a
-    ``saliency_widgets_mean_color`` attribute (``load_imagenet_model`` does).
+
+def _is_jax_function(model) -> bool:
+    """A ``jax.jit``-wrapped function (its type lives in jaxlib); plain Python functions are not detected."""
+    mod = type(model).__module__ or ""
+    return "jax" in sys.modules and (mod.startswith("jaxlib") or mod.startswith("jax.")) and callable(model)
+
+
+_FRAMEWORKS = ("auto", "numpy", "torch", "jax")
+_MASKS_ON = ("auto", "host", "device")
+
+
+def as_model(model, *, outputs: str = "auto", preprocess: Callable | None = None,
+             batch_size: int | None = None, mean_color=None, framework: str = "auto",
+             masks_on: str = "auto") -> ModelAdapter:
+    """Wrap a Keras 3 model, a PyTorch module, a JAX function, a callable or an adapter.
+
+    Parameters
+    ----------
+    model : keras.Model, torch.nn.Module, JAX function, callable or ModelAdapter
+        Every model takes the user's channels-last images (B, H, W, C):
+
+        - a ``torch.nn.Module`` gets them as (B, C, H, W) on the device of its
+          parameters, in ``eval()`` mode under ``torch.inference_mode()``;
+        - a JAX function (``framework="jax"``, or detected when it is
+          ``jax.jit``-wrapped) gets ``jax.Array`` batches inside a ``jax.jit``;
+        - a Keras 3 model runs in its backend's framework (TensorFlow, JAX or
+          torch);
+        - any other callable gets NumPy batches (the host path).
+    framework : {"auto", "numpy", "torch", "jax"}, keyword-only
+        Say what a callable is: ``"jax"`` for a function of ``jax.Array``
+        batches that is not ``jax.jit``-wrapped; ``"numpy"`` forces the host
+        path for anything.
+    masks_on : {"auto", "host", "device"}, keyword-only
+        Where explainers make and apply masks.  ``"auto"``: on the model's
+        device for PyTorch, JAX and Keras on JAX/torch, and for Keras on
+        TensorFlow when TensorFlow sees a GPU (on a CPU the host path is as
+        fast there); ``"host"``: NumPy; ``"device"``: the framework's device
+        path even on a CPU.
+    mean_color : sequence of C floats or None
+        The input colour the model's preprocessing maps to 0 (see
+        :class:`ModelAdapter`); a Keras model may declare it itself as a
+        ``saliency_widgets_mean_color`` attribute (``load_imagenet_model`` does).
 
     Examples
     --------
@@ -264,21 +379,41 @@ def as_model(model, *, outputs: str = "auto", preprocess: Callable | None = None
     >>> m.predict(np.ones((2, 4, 4, 3), np.float32)).shape
     (2, 3)
     """
+    if framework not in _FRAMEWORKS:
+        raise ValueError(f"framework must be one of {_FRAMEWORKS}, got {framework!r}")
+    if masks_on not in _MASKS_ON:
+        raise ValueError(f"masks_on must be one of {_MASKS_ON}, got {masks_on!r}")
     if isinstance(model, ModelAdapter):
-        if preprocess is None and batch_size is None and outputs == "auto" and mean_color is None:
+        if (preprocess is None and batch_size is None and outputs == "auto" and mean_color is None
+                and masks_on == "auto"):
             return model
+        backend = model.backend if model.backend.native else None
+        if masks_on == "host":
+            backend = None
         return ModelAdapter(model.fn, input_shape=model.input_shape,
                             outputs=model.outputs if outputs == "auto" else outputs,
                             preprocess=preprocess or model.preprocess,
                             batch_size=batch_size or model.batch_size, name=model.name,
                             keras_model=model.keras_model, pad_batches=model.pad_batches,
-                            mean_color=model.mean_color if mean_color is None else mean_color)
+                            mean_color=model.mean_color if mean_color is None else mean_color,
+                            backend=backend)
+    if framework == "numpy":
+        masks_on = "host"
     if _is_keras_model(model):
         from .keras import keras_adapter
         return keras_adapter(model, outputs=outputs, preprocess=preprocess, batch_size=batch_size,
-                             mean_color=mean_color)
+                             mean_color=mean_color, masks_on=masks_on)
+    if framework == "torch" or (framework == "auto" and _is_torch_module(model)):
+        from .frameworks import torch_adapter
+        return torch_adapter(model, outputs=outputs, preprocess=preprocess, batch_size=batch_size,
+                             mean_color=mean_color, masks_on=masks_on)
+    if framework == "jax" or (framework == "auto" and _is_jax_function(model)):
+        from .frameworks import jax_adapter
+        return jax_adapter(model, outputs=outputs, preprocess=preprocess, batch_size=batch_size,
+                           mean_color=mean_color, masks_on=masks_on)
     if callable(model):
         name = getattr(model, "__name__", type(model).__name__)
         return ModelAdapter(model, outputs=outputs, preprocess=preprocess, batch_size=batch_size,
                             name=f"model {name!r}", mean_color=mean_color)
-    raise TypeError(f"model must be a Keras model or a callable batch -> scores, got {type(model).__name__}")
+    raise TypeError("model must be a Keras model, a torch.nn.Module, a JAX function or a callable "
+                    f"batch -> scores, got {type(model).__name__}")

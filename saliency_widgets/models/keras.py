@@ -6,6 +6,7 @@ import weakref
 import numpy as np
 
 from .adapter import ModelAdapter
+from .frameworks import keras_backend_for
 
 # One compiled function per model: every explainer wraps the model again, and
 # tracing a graph costs far more than a forward pass of a small model.
@@ -56,7 +57,8 @@ def _output_activation(model) -> str | None:
 MEAN_COLOR_ATTR = "saliency_widgets_mean_color"
 
 
-def keras_adapter(model, *, outputs="auto", preprocess=None, batch_size=None, mean_color=None) -> ModelAdapter:
+def keras_adapter(model, *, outputs="auto", preprocess=None, batch_size=None, mean_color=None,
+                  masks_on="auto") -> ModelAdapter:
     """The adapter of a Keras model; ``mean_color`` defaults to the model's ``saliency_widgets_mean_color``."""
     shape = model.input_shape
     if isinstance(shape, list):
@@ -83,4 +85,4 @@ def keras_adapter(model, *, outputs="auto", preprocess=None, batch_size=None, me
     return ModelAdapter(fn, input_shape=shape[1:], outputs=outputs,
                         preprocess=preprocess, batch_size=batch_size,
                         name=f"Keras model {model.name!r}", keras_model=model, pad_batches=pad,
-                        mean_color=mean_color)
+                        mean_color=mean_color, backend=keras_backend_for(model, masks_on))

@@ -117,3 +117,13 @@ def test_keras_model_declares_its_mean_color(tiny_keras):
         assert as_model(tiny_keras, mean_color=(0, 0, 0)).mean_color == (0.0, 0.0, 0.0)  # explicit wins
     finally:
         delattr(tiny_keras, MEAN_COLOR_ATTR)
+
+
+def test_batch_size_defaults_to_256_on_an_accelerator_and_64_on_the_host():
+    from saliency_widgets.models.backends import ArrayBackend, numpy_backend
+    host = numpy_backend()
+    gpu = ArrayBackend("torch", host.xp, accelerator=True)  # stands in for a CUDA device
+    assert ModelAdapter(lambda x: x, backend=gpu).batch_size == 256
+    assert ModelAdapter(lambda x: x, backend=gpu, batch_size=8).batch_size == 8
+    assert ModelAdapter(lambda x: x).batch_size == 64
+    assert gpu.yield_interval_s > 0 and host.yield_interval_s == 0  # partial maps paced on a GPU only

@@ -1,0 +1,392 @@
+"""Explainers on an accelerator against the model's own forward-pass floor (issue 11).
+
+For each framework present: PyTorch ResNet50 and MobileNetV2 modules
+(torchvision, ``weights=None``; a small hand-written CNN if torchvision is
+missing), Keras 3 MobileNetV2 and the demo model on every Keras backend that
+is installed (each in its own process: Keras picks its backend at import).
+Per model, in one run:
+
+- the forward floor: batches of 256 already on the device, synchronised;
+- ``Rise(masks=4096)``, ``MaskUpdate(steps=4096, chains=256)``, the default
+  ``MaskUpdate(steps=4096)`` (32 chains), as efficiency = floor time / wall time;
+- the paper's method: the prototype's pattern (one batch-1 call per step,
+  masks made on the host; timed on a few steps and extrapolated) against the
+  paper's rules in 256 chains (``MaskUpdate(chains=256, weighting="none")``),
+  and ``MaskUpdate.faithful`` (1 chain on the device) per step;
+- insertion + deletion of one image (224 steps each);
+- first, same seed same map: a region-mean toy on the torch and JAX devices
+  against the NumPy reference (max difference of the normalised maps).
+
+Warm-up (compilation) is excluded; every timing ends with a device sync.
+Every section is guarded: an error is printed and the script goes on;
+``--budget-s`` skips what is left once the budget is spent.
+
+Usage::
+
+    python benchmarks/bench_gpu.py [--quick] [--budget-s 420] [--out results.md]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+import traceback
+
+import numpy as np
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+T0 = time.perf_counter()
+
+
+def log(*a):
+    print(*a, flush=True)
+
+
+def sizes(quick):
+    if quick:
+        return dict(px=64, n=64, chains=16, batch=16, proto_steps=5, faithful_steps=16, path_step=512)
+    return dict(px=224, n=4096, chains=256, batch=256, proto_steps=50, faithful_steps=256, path_step=224)
+
+
+class Budget:
+    def __init__(self, seconds):
+        self.seconds = seconds
+
+    def left(self):
+        return self.seconds - (time.perf_counter() - T0)
+
+    def spent(self):
+        return self.left() <= 0
+
+
+def timed(fn, sync):
+    sync()
+    t0 = time.perf_counter()
+    out = fn()
+    sync()
+    return out, time.perf_counter() - t0
+
+
+def bench_model(label, model, image, sync, device_forward, cfg, budget, rows):
+    """All sections for one wrapped model; appends rows of (model, section, result, efficiency)."""
+    from saliency_widgets import MaskUpdate, Rise, as_model
+    from saliency_widgets.metrics.causal import deletion, insertion
+
+    adapter = as_model(model, batch_size=cfg["batch"])
+    log(f"== {label}: {adapter!r}, backend {adapter.backend!r}")
+    # Forward floor: data already on the device.
+    try:
+        batch = adapter.backend.asarray(np.repeat(image[None], cfg["batch"], 0))
+        for _ in range(3):
+            device_forward(batch)
+        reps = max(2, cfg["n"] // cfg["batch"])
+        _, t = timed(lambda: [device_forward(batch) for _ in range(reps)], sync)
+        per_pass = t / (reps * cfg["batch"])
+        log(f"{label}: forward floor {1 / per_pass:,.0f} img/s (batch {cfg['batch']} on the device)")
+        rows.append((label, f"forward floor (batch {cfg['batch']})", f"{1 / per_pass:,.0f} img/s", ""))
+    except Exception:
+        traceback.print_exc()
+        return
+    n = cfg["n"]
+
+    def run(name, make, passes):
+        if budget.spent():
+            log(f"{label}: {name}: skipped (budget spent)")
+            rows.append((label, name, "skipped (budget)", ""))
+            return None
+        try:
+            exp = make()
+            exp.explain(image, 0)  # warm-up: compiles the steps for these shapes
+            _, wall = timed(lambda: exp.explain(image, 0), sync)
+            eff = (passes + 1) * per_pass / wall
+            log(f"{label}: {name}: {wall:.3f} s, efficiency {eff:.2f}")
+            rows.append((label, name, f"{wall:.3f} s", f"{eff:.2f}"))
+            return wall
+        except Exception as exc:
+            traceback.print_exc()
+            rows.append((label, name, f"error: {type(exc).__name__}", ""))
+            return None
+
+    run(f"Rise(masks={n})", lambda: Rise(adapter, masks=n, seed=0), n)
+    run(f"MaskUpdate(steps={n}, chains={cfg['chains']})",
+        lambda: MaskUpdate(adapter, steps=n, chains=cfg["chains"], seed=0), n)
+    run(f"MaskUpdate(steps={n}) default (32 chains)", lambda: MaskUpdate(adapter, steps=n, seed=0), n)
+    chains_wall = run(f"paper's rules in chains: MaskUpdate(steps={n}, chains={cfg['chains']}, weighting='none')",
+                      lambda: MaskUpdate(adapter, steps=n, chains=cfg["chains"], weighting="none", seed=0), n)
+    # The prototype's pattern: the mask made on the host, one batch-1 call per step, the score back each step.
+    if not budget.spent():
+        try:
+            rng = np.random.default_rng(0)
+            x1 = image[None]
+            adapter.predict(x1)
+            steps = cfg["proto_steps"]
+
+            def proto():
+                for _ in range(steps):
+                    m = rng.random(image.shape[:2]).astype(np.float32)[None, ..., None]
+                    float(adapter.predict(x1 * m)[0, 0])
+
+            _, t = timed(proto, sync)
+            per_step = t / steps
+            line = f"{1000 * per_step:.2f} ms per step"
+            if chains_wall:
+                line += f"; paper's rules in {cfg['chains']} chains: {per_step * n / chains_wall:.0f}x faster"
+            log(f"{label}: prototype pattern (batch-1 call per step): {line}")
+            rows.append((label, "prototype pattern (one batch-1 call per step)", line, ""))
+        except Exception as exc:
+            traceback.print_exc()
+            rows.append((label, "prototype pattern", f"error: {type(exc).__name__}", ""))
+    fs = cfg["faithful_steps"]
+    w = run(f"MaskUpdate.faithful(steps={fs}) (1 chain on the device)",
+            lambda: MaskUpdate.faithful(adapter, steps=fs, seed=0), fs)
+    if w:
+        rows[-1] = rows[-1][:2] + (f"{w:.3f} s = {1000 * w / fs:.2f} ms per step",) + rows[-1][3:]
+    # Insertion + deletion of one image.
+    if not budget.spent():
+        try:
+            sal = np.random.default_rng(1).random(image.shape[:2]).astype(np.float32)
+            step = cfg["path_step"]
+
+            def both():
+                return (insertion(adapter, image, sal, 0, step=step),
+                        deletion(adapter, image, sal, 0, step=step))
+
+            both()
+            (ins, dele), wall = timed(both, sync)
+            passes = len(ins.scores) + len(dele.scores)
+            eff = passes * per_pass / wall
+            log(f"{label}: insertion+deletion ({passes} passes): {wall:.3f} s, efficiency {eff:.2f}")
+            rows.append((label, f"insertion + deletion ({passes} passes)", f"{wall:.3f} s", f"{eff:.2f}"))
+        except Exception as exc:
+            traceback.print_exc()
+            rows.append((label, "insertion + deletion", f"error: {type(exc).__name__}", ""))
+
+
+# -- same seed, same map on the device ----------------------------------------
+def same_map_check(rows):
+    """A region-mean toy on every device framework present against the NumPy reference (max |diff|)."""
+    import importlib.util
+    from saliency_widgets import Lime, MaskUpdate, Occlusion, Rise
+    rr, cc = slice(20, 60), slice(30, 90)
+
+    def numpy_region(x):
+        s = x[:, rr, cc].mean(axis=(1, 2, 3))
+        return np.stack([s, 1 - s], 1)
+
+    models = {}
+    if importlib.util.find_spec("torch") is not None:
+        import torch
+
+        class TorchRegion(torch.nn.Module):
+            def forward(self, x):
+                s = x[:, :, rr, cc].mean(dim=(1, 2, 3))
+                return torch.stack([s, 1 - s], 1)
+
+        models["torch " + ("cuda" if torch.cuda.is_available() else "cpu")] = TorchRegion().to(
+            "cuda" if torch.cuda.is_available() else "cpu")
+    if importlib.util.find_spec("jax") is not None:
+        import jax
+        import jax.numpy as jnp
+
+        @jax.jit
+        def jax_region(x):
+            s = x[:, rr, cc].mean(axis=(1, 2, 3))
+            return jnp.stack([s, 1 - s], 1)
+
+        models[f"jax {jax.devices()[0].platform}"] = jax_region
+    img = np.random.default_rng(0).random((112, 112, 3)).astype(np.float32)
+    cases = {
+        "Rise(masks=1000)": lambda m, bs: Rise(m, masks=1000, occluder="zero", batch_size=bs, seed=1),
+        "MaskUpdate.faithful(steps=300)": lambda m, bs: MaskUpdate.faithful(m, steps=300, occluder="zero",
+                                                                            batch_size=bs, seed=1),
+        "MaskUpdate(steps=1000)": lambda m, bs: MaskUpdate(m, steps=1000, occluder="zero", batch_size=bs, seed=1),
+        "Occlusion": lambda m, bs: Occlusion(m, occluder="zero", batch_size=bs),
+        "Lime(samples=300)": lambda m, bs: Lime(m, samples=300, occluder="zero", batch_size=bs, seed=1),
+    }
+    for case, make in cases.items():
+        try:
+            ref = make(numpy_region, 64).explain(img, 0).saliency
+            for label, m in models.items():
+                diff = max(float(np.abs(make(m, bs).explain(img, 0).saliency - ref).max()) for bs in (37, 256))
+                log(f"same map: {case} on {label} vs NumPy: max |diff| {diff:.2e} (normalised map, bs 37 and 256)")
+                rows.append(("region toy", f"{case}, {label} vs NumPy", f"max diff {diff:.1e}", ""))
+        except Exception as exc:
+            traceback.print_exc()
+            rows.append(("region toy", case, f"error: {type(exc).__name__}", ""))
+
+
+# -- PyTorch modules -----------------------------------------------------------
+def torch_models(px):
+    import torch
+    try:
+        import torchvision
+        return [("PyTorch ResNet50", torchvision.models.resnet50(weights=None)),
+                ("PyTorch MobileNetV2", torchvision.models.mobilenet_v2(weights=None))]
+    except Exception as exc:
+        log(f"torchvision unavailable ({type(exc).__name__}: {exc}); a hand-written CNN instead")
+        net = torch.nn.Sequential(
+            torch.nn.Conv2d(3, 64, 3, stride=2, padding=1), torch.nn.ReLU(),
+            torch.nn.Conv2d(64, 128, 3, stride=2, padding=1), torch.nn.ReLU(),
+            torch.nn.Conv2d(128, 256, 3, stride=2, padding=1), torch.nn.ReLU(),
+            torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten(), torch.nn.Linear(256, 1000))
+        return [("PyTorch hand-written CNN", net)]
+
+
+def run_torch(cfg, budget, rows):
+    import torch
+    dev = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    log(f"torch {torch.__version__} on {torch.cuda.get_device_name() if dev.type == 'cuda' else 'CPU'}")
+    torch.backends.cudnn.benchmark = True
+    sync = torch.cuda.synchronize if dev.type == "cuda" else (lambda: None)
+    img = np.random.default_rng(0).uniform(-1, 1, (cfg["px"], cfg["px"], 3)).astype(np.float32)
+    for label, net in torch_models(cfg["px"]):
+        if budget.spent():
+            log(f"{label}: skipped (budget spent)")
+            continue
+        try:
+            net = net.to(dev).eval()
+
+            def fwd(b, net=net):
+                with torch.inference_mode():
+                    return net(b.permute(0, 3, 1, 2))
+
+            bench_model(label, net, img, sync, fwd, cfg, budget, rows)
+        except Exception:
+            traceback.print_exc()
+
+
+# -- Keras 3 (one backend per process) ----------------------------------------
+def run_keras_child(cfg, budget, rows, quick):
+    import keras
+    backend = keras.backend.backend()
+    log(f"keras {keras.__version__} on {backend}")
+    if backend == "jax":
+        import jax
+        sync_arr = []
+
+        def sync():
+            for a in sync_arr:
+                jax.block_until_ready(a)
+            sync_arr.clear()
+        log(f"jax {jax.__version__} devices {jax.devices()}")
+
+        def mk_fwd(model):
+            f = jax.jit(lambda x: model(x, training=False))
+
+            def fwd(b):
+                out = f(b)
+                sync_arr.append(out)
+                return out
+            return fwd
+    elif backend == "torch":
+        import torch
+        sync = torch.cuda.synchronize if torch.cuda.is_available() else (lambda: None)
+
+        def mk_fwd(model):
+            def fwd(b):
+                with torch.no_grad():
+                    return model(b, training=False)
+            return fwd
+    else:
+        import tensorflow as tf
+
+        def sync():
+            pass
+
+        def mk_fwd(model):
+            f = tf.function(lambda x: model(x, training=False))
+            return lambda b: f(b).numpy()  # .numpy() waits for the result
+    keras.utils.set_random_seed(0)
+    px = 96 if quick else 224
+    models = [(f"Keras MobileNetV2 {px} ({backend})",
+               lambda: keras.applications.MobileNetV2(weights=None, input_shape=(px, px, 3)), px)]
+    from saliency_widgets.demo.model import IMAGE_SIZE, load_model
+    models.append((f"demo model {IMAGE_SIZE} px ({backend})", load_model, IMAGE_SIZE))
+    for label, make, size in models:
+        if budget.spent():
+            log(f"{label}: skipped (budget spent)")
+            continue
+        try:
+            model = make()
+            img = np.random.default_rng(0).uniform(-1, 1, (size, size, 3)).astype(np.float32)
+            if "demo" in label:
+                img = (img + 1) / 2
+            bench_model(label, model, img, sync, mk_fwd(model), cfg, budget, rows)
+        except Exception:
+            traceback.print_exc()
+
+
+def keras_backends():
+    import importlib.util
+    return [b for b, mod in (("jax", "jax"), ("tensorflow", "tensorflow"), ("torch", "torch"))
+            if importlib.util.find_spec(mod) is not None]
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="small sizes (a CPU smoke run)")
+    ap.add_argument("--budget-s", type=float, default=420.0, help="skip remaining sections after this")
+    ap.add_argument("--out", default=None, help="write the markdown table here (default: stdout)")
+    ap.add_argument("--only", choices=["torch", "keras"], default=None)
+    ap.add_argument("--keras-backends", default=None, help="comma-separated; default: every installed one")
+    ap.add_argument("--rows-json", default=None, help=argparse.SUPPRESS)  # child -> parent
+    args = ap.parse_args(argv)
+    cfg = sizes(args.quick)
+    budget = Budget(args.budget_s)
+    rows: list = []
+    log(f"bench_gpu: {json.dumps(cfg)}; budget {args.budget_s:.0f} s; Python {sys.version.split()[0]}")
+
+    if args.only == "keras":  # child process: one Keras backend
+        try:
+            run_keras_child(cfg, budget, rows, args.quick)
+        except Exception:
+            traceback.print_exc()
+        with open(args.rows_json, "w") as f:
+            json.dump(rows, f)
+        return
+
+    import importlib.util
+    if args.only is None:
+        try:
+            same_map_check(rows)
+        except Exception:
+            traceback.print_exc()
+    if args.only in (None, "torch") and importlib.util.find_spec("torch") is not None:
+        try:
+            run_torch(cfg, budget, rows)
+        except Exception:
+            traceback.print_exc()
+    if args.only in (None, "keras") and importlib.util.find_spec("keras") is not None:
+        backends = args.keras_backends.split(",") if args.keras_backends else keras_backends()
+        for b in backends:
+            if budget.left() < 20:
+                log(f"Keras on {b}: skipped (budget spent)")
+                continue
+            out = f"/tmp/bench_gpu_rows_{os.getpid()}_{b}.json"
+            cmd = [sys.executable, os.path.abspath(__file__), "--only", "keras", "--rows-json", out,
+                   "--budget-s", str(int(budget.left()))] + (["--quick"] if args.quick else [])
+            env = dict(os.environ, KERAS_BACKEND=b, PYTHONUNBUFFERED="1")
+            try:
+                subprocess.run(cmd, env=env, timeout=max(10, budget.left() + 30), check=False)
+                with open(out) as f:
+                    rows.extend(tuple(r) for r in json.load(f))
+            except Exception:
+                traceback.print_exc()
+
+    lines = ["| model | measurement | result | efficiency (floor / wall) |", "| --- | --- | --- | --- |"]
+    lines += [f"| {m} | {s} | {r} | {e} |" for m, s, r, e in rows]
+    table = "\n".join(lines) + "\n"
+    if args.out:
+        with open(args.out, "w") as f:
+            f.write(table)
+        log(f"table written to {args.out}")
+    log(table)
+
+
+if __name__ == "__main__":
+    main()

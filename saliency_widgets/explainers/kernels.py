@@ -1,0 +1,65 @@
+"""Mask making and masking written once against the model's array backend.
+
+Every function here takes the backend's array namespace ``xp`` and arrays on
+the model's device, so one implementation serves NumPy (the reference, on the
+host), TensorFlow, JAX and PyTorch; the backend compiles the step functions
+(``jax.jit``, ``tf.function``).  Only the small random draws come from the
+host; see :mod:`saliency_widgets.models.backends`.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..models import ModelError
+
+__all__ = ["upsample", "apply_masks", "MaskConsts", "run_step"]
+
+
+def upsample(xp, rows_m, cols_m, ar_h, ar_w, grids, offsets):
+    """(n, s, s) grids and (n, 2) crop offsets -> (n, H, W) masks (see :class:`.masks.MaskUpsampler`).
+
+    ``rows_m`` (up_h, s) and ``cols_m`` (up_w, s) are the interpolation
+    matrices; ``ar_h``/``ar_w`` are ``arange(H)``/``arange(W)`` on the device.
+    """
+    h, w = ar_h.shape[0], ar_w.shape[0]
+    s = rows_m.shape[1]
+    iy = xp.reshape(offsets[:, 0:1] + ar_h[None, :], (-1,))
+    ix = xp.reshape(offsets[:, 1:2] + ar_w[None, :], (-1,))
+    rows = xp.reshape(xp.take(rows_m, iy, axis=0), (-1, h, s))  # (n, H, s)
+    cols = xp.reshape(xp.take(cols_m, ix, axis=0), (-1, w, s))  # (n, W, s)
+    return xp.matmul(xp.matmul(rows, grids), xp.permute_dims(cols, (0, 2, 1)))
+
+
+def apply_masks(fill, diff, m):
+    """``fill + M * (x - fill)`` for a batch of masks (n, H, W) -> (n, H, W, C)."""
+    return fill[None] + m[..., None] * diff[None]
+
+
+class MaskConsts:
+    """The per-image arrays an explainer puts on the device once: fill, x - fill, the target index,
+    and (for grid masks) the interpolation matrices and index ranges."""
+
+    def __init__(self, be, x, fill, target, up=None):
+        h, w = x.shape[:2]
+        self.fill = be.asarray(fill.astype(np.float32))
+        self.diff = be.asarray((x - fill).astype(np.float32))
+        self.x = be.asarray(x.astype(np.float32))
+        self.tidx = be.asarray(np.array([target]), dtype=be.int_dtype)
+        self.ar_h = be.asarray(np.arange(h), dtype=be.int_dtype)
+        self.ar_w = be.asarray(np.arange(w), dtype=be.int_dtype)
+        if up is not None:
+            self.rows = be.asarray(up._rows)
+            self.cols = be.asarray(up._cols)
+
+
+def run_step(explainer, fn, step, *args):
+    """Call a compiled step; a failure names the explainer, the model and the step."""
+    try:
+        return fn(*args)
+    except ModelError as exc:
+        raise ModelError(f"{explainer.method}: at step {step}: {exc}") from exc.__cause__
+    except Exception as exc:
+        if not explainer.model.backend.native:
+            raise
+        raise ModelError(f"{explainer.method}: at step {step}: {explainer.model.name} raised "
+                         f"{type(exc).__name__}: {exc}") from exc
