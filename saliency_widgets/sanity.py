@@ -188,6 +188,8 @@ def spearman_similarity(a, b) -> float:
     from scipy.stats import spearmanr
 
     a, b = _check_pair(a, b)
+    if np.array_equal(a, b):
+        return 1.0  # exactly, not 1 - rounding: the control's "unchanged" must read as 1
     if np.ptp(a) == 0 or np.ptp(b) == 0:
         return 1.0 if np.array_equal(a, b) else 0.0
     return float(spearmanr(a.ravel(), b.ravel()).statistic)
@@ -207,6 +209,8 @@ def ssim_similarity(a, b) -> float:
     win -= 1 - win % 2  # odd window no larger than the map
     if win < 3:
         raise ValueError(f"maps of shape {a.shape} are too small for SSIM (at least 3 x 3)")
+    if np.array_equal(a, b):
+        return 1.0
     return float(structural_similarity(_unit(a), _unit(b), data_range=1.0, win_size=win))
 
 
@@ -361,14 +365,16 @@ class RandomisationResult:
                 level: float = 0.95) -> dict:
         """Does ``method`` pass? It passes when its map changes once the model is randomised.
 
-        Rule (stated, not Adebayo's, who judged by eye): after the last step
-        (in cascading mode the whole model randomised), the upper end of the
-        ``level`` bootstrap interval of the mean similarity is below ``threshold``.
+        Rule (stated, not Adebayo's, who judged by eye), on the last step (in
+        cascading mode: the whole model randomised), with the ``level`` bootstrap
+        interval of the mean similarity over the images: **passes** when the whole
+        interval lies below ``threshold``, **fails** when it lies at or above it,
+        **undecided** when it straddles it (too few images, or too noisy maps, to say).
 
         Returns
         -------
-        dict with ``method``, ``passes`` (bool), ``mean``, ``low``, ``high`` and
-        ``text``, a plain sentence.
+        dict with ``method``, ``verdict`` ("passes", "fails" or "undecided"),
+        ``passes`` (bool), ``mean``, ``low``, ``high`` and ``text``, a plain sentence.
         """
         if not -1 <= threshold <= 1:
             raise ValueError(f"threshold must be a similarity in [-1, 1], got {threshold}")
@@ -376,14 +382,12 @@ class RandomisationResult:
         if method not in scores:
             raise ValueError(f"no method {method!r} in this result; it has {self.methods}")
         mean, low, high = mean_interval(scores[method][-1], level=level, seed=self.seed)
-        passes = bool(high < threshold)
         where = "the whole model randomised" if self.mode == "cascading" else f"{self.steps[-1]} randomised"
-        text = (f"{method}: {'PASSES' if passes else 'FAILS'} - with {where}, {metric} similarity to the "
-                f"trained map is {mean:.2f} [{low:.2f}, {high:.2f}] "
-                f"({'below' if passes else 'not below'} {threshold}): "
-                + ("the map depends on the learned weights" if passes
-                   else "the map does not depend enough on the learned weights"))
-        return {"method": method, "passes": passes, "mean": mean, "low": low, "high": high, "text": text}
+        verdict, text = _verdict(mean, low, high, threshold)
+        text = (f"{method}: {verdict.upper()} - with {where}, {metric} similarity to the trained map is "
+                f"{mean:.2f} [{low:.2f}, {high:.2f}]; {text}")
+        return {"method": method, "verdict": verdict, "passes": verdict == "passes", "mean": mean, "low": low,
+                "high": high, "text": text}
 
     def verdicts(self, **kwargs) -> list[dict]:
         """:meth:`verdict` of every method."""
@@ -409,6 +413,14 @@ class RandomisationResult:
         ax.axhline(0, color="grey", lw=0.5)
         ax.legend(fontsize=8, loc="best")
         return ax
+
+
+def _verdict(mean, low, high, threshold):
+    if high < threshold:
+        return "passes", f"the whole interval is below {threshold}: the map depends on the learned weights"
+    if low >= threshold:
+        return "fails", f"the whole interval is at or above {threshold}: the map barely depends on the learned weights"
+    return "undecided", f"the interval straddles {threshold}: more images (or a larger budget) are needed to say"
 
 
 def model_randomisation(model, images, methods, *, targets=None, cascading: bool = True, layers=None,
@@ -518,17 +530,19 @@ class DataRandomisationResult:
     def summary(self, *, threshold: float = 0.5, level: float = 0.95) -> list[dict]:
         """One row per method: mean Spearman and SSIM with bootstrap intervals, and a verdict.
 
-        A method passes when the upper end of the Spearman interval is below ``threshold``.
+        The verdict follows :meth:`RandomisationResult.verdict` on the Spearman
+        interval: passes below ``threshold``, fails at or above, undecided across it.
         """
         rows = []
         for m in self.methods:
             sp = mean_interval(self.spearman[m], level=level, seed=self.seed)
             ss = mean_interval(self.ssim[m], level=level, seed=self.seed)
-            passes = bool(sp[2] < threshold)
+            verdict, why = _verdict(*sp, threshold)
             rows.append({"method": m, "spearman": sp[0], "spearman_low": sp[1], "spearman_high": sp[2],
-                         "ssim": ss[0], "ssim_low": ss[1], "ssim_high": ss[2], "passes": passes,
-                         "text": f"{m}: {'PASSES' if passes else 'FAILS'} - Spearman {sp[0]:.2f} "
-                                 f"[{sp[1]:.2f}, {sp[2]:.2f}] between the maps of the two models"})
+                         "ssim": ss[0], "ssim_low": ss[1], "ssim_high": ss[2], "verdict": verdict,
+                         "passes": verdict == "passes",
+                         "text": f"{m}: {verdict.upper()} - Spearman {sp[0]:.2f} [{sp[1]:.2f}, {sp[2]:.2f}] "
+                                 f"between the maps of the two models; {why}"})
         return rows
 
 

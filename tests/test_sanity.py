@@ -67,7 +67,7 @@ def test_centre_baseline_does_not_change_under_randomisation(model, images):
     assert np.all(res.spearman["centre baseline"] == 1.0)
     assert np.allclose(res.ssim["centre baseline"], 1.0)
     v = res.verdict("centre baseline")
-    assert not v["passes"] and "FAILS" in v["text"]
+    assert v["verdict"] == "fails" and not v["passes"] and "FAILS" in v["text"]
 
 
 @pytest.mark.parametrize("method", ["occlusion", "rise"])
@@ -82,8 +82,17 @@ def test_a_method_that_reads_the_model_changes_when_the_deciding_layer_is_random
 
 def test_occlusion_passes_and_the_baseline_fails_the_cascading_check(model, images):
     res = sanity.model_randomisation(model, images, ["occlusion", "center"], progress=False)
-    verdicts = {v["method"]: v["passes"] for v in res.verdicts()}
-    assert verdicts == {"occlusion": True, "centre baseline": False}
+    verdicts = {v["method"]: v["verdict"] for v in res.verdicts()}
+    assert verdicts == {"occlusion": "passes", "centre baseline": "fails"}
+
+
+def test_a_verdict_is_undecided_when_the_interval_straddles_the_threshold(model, images):
+    res = sanity.model_randomisation(model, images, "occlusion", progress=False)
+    res.spearman["occlusion"][-1] = np.array([0.0, 1.0, 0.0, 1.0, 0.0, 1.0])  # mean 0.5, wide interval
+    v = res.verdict("occlusion", threshold=0.5)
+    assert v["verdict"] == "undecided" and not v["passes"] and v["low"] < 0.5 < v["high"]
+    assert res.verdict("occlusion", threshold=0.99)["verdict"] == "passes"
+    assert res.verdict("occlusion", threshold=-0.5)["verdict"] == "fails"
 
 
 def test_the_users_model_is_never_modified(model, images):
@@ -187,8 +196,8 @@ def test_data_randomisation_separates_two_models_that_read_different_halves(mode
     res = sanity.data_randomisation_check(model, other, images, ["occlusion", "center"], targets=[0] * len(images),
                                           progress=False)
     rows = {r["method"]: r for r in res.summary()}
-    assert rows["occlusion"]["passes"] and rows["occlusion"]["spearman"] < 0.2
-    assert not rows["centre baseline"]["passes"] and rows["centre baseline"]["spearman"] == 1.0
+    assert rows["occlusion"]["verdict"] == "passes" and rows["occlusion"]["spearman"] < 0.2
+    assert rows["centre baseline"]["verdict"] == "fails" and rows["centre baseline"]["spearman"] == 1.0
 
 
 # ---- similarity measures ------------------------------------------------------------------------
@@ -207,6 +216,13 @@ def test_spearman_is_one_under_a_strictly_increasing_transform_and_minus_one_rev
 @given(maps, st.floats(0.1, 10), st.floats(-5, 5))
 def test_ssim_is_one_for_the_same_map_up_to_a_positive_affine_change(a, scale, shift):
     assert sanity.ssim_similarity(a, a * scale + shift) == pytest.approx(1.0, abs=1e-6)
+
+
+def test_identical_maps_are_exactly_one():
+    from saliency_widgets.explainers import CenterBaseline
+    sal = CenterBaseline().explain(np.zeros((96, 96, 3))).raw  # many tied values
+    assert sanity.spearman_similarity(sal, sal.copy()) == 1.0
+    assert sanity.ssim_similarity(sal, sal.copy()) == 1.0
 
 
 def test_similarity_of_different_and_constant_maps():
