@@ -146,3 +146,69 @@ def test_cascading_by_hand():
     assert cw.check_cascading_by_hand(right, model, image, 0, layers=["decide"])
     with rejects("not"):
         cw.check_cascading_by_hand(1.0, model, image, 0, layers=["decide"])
+
+
+# ---- the notebooks' exercises --------------------------------------------------------------------
+
+def _notebooks():
+    import glob
+    import os
+    root = os.path.join(os.path.dirname(__file__), "..", "notebooks")
+    return sorted(glob.glob(os.path.join(root, "0[2-7]_*.ipynb")))
+
+
+def _strip_module():
+    import importlib.util
+    import os
+    path = os.path.join(os.path.dirname(__file__), "..", "notebooks", "solutions", "make_student_versions.py")
+    spec = importlib.util.spec_from_file_location("make_student_versions", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+@pytest.mark.parametrize("path", _notebooks(), ids=lambda p: p.rsplit("/", 1)[-1])
+def test_every_notebook_has_an_exercise_whose_solution_is_followed_by_a_self_check(path):
+    import nbformat
+    cells = nbformat.read(path, as_version=4).cells
+    solutions = [i for i, c in enumerate(cells) if c.get("metadata", {}).get("nbgrader", {}).get("solution")]
+    assert solutions, f"{path} has no exercise"
+    checked = [i for i in solutions
+               if "coursework.check" in cells[i + 1].source and cells[i + 1].metadata["nbgrader"]["locked"]]
+    assert checked, f"{path}: no solution is followed by a locked self-check cell"
+    for i in solutions:
+        assert "### BEGIN SOLUTION" in cells[i].source and "### END SOLUTION" in cells[i].source
+
+
+@pytest.mark.parametrize("path", _notebooks(), ids=lambda p: p.rsplit("/", 1)[-1])
+def test_student_versions_have_no_solution_and_no_output(path):
+    import nbformat
+    mod = _strip_module()
+    nb = mod.strip_notebook(nbformat.read(path, as_version=4))
+    text = nbformat.writes(nb)
+    assert "BEGIN SOLUTION" not in text
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            assert cell.outputs == []
+        if mod.is_solution(cell):
+            assert "raise NotImplementedError()" in cell.source
+
+
+def test_a_solution_cell_without_markers_is_refused():
+    import nbformat
+    mod = _strip_module()
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+        "x = 1", metadata={"nbgrader": {"solution": True, "grade_id": "q1"}})])
+    with pytest.raises(ValueError, match="markers"):
+        mod.strip_notebook(nb)
+
+
+def test_the_notebook_01_exercise_cells_are_valid_nbformat():
+    import json
+    import os
+    import nbformat
+    path = os.path.join(os.path.dirname(__file__), "..", "notebooks", "solutions", "01_exercise.cells.json")
+    cells = [nbformat.from_dict(c) for c in json.load(open(path, encoding="utf-8"))]
+    nb = nbformat.v4.new_notebook(cells=cells)
+    nbformat.validate(nb)
+    assert cells[1].metadata["nbgrader"]["solution"] and "coursework.check_absent_class" in cells[2].source
