@@ -31,7 +31,7 @@ mean and standard deviation.  The user's model is never modified.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
+from typing import Sequence
 
 import numpy as np
 
@@ -261,8 +261,9 @@ def _methods(methods, budget, params, seed):
         if spec.seeded:
             kw.setdefault("seed", seed)
 
-        def factory(model, spec=spec, b=b, kw=kw):
-            return spec.build(model, budget=b, **kw)
+        def factory(model, seed=None, spec=spec, b=b, kw=kw):
+            # seed: another seed for the same settings (the method's own noise, seeded methods only)
+            return spec.build(model, budget=b, **(kw if seed is None else {**kw, "seed": seed}))
         out.append((spec.label, factory, spec.seeded))
     labels = [m[0] for m in out]
     if len(set(labels)) != len(labels):
@@ -434,7 +435,8 @@ def model_randomisation(model, images, methods, *, targets=None, cascading: bool
     images : (N, H, W, C) or (H, W, C) array
     methods : str, (label, factory) or a list of them
         Registry keys or labels (``"rise"``, ``"mask-update (paper)"``, ...), or
-        ``(label, factory)`` with ``factory(model) -> explainer``.
+        ``(label, factory)`` with ``factory(model) -> explainer`` (treated as unseeded:
+        no seed-to-seed comparison is made for it).
     targets : (N,) ints or None, keyword-only
         Class explained per image (default: the trained model's top-1); the same
         class is explained on every randomised model.
@@ -473,8 +475,8 @@ def model_randomisation(model, images, methods, *, targets=None, cascading: bool
     for label, factory, seeded in meths:
         trained[label] = _maps(factory(model), images, targets)
         if seeded:
-            other = _methods([label], budget, {label: {**(params or {}).get(label, {}), "seed": seed + 1}}, seed)
-            self_sp[label], self_ss[label] = _score(trained[label], _maps(other[0][1](model), images, targets))
+            other = _maps(factory(model, seed=seed + 1), images, targets)
+            self_sp[label], self_ss[label] = _score(trained[label], other)
         if bar is not None:
             bar.update(1)
 

@@ -183,6 +183,23 @@ def test_bad_input_is_named(model, images):
         res.verdict("RISE")
 
 
+def test_seeded_methods_report_their_own_noise_with_the_users_params(model, images):
+    res = sanity.model_randomisation(model, images[:2], "rise", layers=["decide"], budget=100,
+                                     params={"rise": {"grid": 4}}, progress=False)
+    assert set(res.self_spearman) == {"RISE"} and res.self_spearman["RISE"].shape == (2,)
+    from saliency_widgets.registry import build
+    other = build("rise", model, budget=100, grid=4, seed=1).explain(images[0], int(res.targets[0])).raw
+    assert res.self_spearman["RISE"][0] == pytest.approx(
+        sanity.spearman_similarity(res.trained_maps["RISE"][0], other))
+
+
+def test_a_factory_is_accepted_and_the_baseline_has_no_noise(model, images):
+    from saliency_widgets.explainers import Occlusion
+    res = sanity.model_randomisation(model, images[:2], [("my occlusion", lambda m: Occlusion(m, window=3))],
+                                     progress=False)
+    assert res.methods == ["my occlusion"] and res.self_spearman == {}
+
+
 def test_curve_is_plot_ready(model, images):
     res = sanity.model_randomisation(model, images, "occlusion", progress=False)
     c = res.curve("occlusion", "ssim")
