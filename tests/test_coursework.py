@@ -102,7 +102,7 @@ def test_seed_agreement():
 
 
 def tiny_net():
-    import torch
+    torch = pytest.importorskip("torch", reason="PyTorch is an optional dependency (not in binder/requirements.txt)")
 
     torch.manual_seed(0)
     return torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten(),
@@ -110,9 +110,9 @@ def tiny_net():
 
 
 def test_torch_predict_accepts_channels_last_and_rejects_a_reshape():
+    net = tiny_net()
     import torch
 
-    net = tiny_net()
 
     def right(batch):
         with torch.no_grad():
