@@ -6,11 +6,14 @@ from importlib import resources
 
 from .scenes import CLASS_NAMES
 
-__all__ = ["load_model", "build_model", "MODEL_PATH", "CLASS_NAMES", "IMAGE_SIZE"]
+__all__ = ["load_model", "load_permuted_model", "build_model", "MODEL_PATH", "PERMUTED_MODEL_PATH",
+           "CLASS_NAMES", "IMAGE_SIZE"]
 
 IMAGE_SIZE = 96
 MODEL_FILE = "demo_model.keras"
 MODEL_PATH = str(resources.files(__package__) / "data" / MODEL_FILE)
+PERMUTED_MODEL_FILE = "demo_model_permuted.keras"
+PERMUTED_MODEL_PATH = str(resources.files(__package__) / "data" / PERMUTED_MODEL_FILE)
 
 
 def build_model(size: int = IMAGE_SIZE, n_classes: int = len(CLASS_NAMES)):
@@ -35,16 +38,34 @@ def build_model(size: int = IMAGE_SIZE, n_classes: int = len(CLASS_NAMES)):
     return keras.Model(inputs, outputs, name="demo_shapes_cnn")
 
 
-def load_model(path: str | os.PathLike | None = None):
+def load_model(path: str | os.PathLike | None = None, *, permuted: bool = False):
     """Load the shipped demo model (a Keras 3 model, loaded with ``safe_mode=True``).
 
     It takes (96, 96, 3) float images with values in [0, 255] (uint8 images
     cast to float) and returns the probabilities of :data:`CLASS_NAMES`.
+
+    ``permuted=True`` loads the model of the data-randomisation check instead:
+    the same architecture trained on shuffled labels (see :func:`load_permuted_model`).
     """
     import keras
 
-    path = os.fspath(path or MODEL_PATH)
+    default, command = ((PERMUTED_MODEL_PATH, "`python -m saliency_widgets.demo.train --permute-labels`")
+                        if permuted else (MODEL_PATH, "`python -m saliency_widgets.demo.train`"))
+    path = os.fspath(path or default)
     if not os.path.exists(path):
-        raise FileNotFoundError(f"the demo model file {path} is missing; regenerate it with "
-                                "`python -m saliency_widgets.demo.train`")
+        raise FileNotFoundError(f"the demo model file {path} is missing; regenerate it with {command}")
     return keras.saving.load_model(path, safe_mode=True)
+
+
+def load_permuted_model(path: str | os.PathLike | None = None):
+    """The data-randomisation model (Adebayo et al. 2018): the demo architecture fit to permuted labels.
+
+    Trained by ``python -m saliency_widgets.demo.train --permute-labels`` (fixed
+    seed) on 1536 scenes whose labels were shuffled, until it memorised them; its
+    accuracy on fresh scenes is chance.  The training script prints both numbers
+    (for the shipped file: training accuracy 1.000 on the permuted labels, 0.184 on
+    1000 fresh scenes); tests/demo/test_model.py recomputes them (at least 95% on
+    the permuted labels, below 30% on 300 fresh scenes).  Same inputs and outputs
+    as :func:`load_model`.
+    """
+    return load_model(path, permuted=True)

@@ -29,3 +29,36 @@ def test_preprocessing_is_inside_the_model():
     img = make_scenes(1, seed=3).images
     p = np.asarray(model(img.astype(np.float32)))
     assert np.allclose(p.sum(1), 1, atol=1e-5)
+
+
+# ---- the data-randomisation model (Adebayo et al. 2018) -----------------------------------------
+
+def test_permuted_model_has_the_demo_architecture_and_size():
+    from saliency_widgets.demo.model import PERMUTED_MODEL_PATH, load_permuted_model
+    assert os.path.getsize(PERMUTED_MODEL_PATH) <= os.path.getsize(MODEL_PATH) * 1.01
+    permuted, demo = load_permuted_model(), load_model()
+    assert [layer.get_config()["name"] for layer in permuted.layers] == \
+        [layer.get_config()["name"] for layer in demo.layers]
+    assert [w.shape for w in permuted.get_weights()] == [w.shape for w in demo.get_weights()]
+    assert load_model(permuted=True).count_params() == permuted.count_params()
+
+
+def test_permuted_model_fits_its_permuted_labels_and_knows_nothing_about_shapes():
+    """What `train --permute-labels` claims: it memorised the shuffled training labels, held-out accuracy is chance."""
+    from saliency_widgets.demo.model import load_permuted_model
+    from saliency_widgets.demo.train import PERMUTE_SEED, accuracy, make_training_set
+    from saliency_widgets.models import as_model
+
+    images, labels = make_training_set(1536, PERMUTE_SEED)
+    permuted = np.random.default_rng(PERMUTE_SEED).permutation(labels)
+    model = load_permuted_model()
+    pred = as_model(model, batch_size=256).predict(images.astype(np.float32)).argmax(1)
+    assert (pred == permuted).mean() >= 0.95
+    fresh = make_scenes(300, seed=4242)
+    # chance is 1/6; 300 scenes give a binomial sd of ~2 points, so 0.30 is > 6 sd above chance
+    assert accuracy(model, fresh) < 0.30
+
+
+def test_missing_permuted_model_names_the_command(tmp_path):
+    with pytest.raises(FileNotFoundError, match="--permute-labels"):
+        load_model(tmp_path / "nope.keras", permuted=True)
