@@ -1,0 +1,119 @@
+"""evaluate() on a Dask LocalCluster vs in one process (issue 13, item 5).
+
+The same evaluation -- the demo model, ``--scenes`` demo scenes written as a
+VOC folder, RISE (seeded) with ``--budget`` masks, the pointing game -- run
+
+1. with plain ``evaluate()`` in this process,
+2. on a LocalCluster of 1 worker process (1 thread),
+3. on a LocalCluster of 2 worker processes (1 thread each),
+
+every process with TensorFlow held to one thread, so that "2 workers" means
+2 cores' worth of work and "1 worker" one.  Each configuration is warmed up
+first on two images (model loaded, graph traced), then timed on all; rows go
+to a fresh results file per run.  Reports maps/s, the 2-vs-1-worker speed-up
+(target >= 1.7x) and the 1-worker cluster path's overhead against plain
+evaluate() (target <= 5%), and checks that the three runs wrote the same rows.
+
+Run from the repository root: ``python benchmarks/bench_distributed.py [--scenes 200] [--budget 500]``.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+os.environ["TF_NUM_INTRAOP_THREADS"] = "1"  # read by TF at start-up, in this process and in the workers
+os.environ["TF_NUM_INTEROP_THREADS"] = "1"
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+from benchmarks._common import machine  # noqa: E402
+
+
+def one_thread_demo_model():
+    """The demo model in a process whose TensorFlow uses one thread (the workers' factory)."""
+    import tensorflow as tf
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(1)
+        tf.config.threading.set_inter_op_parallelism_threads(1)
+    except RuntimeError:  # already initialised in this process: the environment variables held it
+        pass
+    from saliency_widgets.demo import load_model
+    return load_model()
+
+
+def _methods(budget):
+    return {"RISE": ("rise", {"masks": budget, "seed": 0})}
+
+
+def run_plain(ds, warm, budget, metrics, out):
+    from saliency_widgets import evaluate
+    from saliency_widgets.registry import build
+    model = one_thread_demo_model()
+    explainers = {name: build(key, model, **p) for name, (key, p) in _methods(budget).items()}
+    evaluate(explainers, warm, metrics=metrics, progress=False, sanity=False)
+    t0 = time.perf_counter()
+    rows = evaluate(explainers, ds, metrics=metrics, results=out, progress=False, sanity=False)
+    return time.perf_counter() - t0, rows
+
+
+def run_cluster(ds, warm, budget, metrics, out, n_workers):
+    from distributed import Client, LocalCluster
+
+    from saliency_widgets import evaluate
+    with LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=None,
+                      silence_logs=40) as cluster, Client(cluster) as client:
+        kw = dict(client=client, model_factory=one_thread_demo_model, metrics=metrics, progress=False,
+                  sanity=False)
+        # warm every worker: one shard each (model loaded and traced in each process)
+        client.run(one_thread_demo_model)
+        evaluate(_methods(budget), warm, shard_size=1, **kw)
+        t0 = time.perf_counter()
+        rows = evaluate(_methods(budget), ds, results=out, shard_size=2, **kw)
+        return time.perf_counter() - t0, rows
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--scenes", type=int, default=200)
+    ap.add_argument("--budget", type=int, default=500, help="RISE masks per map")
+    args = ap.parse_args(argv)
+    from saliency_widgets.datasets import demo_voc, write_demo_voc
+    metrics = ("pointing", "pointing_strict")
+    tmp = tempfile.mkdtemp(prefix="bench_distributed_")
+    root = write_demo_voc(os.path.join(tmp, "voc"), args.scenes, seed=0)
+    ds = demo_voc(root)
+    warm = ds.subset(ds.indices()[:2])
+    n_maps = sum(len(ds.labels(i)) for i in ds.indices())
+    print(f"# evaluate on a LocalCluster -- {machine()}")
+    print(f"{args.scenes} demo scenes as VOC, {n_maps} maps (RISE, {args.budget} masks), pointing game\n")
+    with open("/proc/loadavg") as f:
+        print(f"load average before: {f.read().split()[:3]}")
+    results = {}
+    t, plain = run_plain(ds, warm, args.budget, metrics, os.path.join(tmp, "plain.jsonl"))
+    results["plain evaluate(), 1 process"] = t
+    t, one = run_cluster(ds, warm, args.budget, metrics, os.path.join(tmp, "one.jsonl"), 1)
+    results["cluster, 1 worker x 1 thread"] = t
+    t, two = run_cluster(ds, warm, args.budget, metrics, os.path.join(tmp, "two.jsonl"), 2)
+    results["cluster, 2 workers x 1 thread"] = t
+    with open("/proc/loadavg") as f:
+        print(f"load average after: {f.read().split()[:3]}\n")
+    key = lambda rows: sorted((r["image"], r["target"], r["method"], r["hit"], r["hit_strict"]) for r in rows)
+    same = key(plain) == key(one) == key(two)
+    print("| run | seconds | maps/s |\n|---|---|---|")
+    for name, t in results.items():
+        print(f"| {name} | {t:.1f} | {n_maps / t:.2f} |")
+    plain_t, one_t, two_t = results.values()
+    speedup = one_t / two_t
+    overhead = one_t / plain_t - 1
+    print(f"\nspeed-up 2 vs 1 worker: **{speedup:.2f}x** (target >= 1.7x) {'✔' if speedup >= 1.7 else '✘'}")
+    print(f"cluster overhead (1 worker vs plain): **{100 * overhead:+.1f}%** (target <= 5%) "
+          f"{'✔' if overhead <= 0.05 else '✘'}")
+    print(f"same rows in the three runs: {same}")
+    return 0 if same else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
