@@ -217,14 +217,16 @@ def run_on_cluster(client, factory, recipes, source, pending, mset, on_error, em
     distributed = _require_dask()
     if not isinstance(shard_size, int) or isinstance(shard_size, bool) or shard_size < 1:
         raise ValueError(f"shard_size must be an integer >= 1 (images per task), got {shard_size!r}")
+    import uuid
     fkey = _factory_key(factory)
+    run_id = uuid.uuid4().hex[:12]  # task keys unique to this run: never a finished shard of another run
     images = list(pending)
     shards = {}
     for s in range(0, len(images), shard_size):
         idx = images[s:s + shard_size]
         part = {i: pending[i] for i in idx}
         fut = client.submit(run_shard, factory, fkey, recipes, source.subset(idx), part, mset, on_error,
-                            pure=False, key=f"saliency-shard-{s // shard_size}-{fkey[:8]}-{id(pending)}")
+                            pure=False, key=f"saliency-shard-{run_id}-{s // shard_size}")
         shards[fut] = part
     for fut in distributed.as_completed(list(shards)):
         part = shards.pop(fut)

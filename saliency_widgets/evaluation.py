@@ -39,6 +39,7 @@ import numpy as np
 from . import metrics as M
 from .metrics.intervals import (BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED, bootstrap_mean_ci, bootstrap_pointing_ci,
                                 wilson_interval)
+from .datasets.base import ebp_difficult
 from .metrics.sanity import SANITY_THRESHOLD, SanityResult
 from .occluder import check_occluder, occluder_param
 
@@ -557,8 +558,7 @@ class ArraySource:
             shape = np.asarray(image).shape[:2]
             objects = _as_objects(truth)
             by = _by_class(objects, shape)
-            self._truth[i] = {label: (mask, boxes, sum(o[0] == label for o in objects),
-                                      bool(mask.mean() < 0.25 and len(by) > 1))
+            self._truth[i] = {label: (mask, boxes, sum(o[0] == label for o in objects), ebp_difficult(mask, len(by)))
                               for label, (mask, boxes) in by.items()}
         return self._truth[i]
 
