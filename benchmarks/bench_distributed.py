@@ -10,11 +10,12 @@ VOC folder, RISE (seeded) with ``--budget`` masks, the pointing game -- run
 every process with TensorFlow held to one thread, so that "2 workers" means
 2 cores' worth of work and "1 worker" one.  Each configuration is warmed up
 first on two images (model loaded, graph traced), then timed on all; rows go
-to a fresh results file per run; ``--rounds`` interleaved rounds, the best time of each run counts.  Reports maps/s, the 2-vs-1-worker speed-up
-(target >= 1.7x) and the 1-worker cluster path's overhead against plain
-evaluate() (target <= 5%), and checks that the three runs wrote the same rows.
+to a fresh results file per run; ``--rounds`` interleaved rounds, the best time
+of each run counts.  Reports maps/s, the 2-vs-1-worker speed-up (target >= 1.7x)
+and the 1-worker cluster path's overhead against plain evaluate() (target <= 5%),
+and checks that the three runs wrote the same rows.
 
-Run from the repository root: ``python benchmarks/bench_distributed.py [--scenes 200] [--budget 500]``.
+Run from the repository root: ``python benchmarks/bench_distributed.py [--scenes 200] [--budget 200] [--rounds 2]``.
 """
 from __future__ import annotations
 
