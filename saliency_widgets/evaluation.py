@@ -13,6 +13,15 @@ Protocol
 * A sanity check (:func:`~saliency_widgets.metrics.sanity_check`) runs with the
   same settings; a metric where the ground-truth mask does not beat a random
   map is flagged in the table.
+* Each row carries ``difficult``: EBP's subset flag (the class covers < 1/4 of
+  the image and another class is present; a dataset may read TorchRay's flag
+  file instead), so :meth:`Results.pointing_table` scores "all" and "difficult".
+* A map that failed (an exception in the explanation with ``on_error="record"``,
+  always with ``client=``; or an image that does not decode) is a row with
+  ``"error"``: counted as failed in the tables, recomputed when the file is resumed.
+* Images may be a dataset (:mod:`saliency_widgets.datasets`), decoded lazily,
+  and with ``client=`` the work runs on a Dask cluster
+  (:mod:`saliency_widgets.distributed`).
 
 Results file
 ------------
@@ -37,9 +46,9 @@ from collections import defaultdict
 import numpy as np
 
 from . import metrics as M
+from .datasets.base import ebp_difficult
 from .metrics.intervals import (BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED, bootstrap_mean_ci, bootstrap_pointing_ci,
                                 wilson_interval)
-from .datasets.base import ebp_difficult
 from .metrics.sanity import SANITY_THRESHOLD, SanityResult
 from .occluder import check_occluder, occluder_param
 
