@@ -37,3 +37,15 @@ def test_evaluate_command_reports_bad_input(tmp_path, capsys):
     assert "voc:PATH" in capsys.readouterr().err
     assert main(["evaluate", "--dataset", "voc:/x", "--model", "nonsense"]) == 2
     assert "--model must be" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_evaluate_command_on_a_local_cluster_matches_the_local_run(demo_root, tmp_path):
+    pytest.importorskip("distributed")
+    common = ["evaluate", "--dataset", f"voc:{demo_root}", "--model", "demo", "--methods", "rise", "--budget",
+              "30", "--no-progress"]
+    assert main(common + ["--out", str(tmp_path / "local.jsonl")]) == 0
+    assert main(common + ["--out", str(tmp_path / "cluster.jsonl"), "--workers", "2", "--shard-size", "1"]) == 0
+    read = lambda name: sorted((r["image"], r["target"], r["hit"], r["hit_strict"]) for r in
+                               (json.loads(x) for x in (tmp_path / name).read_text().splitlines()[1:]))
+    assert read("cluster.jsonl") == read("local.jsonl")
