@@ -7,8 +7,9 @@ VOC folder, RISE (seeded) with ``--budget`` masks, the pointing game -- run
 2. on a LocalCluster of 1 worker process (1 thread),
 3. on a LocalCluster of 2 worker processes (1 thread each),
 
-every process with TensorFlow held to one thread, so that "2 workers" means
-2 cores' worth of work and "1 worker" one.  Each configuration is warmed up
+every process with TensorFlow and BLAS held to one thread (and the workers
+without Dask's MALLOC_TRIM_THRESHOLD_, so they run in this process's
+environment), so that "2 workers" means 2 cores' worth of work and "1 worker" one.  Each configuration is warmed up
 first on two images (model loaded, graph traced), then timed on all; rows go
 to a fresh results file per run; ``--rounds`` interleaved rounds, the best time
 of each run counts.  Reports maps/s, the 2-vs-1-worker speed-up (target >= 1.7x)
@@ -28,7 +29,8 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 os.environ["TF_NUM_INTRAOP_THREADS"] = "1"  # read by TF at start-up, in this process and in the workers
 os.environ["TF_NUM_INTEROP_THREADS"] = "1"
-os.environ.setdefault("OMP_NUM_THREADS", "1")
+for _var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):  # as Dask's nanny sets them
+    os.environ[_var] = "1"
 
 from benchmarks._common import machine  # noqa: E402
 
@@ -67,9 +69,13 @@ def run_plain(ds, warm, budget, metrics, out):
 
 
 def run_cluster(ds, warm, budget, metrics, out, n_workers):
+    import dask
     from distributed import Client, LocalCluster
 
     from saliency_widgets import evaluate
+    # workers get this process's environment: Dask's default MALLOC_TRIM_THRESHOLD_ would make them
+    # allocate differently from the plain run (a worker setting, not a cost of the cluster path)
+    dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None})
     with LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=None,
                       silence_logs=40) as cluster, Client(cluster) as client:
         kw = dict(client=client, model_factory=one_thread_demo_model, metrics=metrics, progress=False,
