@@ -379,9 +379,9 @@ def evaluate(explainers, images, truths=None, *, metrics=METRICS, results=None, 
 
     Parameters
     ----------
-    explainers : dict {name: explainer}, list of explainers (named by ``.method``), or
-        registry names (keys or labels of :data:`saliency_widgets.registry.METHODS`, built on ``model``);
-        with ``client=``, also ``(registry name, params)`` pairs
+    explainers : dict {name: explainer}, list of explainers (named by ``.method``), registry
+        names (keys or labels of :data:`saliency_widgets.registry.METHODS`) or ``(registry name,
+        params)`` pairs, built on ``model`` (with ``client=``: on each worker's model)
     images : (N, H, W, C) array, list of images, or a :class:`saliency_widgets.datasets.Dataset`
         (VOC, COCO: images decoded lazily, ``truths`` read from its annotations)
     truths : per image, a list of objects: ``SceneObject``s (from :func:`make_scenes`),
@@ -654,12 +654,13 @@ def _resolve_explainers(explainers, model):
         items = [(None, e) for e in explainers]
     out = {}
     for name, e in items:
-        if isinstance(e, str):
+        if isinstance(e, str) or (isinstance(e, tuple) and len(e) == 2 and isinstance(e[0], str)):
             from . import registry
-            spec = registry.get_method(e)
+            key, params = (e, {}) if isinstance(e, str) else e  # a registry name, or (name, params)
+            spec = registry.get_method(key)
             if model is None:
-                raise ValueError(f"explainer {e!r} is a registry name: pass model= to build it")
-            name, e = name or spec.label, spec.build(model)
+                raise ValueError(f"explainer {key!r} is a registry name: pass model= to build it")
+            name, e = name or spec.label, spec.build(model, **params)
         name = name or e.method
         if name in out:
             raise ValueError(f"two explainers are named {name!r}: pass a dict {{name: explainer}}")

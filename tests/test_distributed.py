@@ -141,3 +141,11 @@ def test_killed_worker_and_failing_image_leave_exactly_one_row_per_key(cluster, 
     assert {(r["image"], r["method"]) for r in failed} == {(5, m) for m in METHODS}
     assert all("toy model refuses the marked image" in r["error"] for r in failed)
     assert all("hit" in r for r in _rows(out) if r["image"] != 5)
+
+
+def test_local_evaluate_takes_the_same_name_params_pairs():
+    imgs, truths = _images(3)
+    rows = evaluate(METHODS, imgs, truths, model=ChannelModel(), metrics=("pointing",), progress=False,
+                    sanity=False)
+    assert rows.settings["explainers"]["RISE"]["params"]["masks"] == 40
+    assert sorted({r["method"] for r in rows}) == ["RISE", "occlusion"]
