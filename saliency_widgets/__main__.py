@@ -127,6 +127,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--scenes", type=int, default=200, help="scenes for the pointing-game table")
     r.add_argument("--quick", action="store_true", help="a small run (for tests)")
     r.set_defaults(func=cmd_reproduce)
+    from . import cli_evaluate  # the `evaluate` subcommand (issue 13)
+    cli_evaluate.add_parser(sub)
     return parser
 
 

@@ -13,6 +13,15 @@ Protocol
 * A sanity check (:func:`~saliency_widgets.metrics.sanity_check`) runs with the
   same settings; a metric where the ground-truth mask does not beat a random
   map is flagged in the table.
+* Each row carries ``difficult``: EBP's subset flag (the class covers < 1/4 of
+  the image and another class is present; a dataset may read TorchRay's flag
+  file instead), so :meth:`Results.pointing_table` scores "all" and "difficult".
+* A map that failed (an exception in the explanation with ``on_error="record"``,
+  always with ``client=``; or an image that does not decode) is a row with
+  ``"error"``: counted as failed in the tables, recomputed when the file is resumed.
+* Images may be a dataset (:mod:`saliency_widgets.datasets`), decoded lazily,
+  and with ``client=`` the work runs on a Dask cluster
+  (:mod:`saliency_widgets.distributed`).
 
 Results file
 ------------
@@ -37,12 +46,13 @@ from collections import defaultdict
 import numpy as np
 
 from . import metrics as M
+from .datasets.base import ebp_difficult
 from .metrics.intervals import (BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED, bootstrap_mean_ci, bootstrap_pointing_ci,
                                 wilson_interval)
 from .metrics.sanity import SANITY_THRESHOLD, SanityResult
 from .occluder import check_occluder, occluder_param
 
-__all__ = ["evaluate", "Results", "METRICS", "FORMAT"]
+__all__ = ["evaluate", "Results", "METRICS", "FORMAT", "score_image", "as_source", "ArraySource"]
 
 METRICS = ("pointing", "pointing_strict", "box_iou", "insertion", "deletion")
 FORMAT = "saliency_widgets.evaluate/2"
@@ -112,11 +122,21 @@ class Results(list):
         (95% bootstrap over images; Wilson's for the pooled proportion when all entries hit or all
         missed, ``*_ci_kind`` says which); mean box IoU / AUCs with ``*_ci`` (bootstrap); seconds per map."""
         by_method = defaultdict(list)
+        failed = defaultdict(int)
         for row in self:
-            by_method[row["method"]].append(row)
+            by_method[row["method"]]  # keep the method even when all its rows failed
+            if "error" in row:
+                failed[row["method"]] += 1
+            else:
+                by_method[row["method"]].append(row)
         out = []
         for method, rows in by_method.items():
             s = {"method": method, "n": len(rows)}
+            if failed:
+                s["failed"] = failed[method]
+            if not rows:
+                out.append(s)
+                continue
             for key, name in (("hit", "pointing"), ("hit_strict", "pointing_strict")):
                 if key in rows[0]:
                     s[name] = M.pointing_accuracy([(r["target"], r[key]) for r in rows])
@@ -145,16 +165,18 @@ class Results(list):
         summary = self.summary()
         if not summary:
             return "(no results)"
-        heads = self._headers()
+        heads = dict(self._headers(), failed="failed")
         failed = set(self.sanity.failed) if self.sanity is not None else set()
-        cols = [("method", "method"), ("n", "n")] + [(k, heads[k] + (" ⚠" if k in failed else ""))
-                                                     for k in METRICS] + [("seconds", "s / map")]
-        cols = [c for c in cols if c[0] in summary[0]]
+        cols = [("method", "method"), ("n", "n"), ("failed", "failed")] + [
+            (k, heads[k] + (" ⚠" if k in failed else "")) for k in METRICS] + [("seconds", "s / map")]
+        cols = [c for c in cols if any(c[0] in s for s in summary)]
         lines = ["| " + " | ".join(c[1] for c in cols) + " |", "|" + "---|" * len(cols)]
         for s in summary:
             cells = []
             for key, _ in cols:
-                if key in ("pointing", "pointing_strict"):
+                if key not in s:
+                    cells.append("–")
+                elif key in ("pointing", "pointing_strict"):
                     lo, hi = s[key + "_ci"]
                     mark = " †" if s[key + "_ci_kind"] == "wilson" else ""
                     cells.append(f"{100 * s[key]:.1f}% [{100 * lo:.1f}, {100 * hi:.1f}]{mark}")
@@ -173,15 +195,76 @@ class Results(list):
         if any(s.get(k + "_ci_kind") == "wilson" for s in summary for k in ("pointing", "pointing_strict")):
             lines.append("† every entry hit (or every entry missed): the bootstrap has no spread, so the interval "
                          "is Wilson's for the pooled proportion hits / entries.")
+        errors = [r for r in self if "error" in r]
+        if errors:
+            first = errors[0]
+            lines.append(f"{len(errors)} maps failed and are not scored (their rows hold the error; they are "
+                         f"recomputed on resume), e.g. image {first['image']}, class {first['target']}, "
+                         f"{first['method']}: {first['error']}")
         if self.sanity is not None:
-            shares = ", ".join(f"{k} {100 * v:.0f}%" for k, v in self.sanity.share.items() if k in summary[0])
+            shares = ", ".join(f"{k} {100 * v:.0f}%" for k, v in self.sanity.share.items()
+                               if any(k in s for s in summary))
             lines.append(f"Sanity check (the ground-truth mask as a map vs a uniform random map, first "
                          f"{self.sanity.n} entries, ties count 1/2): the mask wins on {shares}.")
             for k in METRICS:
-                if k in failed and k in summary[0]:
+                if k in failed and any(k in s for s in summary):
                     lines.append(f"⚠ {heads[k]}: the ground-truth mask beats a random map on only "
                                  f"{100 * self.sanity.share[k]:.0f}% of {self.sanity.n} images (sanity check, "
                                  f"threshold {100 * self.sanity.threshold:.0f}%): do not rank methods on it.")
+        return "\n".join(lines)
+
+    def pointing_table(self, class_names=None, *, key: str = "hit") -> str:
+        """Per-class pointing accuracy, "all" and "difficult" subsets per method, as markdown.
+
+        TorchRay's benchmark layout: one line per class (hits / entries), and a
+        last line with the mean of the per-class rates (its reported number).
+        "difficult" reads each row's EBP flag (set by the datasets and by
+        evaluate(); see :func:`saliency_widgets.datasets.ebp_difficult`).
+
+        Parameters
+        ----------
+        class_names : sequence or dict {class index: name}, optional
+        key : "hit" (pointing with the tolerance) or "hit_strict"
+        """
+        scored = [r for r in self if "error" not in r and key in r]
+        if not scored:
+            return "(no pointing results)"
+        methods = list(dict.fromkeys(r["method"] for r in scored))
+        classes = sorted({r["target"] for r in scored})
+        names = dict(enumerate(class_names)) if isinstance(class_names, (list, tuple)) else dict(class_names or {})
+        tally = defaultdict(lambda: [0, 0])  # (method, subset, class) -> [hits, entries]
+        for r in scored:
+            for subset in ("all", "difficult"):
+                if subset == "difficult" and not r.get("difficult"):
+                    continue
+                t = tally[(r["method"], subset, r["target"])]
+                t[0] += bool(r[key])
+                t[1] += 1
+        head = ["class"] + [f"{m} ({subset})" for m in methods for subset in ("all", "difficult")]
+        lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+        means = {}
+        for c in classes:
+            cells = [str(names.get(c, c))]
+            for m in methods:
+                for subset in ("all", "difficult"):
+                    h, n = tally.get((m, subset, c), (0, 0))
+                    cells.append(f"{100 * h / n:.1f}% ({h}/{n})" if n else "–")
+                    if n:
+                        means.setdefault((m, subset), []).append(h / n)
+            lines.append("| " + " | ".join(cells) + " |")
+        cells = ["**mean of classes**"]
+        for m in methods:
+            for subset in ("all", "difficult"):
+                v = means.get((m, subset))
+                cells.append(f"**{100 * float(np.mean(v)):.1f}%**" if v else "–")
+        lines.append("| " + " | ".join(cells) + " |")
+        tol = self.settings.get("metrics", {}).get("tolerance", 15)
+        lines += ["", f"Pointing game ({'strict' if key == 'hit_strict' else f'{tol:g} px tolerance'}), one entry "
+                      "per (image, class present); the mean is over classes with entries (TorchRay). "
+                      "difficult: EBP's subset (the class covers < 1/4 of the image and another class is present)."]
+        n_failed = sum("error" in r for r in self)
+        if n_failed:
+            lines.append(f"{n_failed} maps failed and are left out (see the rows' \"error\").")
         return "\n".join(lines)
 
     def __str__(self) -> str:
@@ -288,25 +371,29 @@ def _write_all(path, header, rows, sanity):
     os.replace(tmp, path)
 
 
-def evaluate(explainers, images, truths, *, metrics=METRICS, results=None, progress=True, tolerance=15,
+def evaluate(explainers, images, truths=None, *, metrics=METRICS, results=None, progress=True, tolerance=15,
              step=None, iou_rule="fraction", iou_threshold=0.5, occluder="auto", tie_seed=0, model=None,
-             sanity=True, sanity_images=30, sanity_seed=0) -> Results:
+             sanity=True, sanity_images=30, sanity_seed=0, client=None, model_factory=None, shard_size=4,
+             on_error=None, on_rows=None) -> Results:
     """Explain every class present in every image with every explainer and score the maps.
 
     Parameters
     ----------
-    explainers : dict {name: explainer}, list of explainers (named by ``.method``), or
-        registry names (keys or labels of :data:`saliency_widgets.registry.METHODS`, built on ``model``)
-    images : (N, H, W, C) array or list of images
+    explainers : dict {name: explainer}, list of explainers (named by ``.method``), registry
+        names (keys or labels of :data:`saliency_widgets.registry.METHODS`) or ``(registry name,
+        params)`` pairs, built on ``model`` (with ``client=``: on each worker's model)
+    images : (N, H, W, C) array, list of images, or a :class:`saliency_widgets.datasets.Dataset`
+        (VOC, COCO: images decoded lazily, ``truths`` read from its annotations)
     truths : per image, a list of objects: ``SceneObject``s (from :func:`make_scenes`),
         ``(label, box)`` or ``(label, mask)`` pairs, or dicts with "label", "box", "mask".
         Objects of one label form one entry (TorchRay's protocol): one row per
-        (image, class, method).
+        (image, class, method).  None when ``images`` is a dataset.
     metrics : subset of ("pointing", "pointing_strict", "box_iou", "insertion", "deletion"), keyword-only
     results : path or None, keyword-only
         A JSON-lines file (format in the module docstring): rows already there
         are kept, new rows are appended as they are computed, so an interrupted
-        run resumes.  A file made with other settings is refused.
+        run resumes (rows holding an ``"error"`` are recomputed).  A file made
+        with other settings is refused.
     progress : bool, keyword-only (tqdm.auto: a widget in Jupyter, text in a terminal)
     tolerance : pointing-game tolerance in pixels, a hit needs distance < tolerance (strict: on the object)
     step : insertion/deletion pixels per step (default: the image width)
@@ -318,56 +405,91 @@ def evaluate(explainers, images, truths, *, metrics=METRICS, results=None, progr
     sanity : bool, keyword-only
         Run :func:`~saliency_widgets.metrics.sanity_check` on the first ``sanity_images``
         (image, class) entries (seed ``sanity_seed``) and flag failing metrics in the table.
+    client : ``dask.distributed.Client`` or None, keyword-only
+        Run shards of ``shard_size`` images on the cluster's workers
+        (:mod:`saliency_widgets.distributed`); rows stream back into ``results``.
+        Needs ``model_factory``.  Without a client everything runs here.
+    model_factory : picklable callable () -> model, keyword-only
+        Each worker calls it once and keeps the model (models do not travel).
+    shard_size : images per cluster task, keyword-only (a lost worker costs at most its shards)
+    on_error : {"raise", "record"} or None, keyword-only
+        What an exception inside one explanation does: "record" writes it in that
+        row (``"error"``: the exception's type and text) and goes on; "raise"
+        stops.  Default: "record" with a client, "raise" without.  An image that
+        fails to decode is always recorded (its rows hold the error), never dropped.
+    on_rows : callable or None, keyword-only
+        Called with each list of new rows as they are written (a live view).
 
     Returns
     -------
-    Results : a list of row dicts (keys image, target, method, seconds, n_forward, n_objects and
-        hit / hit_strict / box_iou / insertion / deletion); ``print(results)`` shows the table.
+    Results : a list of row dicts (keys image, target, method, seconds, n_forward, n_objects, difficult
+        and hit / hit_strict / box_iou / insertion / deletion, or error); ``print(results)`` shows the table.
     """
     unknown = set(metrics) - set(METRICS)
     if unknown:
         raise ValueError(f"unknown metrics {sorted(unknown)}; choose from {METRICS}")
     metrics = tuple(m for m in METRICS if m in metrics)
     occluder = check_occluder(occluder)
-    explainers = _resolve_explainers(explainers, model)
-    if len(images) != len(truths):
-        raise ValueError(f"got {len(images)} images but {len(truths)} truths: one list of objects per image")
+    if on_error is None:
+        on_error = "record" if client is not None else "raise"
+    if on_error not in ("raise", "record"):
+        raise ValueError(f"on_error must be 'raise' or 'record', got {on_error!r}")
+    source = as_source(images, truths)
     needs_model = any(m in _MODEL_METRICS for m in metrics)
-    if needs_model and model is None:
-        model = _model_of(explainers)
-    current = _jsonable({
-        "format": FORMAT,
-        "metrics": {"metrics": list(metrics), "tolerance": tolerance, "step": step, "iou_rule": iou_rule,
-                    "iou_threshold": iou_threshold, "occluder": occluder_param(occluder), "tie_seed": tie_seed,
-                    "map": "raw"},
-        "explainers": {name: {"method": getattr(e, "method", type(e).__name__),
-                              "params": getattr(e, "params", {})} for name, e in explainers.items()}})
+    if client is not None:
+        from . import distributed
+        if model_factory is None or not callable(model_factory):
+            raise ValueError("evaluate(client=...) needs model_factory=: a picklable function that builds the "
+                             "model on each worker (e.g. functools.partial(load_imagenet_model, 'ResNet50'))")
+        recipes = distributed.recipes_of(explainers)
+        described = distributed.describe(client, model_factory, recipes)
+        explainer_specs = {name: described[name] for name in recipes}
+    else:
+        explainers = _resolve_explainers(explainers, model)
+        if needs_model and model is None:
+            model = _model_of(explainers)
+        explainer_specs = {name: {"method": getattr(e, "method", type(e).__name__),
+                                  "params": getattr(e, "params", {})} for name, e in explainers.items()}
+    mset = {"metrics": list(metrics), "tolerance": tolerance, "step": step, "iou_rule": iou_rule,
+            "iou_threshold": iou_threshold, "occluder": occluder_param(occluder), "tie_seed": tie_seed,
+            "map": "raw"}
+    current = _jsonable({"format": FORMAT, "metrics": mset, "explainers": explainer_specs})
     header, stored_rows = _read(results)
     stored_sanity = (header or {}).get("__sanity__")
     settings, changed = _merge_settings(results, (header or {}).get("__settings__"), current)
+    n_failed = sum("error" in r for r in stored_rows)
+    if n_failed:  # failed rows are recomputed: drop them so the file keeps one row per key
+        stored_rows = [r for r in stored_rows if "error" not in r]
+        changed = True
 
-    entries = []  # (image index, label, union mask, boxes, n objects)
-    for i in range(len(images)):
-        shape = np.asarray(images[i]).shape[:2]
-        objects = _as_objects(truths[i])
-        for label, (mask, boxes) in _by_class(objects, shape).items():
-            entries.append((i, label, mask, boxes, sum(o[0] == label for o in objects)))
+    keys = [(i, label, n_obj) for i in source.indices() for label, n_obj in source.labels(i)]
 
     sanity_result = None
-    if sanity and entries:
-        picked = entries[:sanity_images]
-        s_metrics = metrics if model is not None else tuple(m for m in metrics if m not in _MODEL_METRICS)
+    if sanity and keys:
+        picked = []
+        for i, label, _ in keys:
+            if len(picked) >= sanity_images:
+                break
+            try:
+                picked.append((i, label, source.image(i), source.truth(i)[label][0]))
+            except OSError:  # an image that does not decode is reported with its rows, not here
+                continue
+        s_metrics = metrics if (needs_model and (model is not None or client is not None)) else \
+            tuple(m for m in metrics if m not in _MODEL_METRICS)
         s_settings = _jsonable({"metrics": list(s_metrics), "n": len(picked), "seed": sanity_seed,
                                 "entries": [[e[0], e[1]] for e in picked], **settings["metrics"]})
         if stored_sanity is not None and stored_sanity.get("key") == s_settings:
             r = stored_sanity["result"]
             sanity_result = SanityResult(r["share"], r["wins"], r["ties"], r["n"], r["threshold"], r["settings"])
-        elif s_metrics:
-            sanity_result = M.sanity_check(
-                model, [images[e[0]] for e in picked], [e[2] for e in picked], [e[1] for e in picked],
-                metrics=s_metrics, seed=sanity_seed,
-                tolerance=tolerance, step=step, occluder=occluder, iou_rule=iou_rule, iou_threshold=iou_threshold,
-                tie_seed=tie_seed, threshold=SANITY_THRESHOLD, progress=progress)
+        elif s_metrics and picked:
+            kwargs = dict(metrics=s_metrics, seed=sanity_seed, tolerance=tolerance, step=step, occluder=occluder,
+                          iou_rule=iou_rule, iou_threshold=iou_threshold, tie_seed=tie_seed,
+                          threshold=SANITY_THRESHOLD)
+            args = ([e[2] for e in picked], [e[3] for e in picked], [e[1] for e in picked])
+            if client is not None and any(m in _MODEL_METRICS for m in s_metrics):
+                sanity_result = distributed.sanity_on_worker(client, model_factory, args, kwargs)
+            else:
+                sanity_result = M.sanity_check(model, *args, progress=progress, **kwargs)
             stored_sanity = {"key": s_settings, "result": _jsonable(sanity_result.to_dict())}
             changed = True
 
@@ -375,44 +497,154 @@ def evaluate(explainers, images, truths, *, metrics=METRICS, results=None, progr
     if results and (changed or header is None):
         _write_all(results, settings, stored_rows, stored_sanity)
     done = {(r["image"], r["target"], r["method"]) for r in rows}
-    tasks = [(e, name) for e in entries for name in explainers if (e[0], e[1], name) not in done]
+    names = list(explainer_specs)
+    pending: dict[int, list] = {}
+    for i, label, n_obj in keys:
+        for name in names:
+            if (i, label, name) not in done:
+                pending.setdefault(i, []).append((label, n_obj, name))
+    n_tasks = sum(len(t) for t in pending.values())
     bar = None
     if progress:
         from tqdm.auto import tqdm
-        bar = tqdm(total=len(tasks), desc="evaluate", unit="map")
+        bar = tqdm(total=n_tasks, desc="evaluate" if client is None else "evaluate (cluster)", unit="map")
     out = open(results, "a", encoding="utf-8") if results else None
-    try:
-        for (i, label, mask, boxes, n_obj), name in tasks:
-            image = np.asarray(images[i])
-            t0 = time.perf_counter()
-            exp = explainers[name].explain(image, target=label)
-            seconds = time.perf_counter() - t0
-            raw = np.asarray(exp.raw, np.float64)  # one ranking rule for every method
-            row = {"image": i, "target": label, "method": name, "seconds": seconds,
-                   "n_forward": int(exp.n_forward), "n_objects": int(n_obj)}
-            if "pointing" in metrics:
-                row["hit"] = M.pointing_game(raw, mask, tolerance=tolerance, tie_seed=tie_seed)
-            if "pointing_strict" in metrics:
-                row["hit_strict"] = M.pointing_game(raw, mask, tolerance=0, tie_seed=tie_seed)
-            if "box_iou" in metrics:
-                row["box_iou"] = M.box_iou(raw, boxes, rule=iou_rule, threshold=iou_threshold, tie_seed=tie_seed)
-            if "insertion" in metrics:
-                row["insertion"] = M.insertion(model, image, raw, label, step=step, tie_seed=tie_seed).auc
-            if "deletion" in metrics:
-                row["deletion"] = M.deletion(model, image, raw, label, step=step, occluder=occluder,
-                                             tie_seed=tie_seed).auc
+
+    def emit(new_rows):
+        """Append rows (once per key), flush, update the bar: the driver is the only writer."""
+        fresh = []
+        for row in new_rows:
+            key = (row["image"], row["target"], row["method"])
+            if key in done:
+                continue
+            done.add(key)
+            fresh.append(row)
+        for row in fresh:
             rows.append(row)
             if out:
                 out.write(json.dumps(row) + "\n")
-                out.flush()
-            if bar is not None:
-                bar.update(1)
+        if out:
+            out.flush()
+        if bar is not None:
+            bar.update(len(fresh))
+        if on_rows is not None and fresh:
+            on_rows(fresh)
+
+    try:
+        if client is not None:
+            distributed.run_on_cluster(client, model_factory, recipes, source, pending, mset, on_error, emit,
+                                       shard_size=shard_size)
+        else:
+            for i, tasks in pending.items():
+                emit(score_image(explainers, model, source, i, tasks, mset, on_error))
     finally:
         if out:
             out.close()
         if bar is not None:
             bar.close()
     return rows
+
+
+class ArraySource:
+    """In-memory images and truths with the interface of a dataset (what evaluate() and shards read)."""
+
+    def __init__(self, images, truths):
+        if len(images) != len(truths):
+            raise ValueError(f"got {len(images)} images but {len(truths)} truths: one list of objects per image")
+        self.items = {i: (images[i], truths[i]) for i in range(len(images))}
+        self._truth = {}
+
+    def indices(self):
+        return sorted(self.items)
+
+    def image(self, i):
+        return np.asarray(self.items[i][0])
+
+    def truth(self, i):
+        """{label: (union mask, [boxes], n objects, EBP difficult flag)}."""
+        if i not in self._truth:
+            image, truth = self.items[i]
+            shape = np.asarray(image).shape[:2]
+            objects = _as_objects(truth)
+            by = _by_class(objects, shape)
+            self._truth[i] = {label: (mask, boxes, sum(o[0] == label for o in objects), ebp_difficult(mask, len(by)))
+                              for label, (mask, boxes) in by.items()}
+        return self._truth[i]
+
+    def labels(self, i):
+        return [(label, t[2]) for label, t in self.truth(i).items()]
+
+    def subset(self, indices):
+        out = ArraySource.__new__(ArraySource)
+        out.items = {i: self.items[i] for i in indices}
+        out._truth = {i: self._truth[i] for i in indices if i in self._truth}
+        return out
+
+
+def as_source(images, truths):
+    """A dataset as it is; arrays and truths wrapped in :class:`ArraySource`."""
+    if hasattr(images, "truth") and hasattr(images, "labels") and hasattr(images, "subset"):
+        if truths is not None:
+            raise ValueError("images is a dataset: its truths come from its annotations; pass truths=None")
+        return images
+    if truths is None:
+        raise ValueError("truths is required unless images is a dataset (saliency_widgets.datasets)")
+    return ArraySource(images, truths)
+
+
+def _error_text(exc) -> str:
+    return f"{type(exc).__name__}: {exc}"
+
+
+def score_image(explainers, model, source, i, tasks, mset, on_error="raise") -> list[dict]:
+    """The rows of image ``i``: ``tasks`` is [(label, n objects, explainer name)]; ``mset`` the metric settings.
+
+    Shared by the local loop and the cluster's shards, so both write the same rows.
+    """
+    metrics = mset["metrics"]
+    occluder = check_occluder(mset["occluder"])
+    base = {}
+    rid = getattr(getattr(source, "records", {}).get(i), "id", None) if hasattr(source, "records") else None
+    if rid is not None:
+        base["image_id"] = rid
+    try:
+        image = np.asarray(source.image(i))
+        truth = source.truth(i)
+    except OSError as exc:  # an image that does not decode: every row of it says so, none is dropped
+        return [{"image": i, "target": label, "method": name, "n_objects": int(n_obj), **base,
+                 "error": _error_text(exc), "skipped": "image"} for label, n_obj, name in tasks]
+    out = []
+    for label, n_obj, name in tasks:
+        mask, boxes, _, difficult = truth[label]
+        row = {"image": i, "target": label, "method": name, **base, "n_objects": int(n_obj),
+               "difficult": bool(difficult)}
+        try:
+            t0 = time.perf_counter()
+            exp = explainers[name].explain(image, target=label)
+            row["seconds"] = time.perf_counter() - t0
+            row["n_forward"] = int(exp.n_forward)
+            raw = np.asarray(exp.raw, np.float64)  # one ranking rule for every method
+            tol, tie = mset["tolerance"], mset["tie_seed"]
+            if "pointing" in metrics:
+                row["hit"] = M.pointing_game(raw, mask, tolerance=tol, tie_seed=tie)
+            if "pointing_strict" in metrics:
+                row["hit_strict"] = M.pointing_game(raw, mask, tolerance=0, tie_seed=tie)
+            if "box_iou" in metrics:
+                row["box_iou"] = M.box_iou(raw, boxes, rule=mset["iou_rule"], threshold=mset["iou_threshold"],
+                                           tie_seed=tie)
+            if "insertion" in metrics:
+                row["insertion"] = M.insertion(model, image, raw, label, step=mset["step"], tie_seed=tie).auc
+            if "deletion" in metrics:
+                row["deletion"] = M.deletion(model, image, raw, label, step=mset["step"], occluder=occluder,
+                                             tie_seed=tie).auc
+        except Exception as exc:  # noqa: BLE001 - recorded in the row when asked to
+            if on_error == "raise":
+                raise
+            row = {k: row[k] for k in ("image", "target", "method", "n_objects", "difficult") if k in row}
+            row.update(base)
+            row["error"] = _error_text(exc)
+        out.append(row)
+    return out
 
 
 def _resolve_explainers(explainers, model):
@@ -422,12 +654,13 @@ def _resolve_explainers(explainers, model):
         items = [(None, e) for e in explainers]
     out = {}
     for name, e in items:
-        if isinstance(e, str):
+        if isinstance(e, str) or (isinstance(e, tuple) and len(e) == 2 and isinstance(e[0], str)):
             from . import registry
-            spec = registry.get_method(e)
+            key, params = (e, {}) if isinstance(e, str) else e  # a registry name, or (name, params)
+            spec = registry.get_method(key)
             if model is None:
-                raise ValueError(f"explainer {e!r} is a registry name: pass model= to build it")
-            name, e = name or spec.label, spec.build(model)
+                raise ValueError(f"explainer {key!r} is a registry name: pass model= to build it")
+            name, e = name or spec.label, spec.build(model, **params)
         name = name or e.method
         if name in out:
             raise ValueError(f"two explainers are named {name!r}: pass a dict {{name: explainer}}")
