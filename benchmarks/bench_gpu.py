@@ -39,6 +39,11 @@ import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# Several frameworks share one GPU, in this process and in the Keras children (which inherit this
+# environment): JAX must not grab 75% of the GPU memory at import (its default), nor TensorFlow all of it.
+os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
+os.environ.setdefault("XLA_PYTHON_CLIENT_MEM_FRACTION", "0.45")
+os.environ.setdefault("TF_FORCE_GPU_ALLOW_GROWTH", "true")
 
 T0 = time.perf_counter()
 
@@ -62,6 +67,23 @@ class Budget:
 
     def spent(self):
         return self.left() <= 0
+
+
+def release_device_memory():
+    """Drop unreachable models and arrays and hand cached GPU memory back, so the next section (or the
+    next process) finds the GPU free."""
+    import gc
+    gc.collect()
+    if "torch" in sys.modules:
+        torch = sys.modules["torch"]
+        if torch.cuda.is_available():
+            torch.cuda.synchronize()
+            torch.cuda.empty_cache()
+    if "jax" in sys.modules:
+        try:
+            sys.modules["jax"].clear_caches()
+        except Exception:
+            pass
 
 
 def timed(fn, sync):
@@ -244,7 +266,9 @@ def run_torch(cfg, budget, rows):
     torch.backends.cudnn.benchmark = True
     sync = torch.cuda.synchronize if dev.type == "cuda" else (lambda: None)
     img = np.random.default_rng(0).uniform(-1, 1, (cfg["px"], cfg["px"], 3)).astype(np.float32)
-    for label, net in torch_models(cfg["px"]):
+    models = torch_models(cfg["px"])
+    while models:
+        label, net = models.pop(0)  # popped: the list holds no model once its section is done
         if budget.spent():
             log(f"{label}: skipped (budget spent)")
             continue
@@ -258,6 +282,9 @@ def run_torch(cfg, budget, rows):
             bench_model(label, net, img, sync, fwd, cfg, budget, rows)
         except Exception:
             traceback.print_exc()
+        finally:
+            net = fwd = None
+            release_device_memory()
 
 
 # -- Keras 3 (one backend per process) ----------------------------------------
@@ -319,6 +346,13 @@ def run_keras_child(cfg, budget, rows, quick):
             bench_model(label, model, img, sync, mk_fwd(model), cfg, budget, rows)
         except Exception:
             traceback.print_exc()
+        finally:
+            model = None
+            if backend != "jax":  # JAX frees arrays as they die; clear_caches only drops compiled code
+                release_device_memory()
+            else:
+                import gc
+                gc.collect()
 
 
 def keras_backends():
@@ -356,11 +390,13 @@ def main(argv=None):
             same_map_check(rows)
         except Exception:
             traceback.print_exc()
+        release_device_memory()
     if args.only in (None, "torch") and importlib.util.find_spec("torch") is not None:
         try:
             run_torch(cfg, budget, rows)
         except Exception:
             traceback.print_exc()
+        release_device_memory()  # the Keras children need the GPU memory this process cached
     if args.only in (None, "keras") and importlib.util.find_spec("keras") is not None:
         backends = args.keras_backends.split(",") if args.keras_backends else keras_backends()
         for b in backends:
@@ -372,6 +408,7 @@ def main(argv=None):
                    "--budget-s", str(int(budget.left()))] + (["--quick"] if args.quick else [])
             env = dict(os.environ, KERAS_BACKEND=b, PYTHONUNBUFFERED="1")
             try:
+                # One child at a time: run() returns once the child has exited and freed its GPU memory.
                 subprocess.run(cmd, env=env, timeout=max(10, budget.left() + 30), check=False)
                 with open(out) as f:
                     rows.extend(tuple(r) for r in json.load(f))

@@ -43,9 +43,12 @@ class ArrayBackend:
     """
 
     yield_interval_s = 0.0
+    # Batches run by one compiled call (a ``scan`` over a block of batches) where the backend can loop
+    # on the device: one host dispatch per block instead of per batch.  1: a call per batch.
+    batches_per_dispatch = 1
 
     def __init__(self, name, xp, *, forward=None, device=None, accelerator=False, float_dtype=None,
-                 acc_dtype=None, int_dtype=None, compile=None, asarray=None, to_numpy=None):
+                 acc_dtype=None, int_dtype=None, compile=None, asarray=None, to_numpy=None, scan=None):
         self.name = name
         self.xp = xp
         self.forward = forward
@@ -59,6 +62,7 @@ class ArrayBackend:
         self._asarray = asarray or (lambda a, dtype: xp.asarray(a, dtype=dtype))
         self._to_numpy = to_numpy or np.asarray
         self._compiled: dict = {}
+        self.scan = scan  # scan(body, carry, xs) -> (carry, ys), traceable by compile; None: no device loop
         if name != "numpy":
             self.yield_interval_s = 0.25 if accelerator else 0.0
 
@@ -193,10 +197,13 @@ def jax_backend(forward) -> ArrayBackend:
     def asarray(a, dtype):
         return jax.device_put(np.asarray(a, dtype=np.dtype(dtype)), device)
 
-    return ArrayBackend("jax", xp, forward=forward, device=device, accelerator=device.platform != "cpu",
-                        float_dtype=np.float32, acc_dtype=np.float32, int_dtype=np.int32, compile=jax.jit,
-                        asarray=asarray,
-                        to_numpy=np.asarray)
+    be = ArrayBackend("jax", xp, forward=forward, device=device, accelerator=device.platform != "cpu",
+                      float_dtype=np.float32, acc_dtype=np.float32, int_dtype=np.int32, compile=jax.jit,
+                      asarray=asarray, to_numpy=np.asarray, scan=jax.lax.scan)
+    # Each JAX dispatch costs host time that a small model's batch does not cover: on a GPU, 8 batches
+    # per compiled call (a lax.scan), partial maps between blocks.
+    be.batches_per_dispatch = 8 if be.accelerator else 1
+    return be
 
 
 class _JaxNamespace:
