@@ -200,7 +200,7 @@ class MaskUpdate(Explainer):
         pending = []  # p[0] of the steps since the last yield, still on the device
         pacer = Pacer(be.yield_interval_s)
         done = 0
-        nb = be.batches_per_dispatch if be.scan is not None else 1
+        nb = be.batches_per_call(k_all)
         if nb > 1:  # blocks of nb full steps in one compiled call: the same chain, one dispatch
             blk = self.model.compile_step(
                 "mask-update-block", lambda xp, scores: _block(be.scan, _mask_update_step(

@@ -85,7 +85,7 @@ class Rise(Explainer):
         acc = be.asarray(np.zeros((h, w)), dtype=be.acc_dtype)
         pacer = Pacer(be.yield_interval_s)
         done, step, bs = 0, 0, self.model.batch_size
-        nb = be.batches_per_dispatch if be.scan is not None else 1
+        nb = be.batches_per_call(bs)
         if nb > 1:  # blocks of nb full batches in one compiled call (same masks, same order, same sums)
             blk = self.model.compile_step(
                 "rise-block", lambda xp, scores: _block(be.scan, _rise_step(xp, scores, be.acc_dtype)), nb)
