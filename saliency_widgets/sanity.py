@@ -86,8 +86,15 @@ def weighted_layers(model) -> list[str]:
 def _clone(model):
     import keras
 
+    from .models.keras import MEAN_COLOR_ATTR
+
     clone = keras.models.clone_model(model)
     clone.set_weights(model.get_weights())
+    # The declared occluder colour (e.g. load_imagenet_model's) goes with the clone: the trained and the
+    # randomised model must be masked the same way, or the comparison measures the occluder too.
+    color = getattr(model, MEAN_COLOR_ATTR, None)
+    if color is not None:
+        setattr(clone, MEAN_COLOR_ATTR, color)
     return clone
 
 

@@ -39,6 +39,9 @@ def half_model(side="left", *, name="half"):
     w[half.ravel(), 0] = 8.0 / half.sum()   # logit0 - logit1 = 16 * (mean of the half - 0.5)
     w[half.ravel(), 1] = -8.0 / half.sum()
     model.get_layer("decide").set_weights([w, np.array([-4.0, 4.0], np.float32)])
+    # Occluded pixels are black (the analytic answers above assume it): the model declares 0 as its
+    # occluder colour, which "auto" uses, and the randomised clones inherit.
+    model.saliency_widgets_mean_color = (0.0,)
     return model
 
 
@@ -59,6 +62,10 @@ def test_toy_model_decides_by_the_left_half(model, images):
     exp = build("occlusion", model).explain(images[0], 0)
     assert exp.raw[:, : SIZE // 2 - 1].min() > 0
     assert np.allclose(exp.raw[:, SIZE // 2 + 1:], 0, atol=1e-6)
+
+
+def test_clones_keep_the_declared_occluder_colour(model):
+    assert sanity._clone(model).saliency_widgets_mean_color == (0.0,)
 
 
 def test_centre_baseline_does_not_change_under_randomisation(model, images):
