@@ -39,6 +39,11 @@ import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# Several frameworks share one GPU, in this process and in the Keras children (which inherit this
+# environment): JAX must not grab 75% of the GPU memory at import (its default), nor TensorFlow all of it.
+os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
+os.environ.setdefault("XLA_PYTHON_CLIENT_MEM_FRACTION", "0.45")
+os.environ.setdefault("TF_FORCE_GPU_ALLOW_GROWTH", "true")
 
 T0 = time.perf_counter()
 
@@ -64,6 +69,23 @@ class Budget:
         return self.left() <= 0
 
 
+def release_device_memory():
+    """Drop unreachable models and arrays and hand cached GPU memory back, so the next section (or the
+    next process) finds the GPU free."""
+    import gc
+    gc.collect()
+    if "torch" in sys.modules:
+        torch = sys.modules["torch"]
+        if torch.cuda.is_available():
+            torch.cuda.synchronize()
+            torch.cuda.empty_cache()
+    if "jax" in sys.modules:
+        try:
+            sys.modules["jax"].clear_caches()
+        except Exception:
+            pass
+
+
 def timed(fn, sync):
     sync()
     t0 = time.perf_counter()
@@ -75,7 +97,9 @@ def timed(fn, sync):
 def bench_model(label, model, image, sync, device_forward, cfg, budget, rows):
     """All sections for one wrapped model; appends rows of (model, section, result, efficiency)."""
     from saliency_widgets import MaskUpdate, Rise, as_model
-    from saliency_widgets.metrics.causal import deletion, insertion
+    from saliency_widgets.metrics.causal import blur, deletion, insertion
+    from saliency_widgets.metrics.ranking import rank_order
+    from saliency_widgets.occluder import resolve_occluder
 
     adapter = as_model(model, batch_size=cfg["batch"])
     log(f"== {label}: {adapter!r}, backend {adapter.backend!r}")
@@ -162,6 +186,24 @@ def bench_model(label, model, image, sync, device_forward, cfg, budget, rows):
             eff = passes * per_pass / wall
             log(f"{label}: insertion+deletion ({passes} passes): {wall:.3f} s, efficiency {eff:.2f}")
             rows.append((label, f"insertion + deletion ({passes} passes)", f"{wall:.3f} s", f"{eff:.2f}"))
+            # The same two paths through ModelAdapter.path_scores alone: the device part, without the
+            # metric's host work (ranking the map's pixels, blurring the start image).
+            x = adapter.prepare(image)
+            order = rank_order(sal)
+            counts = np.minimum(np.arange(int(np.ceil(order.size / step)) + 1) * step, order.size)
+            start_ins = blur(x, 5).astype(np.float32)
+            fill = resolve_occluder(x, "auto", model=adapter)
+
+            def paths():
+                return (adapter.path_scores(start_ins, x, order, counts, 0),
+                        adapter.path_scores(x, fill, order, counts, 0))
+
+            paths()
+            _, wall = timed(paths, sync)
+            eff = 2 * len(counts) * per_pass / wall
+            log(f"{label}: path_scores only ({2 * len(counts)} passes): {wall:.3f} s, efficiency {eff:.2f}")
+            rows.append((label, f"path_scores only, no metric host work ({2 * len(counts)} passes)",
+                         f"{wall:.3f} s", f"{eff:.2f}"))
         except Exception as exc:
             traceback.print_exc()
             rows.append((label, "insertion + deletion", f"error: {type(exc).__name__}", ""))
@@ -200,11 +242,13 @@ def same_map_check(rows):
 
         models[f"jax {jax.devices()[0].platform}"] = jax_region
     img = np.random.default_rng(0).random((112, 112, 3)).astype(np.float32)
+    # Sizes that cover the device loops: on a GPU, JAX runs blocks of about 2048 images per call
+    # (at most 32 batches) and the rest batch by batch.
     cases = {
-        "Rise(masks=1000)": lambda m, bs: Rise(m, masks=1000, occluder="zero", batch_size=bs, seed=1),
+        "Rise(masks=2600)": lambda m, bs: Rise(m, masks=2600, occluder="zero", batch_size=bs, seed=1),
         "MaskUpdate.faithful(steps=300)": lambda m, bs: MaskUpdate.faithful(m, steps=300, occluder="zero",
                                                                             batch_size=bs, seed=1),
-        "MaskUpdate(steps=1000)": lambda m, bs: MaskUpdate(m, steps=1000, occluder="zero", batch_size=bs, seed=1),
+        "MaskUpdate(steps=2100)": lambda m, bs: MaskUpdate(m, steps=2100, occluder="zero", batch_size=bs, seed=1),
         "Occlusion": lambda m, bs: Occlusion(m, occluder="zero", batch_size=bs),
         "Lime(samples=300)": lambda m, bs: Lime(m, samples=300, occluder="zero", batch_size=bs, seed=1),
     }
@@ -244,7 +288,9 @@ def run_torch(cfg, budget, rows):
     torch.backends.cudnn.benchmark = True
     sync = torch.cuda.synchronize if dev.type == "cuda" else (lambda: None)
     img = np.random.default_rng(0).uniform(-1, 1, (cfg["px"], cfg["px"], 3)).astype(np.float32)
-    for label, net in torch_models(cfg["px"]):
+    models = torch_models(cfg["px"])
+    while models:
+        label, net = models.pop(0)  # popped: the list holds no model once its section is done
         if budget.spent():
             log(f"{label}: skipped (budget spent)")
             continue
@@ -258,6 +304,9 @@ def run_torch(cfg, budget, rows):
             bench_model(label, net, img, sync, fwd, cfg, budget, rows)
         except Exception:
             traceback.print_exc()
+        finally:
+            net = fwd = None
+            release_device_memory()
 
 
 # -- Keras 3 (one backend per process) ----------------------------------------
@@ -319,6 +368,13 @@ def run_keras_child(cfg, budget, rows, quick):
             bench_model(label, model, img, sync, mk_fwd(model), cfg, budget, rows)
         except Exception:
             traceback.print_exc()
+        finally:
+            model = None
+            if backend != "jax":  # JAX frees arrays as they die; clear_caches only drops compiled code
+                release_device_memory()
+            else:
+                import gc
+                gc.collect()
 
 
 def keras_backends():
@@ -356,11 +412,13 @@ def main(argv=None):
             same_map_check(rows)
         except Exception:
             traceback.print_exc()
+        release_device_memory()
     if args.only in (None, "torch") and importlib.util.find_spec("torch") is not None:
         try:
             run_torch(cfg, budget, rows)
         except Exception:
             traceback.print_exc()
+        release_device_memory()  # the Keras children need the GPU memory this process cached
     if args.only in (None, "keras") and importlib.util.find_spec("keras") is not None:
         backends = args.keras_backends.split(",") if args.keras_backends else keras_backends()
         for b in backends:
@@ -372,6 +430,7 @@ def main(argv=None):
                    "--budget-s", str(int(budget.left()))] + (["--quick"] if args.quick else [])
             env = dict(os.environ, KERAS_BACKEND=b, PYTHONUNBUFFERED="1")
             try:
+                # One child at a time: run() returns once the child has exited and freed its GPU memory.
                 subprocess.run(cmd, env=env, timeout=max(10, budget.left() + 30), check=False)
                 with open(out) as f:
                     rows.extend(tuple(r) for r in json.load(f))

@@ -200,7 +200,31 @@ class MaskUpdate(Explainer):
         pending = []  # p[0] of the steps since the last yield, still on the device
         pacer = Pacer(be.yield_interval_s)
         done = 0
-        for step in range(len(us)):
+        nb = be.batches_per_call(k_all)
+        if nb > 1:  # blocks of nb full steps in one compiled call: the same chain, one dispatch
+            blk = self.model.compile_step(
+                "mask-update-block", lambda xp, scores: _block(be.scan, _mask_update_step(
+                    xp, scores, be.acc_dtype, self.update, self.weighting, self.learning_rate)),
+                self.update, self.weighting, self.learning_rate, nb)
+        step = 0
+        while step < len(us):
+            if nb > 1 and n_full - step >= nb:
+                grids, masks, prev, ps, acc, acc_m, acc_m2, acc_p = run_step(
+                    self, blk, step, c.rows, c.cols, c.ar_h, c.ar_w, c.fill, c.diff, c.tidx, p0,
+                    grids, masks, prev, u_full[step:step + nb], off_full[step:step + nb],
+                    acc, acc_m, acc_m2, acc_p)
+                pending.append(ps)
+                done += nb * k_all
+                step += nb
+                final = done >= self.steps
+                if not pacer.due(final):
+                    continue
+                trace.append(be.to_numpy(xp.concat(pending) if len(pending) > 1 else pending[0]))
+                pending = []
+                yield self._partial(be.to_numpy(acc), be.to_numpy(acc_m), be.to_numpy(acc_m2),
+                                    float(be.to_numpy(acc_p)), done, target, score, be.to_numpy(masks[0]),
+                                    np.concatenate(trace), final)
+                continue
             k = len(us[step])
             if step < n_full:
                 u, off = u_full[step], off_full[step]
@@ -212,6 +236,7 @@ class MaskUpdate(Explainer):
                 grids, masks, prev, u, off, acc, acc_m, acc_m2, acc_p)
             pending.append(p[0:1])
             done += k
+            step += 1
             final = done >= self.steps
             if not pacer.due(final):
                 continue
@@ -234,6 +259,23 @@ class MaskUpdate(Explainer):
         return Explanation(saliency=normalize_map(raw), raw=raw.astype(np.float32), target=target,
                            score=score, n_forward=n, method=self.method, params=self.params,
                            done=final, mask=np.array(mask), trace=np.asarray(trace, np.float32))
+
+
+def _block(scan, step):
+    """``step`` over a block of steps (leading axis of ``u``/``offsets``) as one device loop;
+    the block's p[0] per step come back as one (nb,) array."""
+    def block(rows, cols, ar_h, ar_w, fill, diff, tidx, p0, grids, masks, prev, u, offsets,
+              acc, acc_m, acc_m2, acc_p):
+        def body(carry, xs):
+            grids, masks, prev, acc, acc_m, acc_m2, acc_p = carry
+            grids, masks, prev, p, acc, acc_m, acc_m2, acc_p = step(
+                rows, cols, ar_h, ar_w, fill, diff, tidx, p0, grids, masks, prev, xs[0], xs[1],
+                acc, acc_m, acc_m2, acc_p)
+            return (grids, masks, prev, acc, acc_m, acc_m2, acc_p), p[0]
+        (grids, masks, prev, acc, acc_m, acc_m2, acc_p), ps = scan(
+            body, (grids, masks, prev, acc, acc_m, acc_m2, acc_p), (u, offsets))
+        return grids, masks, prev, ps, acc, acc_m, acc_m2, acc_p
+    return block
 
 
 def _mask_update_step(xp, scores, acc_dtype, update, weighting, lr):

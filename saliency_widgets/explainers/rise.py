@@ -85,12 +85,26 @@ class Rise(Explainer):
         acc = be.asarray(np.zeros((h, w)), dtype=be.acc_dtype)
         pacer = Pacer(be.yield_interval_s)
         done, step, bs = 0, 0, self.model.batch_size
+        nb = be.batches_per_call(bs)
+        if nb > 1:  # blocks of nb full batches in one compiled call (same masks, same order, same sums)
+            blk = self.model.compile_step(
+                "rise-block", lambda xp, scores: _block(be.scan, _rise_step(xp, scores, be.acc_dtype)), nb)
+            last = be.asarray(np.zeros((h, w), np.float32))
         while done < self.masks:
-            sl = slice(done, min(done + bs, self.masks))
-            acc, last = run_step(self, fn, step, c.rows, c.cols, c.ar_h, c.ar_w, c.fill, c.diff, c.tidx,
-                                 grids_d[sl], offsets_d[sl], acc)
-            done = sl.stop
-            step += 1
+            if nb > 1 and self.masks - done >= nb * bs:
+                sl = slice(done, done + nb * bs)
+                g, o = grids_d[sl], offsets_d[sl]
+                acc, last = run_step(self, blk, step, c.rows, c.cols, c.ar_h, c.ar_w, c.fill, c.diff, c.tidx,
+                                     be.xp.reshape(g, (nb, bs) + tuple(g.shape[1:])),
+                                     be.xp.reshape(o, (nb, bs, 2)), acc, last)
+                done = sl.stop
+                step += nb
+            else:
+                sl = slice(done, min(done + bs, self.masks))
+                acc, last = run_step(self, fn, step, c.rows, c.cols, c.ar_h, c.ar_w, c.fill, c.diff, c.tidx,
+                                     grids_d[sl], offsets_d[sl], acc)
+                done = sl.stop
+                step += 1
             final = done >= self.masks
             if not pacer.due(final):
                 continue
@@ -98,6 +112,15 @@ class Rise(Explainer):
             yield Explanation(saliency=normalize_map(raw), raw=raw.astype(np.float32), target=target,
                               score=score, n_forward=done, method=self.method, params=self.params,
                               done=final, mask=be.to_numpy(last).copy())
+
+
+def _block(scan, step):
+    """``step`` over a block of batches (leading axis of ``grids``/``offsets``) as one device loop."""
+    def block(rows, cols, ar_h, ar_w, fill, diff, tidx, grids, offsets, acc, last):
+        def body(carry, xs):
+            return step(rows, cols, ar_h, ar_w, fill, diff, tidx, xs[0], xs[1], carry[0]), None
+        return scan(body, (acc, last), (grids, offsets))[0]
+    return block
 
 
 def _rise_step(xp, scores, acc_dtype):

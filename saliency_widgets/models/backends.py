@@ -40,12 +40,19 @@ class ArrayBackend:
     accelerator : bool
         True on a GPU/TPU: batches default to 256 and partial maps are yielded
         at most every ``yield_interval_s`` seconds.
+    scan : callable or None
+        ``scan(body, carry, xs) -> (carry, ys)`` (``jax.lax.scan``), traceable
+        by ``compile``: with ``images_per_dispatch > 0`` the explainers run
+        blocks of full batches in one compiled call (:meth:`batches_per_call`).
     """
 
     yield_interval_s = 0.0
+    # Images run by one compiled call (a ``scan`` over a block of full batches) where the backend can
+    # loop on the device: one host dispatch per block instead of per batch.  0: a call per batch.
+    images_per_dispatch = 0
 
     def __init__(self, name, xp, *, forward=None, device=None, accelerator=False, float_dtype=None,
-                 acc_dtype=None, int_dtype=None, compile=None, asarray=None, to_numpy=None):
+                 acc_dtype=None, int_dtype=None, compile=None, asarray=None, to_numpy=None, scan=None):
         self.name = name
         self.xp = xp
         self.forward = forward
@@ -59,6 +66,7 @@ class ArrayBackend:
         self._asarray = asarray or (lambda a, dtype: xp.asarray(a, dtype=dtype))
         self._to_numpy = to_numpy or np.asarray
         self._compiled: dict = {}
+        self.scan = scan  # scan(body, carry, xs) -> (carry, ys), traceable by compile; None: no device loop
         if name != "numpy":
             self.yield_interval_s = 0.25 if accelerator else 0.0
 
@@ -70,6 +78,16 @@ class ArrayBackend:
     def asarray(self, a, dtype=None):
         """A small host array on the device (``dtype`` default: float32)."""
         return self._asarray(np.asarray(a), self.float_dtype if dtype is None else dtype)
+
+    def batches_per_call(self, batch: int) -> int:
+        """Full batches of ``batch`` images to run in one compiled call (1: a call per batch).
+
+        About ``images_per_dispatch`` images, at most 32 batches, so that a
+        block of a slow model still ends within a few partial-map intervals.
+        """
+        if self.scan is None or self.images_per_dispatch <= 0:
+            return 1
+        return max(1, min(32, self.images_per_dispatch // max(1, int(batch))))
 
     def to_numpy(self, a) -> np.ndarray:
         return np.asarray(self._to_numpy(a))
@@ -193,10 +211,13 @@ def jax_backend(forward) -> ArrayBackend:
     def asarray(a, dtype):
         return jax.device_put(np.asarray(a, dtype=np.dtype(dtype)), device)
 
-    return ArrayBackend("jax", xp, forward=forward, device=device, accelerator=device.platform != "cpu",
-                        float_dtype=np.float32, acc_dtype=np.float32, int_dtype=np.int32, compile=jax.jit,
-                        asarray=asarray,
-                        to_numpy=np.asarray)
+    be = ArrayBackend("jax", xp, forward=forward, device=device, accelerator=device.platform != "cpu",
+                      float_dtype=np.float32, acc_dtype=np.float32, int_dtype=np.int32, compile=jax.jit,
+                      asarray=asarray, to_numpy=np.asarray, scan=jax.lax.scan)
+    # Each JAX dispatch costs host time that a small model's batch does not cover: on a GPU, about
+    # 2048 images (8 batches of 256) per compiled call (a lax.scan), partial maps between blocks.
+    be.images_per_dispatch = 2048 if be.accelerator else 0
+    return be
 
 
 class _JaxNamespace:
@@ -220,6 +241,11 @@ class _JaxNamespace:
         return self._jnp.matmul(a, b, precision=self._highest)
 
     def tensordot(self, a, b, axes=2):
+        if axes == 1 and a.ndim == 1:
+            # The explainers' weighted sums of masks, sum_i p_i M_i: a (1, n) @ (n, H*W) product is a
+            # degenerate matmul that XLA may run slowly at HIGHEST precision; a fused multiply-and-reduce
+            # reads the masks once and is exact float32.
+            return self._jnp.sum(self._jnp.reshape(a, (-1,) + (1,) * (b.ndim - 1)) * b, axis=0)
         return self._jnp.tensordot(a, b, axes=axes, precision=self._highest)
 
 

@@ -238,3 +238,28 @@ def test_torch_mask_update_is_the_numpy_chain_whatever_the_batch_size(bs, chains
     exp = MaskUpdate(TORCH_MODEL, batch_size=bs, **kw).explain(img, 0)
     np.testing.assert_allclose(exp.trace, ref.trace, atol=1e-5)
     np.testing.assert_allclose(exp.saliency, ref.saliency, atol=1e-4)
+
+
+@pytest.mark.parametrize("name", ["rise", "faithful", "mask-update", "slope-relative"])
+def test_jax_blocks_of_batches_in_one_call_make_the_same_map(image, name):
+    # On a GPU, JAX runs several batches per compiled call (a lax.scan); forced here on the CPU.
+    ref = EXPLAINERS[name](numpy_region, 64).explain(image, 0)
+    m = as_model(jax_region)
+    m.backend.images_per_dispatch = 24  # blocks of 4 batches of 5, 3 steps of 8 chains, 24 faithful steps
+    m.backend.yield_interval_s = 1e9  # partial maps only between blocks, as on a GPU
+    for bs in (5, 64):
+        parts = list(EXPLAINERS[name](m, bs).iter_explain(image, 0))
+        exp = parts[-1]
+        assert exp.done and exp.n_forward == ref.n_forward
+        np.testing.assert_allclose(exp.saliency, ref.saliency, atol=1e-4, rtol=0)
+        if ref.trace is not None:
+            np.testing.assert_allclose(exp.trace, ref.trace, atol=1e-5)
+    assert any(k[0].endswith("-block") for k in m.backend._compiled)  # the block path ran
+
+
+def test_batches_per_call():
+    m = as_model(jax_region)
+    assert m.backend.batches_per_call(256) == 1  # on the CPU: a call per batch
+    m.backend.images_per_dispatch = 2048
+    assert [m.backend.batches_per_call(k) for k in (256, 32, 1, 4096)] == [8, 32, 32, 1]
+    assert as_model(TorchRegion()).backend.batches_per_call(1) == 1  # no device loop on torch
