@@ -14,9 +14,15 @@ def test_shipped_model_is_small_and_loads_in_safe_mode():
 
 
 def test_held_out_accuracy_at_least_95_percent():
+    """The claim "96.7% held out" with a margin: on 1000 fresh scenes the 95% Wilson interval's lower
+    bound must clear 95%, so a few predictions flipping on another CPU's rounding cannot fail it, while a
+    model below about 96% would."""
     from saliency_widgets.demo.train import accuracy
-    fresh = make_scenes(200, seed=4242)  # never used in training (seeds 20201, 20202, 777)
-    assert accuracy(load_model(), fresh) >= 0.95
+    from saliency_widgets.metrics import wilson_interval
+    fresh = make_scenes(1000, seed=4242)  # never used in training (seeds 20201, 20202, 777)
+    acc = accuracy(load_model(), fresh)
+    low, _ = wilson_interval(round(acc * 1000), 1000)
+    assert low >= 0.95, f"held-out accuracy {acc:.3f}, 95% interval from {low:.3f}"
 
 
 def test_missing_model_file_is_explained(tmp_path):
@@ -25,10 +31,19 @@ def test_missing_model_file_is_explained(tmp_path):
 
 
 def test_preprocessing_is_inside_the_model():
+    """The model takes raw pixels in [0, 255]: its first layer divides by 255, so feeding the same
+    scene pre-scaled to [0, 1] gives other probabilities, and the rest of the network sees [0, 1]."""
+    import keras
     model = load_model()
-    img = make_scenes(1, seed=3).images
-    p = np.asarray(model(img.astype(np.float32)))
-    assert np.allclose(p.sum(1), 1, atol=1e-5)
+    img = make_scenes(4, seed=3).images.astype(np.float32)
+    assert model.layers[1].name == "rescale" and model.layers[1].get_config()["scale"] == pytest.approx(1 / 255)
+    inner = keras.Model(model.input, model.get_layer("rescale").output)
+    seen = np.asarray(inner(img))
+    assert seen.min() >= 0 and seen.max() <= 1 and seen.max() > 0.5
+    p_raw, p_scaled = np.asarray(model(img)), np.asarray(model(img / 255.0))
+    assert np.allclose(p_raw.sum(1), 1, atol=1e-5)
+    assert (p_raw.argmax(1) == make_scenes(4, seed=3).labels).mean() >= 0.75   # raw pixels: right answers
+    assert not np.allclose(p_raw, p_scaled, atol=1e-3)                         # pre-scaled: another input
 
 
 # ---- the data-randomisation model (Adebayo et al. 2018) -----------------------------------------
