@@ -219,11 +219,8 @@ class MaskUpdate(Explainer):
                 final = done >= self.steps
                 if not pacer.due(final):
                     continue
-                trace.append(be.to_numpy(xp.concat(pending) if len(pending) > 1 else pending[0]))
-                pending = []
-                yield self._partial(be.to_numpy(acc), be.to_numpy(acc_m), be.to_numpy(acc_m2),
-                                    float(be.to_numpy(acc_p)), done, target, score, be.to_numpy(masks[0]),
-                                    np.concatenate(trace), final)
+                yield self._device_partial(be, xp, pending, trace, (acc, acc_m, acc_m2, acc_p), masks, done,
+                                           target, score, final)
                 continue
             k = len(us[step])
             if step < n_full:
@@ -240,11 +237,19 @@ class MaskUpdate(Explainer):
             final = done >= self.steps
             if not pacer.due(final):
                 continue
-            trace.append(be.to_numpy(xp.concat(pending) if len(pending) > 1 else pending[0]))
-            pending = []
-            yield self._partial(be.to_numpy(acc), be.to_numpy(acc_m), be.to_numpy(acc_m2),
-                                float(be.to_numpy(acc_p)), done, target, score, be.to_numpy(masks[0]),
-                                np.concatenate(trace), final)
+            yield self._device_partial(be, xp, pending, trace, (acc, acc_m, acc_m2, acc_p), masks, done,
+                                       target, score, final)
+
+    def _device_partial(self, be, xp, pending, trace, sums, masks, n, target, score, final):
+        """Bring the running sums and the pending trace values to the host (one sync) as a partial map.
+
+        ``pending`` (the first chain's scores since the last partial) is moved into ``trace`` and emptied.
+        """
+        trace.append(be.to_numpy(xp.concat(pending) if len(pending) > 1 else pending[0]))
+        pending.clear()
+        acc, acc_m, acc_m2, acc_p = sums
+        return self._partial(be.to_numpy(acc), be.to_numpy(acc_m), be.to_numpy(acc_m2), float(be.to_numpy(acc_p)),
+                             n, target, score, be.to_numpy(masks[0]), np.concatenate(trace), final)
 
     def _partial(self, acc, acc_m, acc_m2, acc_p, n, target, score, mask, trace, final):
         if self.weighting == "none":
