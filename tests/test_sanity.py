@@ -1,4 +1,4 @@
-"""Sanity checks (Adebayo et al. 2018) on tiny Keras models whose answer is known.
+"""Sanity checks (Adebayo et al. 2018) on tiny Keras models and PyTorch modules whose answer is known.
 
 The toy model decides class 0 by the mean of the LEFT half of the image (a 1x1
 "gain" convolution with weight 1, then a dense "decide" layer that reads only the
@@ -6,11 +6,14 @@ left half).  So occlusion's map is positive on the left half and zero on the rig
 once "decide" is re-initialised the map is whatever random weights the layer got,
 so its rank correlation with the trained map must drop.  The centre baseline
 ignores the model, so its map cannot change: similarity 1 by construction.
+``HalfNet`` is the same model as a PyTorch module (channels first), so the same
+answers hold for it.
 """
 from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
@@ -219,6 +222,172 @@ def test_data_randomisation_separates_two_models_that_read_different_halves(mode
     other = half_model("right", name="right")
     res = sanity.data_randomisation_check(model, other, images, ["occlusion", "center"], targets=[0] * len(images),
                                           progress=False)
+    rows = {r["method"]: r for r in res.summary()}
+    assert rows["occlusion"]["verdict"] == "passes" and rows["occlusion"]["spearman"] < 0.2
+    assert rows["centre baseline"]["verdict"] == "fails" and rows["centre baseline"]["spearman"] == 1.0
+
+
+# ---- PyTorch modules: the same check, the same answers ----------------------------------------
+
+class HalfNet(torch.nn.Module):
+    """``half_model`` as a PyTorch module: "gain" (1x1 convolution, weight 1), then "decide" (one half only)."""
+
+    def __init__(self, side="left"):
+        super().__init__()
+        self.gain = torch.nn.Conv2d(1, 1, 1, bias=False)
+        self.decide = torch.nn.Linear(SIZE * SIZE, 2)
+        half = torch.zeros(SIZE, SIZE, dtype=torch.bool)
+        if side == "left":
+            half[:, : SIZE // 2] = True
+        else:
+            half[:, SIZE // 2:] = True
+        w = torch.zeros(2, SIZE * SIZE)
+        w[0, half.ravel()] = 8.0 / half.sum()
+        w[1, half.ravel()] = -8.0 / half.sum()
+        with torch.no_grad():
+            self.gain.weight.fill_(1.0)
+            self.decide.weight.copy_(w)
+            self.decide.bias.copy_(torch.tensor([-4.0, 4.0]))
+
+    def forward(self, x):  # (B, 1, H, W): the adapter hands the module channels-first batches
+        return torch.softmax(self.decide(self.gain(x).flatten(1)), dim=1)
+
+
+# The torch adapter declares no occluder colour: black is asked for, so the analytic answers above hold.
+BLACK = {"occlusion": {"occluder": "zero"}}
+
+
+@pytest.fixture(scope="module")
+def net():
+    return HalfNet("left")
+
+
+def _state(module):
+    return {k: v.detach().clone() for k, v in module.state_dict().items()}
+
+
+def test_torch_twin_answers_like_the_keras_model_and_decides_by_the_left_half(model, net, images):
+    from saliency_widgets.models import as_model
+    from saliency_widgets.registry import build
+
+    np.testing.assert_allclose(as_model(net).predict(images), as_model(model).predict(images), atol=1e-5)
+    exp = build("occlusion", net, occluder="zero").explain(images[0], 0)
+    assert exp.raw[:, : SIZE // 2 - 1].min() > 0
+    assert np.allclose(exp.raw[:, SIZE // 2 + 1:], 0, atol=1e-6)
+
+
+def test_torch_layers_are_listed_in_registration_order(net):
+    assert sanity.weighted_layers(net) == ["gain", "decide"]
+    seq = torch.nn.Sequential()
+    seq.add_module("features", torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3), torch.nn.BatchNorm2d(2),
+                                                   torch.nn.ReLU()))
+    seq.add_module("pool", torch.nn.AdaptiveAvgPool2d(1))
+    seq.add_module("flat", torch.nn.Flatten())
+    seq.add_module("classifier", torch.nn.Linear(2, 2))
+    assert sanity.weighted_layers(seq) == ["features.0", "features.1", "classifier"]
+
+
+def test_torch_centre_baseline_stays_exactly_one(net, images):
+    res = sanity.model_randomisation(net, images, "center", progress=False)
+    assert res.steps == ["decide", "gain"]
+    assert np.all(res.spearman["centre baseline"] == 1.0)
+    assert np.all(res.ssim["centre baseline"] == 1.0)
+    assert res.verdict("centre baseline")["verdict"] == "fails"
+
+
+@pytest.mark.parametrize("cascading", [True, False])
+def test_torch_occlusion_changes_when_the_deciding_layer_is_randomised(net, images, cascading):
+    res = sanity.model_randomisation(net, images, "occlusion", cascading=cascading, params=BLACK, progress=False)
+    assert res.steps == ["decide", "gain"]
+    sp = res.spearman["occlusion"][res.steps.index("decide")]  # "decide" alone, in both modes
+    mean, low, high = sanity.mean_interval(sp)
+    assert high < 0.8, sp
+    if cascading:
+        assert res.verdict("occlusion")["verdict"] == "passes"
+
+
+def test_torch_users_module_and_global_rng_are_untouched(net, images):
+    before, p_before = _state(net), net(torch.from_numpy(images).permute(0, 3, 1, 2))
+    rng_before = torch.get_rng_state()
+    sanity.randomise_layers(net, ["decide", "gain"], seed=5)
+    assert torch.equal(torch.get_rng_state(), rng_before)
+    sanity.model_randomisation(net, images, "occlusion", params=BLACK, progress=False)
+    sanity.model_randomisation(net, images, "occlusion", cascading=False, params=BLACK, progress=False)
+    after = _state(net)
+    assert before.keys() == after.keys() and all(torch.equal(before[k], after[k]) for k in before)
+    assert torch.equal(p_before, net(torch.from_numpy(images).permute(0, 3, 1, 2)))
+
+
+def test_torch_same_seed_same_weights_drawn_by_reset_parameters(net):
+    a = sanity.randomise_layers(net, ["decide"], seed=3)
+    b = sanity.randomise_layers(net, ["decide"], seed=3)
+    c = sanity.randomise_layers(net, ["decide"], seed=4)
+    both = sanity.randomise_layers(net, ["decide", "gain"], seed=3)
+    assert a is not net
+    assert torch.equal(a.gain.weight, net.gain.weight)
+    assert not torch.allclose(a.decide.weight, net.decide.weight)
+    assert torch.equal(a.decide.weight, b.decide.weight) and torch.equal(a.decide.bias, b.decide.bias)
+    assert not torch.allclose(a.decide.weight, c.decide.weight)
+    assert torch.equal(a.decide.weight, both.decide.weight)  # the same draw alone and in a cascade
+    assert not torch.equal(both.gain.weight, net.gain.weight)
+    # nn.Linear.reset_parameters draws weight and bias from U(-1/sqrt(fan_in), 1/sqrt(fan_in)), 1/12 here;
+    # the trained weights (8/72) lie outside that bound, so a draw around them would too.
+    bound = 1 / np.sqrt(SIZE * SIZE)
+    assert a.decide.weight.abs().max() <= bound and a.decide.bias.abs().max() <= bound
+
+
+def test_torch_batch_norm_returns_to_its_initial_state_running_stats_too():
+    m = torch.nn.Sequential(torch.nn.BatchNorm2d(1), torch.nn.Flatten(), torch.nn.Linear(16, 2))
+    with torch.no_grad():
+        m[0].weight.fill_(3.0)
+        m[0].bias.fill_(2.0)
+    m[0].running_mean.fill_(5.0)
+    m[0].running_var.fill_(7.0)
+    m[0].num_batches_tracked.fill_(9)
+    bn = sanity.randomise_layers(m, ["0"], seed=0)[0]
+    assert (bn.weight.item(), bn.bias.item(), bn.running_mean.item(), bn.running_var.item(),
+            bn.num_batches_tracked.item()) == (1.0, 0.0, 0.0, 1.0, 0)
+    assert m[0].running_mean.item() == 5.0 and m[0].weight.item() == 3.0  # the user's module keeps its own
+
+
+class OwnWeights(torch.nn.Module):
+    """Parameters held by the module itself and no ``reset_parameters``: the fallback draw."""
+
+    def __init__(self):
+        super().__init__()
+        self.w = torch.nn.Parameter(torch.linspace(-1.0, 3.0, SIZE * SIZE * 2).reshape(SIZE * SIZE, 2))
+
+    def forward(self, x):
+        return x.flatten(1) @ self.w
+
+
+def test_torch_parameters_of_the_module_itself_take_the_fallback_draw():
+    m = OwnWeights()
+    assert sanity.weighted_layers(m) == ["(root)"]
+    a = sanity.randomise_layers(m, ["(root)"], seed=2)
+    b = sanity.randomise_layers(m, ["(root)"], seed=2)
+    assert torch.equal(a.w, b.w) and not torch.allclose(a.w, m.w)
+    # normal with the trained weight's mean (1.0) and deviation (~1.15): 288 draws land near them
+    assert abs(a.w.mean().item() - m.w.mean().item()) < 0.3
+    assert abs(a.w.std().item() / m.w.std().item() - 1) < 0.2
+
+
+def test_torch_bad_input_is_named(net, images):
+    empty = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Softmax(dim=1))
+    with pytest.raises(ValueError, match="has no parameters"):
+        sanity.model_randomisation(empty, images, "center", progress=False)
+    with pytest.raises(ValueError, match="has no parameters"):
+        sanity.weighted_layers(empty)
+    with pytest.raises(ValueError, match="not layers with weights of PyTorch module 'HalfNet'"):
+        sanity.randomise_layers(net, ["flat"])
+    lazy = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.LazyLinear(2))
+    with pytest.raises(ValueError, match="lazy"):
+        sanity.weighted_layers(lazy)
+
+
+def test_torch_data_randomisation_separates_two_modules_that_read_different_halves(net, images):
+    res = sanity.data_randomisation_check(net, HalfNet("right"), images, ["occlusion", "center"], params=BLACK,
+                                          targets=[0] * len(images), progress=False)
     rows = {r["method"]: r for r in res.summary()}
     assert rows["occlusion"]["verdict"] == "passes" and rows["occlusion"]["spearman"] < 0.2
     assert rows["centre baseline"]["verdict"] == "fails" and rows["centre baseline"]["spearman"] == 1.0
