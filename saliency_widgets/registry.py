@@ -53,7 +53,9 @@ class MethodSpec:
     def build(self, model=None, *, budget=None, **params):
         """The explainer for ``model``: ``fixed`` settings, then ``budget`` and ``params``.
 
-        A setting in ``fixed`` cannot be overridden (it is what the label promises).
+        A setting in ``fixed`` cannot be overridden (it is what the label promises).  A seeded
+        method built without ``seed`` gets ``seed=0``: nothing built from the registry (the CLI,
+        ``evaluate(["rise"])``, a Dask worker) ever draws from an unseeded generator.
         """
         clash = sorted(set(params) & set(self.fixed))
         if clash:
@@ -65,6 +67,8 @@ class MethodSpec:
                 raise ValueError(f"{self.label!r} has no budget of forward passes")
             kwargs[self.budget_arg] = budget
         kwargs.update(params)
+        if self.seeded:
+            kwargs.setdefault("seed", 0)
         if not self.needs_model:
             return self.cls(model, **kwargs) if model is not None else self.cls(**kwargs)
         return self.cls(model, **kwargs)

@@ -63,7 +63,7 @@ def code_stamp() -> str:
     from . import __version__
     root = resources.files("saliency_widgets")
     h = hashlib.sha256(__version__.encode())
-    parts = ["explainers", "metrics", "models"]
+    parts = ["explainers", "metrics", "models", "datasets"]
     files = ["evaluation.py", "reproduce.py", "occluder.py", "registry.py", "explanation.py",
              "demo/scenes.py", "demo/photos.py", "demo/model.py", "demo/data/demo_model.keras"]
     paths = []

@@ -349,7 +349,7 @@ def spearman_similarity(a, b) -> float:
     if np.array_equal(a, b):
         return 1.0  # exactly, not 1 - rounding: the control's "unchanged" must read as 1
     if np.ptp(a) == 0 or np.ptp(b) == 0:
-        return 1.0 if np.array_equal(a, b) else 0.0
+        return 0.0  # a constant map against another map: no rank agreement
     return float(spearmanr(a.ravel(), b.ravel()).statistic)
 
 

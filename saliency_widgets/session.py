@@ -30,12 +30,12 @@ from . import metrics as M
 from .explanation import Explanation
 from .metrics._checks import box_of
 from .models import as_model
+from .models.adapter import check_positive_int
 from .registry import get_method
 
 __all__ = ["MethodChoice", "RunRequest", "MethodRun", "RunState", "ExplainSession", "build_explainer",
            "check_choice"]
 
-_UNSET = object()
 
 
 @dataclass(frozen=True)
@@ -133,16 +133,19 @@ def check_choice(choice: MethodChoice):
         raise ValueError(f"{spec.label!r} offers no setting {unknown}; its settings are {sorted(spec.options)}")
     for name, value in params.items():
         opt = spec.options[name]
-        if not opt.low <= int(value) <= opt.high:
+        params[name] = value = check_positive_int(name, value)  # what is checked is what runs
+        if not opt.low <= value <= opt.high:
             raise ValueError(f"{spec.label!r}: {name}={value} is outside its range [{opt.low}, {opt.high}]")
     budget = choice.budget
     if spec.budget_arg is None:
         budget = None  # a method without a budget ignores the budget slider
     elif budget is None:
         budget = spec.budget.default
-    elif not spec.budget.low <= int(budget) <= spec.budget.high:
+    elif not spec.budget.low <= check_positive_int(spec.budget_arg, budget) <= spec.budget.high:
         raise ValueError(f"{spec.label!r}: {spec.budget_arg}={budget} is outside its range "
                          f"[{spec.budget.low}, {spec.budget.high}]")
+    else:
+        budget = int(budget)
     return spec, budget, params
 
 
@@ -417,7 +420,7 @@ class ExplainSession:
             mrun.metrics["pointing"] = M.pointing_game(exp.raw, truth, tolerance=15)
             mrun.metrics["pointing_strict"] = M.pointing_game(exp.raw, truth, tolerance=0)
             mrun.metrics["box_iou"] = M.box_iou(exp.raw, box_of(truth), rule="fraction", threshold=0.5)
-        if causal and exp.n_forward >= 0 and np.isfinite(exp.score):
+        if causal:  # every method, the centre baseline included (its score is nan: it reads no model)
             # The metrics prepare (preprocess) the image themselves: give them the user's image.
             ins = M.insertion(self.model, self.image, exp.raw, exp.target)
             dele = M.deletion(self.model, self.image, exp.raw, exp.target)

@@ -72,3 +72,14 @@ def test_widget_and_cli_offer_exactly_the_registry_methods():
     assert [(label, key) for label, key in w.method_dropdown.options] == [(s.label, k) for k, s in METHODS.items()]
     w2 = ExplainWidget(RegionModel(), np.ones((16, 16, 3), np.float32))
     assert [k for _, k in w2.method_dropdown.options] == list(available_methods(gradients=False))
+
+
+@pytest.mark.parametrize("key", [k for k, s in METHODS.items() if s.seeded])
+def test_a_seeded_method_built_without_a_seed_is_reproducible(key):
+    """Every front end builds through the registry: none may run unseeded (evaluate(["rise"]), Dask workers)."""
+    a, b = build(key, RegionModel(QUADRANT)), build(key, RegionModel(QUADRANT))
+    assert a.params["seed"] == 0
+    image = np.zeros((16, 16, 3), np.float32)
+    image[QUADRANT] = 1.0
+    kw = {"target": 0}
+    np.testing.assert_array_equal(a.explain(image, **kw).raw, b.explain(image, **kw).raw)

@@ -312,3 +312,23 @@ def test_random_interaction_sequences_end_in_the_requested_state(actions, budget
         # latest wins, never lost: the last request was explained to the end
         assert last.request == expected and last.status == "done" and last.result.done
         assert last.result.target == expected.target and last.result.n_forward == budget
+
+
+def test_occlusion_reports_its_budget_before_its_first_batch():
+    """The widget's progress bar reads the budget at the start (it was 0 until the first batch ran)."""
+    from saliency_widgets.registry import build
+    occ = build("occlusion", Quadrants())
+    gen = occ.iter_explain(IMAGE, 0)
+    assert occ.budget > 0
+    last = None
+    for last in gen:
+        pass
+    assert last.n_forward == occ.budget
+
+
+def test_check_choice_passes_on_the_checked_integers():
+    from saliency_widgets.session import check_choice
+    _, budget, params = check_choice(MethodChoice("rise", 300, {"grid": np.int64(4)}))
+    assert budget == 300 and params == {"grid": 4} and type(params["grid"]) is int
+    with pytest.raises(TypeError, match="grid"):
+        check_choice(MethodChoice("rise", 300, {"grid": 4.5}))

@@ -57,6 +57,13 @@ class Occlusion(Explainer):
     def budget(self) -> int:
         return self._budget
 
+    def _start(self, image, target):
+        # The budget (one pass per window position) is known once the image is: set it before the first
+        # batch, so a progress bar or the widget sees it from the start.
+        x, target, score = super()._start(image, target)
+        self._budget = len(self._positions(*x.shape[:2])[1])
+        return x, target, score
+
     def _positions(self, h, w):
         win = self.window or max(2, min(h, w) // 6)
         stride = self.stride or max(1, win // 2)
