@@ -36,7 +36,7 @@ import numbers
 
 import numpy as np
 
-__all__ = ["OCCLUDERS", "check_occluder", "resolve_occluder", "occluder_param"]
+__all__ = ["OCCLUDERS", "check_occluder", "check_color", "resolve_occluder", "occluder_param"]
 
 OCCLUDERS = ("auto", "mean", "zero", "blur")
 
@@ -54,12 +54,22 @@ def check_occluder(occluder):
         if not np.isfinite(occluder):
             raise ValueError(f"occluder must be finite, got {occluder!r}")
         return float(occluder)
+    return check_color(occluder, type_error=f"occluder must be one of {OCCLUDERS}, a number or a colour",
+                       subject="an occluder colour")
+
+
+def check_color(value, *, type_error: str, subject: str) -> tuple:
+    """A colour (one finite number per channel) as a tuple of floats; the messages name the setting.
+
+    ``type_error`` opens the TypeError for a value that is not numbers; ``subject`` names the colour in
+    the ValueError for a value of the wrong shape or with non-finite entries.
+    """
     try:
-        arr = np.asarray(occluder, dtype=np.float64)
+        arr = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError):
-        raise TypeError(f"occluder must be one of {OCCLUDERS}, a number or a colour, got {occluder!r}") from None
+        raise TypeError(f"{type_error}, got {value!r}") from None
     if arr.ndim != 1 or arr.size == 0 or not np.all(np.isfinite(arr)):
-        raise ValueError(f"an occluder colour must be a 1-D list of finite values (one per channel), got {occluder!r}")
+        raise ValueError(f"{subject} must be a 1-D list of finite values (one per channel), got {value!r}")
     return tuple(float(v) for v in arr)
 
 

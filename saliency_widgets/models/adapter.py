@@ -303,13 +303,9 @@ def check_mean_color(color):
     """``None`` or a 1-D tuple of finite floats (one per channel)."""
     if color is None:
         return None
-    try:
-        arr = np.asarray(color, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise TypeError(f"mean_color must be a colour (one number per channel) or None, got {color!r}") from None
-    if arr.ndim != 1 or arr.size == 0 or not np.all(np.isfinite(arr)):
-        raise ValueError(f"mean_color must be a 1-D list of finite values (one per channel), got {color!r}")
-    return tuple(float(v) for v in arr)
+    from ..occluder import check_color
+    return check_color(color, type_error="mean_color must be a colour (one number per channel) or None",
+                       subject="mean_color")
 
 
 def check_positive_int(name: str, value) -> int:
