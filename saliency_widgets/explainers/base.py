@@ -153,8 +153,11 @@ class Explainer:
 
     def explain(self, image, target=None) -> Explanation:
         """The final explanation of ``image`` for class ``target`` (default: the top-1 class)."""
+        x, target, score = self._start(image, target)
         result = None
-        for result in self.iter_explain(image, target):
+        # No partial maps unless a progress bar shows them: each one costs a host sync and a
+        # normalisation that only the final map needs.
+        for result in self._iterate(x, target, score, partials=self.progress):
             pass
         return result
 
@@ -175,12 +178,12 @@ class Explainer:
         target = check_target(target, probs.shape[0])
         return x, target, float(probs[target])
 
-    def _iterate(self, x, target, score):
+    def _iterate(self, x, target, score, *, partials=True):
         bar = None
         if self.progress:
             from tqdm.auto import tqdm
             bar = tqdm(total=self.budget, desc=self.method, unit="pass", leave=False)
-        gen = self._explain(x, target, score)
+        gen = self._explain(x, target, score, partials=partials)
         try:
             for exp in gen:
                 if bar is not None:
@@ -191,7 +194,9 @@ class Explainer:
             if bar is not None:
                 bar.close()
 
-    def _explain(self, x, target, score):  # pragma: no cover - abstract
+    def _explain(self, x, target, score, *, partials=True):  # pragma: no cover - abstract
+        """Yield partial explanations (as often as the backend's pacer allows; only the final one
+        when ``partials`` is False) and the final one with ``done=True``."""
         raise NotImplementedError
 
     def _forward(self, batch: np.ndarray, target: int, step: int) -> np.ndarray:

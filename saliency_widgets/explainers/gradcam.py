@@ -45,7 +45,7 @@ class GradCam(Explainer):
     def budget(self) -> int:
         return 1
 
-    def _explain(self, x, target, score):
+    def _explain(self, x, target, score, *, partials=True):
         from skimage.transform import resize
         acts, grads = gradcam_inputs(self.model.keras_model, self.layer, x[None], target)
         weights = grads[0].mean(axis=(0, 1))

@@ -12,7 +12,7 @@ import numpy as np
 
 from ..models import ModelError
 
-__all__ = ["upsample", "apply_masks", "MaskConsts", "run_step"]
+__all__ = ["upsample", "apply_masks", "weighted_sum", "MaskConsts", "run_step"]
 
 
 def upsample(xp, rows_m, cols_m, ar_h, ar_w, grids, offsets):
@@ -33,6 +33,19 @@ def upsample(xp, rows_m, cols_m, ar_h, ar_w, grids, offsets):
 def apply_masks(fill, diff, m):
     """``fill + M * (x - fill)`` for a batch of masks (n, H, W) -> (n, H, W, C)."""
     return fill[None] + m[..., None] * diff[None]
+
+
+def weighted_sum(xp, w, m, acc_dtype):
+    """``sum_i w_i m_i`` of one batch, (n,) and (n, H, W) -> (H, W) in ``acc_dtype``.
+
+    The product runs in the masks' float32 (a BLAS matrix-vector product on
+    the host) and only the (H, W) result is cast to the accumulator's dtype:
+    casting the whole batch to float64 first cost more host time than the
+    masking itself (8 ms of a 150 ms MobileNetV2 batch of 16 on 2 cores).  A
+    batch's float32 sum is exact to ~1e-7 relative; the running sum over
+    batches stays in ``acc_dtype``.
+    """
+    return xp.astype(xp.tensordot(xp.astype(w, m.dtype), m, axes=1), acc_dtype)
 
 
 class MaskConsts:

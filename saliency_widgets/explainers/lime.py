@@ -1,6 +1,8 @@
 """LIME for images (Ribeiro et al. 2016): superpixels on/off and a weighted linear fit."""
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..explanation import Explanation, normalize_map
@@ -75,7 +77,7 @@ class Lime(Explainer):
                       channel_axis=-1 if multichannel else None, enforce_connectivity=True)
         return np.unique(labels, return_inverse=True)[1].reshape(labels.shape)
 
-    def _explain(self, x, target, score):
+    def _explain(self, x, target, score, *, partials=True):
         rng = np.random.default_rng(self.seed)
         seg = self.superpixels(x)
         n_seg = int(seg.max()) + 1
@@ -89,7 +91,7 @@ class Lime(Explainer):
         z_all = (rng.random((self.samples, n_seg)) < self.keep).astype(np.float32)
         z_all[0] = 1.0  # LIME includes the unperturbed image
         z_d = be.asarray(z_all)
-        pacer = Pacer(be.yield_interval_s)
+        pacer = Pacer(be.yield_interval_s if partials else math.inf)
         ps, pending = [], []
         done, bs = 0, self.model.batch_size
         while done < self.samples:

@@ -7,12 +7,14 @@ support the class are summed more often.  See docs in method.md, section 1.
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..explanation import Explanation, normalize_map
 from .base import Explainer, check_occluder, check_positive_int, check_seed
 from ..models.backends import Pacer
-from .kernels import MaskConsts, apply_masks, run_step, upsample
+from .kernels import MaskConsts, apply_masks, run_step, upsample, weighted_sum
 from .masks import MaskUpsampler
 
 __all__ = ["MaskUpdate"]
@@ -168,7 +170,7 @@ class MaskUpdate(Explainer):
             done += k
         return up, grids, offsets, us, offs
 
-    def _explain(self, x, target, score):
+    def _explain(self, x, target, score, *, partials=True):
         h, w = x.shape[:2]
         up, grids0, offsets0, us, offs = self.draw((h, w))
         be = self.model.backend
@@ -198,7 +200,7 @@ class MaskUpdate(Explainer):
         acc_p = be.asarray(np.float64(0.0), dtype=be.acc_dtype)  # sum of p (slope)
         trace: list[np.ndarray] = []
         pending = []  # p[0] of the steps since the last yield, still on the device
-        pacer = Pacer(be.yield_interval_s)
+        pacer = Pacer(be.yield_interval_s if partials else math.inf)
         done = 0
         nb = be.batches_per_call(k_all)
         if nb > 1:  # blocks of nb full steps in one compiled call: the same chain, one dispatch
@@ -290,7 +292,7 @@ def _mask_update_step(xp, scores, acc_dtype, update, weighting, lr):
         p = scores(apply_masks(fill, diff, masks), tidx)
         if weighting != "none":
             pw = xp.astype(p, acc_dtype)
-            acc = acc + xp.tensordot(pw, xp.astype(masks, acc_dtype), axes=1)
+            acc = acc + weighted_sum(xp, p, masks, acc_dtype)
             acc_m = acc_m + xp.astype(xp.sum(masks, axis=0), acc_dtype)
             if weighting == "slope":
                 acc_m2 = acc_m2 + xp.astype(xp.sum(masks * masks, axis=0), acc_dtype)

@@ -1,12 +1,14 @@
 """Occlusion (Zeiler & Fergus 2014): slide a grey-out window, record the drop in probability."""
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..explanation import Explanation, normalize_map
 from ..models.backends import Pacer
 from .base import Explainer, check_positive_int
-from .kernels import MaskConsts, run_step
+from .kernels import MaskConsts, run_step, weighted_sum
 
 __all__ = ["Occlusion"]
 
@@ -77,7 +79,7 @@ class Occlusion(Explainer):
             xs.append(w - win)
         return win, [(y, x) for y in ys for x in xs]
 
-    def _explain(self, x, target, score):
+    def _explain(self, x, target, score, *, partials=True):
         h, w = x.shape[:2]
         win, pos = self._positions(h, w)
         self._budget = len(pos)
@@ -90,7 +92,7 @@ class Occlusion(Explainer):
         score_d = be.asarray(np.float32(score))
         drop = be.asarray(np.zeros((h, w)), dtype=be.acc_dtype)
         count = be.asarray(np.zeros((h, w)), dtype=be.acc_dtype)
-        pacer = Pacer(be.yield_interval_s)
+        pacer = Pacer(be.yield_interval_s if partials else math.inf)
         bs = self.model.batch_size
         for b0 in range(0, len(pos), bs):
             n = min(b0 + bs, len(pos))
@@ -113,7 +115,7 @@ def _occlusion_step(xp, scores, acc_dtype, win):
         rx = xp.astype((ar_w[None, :] >= x0) & (ar_w[None, :] < x0 + win), x.dtype)  # (n, W)
         occ = ry[:, :, None] * rx[:, None, :]  # (n, H, W): 1 inside the window
         p = scores(xp.where(occ[..., None] > 0, fill[None], x[None]), tidx)
-        drop = drop + xp.tensordot(xp.astype(score - p, acc_dtype), xp.astype(occ, acc_dtype), axes=1)
+        drop = drop + weighted_sum(xp, score - p, occ, acc_dtype)
         count = count + xp.astype(xp.sum(occ, axis=0), acc_dtype)
         return drop, count
     return step

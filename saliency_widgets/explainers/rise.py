@@ -1,12 +1,14 @@
 """RISE: randomized input sampling for explanation (Petsiuk, Das & Saenko, BMVC 2018)."""
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..explanation import Explanation, normalize_map
 from .base import Explainer, check_occluder, check_positive_int, check_seed
 from ..models.backends import Pacer
-from .kernels import MaskConsts, apply_masks, run_step, upsample
+from .kernels import MaskConsts, apply_masks, run_step, upsample, weighted_sum
 from .masks import MaskUpsampler
 
 __all__ = ["Rise"]
@@ -73,7 +75,7 @@ class Rise(Explainer):
         grids = rng.random((self.masks, self.grid, self.grid)) < self.keep
         return up, grids, up.offsets(rng, self.masks)
 
-    def _explain(self, x, target, score):
+    def _explain(self, x, target, score, *, partials=True):
         h, w = x.shape[:2]
         up, grids, offsets = self.draw((h, w))
         be = self.model.backend
@@ -83,7 +85,7 @@ class Rise(Explainer):
         grids_d = be.asarray(grids.astype(np.float32))
         offsets_d = be.asarray(offsets, dtype=be.int_dtype)
         acc = be.asarray(np.zeros((h, w)), dtype=be.acc_dtype)
-        pacer = Pacer(be.yield_interval_s)
+        pacer = Pacer(be.yield_interval_s if partials else math.inf)
         done, step, bs = 0, 0, self.model.batch_size
         nb = be.batches_per_call(bs)
         if nb > 1:  # blocks of nb full batches in one compiled call (same masks, same order, same sums)
@@ -128,6 +130,6 @@ def _rise_step(xp, scores, acc_dtype):
     def step(rows, cols, ar_h, ar_w, fill, diff, tidx, grids, offsets, acc):
         m = upsample(xp, rows, cols, ar_h, ar_w, grids, offsets)
         p = scores(apply_masks(fill, diff, m), tidx)
-        acc = acc + xp.tensordot(xp.astype(p, acc_dtype), xp.astype(m, acc_dtype), axes=1)
+        acc = acc + weighted_sum(xp, p, m, acc_dtype)
         return acc, m[-1]
     return step

@@ -28,8 +28,9 @@ def test_same_seed_same_map_whatever_the_batch_size(bs_a, bs_b, masks, seed):
     model, img = RegionModel(), np.random.default_rng(0).uniform(0, 1, (16, 16, 3)).astype(np.float32)
     a = Rise(model, masks=masks, grid=5, batch_size=bs_a, seed=seed).explain(img, 0)
     b = Rise(model, masks=masks, grid=5, batch_size=bs_b, seed=seed).explain(img, 0)
-    np.testing.assert_allclose(a.raw, b.raw, atol=1e-6)
-    np.testing.assert_allclose(a.saliency, b.saliency, atol=1e-6)
+    # Each batch is summed in float32 (kernels.weighted_sum), so the sums differ by rounding (~1e-7 relative).
+    np.testing.assert_allclose(a.raw, b.raw, atol=1e-5)
+    np.testing.assert_allclose(a.saliency, b.saliency, atol=1e-5)
 
 
 def test_quadrant_model(quadrant_model, ones_image):
