@@ -202,7 +202,7 @@ class MaskUpdate(Explainer):
         pending = []  # p[0] of the steps since the last yield, still on the device
         pacer = Pacer(be.yield_interval_s if partials else math.inf)
         done = 0
-        nb = be.batches_per_call(k_all)
+        nb = be.batches_per_call(k_all, h * w)
         if nb > 1:  # blocks of nb full steps in one compiled call: the same chain, one dispatch
             blk = self.model.compile_step(
                 "mask-update-block", lambda xp, scores: _block(be.scan, _mask_update_step(

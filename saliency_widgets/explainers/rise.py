@@ -87,7 +87,7 @@ class Rise(Explainer):
         acc = be.asarray(np.zeros((h, w)), dtype=be.acc_dtype)
         pacer = Pacer(be.yield_interval_s if partials else math.inf)
         done, step, bs = 0, 0, self.model.batch_size
-        nb = be.batches_per_call(bs)
+        nb = be.batches_per_call(bs, h * w)
         if nb > 1:  # blocks of nb full batches in one compiled call (same masks, same order, same sums)
             blk = self.model.compile_step(
                 "rise-block", lambda xp, scores: _block(be.scan, _rise_step(xp, scores, be.acc_dtype)), nb)

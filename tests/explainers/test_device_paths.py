@@ -245,7 +245,7 @@ def test_jax_blocks_of_batches_in_one_call_make_the_same_map(image, name):
     # On a GPU, JAX runs several batches per compiled call (a lax.scan); forced here on the CPU.
     ref = EXPLAINERS[name](numpy_region, 64).explain(image, 0)
     m = as_model(jax_region)
-    m.backend.images_per_dispatch = 24  # blocks of 4 batches of 5, 3 steps of 8 chains, 24 faithful steps
+    m.backend.pixels_per_dispatch = 24 * 16 * 16  # blocks of 4 batches of 5, 3 steps of 8 chains, 24 faithful steps
     m.backend.yield_interval_s = 1e9  # partial maps only between blocks, as on a GPU
     for bs in (5, 64):
         parts = list(EXPLAINERS[name](m, bs).iter_explain(image, 0))
@@ -259,7 +259,9 @@ def test_jax_blocks_of_batches_in_one_call_make_the_same_map(image, name):
 
 def test_batches_per_call():
     m = as_model(jax_region)
-    assert m.backend.batches_per_call(256) == 1  # on the CPU: a call per batch
-    m.backend.images_per_dispatch = 2048
-    assert [m.backend.batches_per_call(k) for k in (256, 32, 1, 4096)] == [8, 32, 32, 1]
-    assert as_model(TorchRegion()).backend.batches_per_call(1) == 1  # no device loop on torch
+    assert m.backend.batches_per_call(256, 96 * 96) == 1  # on the CPU: a call per batch
+    m.backend.pixels_per_dispatch = 2048 * 96 * 96
+    assert [m.backend.batches_per_call(k, 96 * 96) for k in (256, 32, 1, 4096)] == [8, 32, 32, 1]
+    # The same pixels in bigger images: one batch of 256 at 224 x 224 is a call of its own.
+    assert [m.backend.batches_per_call(k, 224 * 224) for k in (256, 128, 64, 16)] == [1, 2, 5, 23]
+    assert as_model(TorchRegion()).backend.batches_per_call(1, 96 * 96) == 1  # no device loop on torch
