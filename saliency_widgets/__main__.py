@@ -1,7 +1,14 @@
 """Command line: ``python -m saliency_widgets explain IMAGE`` and ``python -m saliency_widgets reproduce``.
 
 ``--method`` takes the keys of :data:`saliency_widgets.registry.METHODS` (the names every front end
-uses); each method's settings (``--grid``, ``--chains``, ``--segments``...) come from the registry too.
+uses); each method's settings (``--grid``, ``--chains``, ``--segments``...) come from the registry too,
+and are checked there (:func:`saliency_widgets.registry.build_checked`): a value out of its range, a setting
+the method does not offer or a budget for a method without one is an ``error: ...`` and exit code 2.
+
+``--model`` takes a ``.keras`` file or a Python import path ``package.module:attribute`` (a Keras model, a
+PyTorch module, a JAX function or a callable, or a class / function of no arguments returning one; see
+:func:`saliency_widgets.models.loading.load_model_spec`); ``--input-size H,W`` says what a PyTorch module or a
+function takes.
 """
 from __future__ import annotations
 
@@ -12,7 +19,7 @@ import sys
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 
-from .registry import METHODS, get_method  # noqa: E402  (after the TF environment variables)
+from .registry import METHODS, build_checked, get_method  # noqa: E402  (after the TF environment variables)
 
 
 def option_names() -> list[str]:
@@ -26,22 +33,11 @@ def option_names() -> list[str]:
 def make_explainer(method: str, model, *, budget=None, seed=0, progress=True, **options):
     """The explainer registered as ``method`` (key or label) with the settings given (None: default).
 
-    Raises a ValueError naming the settings the method does not offer.
+    A thin wrapper of :func:`~saliency_widgets.registry.build_checked`: a ValueError names a setting
+    the method does not offer, a budget for a method without one, or a value outside its range.
     """
-    spec = get_method(method)
     given = {k: v for k, v in options.items() if v is not None}
-    unknown = sorted(set(given) - set(spec.options))
-    if unknown:
-        raise ValueError(f"{spec.key} ({spec.label}) has no setting {unknown}; its settings are "
-                         f"{sorted(spec.options) or 'none'}")
-    if budget is not None and spec.budget_arg is None:
-        raise ValueError(f"{spec.key} ({spec.label}) has no budget of forward passes: drop --budget")
-    params = dict(given)
-    if spec.seeded:
-        params["seed"] = seed
-    if spec.accepts("progress"):
-        params["progress"] = progress
-    return spec.build(model, budget=budget, **params)
+    return build_checked(method, model, budget=budget, options=given, seed=seed, progress=progress)
 
 
 def _load_image(path: str, size):
@@ -59,25 +55,21 @@ def _load_image(path: str, size):
 
 def cmd_explain(args) -> int:
     import numpy as np
-    from .demo import CLASS_NAMES, imagenet_labels, load_model
+    from .demo import CLASS_NAMES, load_model
+    from .models.loading import class_names, load_model_spec, model_input_size
     from .plotting import overlay, png_bytes
 
     if args.model is None:
         model, labels = load_model(), list(CLASS_NAMES)
     else:
-        import keras
-        if not os.path.exists(args.model):
-            raise SystemExit(f"error: model file {args.model!r} not found")
-        model = keras.saving.load_model(args.model, safe_mode=True)
-        labels = None
-    h, w = model.input_shape[1:3]
-    image = _load_image(args.image, (h, w) if h and w else None).astype(np.float32)
+        model, labels = load_model_spec(args.model, input_size=args.input_size), None
+    size = model_input_size(model, args.input_size, required=False)  # None: the model takes any size
     options = {name: getattr(args, name) for name in option_names()}
-    explainer = make_explainer(args.method, model, budget=args.budget, seed=args.seed, **options)
+    explainer = make_explainer(args.method, model, budget=args.budget, seed=args.seed, **options)  # checked
+    image = _load_image(args.image, size).astype(np.float32)                                  # before any work
     exp = explainer.explain(image, target=args.target)
     if labels is None:
-        k = int(model.output_shape[-1])
-        labels = list(imagenet_labels()) if k == 1000 else [f"class {i}" for i in range(k)]
+        labels = class_names(model, image)
     out = args.out
     tmp = out + ".tmp"
     with open(tmp, "wb") as f:
@@ -106,12 +98,18 @@ def build_parser() -> argparse.ArgumentParser:
                        epilog="methods:\n" + "\n".join(f"  {k:26s} {s.label}: {s.summary}"
                                                        for k, s in METHODS.items()))
     p.add_argument("image", help="an image file (PNG, JPEG...), resized and centre-cropped to the model's input")
-    p.add_argument("--model", default=None, help="a .keras file (default: the bundled demo model)")
+    p.add_argument("--model", default=None,
+                   help="a .keras file or a Python import path package.module:attribute (a Keras model, PyTorch "
+                        "module, JAX function or callable, or a class / function of no arguments returning one; "
+                        "default: the bundled demo model)")
+    p.add_argument("--input-size", default=None, metavar="H,W[,C]",
+                   help="the image size a PyTorch module or a function takes (a Keras model says it itself)")
     p.add_argument("--method", default="mask-update", choices=list(METHODS),
                    help="a registry key (default: mask-update = 'mask-update (32 chains, score-weighted)')")
     p.add_argument("--target", type=int, default=None, help="class index (default: the top-1 class)")
     p.add_argument("--budget", type=int, default=None,
-                   help="forward passes (the method's steps / masks / samples; default: the registry's)")
+                   help="forward passes (the method's steps / masks / samples; default: the registry's; "
+                        "an error for a method without a budget)")
     for name in option_names():
         ranges = ", ".join(f"{s.key}: {o.default} in [{o.low}, {o.high}]" for s in METHODS.values()
                            for n, o in s.options.items() if n == name)

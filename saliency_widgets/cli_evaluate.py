@@ -1,6 +1,11 @@
 """``python -m saliency_widgets evaluate``: the pointing game on a VOC / COCO folder, here or on a Dask cluster.
 
 Registered by ``__main__`` with :func:`add_parser`; :func:`run` does the work.
+
+Methods are built by :func:`saliency_widgets.registry.build_checked`'s checks (ranges, settings), as in
+``explain`` and the widget.  ``--budget`` with one method that has no budget (``--methods occlusion``) is an
+error, as in ``explain``; with several methods it applies to those that have a budget (the table names each
+method's settings) and is an error only when none has one.
 """
 from __future__ import annotations
 
@@ -9,7 +14,7 @@ import json
 import os
 import sys
 
-__all__ = ["add_parser", "run", "model_factory"]
+__all__ = ["add_parser", "run", "model_factory", "methods_from_args"]
 
 
 def add_parser(subparsers):
@@ -23,10 +28,16 @@ def add_parser(subparsers):
                    help="voc:PATH (the folder with Annotations/, JPEGImages/, ImageSets/Main/) or "
                         "coco:ANNOTATIONS.json[:IMAGE_FOLDER]")
     p.add_argument("--model", default="demo",
-                   help="demo (the bundled model), an ImageNet model name (MobileNetV2, ResNet50, VGG16), or a "
-                        ".keras file")
+                   help="demo (the bundled model), an ImageNet model name (MobileNetV2, ResNet50, VGG16), a "
+                        ".keras file, or a Python import path package.module:attribute (a Keras model, PyTorch "
+                        "module, JAX function or callable, or a class / function of no arguments returning one; "
+                        "Dask workers must be able to import it too)")
+    p.add_argument("--input-size", default=None, metavar="H,W[,C]",
+                   help="the image size a PyTorch module or a function takes (a Keras model says it itself)")
     p.add_argument("--methods", default="rise", help="comma-separated registry keys (e.g. mask-update,rise,center)")
-    p.add_argument("--budget", type=int, default=None, help="forward passes per map (steps / masks / samples)")
+    p.add_argument("--budget", type=int, default=None,
+                   help="forward passes per map (steps / masks / samples; default: each method's registry default); "
+                        "with several methods, applied to those that have a budget")
     p.add_argument("--out", default="results.jsonl", help="results file (JSON lines; an existing one is resumed)")
     p.add_argument("--table", default=None, help="markdown table file (default: OUT with .md)")
     p.add_argument("--split", default="test", help="VOC split (ImageSets/Main/SPLIT.txt)")
@@ -50,24 +61,55 @@ def add_parser(subparsers):
     return p
 
 
-def model_factory(name: str):
-    """(picklable factory, input size (H, W)) for ``demo``, an ImageNet model name or a .keras file."""
+def model_factory(name: str, *, input_size=None):
+    """(picklable factory () -> model, input size (H, W)) for a ``--model`` value.
+
+    ``name``: ``demo``, an ImageNet model name, a ``.keras`` file or ``package.module:attribute``
+    (:func:`~saliency_widgets.models.loading.load_model_spec`; ``input_size`` (H, W[, C]) is required
+    for a PyTorch module or a function).  The model is loaded once here to read its input size and
+    to report a bad name before any work; Dask workers load their own copy with the factory.
+    """
     from .demo import IMAGE_SIZE, load_model
     from .demo.imagenet import IMAGENET_MODELS, load_imagenet_model
+    from .models.loading import load_model_spec, model_input_size
     if name == "demo":
         return functools.partial(load_model), (IMAGE_SIZE, IMAGE_SIZE)
     if name in IMAGENET_MODELS:
         side = IMAGENET_MODELS[name][2]
         return functools.partial(load_imagenet_model, name), (side, side)
-    if name.endswith(".keras"):
-        if not os.path.exists(name):
+    if name.endswith(".keras") or ":" in name:
+        spec = os.path.abspath(name) if name.endswith(".keras") else name
+        if name.endswith(".keras") and not os.path.exists(spec):
             raise FileNotFoundError(f"model file {name!r} not found")
-        path = os.path.abspath(name)
-        shape = load_model(path).input_shape  # read once here for the input size; workers load their own
-        if shape[1] is None or shape[2] is None:
-            raise ValueError(f"{name} takes images of any size: the dataset needs a fixed input size")
-        return functools.partial(load_model, path), (int(shape[1]), int(shape[2]))
-    raise ValueError(f"--model must be 'demo', one of {sorted(IMAGENET_MODELS)}, or a .keras file, got {name!r}")
+        factory = functools.partial(load_model_spec, spec, input_size=input_size)
+        try:
+            size = model_input_size(factory(), input_size)
+        except ValueError as exc:
+            raise ValueError(f"{name}: {exc}; the dataset needs a fixed input size") from None
+        return factory, size
+    raise ValueError(f"--model must be 'demo', one of {sorted(IMAGENET_MODELS)}, a .keras file or a Python import "
+                     f"path package.module:attribute, got {name!r}")
+
+
+def methods_from_args(names: str, budget=None, seed: int = 0) -> dict:
+    """``{label: (key, checked constructor params)}`` for ``--methods`` and ``--budget``.
+
+    Every budget is checked against its method's range.  One method named alone takes the budget
+    as given (a method without a budget refuses it, as in ``explain``); several methods share it,
+    each that has a budget gets it (:meth:`~saliency_widgets.registry.MethodSpec.shared_budget`),
+    and a budget that no method can take is an error.
+    """
+    from .registry import get_method
+    specs = [get_method(m.strip()) for m in names.split(",") if m.strip()]
+    if not specs:
+        raise ValueError(f"--methods names no method, got {names!r}")
+    if budget is not None and len(specs) > 1 and all(s.budget_arg is None for s in specs):
+        raise ValueError(f"--budget {budget}: none of {[s.key for s in specs]} has a budget of forward passes")
+    methods = {}
+    for spec in specs:
+        b = budget if len(specs) == 1 else spec.shared_budget(budget)
+        methods[spec.label] = (spec.key, spec.checked_params(budget=b, seed=seed))
+    return methods
 
 
 def _dataset(args, size):
@@ -89,20 +131,11 @@ def _dataset(args, size):
 
 def run(args) -> int:
     from .evaluation import evaluate
-    from .registry import get_method
-    factory, size = model_factory(args.model)
+    methods = methods_from_args(args.methods, args.budget, args.seed)  # checked before the model loads
+    factory, size = model_factory(args.model, input_size=args.input_size)
     ds = _dataset(args, size)
     if args.limit is not None:
         ds = ds.subset(ds.indices()[:args.limit])
-    methods = {}
-    for key in (m.strip() for m in args.methods.split(",") if m.strip()):
-        spec = get_method(key)
-        params = {}
-        if args.budget is not None and spec.budget_arg:
-            params[spec.budget_arg] = args.budget
-        if spec.seeded:
-            params["seed"] = args.seed
-        methods[spec.label] = (spec.key, params)
     metrics = tuple(m.strip() for m in args.metrics.split(",") if m.strip())
     unmapped = ds.unmapped()
     if unmapped:

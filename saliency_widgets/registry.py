@@ -4,18 +4,31 @@ Each entry says what runs: its user-facing ``label`` names the exact reading
 (the paper's method is called that), ``key`` is the command-line name,
 ``fixed`` holds the constructor settings that define the reading, and
 ``budget_arg`` / ``options`` tell a UI which settings it may offer and in
-which ranges.  Build an explainer with :func:`build`; rebuild one from a
-stored ``(key, params)`` pair with the same call (that is how explainers
-travel to Dask workers and how ``evaluate()`` checks a results file).
+which ranges.
+
+Two ways to build:
+
+- :func:`build_checked` is what every front end calls with what a user chose
+  (the CLI's ``explain`` and ``evaluate``, the widget's session, ``reproduce``,
+  the sanity checks): the budget and the options are checked against the
+  registry's ranges (:meth:`MethodSpec.check`), so the same bad value gets the
+  same error everywhere, and a budget left out is the registry's default.
+- :func:`build` rebuilds an explainer from a stored ``(key, params)`` pair of
+  constructor settings (that is how explainers travel to Dask workers and how
+  ``evaluate()`` checks a results file); it checks nothing beyond the
+  constructor's own checks.
 """
 from __future__ import annotations
 
 import inspect
 from dataclasses import dataclass, field
+from typing import Mapping
+
+import numpy as np
 
 from .explainers import CenterBaseline, GradCam, Lime, MaskUpdate, Occlusion, Rise
 
-__all__ = ["Option", "MethodSpec", "METHODS", "get_method", "build", "available_methods"]
+__all__ = ["Option", "MethodSpec", "METHODS", "get_method", "build", "build_checked", "available_methods"]
 
 
 @dataclass(frozen=True)
@@ -45,6 +58,87 @@ class MethodSpec:
     def budget_label(self) -> str | None:
         """What the budget counts, as a UI names it ("steps", "masks", "samples"); None: no budget."""
         return self.budget_arg
+
+    @property
+    def name(self) -> str:
+        """How error messages name the method: its key and its label."""
+        return f"{self.key} ({self.label!r})"
+
+    def shared_budget(self, budget):
+        """The part of a budget shared by several methods that applies to this one.
+
+        ``budget`` when the method has a budget, else None: a front end that gives one
+        budget to a list of methods (``evaluate --methods center,rise --budget 500``,
+        ``reproduce``, the sanity checks, the widget's budget slider) applies it to the
+        methods that have one.  A budget given to one method by name goes to
+        :meth:`check` unchanged, where a method without a budget refuses it.
+        """
+        return budget if self.budget_arg is not None else None
+
+    def check(self, budget=None, options: Mapping | None = None) -> tuple[int | None, dict]:
+        """Check a user's budget and options against the registry's ranges.
+
+        Parameters
+        ----------
+        budget : int or None
+            Forward passes (the method's steps / masks / samples); None: the
+            registry's default (``self.budget.default``).  A method without a
+            budget takes only None.
+        options : mapping {name: int} or None
+            Settings the method offers (``self.options``, e.g. ``{"grid": 8}``).
+
+        Returns
+        -------
+        budget : int or None
+            The checked budget as a Python int (None for a method without one).
+        options : dict {name: int}
+            The checked options as Python ints (what is checked is what runs).
+
+        Raises
+        ------
+        ValueError
+            A setting the method does not offer, a budget for a method without one,
+            or a value outside its range (the message names the method, the setting,
+            the value and the range).
+        TypeError
+            A value that is not an integer.
+        """
+        options = dict(options or {})
+        unknown = sorted(set(options) - set(self.options))
+        if unknown:
+            raise ValueError(f"{self.name} offers no setting {unknown}; its settings are "
+                             f"{sorted(self.options) or 'none'}")
+        checked = {name: _in_range(self, name, value, self.options[name]) for name, value in options.items()}
+        if self.budget_arg is None:
+            if budget is not None:
+                raise ValueError(f"{self.name} has no budget of forward passes, got budget={budget!r}: "
+                                 "give no budget for it")
+            return None, checked
+        if budget is None:
+            return self.budget.default, checked
+        return _in_range(self, self.budget_arg, budget, self.budget, what="budget"), checked
+
+    def checked_params(self, *, budget=None, options: Mapping | None = None, seed: int = 0,
+                       extra: Mapping | None = None) -> dict:
+        """The constructor settings for a user's choice, checked (see :meth:`check`).
+
+        Returns ``{budget_arg: budget, **options, "seed": seed (seeded methods), **extra}``:
+        a ``(key, params)`` pair that :func:`build` (and ``evaluate()``, Dask workers)
+        rebuilds.  ``extra`` holds constructor settings the registry has no range for
+        (``occluder=``, ``window=``...); the explainer's constructor checks them.
+        """
+        budget, params = self.check(budget, options)
+        extra = dict(extra or {})
+        clash = sorted(set(extra) & (set(self.options) | {self.budget_arg, "seed"}))
+        if clash:
+            raise ValueError(f"{self.name}: {clash} must be given as the budget, an option or the seed "
+                             "(they are range-checked), not as extra settings")
+        if budget is not None:
+            params = {self.budget_arg: budget, **params}
+        if self.seeded:
+            params["seed"] = seed
+        params.update(extra)
+        return params
 
     def accepts(self, name: str) -> bool:
         """Whether the explainer's constructor takes the keyword ``name`` (e.g. ``batch_size``)."""
@@ -114,8 +208,64 @@ def get_method(name: str) -> MethodSpec:
 
 
 def build(name: str, model=None, **kwargs):
-    """Build the explainer registered as ``name`` (key or label); see :meth:`MethodSpec.build`."""
+    """Build the explainer registered as ``name`` (key or label); see :meth:`MethodSpec.build`.
+
+    Nothing is range-checked: this rebuilds stored settings.  A user's choice goes
+    through :func:`build_checked`.
+    """
     return get_method(name).build(model, **kwargs)
+
+
+def build_checked(name: str, model=None, *, budget=None, options: Mapping | None = None, seed: int = 0,
+                  progress=None, batch_size=None, extra: Mapping | None = None):
+    """The explainer for a user's choice, every setting checked against the registry.
+
+    The one builder behind every front end (CLI ``explain`` and ``evaluate``, the
+    widget's session, ``reproduce``, the sanity checks).
+
+    Parameters
+    ----------
+    name : str
+        Registry key (``"rise"``) or label (``"RISE"``).
+    model : model or None
+        Anything :func:`~saliency_widgets.models.as_model` takes.
+    budget : int or None, keyword-only
+        Forward passes; None: the registry's default.  A method without a budget
+        refuses one (pass ``spec.shared_budget(b)`` for a budget shared by several methods).
+    options : mapping {name: int} or None, keyword-only
+        The method's registry options (``grid``, ``chains``, ``segments``), range-checked.
+    seed : int, keyword-only
+        Seed of a seeded method (ignored by the others).
+    progress : bool or None, keyword-only
+        Passed on where the explainer takes ``progress=``; None: its default.
+    batch_size : int or None, keyword-only
+        Passed on where the explainer batches; None: its default.
+    extra : mapping or None, keyword-only
+        Other constructor settings (``occluder=``...), checked by the constructor.
+
+    Raises
+    ------
+    ValueError, TypeError
+        See :meth:`MethodSpec.check`; the messages name the setting, the value and the range.
+    """
+    spec = get_method(name)
+    params = spec.checked_params(budget=budget, options=options, seed=seed, extra=extra)
+    if progress is not None and spec.accepts("progress"):
+        params["progress"] = progress
+    if batch_size is not None and spec.accepts("batch_size"):
+        params["batch_size"] = batch_size
+    return spec.build(model, **params)
+
+
+def _in_range(spec: MethodSpec, name: str, value, opt: Option, *, what: str = "option") -> int:
+    """``value`` as a Python int if it is an integer in ``opt``'s range, else an error naming all three."""
+    role = " (the budget)" if what == "budget" else ""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{spec.name}: {name}={value!r}{role} must be an integer in [{opt.low}, {opt.high}]")
+    setting = f"{name}={int(value)}{role}"
+    if not opt.low <= value <= opt.high:
+        raise ValueError(f"{spec.name}: {setting} is outside its range [{opt.low}, {opt.high}]")
+    return int(value)
 
 
 def available_methods(*, gradients: bool = True) -> dict[str, MethodSpec]:

@@ -84,16 +84,11 @@ def standard_explainers(model, *, budget=1000, seed=0, methods=None, lime_sample
     ``methods``: registry keys (default ``CONFIG["headline"]``).  ``lime_samples`` is
     accepted for old callers; LIME gets ``budget`` samples like every other method.
     """
-    from .registry import get_method
+    from .registry import build_checked, get_method
     out = {}
     for key in methods or CONFIG["headline"]:
-        spec = get_method(key)
-        kwargs = {}
-        if spec.budget_arg is not None:
-            kwargs["budget"] = budget
-        if spec.seeded:
-            kwargs["seed"] = seed
-        out[spec.label] = spec.build(model, **kwargs)
+        spec = get_method(key)  # one budget for every method that has one (range-checked by the registry)
+        out[spec.label] = build_checked(spec.key, model, budget=spec.shared_budget(budget), seed=seed)
     return out
 
 

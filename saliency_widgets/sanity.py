@@ -400,8 +400,13 @@ def mean_interval(values, *, level: float = 0.95, n_boot: int = 2000, seed: int 
 # ---------------------------------------------------------------------------------------------
 
 def _methods(methods, budget, params, seed):
-    """[(label, factory(model) -> explainer, seeded)] from registry names or (label, factory) pairs."""
-    from .registry import get_method
+    """[(label, factory(model) -> explainer, seeded)] from registry names or (label, factory) pairs.
+
+    Registry methods are built by :func:`~saliency_widgets.registry.build_checked`: the budget (shared:
+    only methods that have one take it; None: the registry's default) and the registry's options in
+    ``params`` are range-checked, other settings in ``params`` (``occluder=``...) go to the constructor.
+    """
+    from .registry import build_checked, get_method
 
     if isinstance(methods, (str, tuple)) or callable(methods):
         methods = [methods]
@@ -414,14 +419,15 @@ def _methods(methods, budget, params, seed):
         spec = get_method(m)
         b = budget.get(spec.label, budget.get(spec.key)) if isinstance(budget, dict) else budget
         kw = dict((params or {}).get(spec.label, (params or {}).get(spec.key, {})))
-        if spec.budget_arg is None:
-            b = None
-        if spec.seeded:
-            kw.setdefault("seed", seed)
+        own_seed = kw.pop("seed", seed)
+        options = {k: kw.pop(k) for k in list(kw) if k in spec.options}
+        b = spec.shared_budget(b)
+        spec.check(b, options)  # a bad budget or option fails here, before any model is cloned
 
-        def factory(model, seed=None, spec=spec, b=b, kw=kw):
+        def factory(model, seed=None, spec=spec, b=b, options=options, kw=kw, own_seed=own_seed):
             # seed: another seed for the same settings (the method's own noise, seeded methods only)
-            return spec.build(model, budget=b, **(kw if seed is None else {**kw, "seed": seed}))
+            return build_checked(spec.key, model, budget=b, options=options, extra=kw,
+                                 seed=own_seed if seed is None else seed)
         out.append((spec.label, factory, spec.seeded))
     labels = [m[0] for m in out]
     if len(set(labels)) != len(labels):

@@ -30,8 +30,7 @@ from . import metrics as M
 from .explanation import Explanation
 from .metrics._checks import box_of
 from .models import as_model
-from .models.adapter import check_positive_int
-from .registry import get_method
+from .registry import build_checked, get_method
 
 __all__ = ["MethodChoice", "RunRequest", "MethodRun", "RunState", "ExplainSession", "build_explainer",
            "check_choice"]
@@ -125,42 +124,26 @@ class RunState:
 
 
 def check_choice(choice: MethodChoice):
-    """``(spec, budget, params)`` for a choice, or a ValueError naming the setting and its range."""
+    """``(spec, budget, params)`` for a choice, checked by :meth:`MethodSpec.check <saliency_widgets.registry.MethodSpec.check>`.
+
+    A ValueError (TypeError for a non-integer) names the setting, its value and its
+    range, in the same words as the CLI.  The choice's budget is the widget's budget
+    slider, shared by every method of a compare request: a method without a budget
+    ignores it (:meth:`~saliency_widgets.registry.MethodSpec.shared_budget`).
+    """
     spec = get_method(choice.method)
-    params = dict(choice.options)
-    unknown = sorted(set(params) - set(spec.options))
-    if unknown:
-        raise ValueError(f"{spec.label!r} offers no setting {unknown}; its settings are {sorted(spec.options)}")
-    for name, value in params.items():
-        opt = spec.options[name]
-        params[name] = value = check_positive_int(name, value)  # what is checked is what runs
-        if not opt.low <= value <= opt.high:
-            raise ValueError(f"{spec.label!r}: {name}={value} is outside its range [{opt.low}, {opt.high}]")
-    budget = choice.budget
-    if spec.budget_arg is None:
-        budget = None  # a method without a budget ignores the budget slider
-    elif budget is None:
-        budget = spec.budget.default
-    elif not spec.budget.low <= check_positive_int(spec.budget_arg, budget) <= spec.budget.high:
-        raise ValueError(f"{spec.label!r}: {spec.budget_arg}={budget} is outside its range "
-                         f"[{spec.budget.low}, {spec.budget.high}]")
-    else:
-        budget = int(budget)
+    budget, params = spec.check(spec.shared_budget(choice.budget), choice.options)
     return spec, budget, params
 
 
 def build_explainer(choice: MethodChoice, model, *, seed=0, batch_size=None):
-    """The explainer for ``choice`` from the registry (seeded, with small batches where it batches).
+    """The explainer for ``choice`` from :func:`~saliency_widgets.registry.build_checked` (seeded, small batches).
 
     ``batch_size`` bounds the work between two looks at the stop flag (stop answers after the batch
     in flight).
     """
     spec, budget, params = check_choice(choice)
-    if spec.seeded:
-        params["seed"] = seed
-    if batch_size is not None and spec.accepts("batch_size"):
-        params["batch_size"] = batch_size
-    return spec.build(model, budget=budget, **params)
+    return build_checked(spec.key, model, budget=budget, options=params, seed=seed, batch_size=batch_size)
 
 
 class ExplainSession:

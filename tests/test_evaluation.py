@@ -233,3 +233,39 @@ def test_settings_with_a_function_compare_equal_across_instances(tmp_path, data)
     assert len(rows) == 3
     assert json.loads(path.read_text().splitlines()[0])["__settings__"]["explainers"]["f"]["params"][
         "preprocess"].endswith("prep")
+
+
+# -- evaluate() with a PyTorch module and a JAX function (issue 11 item 3) ---------------------------
+
+def _red_squares():
+    """Four 16 x 16 images, a red 4 x 4 square in the left half on black: class 0 (red) is decided there."""
+    images = np.zeros((4, 16, 16, 3), np.float32)
+    truths = []
+    for i, (r, c) in enumerate([(1, 1), (6, 2), (11, 0), (3, 4)]):
+        images[i, r:r + 4, c:c + 4, 0] = 255.0
+        truths.append([(0, (c, r, c + 4, r + 4))])  # (x0, y0, x1, y1)
+    return images, truths
+
+
+@pytest.mark.parametrize("framework", ["torch", "jax"])
+def test_a_framework_model_scores_like_its_numpy_twin(framework):
+    """The toy module / function computes exactly tests.toy_frameworks.channel_probabilities: the same seeded
+    maps, so the same pointing hits and insertion / deletion within float tolerance.  Occlusion's hits are
+    known: only red pixels in the left half raise class 0, so its map peaks on the red square."""
+    pytest.importorskip(framework)
+    from . import toy_frameworks as T
+    images, truths = _red_squares()
+    framework_model = T.make_torch() if framework == "torch" else T.make_jax()
+    methods = {"RISE": ("rise", {"masks": 300, "grid": 4, "seed": 1}), "occlusion": ("occlusion", {"window": 4})}
+    common = dict(metrics=("pointing", "pointing_strict", "insertion", "deletion"), tolerance=2, step=16,
+                  progress=False, sanity=False)
+    got = evaluate(methods, images, truths, model=framework_model, **common)
+    ref = evaluate(methods, images, truths, model=T.channel_probabilities, **common)
+    key = lambda r: (r["method"], r["image"], r["target"])
+    got, ref = sorted(got, key=key), sorted(ref, key=key)
+    assert [key(r) for r in got] == [key(r) for r in ref] and len(got) == 8
+    assert all(r["hit_strict"] for r in ref if r["method"] == "occlusion")  # the analytic answer
+    for g, r in zip(got, ref):
+        assert (g["hit"], g["hit_strict"]) == (r["hit"], r["hit_strict"]), key(g)
+        assert g["insertion"] == pytest.approx(r["insertion"], abs=1e-4), key(g)
+        assert g["deletion"] == pytest.approx(r["deletion"], abs=1e-4), key(g)

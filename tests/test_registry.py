@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from saliency_widgets.registry import METHODS, available_methods, build, get_method
+from saliency_widgets.registry import METHODS, available_methods, build, build_checked, get_method
 
 from .conftest import RegionModel, in_region
 
@@ -83,3 +83,74 @@ def test_a_seeded_method_built_without_a_seed_is_reproducible(key):
     image[QUADRANT] = 1.0
     kw = {"target": 0}
     np.testing.assert_array_equal(a.explain(image, **kw).raw, b.explain(image, **kw).raw)
+
+
+# -- one checked builder behind every front end ----------------------------------------------------
+
+@pytest.mark.parametrize("key,budget,options,words", [
+    ("rise", 5, {}, "rise ('RISE'): masks=5 (the budget) is outside its range [100, 10000]"),
+    ("lime", 6000, {}, "lime ('LIME'): samples=6000 (the budget) is outside its range [50, 5000]"),
+    ("rise", None, {"grid": 99}, "rise ('RISE'): grid=99 is outside its range [2, 16]"),
+    ("mask-update", None, {"chains": 0}, "chains=0 is outside its range [1, 256]"),
+    ("rise", None, {"chains": 4}, "rise ('RISE') offers no setting ['chains']; its settings are ['grid']"),
+    ("occlusion", 100, {}, "occlusion ('occlusion') has no budget of forward passes, got budget=100"),
+])
+def test_front_ends_refuse_a_bad_choice_with_the_same_words(tmp_path, capsys, key, budget, options, words):
+    """The CLI's explain and evaluate and the widget's session all go through MethodSpec.check."""
+    from saliency_widgets.__main__ import main
+    from saliency_widgets.registry import build_checked
+    from saliency_widgets.session import ExplainSession, MethodChoice, RunRequest
+    with pytest.raises(ValueError) as direct:
+        build_checked(key, RegionModel(), budget=budget, options=options)
+    assert words in str(direct.value)
+    argv = ["explain", str(tmp_path / "never-read.png"), "--method", key, "--out", str(tmp_path / "o.png")]
+    argv += ["--budget", str(budget)] if budget is not None else []
+    for name, value in options.items():
+        argv += [f"--{name}", str(value)]
+    assert main(argv) == 2  # checked before the image is read
+    assert capsys.readouterr().err == f"error: {direct.value}\n"
+    if not options:  # evaluate offers --budget only
+        assert main(["evaluate", "--dataset", f"voc:{tmp_path}", "--methods", key, "--budget", str(budget),
+                     "--out", str(tmp_path / "r.jsonl")]) == 2
+        assert capsys.readouterr().err == f"error: {direct.value}\n"
+    if budget is None or METHODS[key].budget_arg is not None:  # the widget's budget slider is shared (below)
+        s = ExplainSession(RegionModel(), np.ones((16, 16, 3), np.float32))
+        try:
+            with pytest.raises(ValueError) as session:
+                s.run(RunRequest(0, (MethodChoice(key, budget, options),)))
+        finally:
+            s.close()
+        assert str(session.value) == str(direct.value)
+
+
+def test_a_non_integer_setting_is_named_with_its_range():
+    with pytest.raises(TypeError, match=r"rise \('RISE'\): grid=4.5 must be an integer in \[2, 16\]"):
+        build_checked("rise", RegionModel(), options={"grid": 4.5})
+    with pytest.raises(TypeError, match=r"masks=True \(the budget\) must be an integer"):
+        build_checked("rise", RegionModel(), budget=True)
+
+
+def test_checked_settings_are_what_runs():
+    spec = METHODS["mask-update"]
+    assert spec.check(np.int64(300), {"grid": np.int64(4)}) == (300, {"grid": 4})
+    assert spec.check() == (spec.budget.default, {})
+    exp = build_checked("mask-update", RegionModel(), budget=300, options={"chains": 4}, seed=3, batch_size=8,
+                        progress=False)
+    assert (exp.steps, exp.chains, exp.params["seed"], exp.batch_size) == (300, 4, 3, 8)
+    assert build_checked("center", None, progress=False).params.get("seed") is None  # unseeded: no seed
+    with pytest.raises(ValueError, match="fixes"):  # a reading's fixed settings stay fixed
+        build_checked("mask-update-paper", RegionModel(), extra={"chains": 4})
+    with pytest.raises(ValueError, match=r"\['grid'\] must be given as .* an option"):  # no way around a range
+        build_checked("rise", RegionModel(), extra={"grid": 99})
+
+
+def test_a_shared_budget_applies_to_the_methods_that_have_one():
+    """The widget's budget slider, reproduce's and the sanity checks' budget are shared by several methods."""
+    from saliency_widgets.session import MethodChoice, check_choice
+    assert METHODS["occlusion"].shared_budget(500) is None and METHODS["rise"].shared_budget(500) == 500
+    assert check_choice(MethodChoice("occlusion", 500))[1] is None
+    from saliency_widgets.reproduce import standard_explainers
+    ex = standard_explainers(RegionModel(), budget=300, methods=["rise", "occlusion", "center"])
+    assert ex["RISE"].masks == 300 and set(ex) == {"RISE", "occlusion", "centre baseline"}
+    with pytest.raises(ValueError, match="outside its range"):
+        standard_explainers(RegionModel(), budget=20, methods=["rise"])
