@@ -338,7 +338,7 @@ _MASKS_ON = ("auto", "host", "device")
 
 def as_model(model, *, outputs: str = "auto", preprocess: Callable | None = None,
              batch_size: int | None = None, mean_color=None, framework: str = "auto",
-             masks_on: str = "auto") -> ModelAdapter:
+             masks_on: str = "auto", input_shape=None) -> ModelAdapter:
     """Wrap a Keras 3 model, a PyTorch module, a JAX function, a callable or an adapter.
 
     Parameters
@@ -367,6 +367,10 @@ def as_model(model, *, outputs: str = "auto", preprocess: Callable | None = None
         The input colour the model's preprocessing maps to 0 (see
         :class:`ModelAdapter`); a Keras model may declare it itself as a
         ``saliency_widgets_mean_color`` attribute (``load_imagenet_model`` does).
+    input_shape : (H, W, C) or None, keyword-only
+        The image shape the model takes, for a module or function that does
+        not say (images are checked against it); a Keras model's own
+        ``input_shape`` is used and must not be contradicted.
 
     Examples
     --------
@@ -379,14 +383,18 @@ def as_model(model, *, outputs: str = "auto", preprocess: Callable | None = None
         raise ValueError(f"framework must be one of {_FRAMEWORKS}, got {framework!r}")
     if masks_on not in _MASKS_ON:
         raise ValueError(f"masks_on must be one of {_MASKS_ON}, got {masks_on!r}")
+    if input_shape is not None:
+        input_shape = tuple(None if d is None else check_positive_int("input_shape", d) for d in input_shape)
+        if len(input_shape) != 3:
+            raise ValueError(f"input_shape must be (H, W, C), got {input_shape}")
     if isinstance(model, ModelAdapter):
         if (preprocess is None and batch_size is None and outputs == "auto" and mean_color is None
-                and masks_on == "auto"):
+                and masks_on == "auto" and input_shape in (None, model.input_shape)):
             return model
         backend = model.backend if model.backend.native else None
         if masks_on == "host":
             backend = None
-        return ModelAdapter(model.fn, input_shape=model.input_shape,
+        return ModelAdapter(model.fn, input_shape=model.input_shape if input_shape is None else input_shape,
                             outputs=model.outputs if outputs == "auto" else outputs,
                             preprocess=preprocess or model.preprocess,
                             batch_size=batch_size or model.batch_size, name=model.name,
@@ -397,19 +405,28 @@ def as_model(model, *, outputs: str = "auto", preprocess: Callable | None = None
         masks_on = "host"
     if _is_keras_model(model):
         from .keras import keras_adapter
-        return keras_adapter(model, outputs=outputs, preprocess=preprocess, batch_size=batch_size,
-                             mean_color=mean_color, masks_on=masks_on)
+        adapter = keras_adapter(model, outputs=outputs, preprocess=preprocess, batch_size=batch_size,
+                                mean_color=mean_color, masks_on=masks_on)
+        if input_shape is not None and any(w is not None and g is not None and g != w
+                                           for g, w in zip(input_shape, adapter.input_shape)):
+            raise ValueError(f"input_shape={input_shape} contradicts the Keras model's own input shape "
+                             f"{adapter.input_shape}: leave input_shape out for a Keras model")
+        return adapter
     if framework == "torch" or (framework == "auto" and _is_torch_module(model)):
         from .frameworks import torch_adapter
-        return torch_adapter(model, outputs=outputs, preprocess=preprocess, batch_size=batch_size,
-                             mean_color=mean_color, masks_on=masks_on)
+        adapter = torch_adapter(model, outputs=outputs, preprocess=preprocess, batch_size=batch_size,
+                                mean_color=mean_color, masks_on=masks_on)
+        adapter.input_shape = input_shape
+        return adapter
     if framework == "jax" or (framework == "auto" and _is_jax_function(model)):
         from .frameworks import jax_adapter
-        return jax_adapter(model, outputs=outputs, preprocess=preprocess, batch_size=batch_size,
-                           mean_color=mean_color, masks_on=masks_on)
+        adapter = jax_adapter(model, outputs=outputs, preprocess=preprocess, batch_size=batch_size,
+                              mean_color=mean_color, masks_on=masks_on)
+        adapter.input_shape = input_shape
+        return adapter
     if callable(model):
         name = getattr(model, "__name__", type(model).__name__)
-        return ModelAdapter(model, outputs=outputs, preprocess=preprocess, batch_size=batch_size,
-                            name=f"model {name!r}", mean_color=mean_color)
+        return ModelAdapter(model, input_shape=input_shape, outputs=outputs, preprocess=preprocess,
+                            batch_size=batch_size, name=f"model {name!r}", mean_color=mean_color)
     raise TypeError("model must be a Keras model, a torch.nn.Module, a JAX function or a callable "
                     f"batch -> scores, got {type(model).__name__}")

@@ -151,11 +151,9 @@ def _as_loaded(obj, spec, size, outputs):
         kind = "a PyTorch module" if _is_torch_module(obj) else "a function"
         raise ValueError(f"model {spec!r} is {kind}, which does not say what image size it takes: "
                          "give --input-size H,W (e.g. --input-size 224,224)")
-    adapter = as_model(obj, outputs=outputs)
-    # as_model reads no input shape from a module or a function: the user's size is what images are
-    # resized to and checked against (ModelAdapter.prepare).
-    adapter.input_shape = (size[0], size[1], size[2] if len(size) == 3 else 3)
-    return adapter
+    # A module or a function says no input shape: the user's size is what images are resized to and
+    # checked against (ModelAdapter.prepare).
+    return as_model(obj, outputs=outputs, input_shape=(size[0], size[1], size[2] if len(size) == 3 else 3))
 
 
 def model_input_size(model, input_size=None, *, required: bool = True) -> tuple[int, int] | None:

@@ -127,3 +127,30 @@ def test_batch_size_defaults_to_256_on_an_accelerator_and_64_on_the_host():
     assert ModelAdapter(lambda x: x, backend=gpu, batch_size=8).batch_size == 8
     assert ModelAdapter(lambda x: x).batch_size == 64
     assert gpu.yield_interval_s > 0 and host.yield_interval_s == 0  # partial maps paced on a GPU only
+
+
+def test_input_shape_checks_images_of_a_model_that_does_not_say_its_size():
+    m = as_model(lambda x: np.stack([x.mean((1, 2, 3)), 1 - x.mean((1, 2, 3))], 1), input_shape=(8, 6, 3))
+    assert m.prepare(np.zeros((8, 6, 3))).shape == (8, 6, 3)
+    with pytest.raises(ValueError, match=r"height is 9 but the model takes 8"):
+        m.prepare(np.zeros((9, 6, 3)))
+    with pytest.raises(ValueError, match="model takes 3"):
+        m.prepare(np.zeros((8, 6, 4)))
+    assert as_model(m, input_shape=(4, 4, 3)).input_shape == (4, 4, 3)  # a re-wrap may set it
+    with pytest.raises(ValueError, match=r"input_shape must be \(H, W, C\)"):
+        as_model(m, input_shape=(8, 6))
+
+
+def test_input_shape_of_a_torch_module():
+    pytest.importorskip("torch")
+    from ..toy_frameworks import make_torch
+    m = as_model(make_torch(), input_shape=(8, 8, 3))
+    assert m.backend.name == "torch" and m.input_shape == (8, 8, 3)
+    with pytest.raises(ValueError, match="width is 5 but the model takes 8"):
+        m.prepare(np.zeros((8, 5, 3)))
+
+
+def test_input_shape_may_not_contradict_a_keras_model(tiny_keras):
+    assert as_model(tiny_keras, input_shape=tiny_keras.input_shape[1:]).input_shape == tiny_keras.input_shape[1:]
+    with pytest.raises(ValueError, match="contradicts the Keras model's own input shape"):
+        as_model(tiny_keras, input_shape=(3, 3, 3))
