@@ -143,20 +143,21 @@ class RunView:
         if exp.trace is not None and len(exp.trace):
             self.score_chart.show(exp.trace, exp.n_forward, exp.params.get("chains"))
 
-    def finish(self, run, *, truth_classes) -> None:
+    def finish(self, run, *, truth_boxes) -> None:
+        """Draw the end of ``run``; ``truth_boxes`` is ``{class: [object boxes]}`` (the metrics' label counts them)."""
         self.update(run)
-        has_truth = run.request.target in truth_classes
+        n_boxes = len(truth_boxes.get(run.request.target, ()))
         with hold(self.status, self.metrics_html, *self.panels):
             if run.status == "error":
                 self.error(run.error)
             else:
                 self.status.value = self.finish_text(run)
             if len(run.methods) == 1:
-                self.metrics_html.value = metrics_html(run.methods[0].metrics, has_truth=has_truth)
+                self.metrics_html.value = metrics_html(run.methods[0].metrics, n_boxes=n_boxes)
             else:
                 self.metrics_html.value = ""
                 for p, m in zip(self.panels, run.methods):
-                    p.metrics.value = metrics_html(m.metrics, has_truth=has_truth) if m.result else m.status
+                    p.metrics.value = metrics_html(m.metrics, n_boxes=n_boxes) if m.result else m.status
         if run.methods and run.methods[0].curves:
             self.causal_chart.show(run.methods[0].curves)
 
