@@ -39,7 +39,11 @@ class ExplainWidget(W.VBox):
 
     Parameters
     ----------
-    model : Keras model, callable ``batch -> scores`` or ModelAdapter
+    model : Keras 3 model, ``torch.nn.Module``, ``jax.jit``-wrapped JAX function, callable ``batch -> scores``
+        or ModelAdapter
+        Wrapped by :func:`~saliency_widgets.as_model` (a module gets channels-first batches on its own
+        device, in eval mode). For a JAX function that is not jit-wrapped, or to set ``outputs=``,
+        pass ``as_model(f, framework="jax", outputs=...)``.
     image : (H, W, C) or (H, W) array, as the model (or ``preprocess``) takes it; or None with ``images``
     images : list of images or None, keyword-only
         Several images: the widget shows an image picker (uploaded files join the list).
