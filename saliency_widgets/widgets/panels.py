@@ -87,6 +87,7 @@ class MapPanel(W.VBox):
         self.image = W.Image(value=blank_png, format="png")
         self.progress = W.IntProgress(value=0, min=0, max=1, layout=W.Layout(width="95%"))
         self.metrics = W.HTML(value="", layout=W.Layout(width="260px"))
+        self.drawn = None  # (Explanation, Canvas, look) of the map the image shows: unchanged maps are not redrawn
         super().__init__(children=[self.title, self.image, self.progress, self.metrics],
                          layout=W.Layout(margin="0 8px 0 0"))
         self.add_class("saliency-map-panel")

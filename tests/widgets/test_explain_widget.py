@@ -344,6 +344,30 @@ def test_compare_mode_shows_every_method_with_its_own_progress_and_numbers():
     assert w.compare_box.layout.display == "none" and w.single_box.layout.display is None
 
 
+def test_compare_mode_does_not_redraw_a_map_that_has_not_changed():
+    """The centre baseline is done after one step while RISE runs on: its panel is drawn once."""
+    w = make(compare=["center", "rise"], causal=False)
+    w.session.refresh_interval = 0.0  # an update after every batch
+    w.budget_slider.value = 800
+    canvas, drawn = w.view.canvas, []
+    inner = canvas.overlay_png
+
+    def counting(saliency):
+        drawn.append(saliency)
+        return inner(saliency)
+
+    canvas.overlay_png = counting
+    w.run()
+    assert w.wait(60) and w.error is None, w.error
+    centre, rise = (m.result for m in w.session.last.methods)
+    assert rise.n_forward == 800 and sum(s is rise.saliency for s in drawn) == 1
+    assert sum(s is centre.saliency for s in drawn) == 1  # not once per refresh
+    assert len(drawn) > 10  # RISE's panel was redrawn as it grew
+    panels = w.compare_box.children
+    assert panels[0].image.value == canvas.overlay_png(centre.saliency)
+    assert panels[1].image.value == canvas.overlay_png(rise.saliency)
+
+
 def test_compare_mode_needs_two_methods():
     w = make(compare=["rise", "occlusion"])
     w.compare_select.value = ("rise",)
