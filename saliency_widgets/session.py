@@ -363,7 +363,11 @@ class ExplainSession:
                 self._stop_next = True
 
     def wait(self, timeout: float | None = None) -> bool:
-        """Block until no run is in progress or pending; False when ``timeout`` seconds passed first."""
+        """Block until no run is in progress or pending; False when ``timeout`` seconds passed first.
+
+        ``timeout`` bounds the whole call (one deadline, whatever it waits on); a run started by another
+        thread while this one waits is waited for too, and still running at the deadline gives False.
+        """
         if threading.current_thread() is self._thread:
             raise RuntimeError("wait() was called from the session's own thread (e.g. in a listener): "
                                "it would wait for itself")
