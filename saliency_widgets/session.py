@@ -28,12 +28,20 @@ import numpy as np
 
 from . import metrics as M
 from .explanation import Explanation
-from .metrics._checks import box_of
+from .evaluation import _as_objects, _by_class
+from .metrics._checks import _is_box
 from .models import as_model
 from .registry import build_checked, get_method
 
 __all__ = ["MethodChoice", "RunRequest", "MethodRun", "RunState", "ExplainSession", "build_explainer",
-           "check_choice"]
+           "check_choice", "truth_by_class", "POINTING_TOLERANCE", "IOU_RULE", "IOU_THRESHOLD", "TIE_SEED"]
+
+# The session scores a map as evaluate() does with its defaults (a test holds them equal), so a
+# number in the widget is the number in evaluate()'s table for the same map and truth.
+POINTING_TOLERANCE = 15   # pixels; strict pointing uses 0
+IOU_RULE = "fraction"     # box IoU region: pixels >= IOU_THRESHOLD of the min-max normalised raw map
+IOU_THRESHOLD = 0.5
+TIE_SEED = 0              # random order among equal map values
 
 
 
@@ -146,6 +154,75 @@ def build_explainer(choice: MethodChoice, model, *, seed=0, batch_size=None):
     return build_checked(spec.key, model, budget=budget, options=params, seed=seed, batch_size=batch_size)
 
 
+def truth_by_class(truth, shape) -> dict[int, tuple[np.ndarray, list]]:
+    """Ground truth per class as evaluate() scores it: ``{class: (union mask (H, W) bool, [object boxes])}``.
+
+    Pointing reads the union of a class's objects; box IoU is the best IoU over the class's object
+    boxes (evaluate()'s rule, CAM's localisation protocol). An object is exactly what it is given as:
+    no mask is split into connected components (evaluate() does not split either), so two objects of
+    one class scored apart must be given as two masks or boxes.
+
+    Parameters
+    ----------
+    truth : None, mapping or sequence
+        ``{class index: value}`` where value is one object (an (H, W) mask or a box (x0, y0, x1, y1),
+        x1/y1 exclusive), a list of objects (masks and/or boxes), or an (N, H, W) array of N object
+        masks; or evaluate()'s list of objects for one image (``SceneObject``s, ``(label, box)`` /
+        ``(label, mask)`` pairs, dicts with "label", "box", "mask"), scored the same way.
+    shape : (H, W) of the map
+
+    Raises
+    ------
+    ValueError
+        A class that is not an integer, a mask of another shape, an empty mask, a box outside the
+        image, or a value that is neither a mask, a box nor a list of them.
+    """
+    if truth is None:
+        return {}
+    if isinstance(truth, Mapping):
+        objects = []
+        for label, value in truth.items():
+            if isinstance(label, bool) or not isinstance(label, (int, np.integer)):
+                raise ValueError(f"truth is keyed by class index (an integer), got the key {label!r}")
+            objects += [(int(label), box, mask) for box, mask in _objects_of(value, int(label))]
+    elif isinstance(truth, (list, tuple)):
+        objects = _as_objects(list(truth))
+    else:
+        raise ValueError(f"truth must be {{class index: mask, box or list of them}} or a list of labelled "
+                         f"objects, got {type(truth).__name__}")
+    return _by_class(objects, tuple(shape))
+
+
+def _objects_of(value, label: int) -> list:
+    """[(box or None, mask or None)]: the objects one class's truth value holds."""
+    if _is_box(value):
+        return [(tuple(value), None)]
+    if isinstance(value, (list, tuple)):
+        items = list(value)
+        if not items:
+            raise ValueError(f"truth for class {label} is an empty list: give at least one mask or box")
+    else:
+        arr = np.asarray(value)
+        if arr.dtype.kind not in "biuf":
+            raise ValueError(f"truth for class {label} must be an (H, W) mask, a box (x0, y0, x1, y1) or a "
+                             f"list of them, got {value!r}")
+        items = [arr] if arr.ndim == 2 else list(arr) if arr.ndim == 3 else None
+        if items is None:
+            raise ValueError(f"truth for class {label} must be an (H, W) mask or (N, H, W) object masks, "
+                             f"got an array of shape {arr.shape}")
+    out = []
+    for item in items:
+        if _is_box(item):
+            out.append((tuple(item), None))
+            continue
+        arr = np.asarray(item)
+        if arr.ndim != 2 or arr.dtype.kind not in "biuf":
+            raise ValueError(f"truth for class {label}: each object must be an (H, W) mask or a box "
+                             f"(x0, y0, x1, y1), got {item!r:.80}")
+        out.append((None, arr))
+    return out
+
+
 class ExplainSession:
     """Runs explanations of one image in a background thread and reports to a listener.
 
@@ -157,8 +234,12 @@ class ExplainSession:
         Called from the worker thread with ``event`` in ``"start"``, ``"update"`` (throttled to one per
         ``refresh_interval`` seconds), ``"finish"`` (once per run, after its metrics) and ``run`` the
         :class:`RunState`. An exception in the listener is reported as the run's error.
-    truth : {class index: (H, W) bool mask} or None, keyword-only
-        Ground truth per class; metrics are computed only for a target that has one.
+    truth : {class index: mask, box or list of them}, a list of labelled objects, or None, keyword-only
+        Ground truth per class (forms: :func:`truth_by_class`); pointing and box IoU are computed only
+        for a target that has truth, exactly as :func:`~saliency_widgets.evaluate` computes them with
+        its defaults on the same objects (pointing: on the union of the class's objects, 15 px and
+        strict; box IoU: the best over the class's object boxes of the box around the pixels >= 0.5 of
+        the min-max normalised raw map). One mask is one object: give each object its own mask or box.
     causal : bool, keyword-only
         Compute insertion/deletion curves after a run that completed.
     seed : int, keyword-only
@@ -172,12 +253,14 @@ class ExplainSession:
 
     Attributes
     ----------
+    truth : {class index: (H, W) bool mask}, the union of each class's objects (what pointing reads).
+    truth_boxes : {class index: [(x0, y0, x1, y1)]}, each class's object boxes (what box IoU reads).
     last : RunState or None, the latest run.
     refresh_times : list of float, seconds after the request at which each update was reported.
     first_map_seconds : float or None, seconds from the request to the first map reported.
     """
 
-    def __init__(self, model, image, *, listener: Callable | None = None, truth: Mapping | None = None,
+    def __init__(self, model, image, *, listener: Callable | None = None, truth=None,
                  causal: bool = True, seed: int = 0, snapshots: int = 100, refresh_interval: float = 0.12,
                  batch_size: int | None = 16):
         self.model = as_model(model)
@@ -185,7 +268,13 @@ class ExplainSession:
         self._x = self.model.prepare(self.image)
         self.probs = self.model.predict(self._x[None])[0]  # (K,) class probabilities of the image
         self.listener = listener
-        self.truth = {} if truth is None else {int(k): np.asarray(v, bool) for k, v in truth.items()}
+        by_class = truth_by_class(truth, self._x.shape[:2])
+        k = len(self.probs)
+        outside = sorted(c for c in by_class if not 0 <= c < k)
+        if outside:
+            raise ValueError(f"truth names class {outside[0]}, out of range: the model has {k} classes")
+        self.truth = {c: mask for c, (mask, _) in by_class.items()}
+        self.truth_boxes = {c: boxes for c, (_, boxes) in by_class.items()}
         self.causal = bool(causal)
         self.seed = seed
         if isinstance(snapshots, bool) or not isinstance(snapshots, int) or snapshots < 2:
@@ -257,16 +346,31 @@ class ExplainSession:
                 self._stop_next = True
 
     def wait(self, timeout: float | None = None) -> bool:
-        """Block until no run is in progress or pending; False when ``timeout`` seconds passed first."""
+        """Block until no run is in progress or pending; False when ``timeout`` seconds passed first.
+
+        ``timeout`` bounds the whole call (one deadline, whatever it waits on); a run started by another
+        thread while this one waits is waited for too, and still running at the deadline gives False.
+        """
         if threading.current_thread() is self._thread:
             raise RuntimeError("wait() was called from the session's own thread (e.g. in a listener): "
                                "it would wait for itself")
-        if not self._idle.wait(timeout):
-            return False
-        thread = self._thread
-        if thread is not None:
-            thread.join(timeout)  # the worker sets idle as its last step
-        return True
+        # One deadline for both waits (each with the full timeout could block for twice as long).
+        deadline = None if timeout is None else time.monotonic() + max(0.0, float(timeout))
+
+        def left():
+            return None if deadline is None else max(0.0, deadline - time.monotonic())
+
+        while True:
+            if not self._idle.wait(left()):
+                return False
+            thread = self._thread
+            if thread is not None:
+                thread.join(left())  # the worker sets idle as its last step: it ends right after
+                if thread.is_alive():
+                    return False  # still running at the deadline (e.g. a run started in between)
+            if self._idle.is_set() and self._thread is thread:
+                return True
+            # another thread started a run between the two waits: wait for it too, same deadline
 
     def close(self, timeout: float | None = 10.0) -> bool:
         """Stop and wait for the worker thread to end."""
@@ -328,7 +432,7 @@ class ExplainSession:
                 mrun = MethodRun(choice=choice, budget=int(getattr(explainer, "budget", 0) or 0))
                 mrun._every = max(1, math.ceil(max(1, mrun.budget) / (self.snapshots - 1)))
                 state.methods.append(mrun)
-                gens.append(explainer.iter_explain(self.image, state.request.target))
+                gens.append(iter(explainer.iter_explain(self.image, state.request.target)))
             self._emit("start", state)
             self._advance(state, gens, t0)
         except Exception as exc:
@@ -338,7 +442,9 @@ class ExplainSession:
                     m.status, m.error = "error", exc
         finally:
             for g in gens:
-                g.close()  # stops the explainers' loops (and their progress bars) at once
+                close = getattr(g, "close", None)  # an iterator that is not a generator has nothing to stop
+                if close is not None:
+                    close()  # stops the explainers' loops (and their progress bars) at once
         state.seconds = time.perf_counter() - t0
         if state.status != "error":
             stopped = self._stop.is_set()
@@ -399,10 +505,12 @@ class ExplainSession:
         if exp is None:
             return
         truth = self.truth.get(int(exp.target))
-        if truth is not None:
-            mrun.metrics["pointing"] = M.pointing_game(exp.raw, truth, tolerance=15)
-            mrun.metrics["pointing_strict"] = M.pointing_game(exp.raw, truth, tolerance=0)
-            mrun.metrics["box_iou"] = M.box_iou(exp.raw, box_of(truth), rule="fraction", threshold=0.5)
+        if truth is not None:  # evaluate()'s calls (score_image) with its default settings
+            raw = np.asarray(exp.raw, np.float64)
+            mrun.metrics["pointing"] = M.pointing_game(raw, truth, tolerance=POINTING_TOLERANCE, tie_seed=TIE_SEED)
+            mrun.metrics["pointing_strict"] = M.pointing_game(raw, truth, tolerance=0, tie_seed=TIE_SEED)
+            mrun.metrics["box_iou"] = M.box_iou(raw, self.truth_boxes[int(exp.target)], rule=IOU_RULE,
+                                                threshold=IOU_THRESHOLD, tie_seed=TIE_SEED)
         if causal:  # every method, the centre baseline included (its score is nan: it reads no model)
             # The metrics prepare (preprocess) the image themselves: give them the user's image.
             ins = M.insertion(self.model, self.image, exp.raw, exp.target)

@@ -332,3 +332,165 @@ def test_check_choice_passes_on_the_checked_integers():
     assert budget == 300 and params == {"grid": 4} and type(params["grid"]) is int
     with pytest.raises(TypeError, match="grid"):
         check_choice(MethodChoice("rise", 300, {"grid": 4.5}))
+
+
+# == box IoU and pointing: the session scores as evaluate() does ===============================
+class FixedMap:
+    """An 'explainer' for evaluate() that returns a given Explanation: both score the very same map."""
+
+    method, params = "fixed", {}
+
+    def __init__(self, exp):
+        self.exp = exp
+
+    def explain(self, image, target):
+        return self.exp
+
+
+def evaluate_row(exp, truth):
+    """evaluate()'s row for ``exp`` on IMAGE with ``truth`` (evaluate's list of objects), defaults."""
+    from saliency_widgets.evaluation import evaluate
+    rows = evaluate({"m": FixedMap(exp)}, [IMAGE], [truth], metrics=("pointing", "pointing_strict", "box_iou"),
+                    progress=False, sanity=False)
+    (row,) = [r for r in rows if r["target"] == exp.target]
+    return row
+
+
+def test_box_iou_of_two_objects_of_one_class_is_scored_as_evaluate_scores_it():
+    """Two separated objects of class 0 (TL and BR), the map on TL only: IoU with the best object box
+    (evaluate's rule), not with the box around both objects."""
+    s = session(truth={0: [TL, BR]}, causal=False)  # one mask per object
+    s.run(RunRequest(0, ("occlusion",)))  # occlusion's map of class 0 is TL (grown by half a patch)
+    assert s.wait(60) and s.last.status == "done", s.last.error
+    exp, metrics = s.last.result, s.last.methods[0].metrics
+    row = evaluate_row(exp, [(0, TL), (0, BR)])
+    assert metrics["box_iou"] == pytest.approx(row["box_iou"], abs=1e-12)
+    assert metrics["pointing"] == row["hit"] and metrics["pointing_strict"] == row["hit_strict"]
+    from saliency_widgets import metrics as M
+    union_box_iou = M.box_iou(exp.raw, (0, 0, 16, 16))
+    assert metrics["box_iou"] > union_box_iou  # the map covers TL: the old union-box rule scored it lower
+
+
+@pytest.mark.parametrize("truth,objects", [
+    ({0: TL | BR}, [(0, TL | BR)]),                   # one mask is one object, whatever its components
+    ({0: [(0, 0, 8, 8), (8, 8, 16, 16)]}, [(0, (0, 0, 8, 8)), (0, (8, 8, 16, 16))]),  # boxes, one per object
+    ([(0, TL), (0, BR)], [(0, TL), (0, BR)]),         # evaluate()'s own list of objects
+    ({0: np.stack([TL, BR])}, [(0, TL), (0, BR)]),    # (N, H, W): N object masks
+])
+def test_every_truth_form_scores_as_evaluate_does_on_the_same_objects(truth, objects):
+    s = session(truth=truth, causal=False)
+    s.run(rise(0, 200))
+    assert s.wait(60) and s.last.status == "done", s.last.error
+    row = evaluate_row(s.last.result, objects)
+    metrics = s.last.methods[0].metrics
+    assert metrics["box_iou"] == pytest.approx(row["box_iou"], abs=1e-12)
+    assert metrics["pointing"] == row["hit"] and metrics["pointing_strict"] == row["hit_strict"]
+
+
+BOXES = st.tuples(st.integers(0, 14), st.integers(0, 14), st.integers(1, 8), st.integers(1, 8)).map(
+    lambda t: (t[0], t[1], min(16, t[0] + t[2]), min(16, t[1] + t[3])))
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(boxes=st.lists(BOXES, min_size=1, max_size=3))
+def test_box_iou_agrees_with_evaluate_for_any_objects(boxes):
+    """The centre baseline (no model, deterministic) against random object boxes of class 0."""
+    s = ExplainSession(Quadrants(), IMAGE, truth={0: boxes}, causal=False)
+    s.run(RunRequest(0, ("center",)))
+    assert s.wait(60) and s.last.status == "done", s.last.error
+    row = evaluate_row(s.last.result, [(0, b) for b in boxes])
+    assert s.last.methods[0].metrics["box_iou"] == pytest.approx(row["box_iou"], abs=1e-12)
+
+
+def test_metric_settings_are_evaluate_defaults():
+    """The session's fixed settings are evaluate()'s defaults: change one, and this test says so."""
+    import inspect
+    from saliency_widgets import session as S
+    from saliency_widgets.evaluation import evaluate
+    p = inspect.signature(evaluate).parameters
+    assert (S.POINTING_TOLERANCE, S.IOU_RULE, S.IOU_THRESHOLD, S.TIE_SEED) == (
+        p["tolerance"].default, p["iou_rule"].default, p["iou_threshold"].default, p["tie_seed"].default)
+
+
+@pytest.mark.parametrize("truth,match", [
+    ({0: np.zeros((16, 16), bool)}, "empty mask"),
+    ({0: np.ones((8, 8), bool)}, "shape"),
+    ({5: TL}, "class 5"),
+    ({"cat": TL}, "class index"),
+    ({0: "TL"}, "mask"),
+    ({0: (0, 0, 20, 8)}, "outside"),
+])
+def test_bad_truth_is_refused_at_construction(truth, match):
+    with pytest.raises(ValueError, match=match):
+        session(truth=truth)
+
+
+# == wait(timeout): one deadline ==============================================================
+class StartsARunWhenIdle(threading.Event):
+    """The session's idle flag, with a hook: once armed, a wait that sees it set starts another run
+    at once (what a second thread calling run() at that instant does)."""
+
+    def __init__(self, hook):
+        super().__init__()
+        self.set()
+        self.hook, self.armed = hook, False
+
+    def wait(self, timeout=None):
+        ok = super().wait(timeout)
+        if ok and self.armed:
+            self.armed = False
+            self.hook()
+        return ok
+
+
+def test_wait_keeps_one_deadline_for_both_of_its_waits():
+    """Run 1 ends late in wait(0.3) and run 2 starts at that instant (blocked in the model): wait must
+    return False (a run is in progress) by its deadline, not wait another full timeout for run 2."""
+    import time
+    opened = threading.Event()
+    entered = threading.Event()
+
+    def model(x):
+        if threading.current_thread() is not threading.main_thread():
+            entered.set()
+            assert opened.wait(60), "the test never opened the model"
+        return Quadrants()(x)
+
+    s = ExplainSession(model, IMAGE, causal=False)
+
+    def second_run():
+        opened.clear()  # run 1 has ended (idle is its last step): run 2 blocks in the model
+        assert s.run(rise(1, 100))
+
+    idle = s._idle = StartsARunWhenIdle(second_run)
+    assert s.run(rise(0, 100))
+    assert entered.wait(60)
+    idle.armed = True
+    timer = threading.Timer(0.28, opened.set)  # run 1 ends near the end of the timeout
+    timeout = 0.3
+    deadline = time.monotonic() + timeout + 0.25  # generous: a semantic bound, not a speed limit
+    timer.start()
+    try:
+        assert s.wait(timeout) is False  # run 2 is in progress
+        assert time.monotonic() <= deadline
+        assert s.running
+    finally:
+        timer.cancel()
+        idle.armed = False  # on a loaded machine run 1 may outlast the timeout: then no run 2 is started
+        opened.set()
+    assert s.wait(60) and s.last.status == "done"
+
+
+def test_wait_on_a_run_that_never_ends_returns_false_by_its_deadline():
+    import time
+    model = Quadrants().gate()
+    s = session(model)
+    s.run(rise(0, 200))
+    assert model.entered.wait(60)
+    deadline = time.monotonic() + 0.3 + 0.25
+    try:
+        assert s.wait(0.3) is False
+        assert time.monotonic() <= deadline
+    finally:
+        model.release.set()
+    assert s.wait(60)

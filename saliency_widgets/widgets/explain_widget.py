@@ -17,9 +17,9 @@ from ..explanation import Explanation
 from ..models import as_model
 from ..plotting import png_bytes, to_rgb_uint8
 from ..registry import available_methods, get_method
-from ..session import ExplainSession
+from ..session import ExplainSession, truth_by_class
 from .controls import Controls, hold
-from .inputs import image_from_bytes, labelled_truth
+from .inputs import image_from_bytes, labelled_objects
 from .panels import Canvas
 from .render import RunView, esc
 from .static import HIDE_FALLBACK_CSS
@@ -39,7 +39,11 @@ class ExplainWidget(W.VBox):
 
     Parameters
     ----------
-    model : Keras model, callable ``batch -> scores`` or ModelAdapter
+    model : Keras 3 model, ``torch.nn.Module``, ``jax.jit``-wrapped JAX function, callable ``batch -> scores``
+        or ModelAdapter
+        Wrapped by :func:`~saliency_widgets.as_model` (a module gets channels-first batches on its own
+        device, in eval mode). For a JAX function that is not jit-wrapped, or to set ``outputs=``,
+        pass ``as_model(f, framework="jax", outputs=...)``.
     image : (H, W, C) or (H, W) array, as the model (or ``preprocess``) takes it; or None with ``images``
     images : list of images or None, keyword-only
         Several images: the widget shows an image picker (uploaded files join the list).
@@ -48,9 +52,12 @@ class ExplainWidget(W.VBox):
     preprocess : callable or None, keyword-only
         Applied to the image before the model (and before masking).
     truth : labelled ground truth, keyword-only
-        ``{class (index or name): box, list of boxes or (H, W) mask}`` or a list of labelled objects
-        (a demo scene's ``objects``). The selected class's truth is drawn and scored; a class without
-        truth shows no pointing/IoU. With ``images``: a list with one such entry (or None) per image.
+        ``{class (index or name): box, (H, W) mask or a list of them}`` (each box or mask is one object)
+        or a list of labelled objects (a demo scene's ``objects``, ``(label, box or mask)`` pairs). The
+        selected class's object boxes are drawn; the map is scored as
+        :func:`~saliency_widgets.evaluate` scores it on the same objects (pointing on their union, box
+        IoU with the best object box). A class without truth shows no pointing/IoU. With ``images``:
+        a list with one such entry (or None) per image.
     methods : list of registry keys or labels, keyword-only
         Default: every registered method that applies (Grad-CAM only for Keras models).
     compare : list of registry keys or labels or None, keyword-only
@@ -86,7 +93,9 @@ class ExplainWidget(W.VBox):
             raise ValueError(f"labels has {len(labels)} names but the model outputs {k} classes")
         self.labels = labels
         self._images = images
-        self._truths = [labelled_truth(t, self.model.prepare(im).shape[:2], labels) for im, t in zip(images, truths)]
+        self._objects = [labelled_objects(t, self.model.prepare(im).shape[:2], labels)
+                         for im, t in zip(images, truths)]
+        self._truths = [truth_by_class(o, self.model.prepare(im).shape[:2]) for im, o in zip(images, self._objects)]
         self._image_names = [f"image {i + 1}" for i in range(len(images))]
 
         # -- state ------------------------------------------------------------
@@ -164,8 +173,13 @@ class ExplainWidget(W.VBox):
 
     @property
     def truth(self) -> dict:
-        """Ground truth of the current image: ``{class index: (H, W) bool mask}``."""
-        return self._truths[self.image_picker.value]
+        """Ground truth of the current image: ``{class index: (H, W) bool mask}``, each class's objects' union."""
+        return {c: mask for c, (mask, _) in self._truths[self.image_picker.value].items()}
+
+    @property
+    def truth_boxes(self) -> dict:
+        """The current image's object boxes: ``{class index: [(x0, y0, x1, y1)]}`` (box IoU takes the best)."""
+        return {c: list(boxes) for c, (_, boxes) in self._truths[self.image_picker.value].items()}
 
     @property
     def target(self) -> int:
@@ -251,7 +265,7 @@ class ExplainWidget(W.VBox):
     def _on_class(self, _change):
         if self._updating:
             return  # _show_image sets the class and its truth itself
-        self.view.canvas.truth = self.truth.get(self.target)
+        self.view.canvas.truth = self.truth_boxes.get(self.target)
         if not self.running:
             self.view.show_image()
         self._settings_changed(rerun_after_a_run=True)
@@ -329,9 +343,10 @@ class ExplainWidget(W.VBox):
             image = self._decode(image, repr(name) if name else "the file")
         image = np.asarray(image)
         x = self.model.prepare(image)
-        truth = labelled_truth(truth, x.shape[:2], self.labels)
+        objects = labelled_objects(truth, x.shape[:2], self.labels)
+        self._truths.append(truth_by_class(objects, x.shape[:2]))
+        self._objects.append(objects)
         self._images.append(image)
-        self._truths.append(truth)
         self._image_names.append(name or f"image {len(self._images)}")
         with self.image_picker.hold_sync():
             self.image_picker.options = list(zip(self._image_names, range(len(self._images))))
@@ -371,7 +386,7 @@ class ExplainWidget(W.VBox):
         if self.session is not None:
             self.session.close()
         image = self._images[index]
-        self.session = ExplainSession(self.model, image, listener=self._on_event, truth=self._truths[index],
+        self.session = ExplainSession(self.model, image, listener=self._on_event, truth=self._objects[index],
                                       causal=bool(self.causal_checkbox.value), seed=self.seed,
                                       snapshots=self.snapshots)
         self.probs = probs = self.session.probs
@@ -388,7 +403,7 @@ class ExplainWidget(W.VBox):
             with self.class_dropdown.hold_sync():
                 self.class_dropdown.options = [(self._class_text(i), i) for i in order]
                 self.class_dropdown.value = order[0]
-            canvas.truth = self.truth.get(order[0])
+            canvas.truth = self.truth_boxes.get(order[0])
             self.view.reset(canvas)
             self._set_running(False)
         finally:
@@ -411,7 +426,7 @@ class ExplainWidget(W.VBox):
                 self.result = first.result
             self.curves = dict(first.curves) if first is not None else {}
             self.error = run.error
-            self.view.finish(run, truth_classes=self.truth)
+            self.view.finish(run, truth_boxes=self.truth_boxes)
             if not self.session.pending:  # else a restart follows at once: stay "running"
                 self._set_running(False)
             self.view.update_static(run)

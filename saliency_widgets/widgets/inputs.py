@@ -5,10 +5,9 @@ import io
 
 import numpy as np
 
-from ..metrics._checks import truth_mask
 from ..plotting.resize import fit_image
 
-__all__ = ["image_from_bytes", "fit_image", "labelled_truth"]
+__all__ = ["image_from_bytes", "fit_image", "labelled_objects", "labelled_truth"]
 
 
 def image_from_bytes(data: bytes, size: tuple[int, int], *, channels: int = 3, name: str = "the file") -> np.ndarray:
@@ -40,14 +39,18 @@ def image_from_bytes(data: bytes, size: tuple[int, int], *, channels: int = 3, n
     return arr[..., None] if channels == 1 and arr.ndim == 2 else arr
 
 
-def labelled_truth(truth, shape: tuple[int, int], labels) -> dict[int, np.ndarray]:
-    """Ground truth per class: ``{class index: (H, W) bool mask}``.
+def labelled_objects(truth, shape: tuple[int, int], labels) -> list[dict]:
+    """Ground truth as a list of objects ``{"label": class index, "box": box or None, "mask": mask or None}``.
+
+    Class names are resolved to indices and nothing is merged, so the session scores each object as
+    :func:`~saliency_widgets.evaluate` does (see :func:`saliency_widgets.session.truth_by_class`).
 
     Parameters
     ----------
-    truth : None, ``{class: box, list of boxes or (H, W) mask}`` (class as index or name), or a list
-        of labelled objects (each with ``.label`` and ``.mask`` or ``.box``, e.g. a demo scene's
-        ``objects``); several objects of one class are their union.
+    truth : None, ``{class: mask, box or list of them}`` (class as index or name; each mask or box is
+        one object), or a list of labelled objects: each with ``.label`` and ``.mask`` and/or ``.box``
+        (e.g. a demo scene's ``objects``), a dict with "label", "box", "mask", or a ``(label, box or
+        mask)`` pair
     shape : (H, W) of the image
     labels : the model's class names
 
@@ -55,10 +58,12 @@ def labelled_truth(truth, shape: tuple[int, int], labels) -> dict[int, np.ndarra
     ------
     ValueError
         For truth without a class (a bare box or mask): a map answers a question about one class, so
-        truth must say which.
+        truth must say which; for a class that is neither an index in range nor a name; for a mask or
+        box that does not fit the image.
     """
+    from ..session import _objects_of, truth_by_class
     if truth is None:
-        return {}
+        return []
     names = {str(n): i for i, n in enumerate(labels)}
 
     def index(key):
@@ -70,20 +75,41 @@ def labelled_truth(truth, shape: tuple[int, int], labels) -> dict[int, np.ndarra
             return names[str(key)]
         raise ValueError(f"truth names class {key!r}, which is neither a class index nor one of the class names")
 
-    out: dict[int, np.ndarray] = {}
+    out: list[dict] = []
     if isinstance(truth, dict):
         for key, value in truth.items():
             k = index(key)
-            out[k] = out.get(k, np.zeros(shape, bool)) | truth_mask(value, shape)
-        return out
-    items = list(truth) if isinstance(truth, (list, tuple)) else None
-    if items and all(hasattr(o, "label") and (hasattr(o, "mask") or hasattr(o, "box")) for o in items):
+            out += [{"label": k, "box": box, "mask": mask} for box, mask in _objects_of(value, k)]
+    else:
+        items = list(truth) if isinstance(truth, (list, tuple)) else None
+        if not items or not all(_labelled(o) for o in items):
+            raise ValueError("truth must say which class it belongs to: pass {class: box, boxes or mask} "
+                             "(class as index or name) or a list of labelled objects (e.g. scene.objects[i]); "
+                             f"got {type(truth).__name__}")
         for o in items:
-            k = index(o.label)
-            m = getattr(o, "mask", None)
-            m = truth_mask(o.box if m is None else m, shape)
-            out[k] = out.get(k, np.zeros(shape, bool)) | m
-        return out
-    raise ValueError("truth must say which class it belongs to: pass {class: box, boxes or mask} "
-                     "(class as index or name) or a list of labelled objects (e.g. scene.objects[i]); "
-                     f"got {type(truth).__name__}")
+            if hasattr(o, "label"):
+                out.append({"label": index(o.label), "box": getattr(o, "box", None), "mask": getattr(o, "mask", None)})
+            elif isinstance(o, dict):
+                out.append({"label": index(o["label"]), "box": o.get("box"), "mask": o.get("mask")})
+            else:
+                k = index(o[0])
+                out += [{"label": k, "box": box, "mask": mask} for box, mask in _objects_of(o[1], k)]
+    truth_by_class(out, shape)  # every object checked now (shape, emptiness, inside the image), not at a run
+    return out
+
+
+def _labelled(o) -> bool:
+    if hasattr(o, "label"):
+        return hasattr(o, "mask") or hasattr(o, "box")
+    if isinstance(o, dict):
+        return "label" in o and ("mask" in o or "box" in o)
+    return isinstance(o, tuple) and len(o) == 2 and isinstance(o[0], (str, int, np.integer))
+
+
+def labelled_truth(truth, shape: tuple[int, int], labels) -> dict[int, np.ndarray]:
+    """Ground truth per class: ``{class index: (H, W) bool mask}``, the union of the class's objects.
+
+    ``truth``, ``shape``, ``labels`` and the errors are those of :func:`labelled_objects`.
+    """
+    from ..session import truth_by_class
+    return {c: mask for c, (mask, _) in truth_by_class(labelled_objects(truth, shape, labels), shape).items()}

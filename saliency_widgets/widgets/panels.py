@@ -6,10 +6,11 @@ import html
 import ipywidgets as W
 import numpy as np
 
-from ..metrics._checks import box_of
+from ..metrics._checks import check_box
 from ..plotting import draw_box, overlay, png_bytes, upscale
+from ..session import IOU_THRESHOLD, POINTING_TOLERANCE
 
-__all__ = ["Canvas", "MapPanel", "metrics_html"]
+__all__ = ["Canvas", "MapPanel", "metrics_html", "box_iou_label"]
 
 
 class Canvas:
@@ -18,13 +19,15 @@ class Canvas:
     def __init__(self, rgb: np.ndarray, *, scale: int, truth=None, opacity: float = 0.5, cmap: str = "jet"):
         self.rgb = rgb
         self.scale = scale
-        self.truth = truth          # (H, W) bool mask of the selected class, or None
+        self.truth = truth          # the selected class's object boxes [(x0, y0, x1, y1)], or None
         self.opacity = opacity
         self.cmap = cmap
 
     def decorate(self, img: np.ndarray) -> np.ndarray:
-        box = None if self.truth is None else box_of(self.truth)
-        return img if box is None else draw_box(img, box, color=(0, 255, 0))
+        """``img`` with each object box of the selected class outlined (box IoU takes the best of them)."""
+        for box in self.truth or ():
+            img = draw_box(img, check_box(box, img.shape[:2]), color=(0, 255, 0))
+        return img
 
     def overlay_rgb(self, saliency) -> np.ndarray:
         """(H, W, 3) uint8: the map blended over the image, the truth's box on top."""
@@ -53,15 +56,22 @@ class Canvas:
                 png_bytes(upscale(np.clip(masked, 0, 255).astype(np.uint8), self.scale)))
 
 
-def metrics_html(metrics: dict, *, has_truth: bool) -> str:
-    """The numbers under a map: pointing game and box IoU (when the class has truth), insertion/deletion."""
+def box_iou_label(n_boxes: int) -> str:
+    """What the box IoU number is: evaluate()'s rule with the session's settings."""
+    best = "the object box" if n_boxes == 1 else f"the best of {n_boxes} object boxes"
+    return f"box IoU ({best}, region ≥ {IOU_THRESHOLD:g} of the min-max raw map)"
+
+
+def metrics_html(metrics: dict, *, n_boxes: int) -> str:
+    """The numbers under a map: pointing game and box IoU (when the class has truth: ``n_boxes`` > 0),
+    insertion/deletion."""
     parts = []
     if "pointing" in metrics:
         mark = lambda ok: "✔ hit" if ok else "✘ miss"  # noqa: E731
-        parts.append(f"pointing game (15 px): <b>{mark(metrics['pointing'])}</b>, "
+        parts.append(f"pointing game ({POINTING_TOLERANCE} px, objects' union): <b>{mark(metrics['pointing'])}</b>, "
                      f"strict: <b>{mark(metrics['pointing_strict'])}</b>")
-        parts.append(f"box IoU (region ≥ 50% of the min-max raw map): <b>{metrics['box_iou']:.2f}</b>")
-    elif not has_truth:
+        parts.append(f"{box_iou_label(n_boxes)}: <b>{metrics['box_iou']:.2f}</b>")
+    elif not n_boxes:
         parts.append("<i>no ground truth for this class: no pointing / IoU</i>")
     if "insertion_auc" in metrics:
         parts.append(f"insertion AUC <b>{metrics['insertion_auc']:.3f}</b> ↑, "
@@ -77,6 +87,7 @@ class MapPanel(W.VBox):
         self.image = W.Image(value=blank_png, format="png")
         self.progress = W.IntProgress(value=0, min=0, max=1, layout=W.Layout(width="95%"))
         self.metrics = W.HTML(value="", layout=W.Layout(width="260px"))
+        self.drawn = None  # (Explanation, Canvas, look) of the map the image shows: unchanged maps are not redrawn
         super().__init__(children=[self.title, self.image, self.progress, self.metrics],
                          layout=W.Layout(margin="0 8px 0 0"))
         self.add_class("saliency-map-panel")

@@ -114,49 +114,66 @@ class RunView:
 
     def update(self, run) -> None:
         first = run.methods[0]
-        if len(run.methods) > 1:
-            for p, m in zip(self.panels, run.methods):
-                if m.result is not None:
-                    with hold(p.image, p.progress):
-                        p.image.value = self.canvas.overlay_png(m.result.saliency)
-                        p.progress.value = min(m.result.n_forward, p.progress.max)
         exp = first.result
-        if exp is None:
-            return
-        with hold(self.overlay_image, self.mask_image, self.masked_image, self.progress, self.step_slider,
-                  self.play, self.step_label):
-            if len(run.methods) == 1:
-                self.overlay_image.value = self.canvas.overlay_png(exp.saliency)
-                if exp.mask is not None:
-                    self.mask_image.value, self.masked_image.value = self.canvas.mask_pngs(
-                        exp.mask, exp.params.get("occluder", "auto"))
-            self.progress.value = min(exp.n_forward, self.progress.max)
-            last = max(0, len(first.snapshots) - 1)
-            self.updating_slider = True
-            try:
-                self.play.max = self.step_slider.max = last
-                self.step_slider.value = last
-            finally:
-                self.updating_slider = False
-            self.step_label.value = (f"pass {exp.n_forward}/{first.budget} - {len(first.snapshots)} snapshots, "
-                                     f"one every {first._every} passes")
-        if exp.trace is not None and len(exp.trace):
+        compare = len(run.methods) > 1
+        # One hold for everything a refresh changes (all panels at once), and no PNG encoding for a
+        # panel whose map is the one it shows (a method that finished first while the others run).
+        panels = [w for p in self.panels for w in (p.image, p.progress)] if compare else []
+        with hold(*panels, self.overlay_image, self.mask_image, self.masked_image, self.progress,
+                  self.step_slider, self.play, self.step_label):
+            if compare:
+                for p, m in zip(self.panels, run.methods):
+                    if m.result is not None:
+                        self._draw_panel(p, m.result)
+                        p.progress.value = min(m.result.n_forward, p.progress.max)
+            if exp is not None:
+                self._update_single(first, exp, compare)
+        if exp is not None and exp.trace is not None and len(exp.trace):
             self.score_chart.show(exp.trace, exp.n_forward, exp.params.get("chains"))
 
-    def finish(self, run, *, truth_classes) -> None:
+    def _draw_panel(self, panel: MapPanel, exp) -> None:
+        """Draw ``exp`` on ``panel`` unless the panel shows it already, drawn the same way."""
+        c = self.canvas
+        look = (c.opacity, c.cmap, c.truth)
+        drawn = panel.drawn
+        if drawn is not None and drawn[0] is exp and drawn[1] is c and drawn[2] == look:
+            return
+        panel.image.value = c.overlay_png(exp.saliency)
+        panel.drawn = (exp, c, look)
+
+    def _update_single(self, first, exp, compare: bool) -> None:
+        """The shared outputs: progress, replay range, step label; the single view's three images."""
+        if not compare:
+            self.overlay_image.value = self.canvas.overlay_png(exp.saliency)
+            if exp.mask is not None:
+                self.mask_image.value, self.masked_image.value = self.canvas.mask_pngs(
+                    exp.mask, exp.params.get("occluder", "auto"))
+        self.progress.value = min(exp.n_forward, self.progress.max)
+        last = max(0, len(first.snapshots) - 1)
+        self.updating_slider = True
+        try:
+            self.play.max = self.step_slider.max = last
+            self.step_slider.value = last
+        finally:
+            self.updating_slider = False
+        self.step_label.value = (f"pass {exp.n_forward}/{first.budget} - {len(first.snapshots)} snapshots, "
+                                 f"one every {first._every} passes")
+
+    def finish(self, run, *, truth_boxes) -> None:
+        """Draw the end of ``run``; ``truth_boxes`` is ``{class: [object boxes]}`` (the metrics' label counts them)."""
         self.update(run)
-        has_truth = run.request.target in truth_classes
+        n_boxes = len(truth_boxes.get(run.request.target, ()))
         with hold(self.status, self.metrics_html, *self.panels):
             if run.status == "error":
                 self.error(run.error)
             else:
                 self.status.value = self.finish_text(run)
             if len(run.methods) == 1:
-                self.metrics_html.value = metrics_html(run.methods[0].metrics, has_truth=has_truth)
+                self.metrics_html.value = metrics_html(run.methods[0].metrics, n_boxes=n_boxes)
             else:
                 self.metrics_html.value = ""
                 for p, m in zip(self.panels, run.methods):
-                    p.metrics.value = metrics_html(m.metrics, has_truth=has_truth) if m.result else m.status
+                    p.metrics.value = metrics_html(m.metrics, n_boxes=n_boxes) if m.result else m.status
         if run.methods and run.methods[0].curves:
             self.causal_chart.show(run.methods[0].curves)
 
@@ -194,6 +211,7 @@ class RunView:
             for p, v in zip(self.panels, views):
                 if v is not None:
                     p.image.value = self.canvas.overlay_png(v[0])
+                    p.drawn = None  # a replayed state: the next update draws its map again
             return
         v = views[0]
         if v is None:

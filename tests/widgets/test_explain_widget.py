@@ -260,6 +260,55 @@ def test_truth_from_scene_objects_is_the_union_per_class():
         assert (w.truth[obj.label] == obj.mask).all()
 
 
+def test_box_iou_of_two_objects_of_one_class_is_the_number_evaluate_gives():
+    """Two separated objects of class 0, occlusion's map on the top-left one: the widget shows the IoU
+    with the best object box (evaluate()'s rule), not with the box around both, and says so."""
+    from types import SimpleNamespace
+    from saliency_widgets.evaluation import evaluate
+
+    def obj(box):
+        mask = np.zeros((16, 16), bool)
+        mask[box[1]:box[3], box[0]:box[2]] = True
+        return SimpleNamespace(label=0, box=box, mask=mask)
+
+    objects = [obj(TL), obj(BR)]  # as a demo scene gives them
+    w = make(truth=objects, causal=False)
+    w.method_dropdown.value = "occlusion"
+    w.run()
+    assert w.wait(60) and w.error is None, w.error
+    shown = w.session.last.methods[0].metrics["box_iou"]
+
+    class Fixed:  # evaluate() scores the very map the widget shows
+        method, params = "fixed", {}
+
+        def explain(self, image, target):
+            return w.result
+
+    (row,) = evaluate({"m": Fixed()}, [w.image], [objects], metrics=("pointing", "pointing_strict", "box_iou"),
+                      progress=False, sanity=False)
+    assert shown == pytest.approx(row["box_iou"], abs=1e-12)
+    assert f"<b>{shown:.2f}</b>" in w.metrics_html.value
+    assert "box IoU (the best of 2 object boxes, region ≥ 0.5 of the min-max raw map)" in w.metrics_html.value
+    assert w.truth_boxes == {0: [TL, BR]} and w.truth[0].sum() == 128  # pointing reads the union
+
+
+def test_every_object_box_of_the_selected_class_is_drawn():
+    w = make(truth={0: [TL, BR]})
+    img = w.view.canvas.decorate(np.zeros((16, 16, 3), np.uint8))
+    green = (img == (0, 255, 0)).all(-1)
+    assert green[0, 0] and green[7, 7] and green[8, 8] and green[15, 15] and not green[0, 15]
+
+
+def test_the_centre_baseline_runs_to_the_end():
+    """Its iter_explain is a plain iterator (no close()): the run must still finish and report."""
+    w = make(truth={0: TL}, causal=False)
+    w.method_dropdown.value = "center"
+    w.run()
+    assert w.wait(30) and w.error is None, w.error
+    assert w.session.last.status == "done" and "done" in w.status.value and not w.run_button.disabled
+    assert "box IoU (the object box" in w.metrics_html.value
+
+
 def test_replay_and_save(tmp_path):
     w = make(truth={0: TL})
     w.budget_slider.value = 600
@@ -293,6 +342,30 @@ def test_compare_mode_shows_every_method_with_its_own_progress_and_numbers():
     assert len({p.image.value for p in panels}) == 3  # three different maps
     w.mode.value = "single"
     assert w.compare_box.layout.display == "none" and w.single_box.layout.display is None
+
+
+def test_compare_mode_does_not_redraw_a_map_that_has_not_changed():
+    """The centre baseline is done after one step while RISE runs on: its panel is drawn once."""
+    w = make(compare=["center", "rise"], causal=False)
+    w.session.refresh_interval = 0.0  # an update after every batch
+    w.budget_slider.value = 800
+    canvas, drawn = w.view.canvas, []
+    inner = canvas.overlay_png
+
+    def counting(saliency):
+        drawn.append(saliency)
+        return inner(saliency)
+
+    canvas.overlay_png = counting
+    w.run()
+    assert w.wait(60) and w.error is None, w.error
+    centre, rise = (m.result for m in w.session.last.methods)
+    assert rise.n_forward == 800 and sum(s is rise.saliency for s in drawn) == 1
+    assert sum(s is centre.saliency for s in drawn) == 1  # not once per refresh
+    assert len(drawn) > 10  # RISE's panel was redrawn as it grew
+    panels = w.compare_box.children
+    assert panels[0].image.value == canvas.overlay_png(centre.saliency)
+    assert panels[1].image.value == canvas.overlay_png(rise.saliency)
 
 
 def test_compare_mode_needs_two_methods():

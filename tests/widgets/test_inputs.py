@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from saliency_widgets.widgets.inputs import image_from_bytes, labelled_truth
+from saliency_widgets.widgets.inputs import image_from_bytes, labelled_objects, labelled_truth
 
 LABELS = ["ring", "square", "cross"]
 
@@ -28,11 +28,25 @@ def test_dict_truth_by_index_or_name_boxes_or_masks():
     assert truth[0].sum() == 8 and (truth[2] == mask).all()
 
 
+def test_objects_stay_apart_with_their_classes_resolved():
+    """Each mask or box is one object (box IoU takes the best of a class's boxes), names become indices."""
+    mask = np.zeros((10, 10), bool)
+    mask[5:7, 5:8] = True
+    objs = labelled_objects({"ring": [(0, 0, 2, 2), (8, 8, 10, 10)], 2: mask}, (10, 10), LABELS)
+    assert [(o["label"], o["box"]) for o in objs] == [(0, (0, 0, 2, 2)), (0, (8, 8, 10, 10)), (2, None)]
+    assert objs[2]["mask"] is mask
+    pairs = labelled_objects([("square", (1, 1, 3, 3)), (1, mask), {"label": "cross", "box": (0, 0, 4, 4)}],
+                             (10, 10), LABELS)
+    assert [o["label"] for o in pairs] == [1, 1, 2]
+
+
 @pytest.mark.parametrize("truth,match", [
     ((0, 0, 2, 2), "which class"),
     (np.ones((10, 10), bool), "which class"),
     ({7: (0, 0, 2, 2)}, "out of range"),
     ({"zebra": (0, 0, 2, 2)}, "zebra"),
+    ({0: np.zeros((10, 10), bool)}, "empty"),
+    ({0: np.ones((4, 4), bool)}, "shape"),
 ])
 def test_truth_without_a_valid_class_is_refused(truth, match):
     with pytest.raises(ValueError, match=match):
