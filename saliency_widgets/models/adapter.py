@@ -394,13 +394,17 @@ def as_model(model, *, outputs: str = "auto", preprocess: Callable | None = None
         backend = model.backend if model.backend.native else None
         if masks_on == "host":
             backend = None
-        return ModelAdapter(model.fn, input_shape=model.input_shape if input_shape is None else input_shape,
-                            outputs=model.outputs if outputs == "auto" else outputs,
-                            preprocess=preprocess or model.preprocess,
-                            batch_size=batch_size or model.batch_size, name=model.name,
-                            keras_model=model.keras_model, pad_batches=model.pad_batches,
-                            mean_color=model.mean_color if mean_color is None else mean_color,
-                            backend=backend)
+        out = ModelAdapter(model.fn, input_shape=model.input_shape if input_shape is None else input_shape,
+                           outputs=model.outputs if outputs == "auto" else outputs,
+                           preprocess=preprocess or model.preprocess,
+                           batch_size=batch_size or model.batch_size, name=model.name,
+                           keras_model=model.keras_model, pad_batches=model.pad_batches,
+                           mean_color=model.mean_color if mean_color is None else mean_color,
+                           backend=backend)
+        out.num_classes = model.num_classes
+        if outputs == "auto":  # what the wrapped adapter decided (and warned about) holds for the re-wrap
+            out._softmax = model._softmax
+        return out
     if framework == "numpy":
         masks_on = "host"
     if _is_keras_model(model):

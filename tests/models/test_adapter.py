@@ -154,3 +154,19 @@ def test_input_shape_may_not_contradict_a_keras_model(tiny_keras):
     assert as_model(tiny_keras, input_shape=tiny_keras.input_shape[1:]).input_shape == tiny_keras.input_shape[1:]
     with pytest.raises(ValueError, match="contradicts the Keras model's own input shape"):
         as_model(tiny_keras, input_shape=(3, 3, 3))
+
+
+def test_a_rewrapped_adapter_keeps_the_softmax_decision_and_warns_once():
+    # The widget wraps the model, then each explainer re-wraps it with its batch size: the user heard
+    # "a softmax is applied" once and must not hear it again for the same model.
+    m = as_model(lambda x: x.mean(axis=(1, 2)) * 10)
+    x = np.random.default_rng(0).random((3, 4, 4, 3), np.float32)
+    with pytest.warns(UserWarning, match="softmax"):
+        ref = m.predict(x)
+    again = as_model(m, batch_size=2)
+    assert again is not m
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        np.testing.assert_allclose(again.predict(x), ref, rtol=1e-6)
+    assert again.num_classes == 3
+    assert as_model(m, outputs="probabilities")._softmax is False  # a new declaration overrides it
