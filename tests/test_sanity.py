@@ -440,3 +440,39 @@ def test_mean_interval_is_seeded_and_contains_the_mean():
     assert sanity.mean_interval([0.5, 0.5, 0.5]) == (0.5, 0.5, 0.5)
     with pytest.raises(ValueError, match="no values"):
         sanity.mean_interval([])
+
+
+# Global RNG states seen by SpyLayer.reset_parameters (module level: deepcopy does not copy it).
+_SEEN_STATES = []
+
+
+class SpyLayer(torch.nn.Module):
+    """A layer whose ``reset_parameters`` records the global CPU RNG state it runs under, then draws."""
+
+    def __init__(self):
+        super().__init__()
+        self.w = torch.nn.Parameter(torch.zeros(SIZE * SIZE, 2))
+
+    def reset_parameters(self):
+        _SEEN_STATES.append(torch.get_rng_state())
+        torch.nn.init.uniform_(self.w, -1.0, 1.0)
+        self.w.data.add_(torch.rand(self.w.shape))  # a draw that names no generator either
+
+    def forward(self, x):
+        return x.flatten(1) @ self.w
+
+
+def test_torch_reinitialisation_never_reseeds_or_draws_from_the_global_rng():
+    """The rule is a seed per draw and no global RNG state: reset_parameters must not run under a re-seeded
+    global generator (another thread drawing meanwhile would get, or take, the seeded numbers)."""
+    m = SpyLayer()
+    _SEEN_STATES.clear()
+    torch.manual_seed(123)
+    before = torch.get_rng_state()
+    a = sanity.randomise_layers(m, ["(root)"], seed=2)
+    assert len(_SEEN_STATES) == 1 and torch.equal(_SEEN_STATES[0], before)
+    assert torch.equal(torch.get_rng_state(), before)
+    torch.manual_seed(456)  # another global state: the same draw
+    b = sanity.randomise_layers(m, ["(root)"], seed=2)
+    assert torch.equal(a.w, b.w) and not torch.equal(a.w, m.w)
+    assert not torch.equal(a.w, sanity.randomise_layers(m, ["(root)"], seed=3).w)
