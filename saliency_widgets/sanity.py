@@ -40,6 +40,7 @@ from typing import Sequence
 
 import numpy as np
 
+from .metrics.intervals import BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED, bootstrap_mean_ci
 from .models import randomise
 
 __all__ = ["weighted_layers", "randomise_layers", "map_similarity", "spearman_similarity",
@@ -185,8 +186,21 @@ def map_similarity(a, b) -> dict:
     return {"spearman": spearman_similarity(a, b), "ssim": ssim_similarity(a, b)}
 
 
-def mean_interval(values, *, level: float = 0.95, n_boot: int = 2000, seed: int = 0) -> tuple[float, float, float]:
+def mean_interval(values, *, level: float = 0.95, n_boot: int = BOOTSTRAP_RESAMPLES,
+                  seed: int = BOOTSTRAP_SEED) -> tuple[float, float, float]:
     """Mean of ``values`` and its percentile-bootstrap interval over the values (images), fixed seed.
+
+    The interval is :func:`saliency_widgets.metrics.intervals.bootstrap_mean_ci`'s,
+    each value one image (the tables' interval; one implementation).
+
+    Parameters
+    ----------
+    values : (N,) array
+        One similarity per image.
+    level : float in (0, 1), keyword-only
+    n_boot : int, keyword-only
+        Bootstrap resamples.
+    seed : int, keyword-only
 
     Returns
     -------
@@ -197,10 +211,9 @@ def mean_interval(values, *, level: float = 0.95, n_boot: int = 2000, seed: int 
         raise ValueError("no values to average")
     if not 0 < level < 1:
         raise ValueError(f"level must be in (0, 1), got {level}")
-    rng = np.random.default_rng(seed)
-    means = v[rng.integers(0, v.size, size=(n_boot, v.size))].mean(axis=1)
-    lo, hi = np.quantile(means, [(1 - level) / 2, (1 + level) / 2])
-    return float(v.mean()), float(lo), float(hi)
+    rows = [{"image": i, "value": x} for i, x in enumerate(v)]
+    lo, hi = bootstrap_mean_ci(rows, "value", n_resamples=n_boot, seed=seed, confidence=level)
+    return float(v.mean()), lo, hi
 
 
 # ---------------------------------------------------------------------------------------------

@@ -476,3 +476,29 @@ def test_torch_reinitialisation_never_reseeds_or_draws_from_the_global_rng():
     b = sanity.randomise_layers(m, ["(root)"], seed=2)
     assert torch.equal(a.w, b.w) and not torch.equal(a.w, m.w)
     assert not torch.equal(a.w, sanity.randomise_layers(m, ["(root)"], seed=3).w)
+
+
+def _rows(values):
+    return [{"image": i, "v": float(x)} for i, x in enumerate(values)]
+
+
+def test_report_intervals_are_the_tables_bootstrap_mean_ci(model, images):
+    """One bootstrap for every interval the package prints: the sanity report's equal bootstrap_mean_ci's."""
+    from saliency_widgets.metrics.intervals import bootstrap_mean_ci
+
+    res = sanity.model_randomisation(model, images, "occlusion", seed=3, progress=False)
+    curve = res.curve("occlusion", "ssim", level=0.9)
+    for k, scores in enumerate(res.ssim["occlusion"]):
+        lo, hi = bootstrap_mean_ci(_rows(scores), "v", seed=3, confidence=0.9)
+        assert (curve["low"][k + 1], curve["high"][k + 1]) == (lo, hi)
+        assert curve["mean"][k + 1] == pytest.approx(scores.mean(), abs=1e-15)
+    v = res.verdict("occlusion")
+    assert (v["low"], v["high"]) == bootstrap_mean_ci(_rows(res.spearman["occlusion"][-1]), "v", seed=3)
+
+    data = sanity.data_randomisation_check(model, half_model("right", name="right"), images, "occlusion",
+                                           targets=[0] * len(images), seed=4, progress=False)
+    row = data.summary(level=0.8)[0]
+    assert (row["spearman_low"], row["spearman_high"]) == bootstrap_mean_ci(
+        _rows(data.spearman["occlusion"]), "v", seed=4, confidence=0.8)
+    assert (row["ssim_low"], row["ssim_high"]) == bootstrap_mean_ci(
+        _rows(data.ssim["occlusion"]), "v", seed=4, confidence=0.8)
