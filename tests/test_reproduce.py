@@ -126,3 +126,29 @@ def test_reproduce_quick_writes_every_figure_and_table(tmp_path):
     for label in ("| mask-update (paper) |", "| mask-update (32 chains, score-weighted) |", "| RISE |"):
         assert label in table  # the paper's method has its own row beside the default reading and RISE
     assert set(res["convergence_single"]) >= {"mask-update (paper)", "RISE"}
+
+
+def _brightness_model(batch):
+    """Class 0 for images brighter than 1000 on average (only after the preprocess below), else class 1."""
+    k = 6
+    cls = np.where(np.asarray(batch).mean(axis=(1, 2, 3)) > 1000, 0, 1)
+    p = np.full((len(batch), k), 0.02, np.float32)
+    p[np.arange(len(batch)), cls] = 0.9
+    return p
+
+
+def test_convergence_targets_and_p0_use_the_prepared_images():
+    """The explainers explain adapter.prepare(image): "not the top-1 class" and p0 must be about that image.
+    preprocess adds 10000, which turns every scene's top-1 from class 1 (raw pixels) into class 0."""
+    from saliency_widgets.models import as_model
+    from saliency_widgets.reproduce import _p0
+
+    model = as_model(_brightness_model, preprocess=lambda img: img.astype(np.float32) + 10000)
+    cfg = dict(CONFIG, conv_single=2, conv_multi=4)
+    (single, s_cases), (multi, m_cases) = convergence_cases(model, cfg)
+    assert np.all(model.predict(multi.images).argmax(1) == 1)  # skipping prepare: class 1 everywhere
+    expected = [(i, o.label) for i, objs in enumerate(multi.objects) for o in objs if o.label != 0][:4]
+    assert [(i, o.label) for i, o in m_cases] == expected
+    assert len(s_cases) == 2
+    p0 = _p0(model, multi, m_cases)
+    np.testing.assert_allclose(p0, [0.02] * len(m_cases))  # no target is class 0, the prepared top-1

@@ -502,3 +502,21 @@ def test_report_intervals_are_the_tables_bootstrap_mean_ci(model, images):
         _rows(data.spearman["occlusion"]), "v", seed=4, confidence=0.8)
     assert (row["ssim_low"], row["ssim_high"]) == bootstrap_mean_ci(
         _rows(data.ssim["occlusion"]), "v", seed=4, confidence=0.8)
+
+
+def _left_half_probs(batch):
+    """half_model's rule in NumPy: class 0 when the left half's mean is above 0.5."""
+    d = 16 * (np.asarray(batch)[:, :, : SIZE // 2].mean(axis=(1, 2, 3)) - 0.5)
+    p0 = 1 / (1 + np.exp(-d))
+    return np.stack([p0, 1 - p0], axis=1)
+
+
+def test_default_targets_are_the_top1_of_the_prepared_images(images):
+    """The explainers explain adapter.prepare(image); the default targets must be that image's top-1 too.
+    Here preprocess halves the pixels, which flips every image's top-1 from class 0 to class 1."""
+    from saliency_widgets.models import as_model
+
+    halved = as_model(_left_half_probs, preprocess=lambda img: img * 0.5)
+    assert np.all(halved.predict(images).argmax(1) == 0)  # the raw images: class 0 (what skipping prepare gives)
+    res = sanity.data_randomisation_check(halved, halved, images, "center", progress=False)
+    np.testing.assert_array_equal(res.targets, np.ones(len(images), int))
