@@ -106,9 +106,8 @@ def variants(model, *, budget=1000, seed=0) -> dict:
 
 def _targets(model, scenes, *, not_top1: bool):
     """(image index, object) pairs; with not_top1, only objects that are not the model's top-1 class."""
-    from .models import as_model
-    adapter = as_model(model)
-    top1 = adapter.predict(scenes.images.astype(np.float32)).argmax(1)
+    from .models.predict import top1 as top1_of
+    top1 = top1_of(model, scenes.images)  # of adapter.prepare(image): what the explainers explain
     out = []
     for i, objs in enumerate(scenes.objects):
         for obj in objs:
@@ -205,6 +204,7 @@ def comparison_data(explainers, model, images, objects, methods=None):
     """
     from .demo import CLASS_NAMES
     from .models import as_model
+    from .models.predict import predict_images
     from .registry import get_method
     adapter = as_model(model)
     names = []
@@ -213,7 +213,7 @@ def comparison_data(explainers, model, images, objects, methods=None):
     maps, scores, titles, curves = [], [], [], {}
     for i, (img, obj) in enumerate(zip(images, objects)):
         x = np.asarray(img, np.float32)
-        p = adapter.predict(x[None])[0, obj.label]
+        p = predict_images(adapter, [x])[0, obj.label]
         titles.append(f"{CLASS_NAMES[obj.label]}: {100 * p:.2f}%")
         maps.append({})
         scores.append({})
@@ -356,6 +356,6 @@ def get_label(key: str) -> str:
 
 def _p0(model, scenes, cases) -> np.ndarray:
     """The target's probability on the unmasked image, per convergence target."""
-    from .models import as_model
-    probs = as_model(model).predict(scenes.images.astype(np.float32))
+    from .models.predict import predict_images
+    probs = predict_images(model, scenes.images)
     return np.array([probs[i, obj.label] for i, obj in cases])

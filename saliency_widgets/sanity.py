@@ -260,10 +260,9 @@ def _images(images):
 
 
 def _targets(model, images, targets):
-    from .models import as_model
-
     if targets is None:
-        return as_model(model).predict(images).argmax(1).astype(int)
+        from .models.predict import top1
+        return top1(model, images)  # what the explainers explain: adapter.prepare(image)
     t = np.asarray(targets, dtype=int).ravel()
     if t.shape != (len(images),):
         raise ValueError(f"targets must give one class per image ({len(images)}), got shape {np.shape(targets)}")

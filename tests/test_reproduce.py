@@ -152,3 +152,19 @@ def test_convergence_targets_and_p0_use_the_prepared_images():
     assert len(s_cases) == 2
     p0 = _p0(model, multi, m_cases)
     np.testing.assert_allclose(p0, [0.02] * len(m_cases))  # no target is class 0, the prepared top-1
+
+
+def test_comparison_titles_give_the_probability_of_the_prepared_image():
+    from saliency_widgets.demo import CLASS_NAMES
+    from saliency_widgets.explainers import CenterBaseline
+    from saliency_widgets.models import as_model
+    from saliency_widgets.reproduce import comparison_data
+
+    model = as_model(_brightness_model, preprocess=lambda img: img.astype(np.float32) + 10000)
+    scenes = make_scenes(6, objects=(2, 3), seed=5)
+    pairs = [(img, o) for img, objs in zip(scenes.images, scenes.objects) for o in objs]
+    # class 0 is the prepared images' top-1, class 1 the raw images'
+    picks = [next(p for p in pairs if p[1].label == 0), next(p for p in pairs if p[1].label == 1)]
+    _, _, titles, _ = comparison_data({"centre": CenterBaseline()}, model, [p[0] for p in picks],
+                                      [p[1] for p in picks])
+    assert titles == [f"{CLASS_NAMES[o.label]}: {90.0 if o.label == 0 else 2.0:.2f}%" for _, o in picks]
