@@ -168,3 +168,34 @@ def test_comparison_titles_give_the_probability_of_the_prepared_image():
     _, _, titles, _ = comparison_data({"centre": CenterBaseline()}, model, [p[0] for p in picks],
                                       [p[1] for p in picks])
     assert titles == [f"{CLASS_NAMES[o.label]}: {90.0 if o.label == 0 else 2.0:.2f}%" for _, o in picks]
+
+
+def test_every_convergence_reading_is_a_registry_method_under_its_registry_label():
+    from saliency_widgets.reproduce import CONVERGENCE_REFERENCE, READINGS, variants
+
+    from saliency_widgets.registry import METHODS, STUDY_READINGS
+
+    specs = list(METHODS.values()) + list(STUDY_READINGS.values())
+    names = [s.key for s in specs] + [s.label for s in specs]
+    assert len(set(names)) == len(names) - 1  # "occlusion" is the one key that is also its own label
+    out = variants(_brightness_model, budget=100)
+    assert list(out) == [get_method(k).label for k in READINGS + (CONVERGENCE_REFERENCE,)]
+    for label, explainer in out.items():
+        spec = get_method(label)
+        assert spec.label == label and isinstance(explainer, spec.cls)
+        assert all(explainer.params[k] == v for k, v in spec.fixed.items()), (label, explainer.params)
+        if "32 chains" in label:  # what the label promises, from the registry's build
+            assert explainer.params["chains"] == 32
+
+
+def test_a_reading_renamed_in_the_registry_is_renamed_in_the_convergence_study(monkeypatch):
+    import dataclasses
+
+    from saliency_widgets import registry
+    from saliency_widgets.reproduce import variants
+
+    for table, key in ((registry.METHODS, "mask-update-paper"), (registry.STUDY_READINGS, "mask-update-relative")):
+        monkeypatch.setitem(table, key, dataclasses.replace(table[key], label=f"renamed {key}"))
+    labels = list(variants(_brightness_model, budget=100))
+    assert "renamed mask-update-paper" in labels and "renamed mask-update-relative" in labels
+    assert "mask-update (paper)" not in labels
