@@ -17,8 +17,8 @@ import numpy as np
 from . import metrics as M
 from .evaluation import Results, evaluate
 
-__all__ = ["CONFIG", "READINGS", "CONVERGENCE_REFERENCE", "standard_explainers", "variants", "convergence_study", "convergence_cases",
-           "comparison_data", "reproduce", "shipped_results", "code_stamp"]
+__all__ = ["CONFIG", "READINGS", "CONVERGENCE_REFERENCE", "standard_explainers", "variants", "convergence_study",
+           "convergence_cases", "comparison_data", "reproduce", "shipped_results", "code_stamp"]
 
 # Everything that determines the shipped numbers (the drift test recomputes a sample of every table from it).
 # Every method with a budget gets the same number of forward passes ("budget").
