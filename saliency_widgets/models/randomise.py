@@ -222,7 +222,12 @@ def _seeded_draws():
         def __torch_function__(self, func, types, args=(), kwargs=None):
             kwargs = kwargs or {}
             if kwargs.get("generator") is None and _takes_generator(func):
-                kwargs = {**kwargs, "generator": self.generator}
+                try:
+                    return func(*args, **{**kwargs, "generator": self.generator})
+                except TypeError:
+                    # e.g. a generator passed by position: run the call as written; a global draw it makes
+                    # is caught afterwards (the global state moved) and replaced by the fallback draw.
+                    pass
             return func(*args, **kwargs)
 
     return SeededDraws
