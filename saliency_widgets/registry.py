@@ -28,7 +28,8 @@ import numpy as np
 
 from .explainers import CenterBaseline, GradCam, Lime, MaskUpdate, Occlusion, Rise
 
-__all__ = ["Option", "MethodSpec", "METHODS", "get_method", "build", "build_checked", "available_methods"]
+__all__ = ["Option", "MethodSpec", "METHODS", "STUDY_READINGS", "get_method", "build", "build_checked",
+           "available_methods"]
 
 
 @dataclass(frozen=True)
@@ -195,16 +196,39 @@ METHODS: dict[str, MethodSpec] = {s.key: s for s in [
 ]}
 
 
+# Readings of the mask update that studies compare (reproduce's convergence study) but the front ends do not
+# offer (the widget's list, the CLI's --method): registered so their labels and settings are declared once.
+STUDY_READINGS: dict[str, MethodSpec] = {s.key: s for s in [
+    MethodSpec("mask-update-relative", "mask-update (32 chains, relative update, unweighted)", MaskUpdate,
+               {"update": "relative", "weighting": "none"}, "steps", Option(2000, 100, 10000),
+               {"grid": _SIDE, "chains": Option(32, 1, 256)},
+               summary="independent chains updated by min(1, p / p0), p0 the class probability on the "
+                       "unmasked image; the masks summed unweighted"),
+    MethodSpec("mask-update-relative-score", "mask-update (32 chains, relative update, score-weighted)",
+               MaskUpdate, {"update": "relative", "weighting": "score"}, "steps", Option(2000, 100, 10000),
+               {"grid": _SIDE, "chains": Option(32, 1, 256)},
+               summary="the relative update, each mask weighted by the class score"),
+    MethodSpec("mask-update-relative-slope", "mask-update (32 chains, relative update, slope read-out)",
+               MaskUpdate, {"update": "relative", "weighting": "slope"}, "steps", Option(2000, 100, 10000),
+               {"grid": _SIDE, "chains": Option(32, 1, 256)},
+               summary="the relative update, read out as each pixel's regression slope of the score on its mask"),
+]}
+
+
 def get_method(name: str) -> MethodSpec:
-    """Look a method up by its key (``"rise"``) or its label (``"RISE"``)."""
+    """Look a method up by its key (``"rise"``) or its label (``"RISE"``): :data:`METHODS`, then
+    :data:`STUDY_READINGS`."""
     if isinstance(name, MethodSpec):
         return name
-    if name in METHODS:
-        return METHODS[name]
-    for spec in METHODS.values():
-        if spec.label == name:
-            return spec
-    raise ValueError(f"unknown method {name!r}; choose one of {sorted(METHODS)}")
+    for table in (METHODS, STUDY_READINGS):
+        if name in table:
+            return table[name]
+    for table in (METHODS, STUDY_READINGS):
+        for spec in table.values():
+            if spec.label == name:
+                return spec
+    raise ValueError(f"unknown method {name!r}; choose one of {sorted(METHODS)} "
+                     f"(or a study reading: {sorted(STUDY_READINGS)})")
 
 
 def build(name: str, model=None, **kwargs):

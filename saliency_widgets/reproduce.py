@@ -16,10 +16,9 @@ import numpy as np
 
 from . import metrics as M
 from .evaluation import Results, evaluate
-from .explainers import MaskUpdate, Rise
 
-__all__ = ["CONFIG", "READINGS", "standard_explainers", "variants", "convergence_study", "convergence_cases",
-           "comparison_data", "reproduce", "shipped_results", "code_stamp"]
+__all__ = ["CONFIG", "READINGS", "CONVERGENCE_REFERENCE", "standard_explainers", "variants", "convergence_study",
+           "convergence_cases", "comparison_data", "reproduce", "shipped_results", "code_stamp"]
 
 # Everything that determines the shipped numbers (the drift test recomputes a sample of every table from it).
 # Every method with a budget gets the same number of forward passes ("budget").
@@ -30,18 +29,12 @@ CONFIG = {
     "conv_single": 100, "conv_multi": 100, "checkpoints": [125, 250, 500, 1000],
 }
 
-# The readings of the mask-update method compared in the convergence study: (label, MaskUpdate settings).
-# Each label names its settings; the registry's labels are used where a reading is registered.
-READINGS = [
-    ("mask-update (paper)", dict(chains=1, update="prototype", weighting="none")),
-    ("mask-update (paper rules, 32 chains)", dict(chains=32, update="prototype", weighting="none")),
-    ("mask-update (32 chains, relative update, unweighted)", dict(chains=32, update="relative", weighting="none")),
-    ("mask-update (32 chains, score-weighted)", dict(chains=32, update="prototype", weighting="score")),
-    ("mask-update (32 chains, relative update, score-weighted)",
-     dict(chains=32, update="relative", weighting="score")),
-    ("mask-update (32 chains, relative update, slope read-out)",
-     dict(chains=32, update="relative", weighting="slope")),
-]
+# The readings of the mask-update method compared in the convergence study, by registry key, in the order its
+# tables and figures show them, then the reading they are measured against.  Labels and settings are the
+# registry's (saliency_widgets.registry: METHODS and STUDY_READINGS), declared there once.
+READINGS = ("mask-update-paper", "mask-update-paper-chains", "mask-update-relative", "mask-update",
+            "mask-update-relative-score", "mask-update-relative-slope")
+CONVERGENCE_REFERENCE = "rise"
 
 
 def shipped_results() -> dict:
@@ -93,17 +86,23 @@ def standard_explainers(model, *, budget=1000, seed=0, methods=None, lime_sample
 
 
 def variants(model, *, budget=1000, seed=0) -> dict:
-    """The readings of the mask-update method compared in the convergence study, and RISE."""
-    out = {label: MaskUpdate(model, steps=budget, seed=seed, **settings) for label, settings in READINGS}
-    out["RISE"] = Rise(model, masks=budget, seed=seed)
+    """The readings of the mask-update method compared in the convergence study, and RISE.
+
+    Keyed by their registry labels, in :data:`READINGS` order, each built by the
+    registry with ``budget`` forward passes and ``seed``.
+    """
+    from .registry import get_method
+    out = {}
+    for key in READINGS + (CONVERGENCE_REFERENCE,):
+        spec = get_method(key)
+        out[spec.label] = spec.build(model, budget=budget, seed=seed)
     return out
 
 
 def _targets(model, scenes, *, not_top1: bool):
     """(image index, object) pairs; with not_top1, only objects that are not the model's top-1 class."""
-    from .models import as_model
-    adapter = as_model(model)
-    top1 = adapter.predict(scenes.images.astype(np.float32)).argmax(1)
+    from .models.predict import top1 as top1_of
+    top1 = top1_of(model, scenes.images)  # of adapter.prepare(image): what the explainers explain
     out = []
     for i, objs in enumerate(scenes.objects):
         for obj in objs:
@@ -200,6 +199,7 @@ def comparison_data(explainers, model, images, objects, methods=None):
     """
     from .demo import CLASS_NAMES
     from .models import as_model
+    from .models.predict import predict_images
     from .registry import get_method
     adapter = as_model(model)
     names = []
@@ -208,7 +208,7 @@ def comparison_data(explainers, model, images, objects, methods=None):
     maps, scores, titles, curves = [], [], [], {}
     for i, (img, obj) in enumerate(zip(images, objects)):
         x = np.asarray(img, np.float32)
-        p = adapter.predict(x[None])[0, obj.label]
+        p = predict_images(adapter, [x])[0, obj.label]
         titles.append(f"{CLASS_NAMES[obj.label]}: {100 * p:.2f}%")
         maps.append({})
         scores.append({})
@@ -351,6 +351,6 @@ def get_label(key: str) -> str:
 
 def _p0(model, scenes, cases) -> np.ndarray:
     """The target's probability on the unmasked image, per convergence target."""
-    from .models import as_model
-    probs = as_model(model).predict(scenes.images.astype(np.float32))
+    from .models.predict import predict_images
+    probs = predict_images(model, scenes.images)
     return np.array([probs[i, obj.label] for i, obj in cases])

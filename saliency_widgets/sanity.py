@@ -19,46 +19,29 @@ between the two ``raw`` maps (SSIM after scaling each map to [0, 1]).  A map
 that does not change (similarity near 1) fails the check: the centre baseline
 fails it by construction, which is why it is the control.
 
-Both frameworks are supported, by one implementation: a Keras 3 model
-(``keras.Model``) or a PyTorch module (``torch.nn.Module``, explained like
+The models are Keras 3 models and PyTorch modules (a module is explained like
 :func:`saliency_widgets.models.as_model` explains it: channels-last images in,
-(B, C, H, W) to the module).  Only four things differ per framework (a small
-helper each): recognising the model, listing its layers with weights, cloning
-it, and re-initialising a layer.
-
-Layers (:func:`weighted_layers`), randomised output first: Keras: the layers
-with weights, in the model's order (nested models flattened, by path).
-PyTorch: every submodule with parameters of its own, by its ``named_modules()``
-path, in *registration order*, taken to run input to output (output last), as
-in torchvision models; pass ``layers=`` for a module registered otherwise.  A
-PyTorch module with no parameters is refused (``ValueError``).
-
-Re-initialisation rule, seeded by ``(seed, layer index)`` so a layer gets the
-same draw in the cascading and the independent check, and the user's model is
-never modified (the clone is ``keras.models.clone_model`` or ``copy.deepcopy``):
-
-* Keras: every weight of a randomised layer takes a fresh draw from the
-  initialiser its layer declares (``kernel_initializer``, ``bias_initializer``,
-  ``gamma_initializer``, ... ; so a BatchNormalization layer returns to its
-  initial state: scale 1, shift 0, running mean 0, variance 1), seeded per
-  weight index too.
-* PyTorch: the layer's own ``reset_parameters()``, run on a CPU copy of the
-  layer under the CPU generator seeded for it inside ``torch.random.fork_rng``
-  (so it is deterministic, the same on every device, and leaves the global RNG
-  state as it was); a BatchNorm's running statistics are reset too
-  (``reset_running_stats()``: mean 0, variance 1).
-* A weight with no initialiser (Keras) or a module with no
-  ``reset_parameters()``, or whose submodules hold parameters too (PyTorch), is
-  drawn from a normal distribution with the trained weight's own mean and
-  standard deviation.
+(B, C, H, W) to the module).  This module knows no framework: it asks
+:mod:`saliency_widgets.models.randomise` for the layers with weights
+(:func:`weighted_layers`, randomised output first; pass ``layers=`` for a
+PyTorch module registered otherwise than input to output) and for a copy of
+the model with some layers re-initialised (:func:`randomise_layers`), seeded
+by ``(seed, layer index)`` so a layer gets the same draw in the cascading and
+the independent check; the user's model is never modified.  That module's
+docstring states the re-initialisation rule per framework (Keras: each
+weight's declared initialiser; PyTorch: the layer's ``reset_parameters()``
+with a seeded ``torch.Generator``, never torch's global RNG; otherwise a
+normal draw with the trained weight's mean and deviation).
 """
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass, field
 from typing import Sequence
 
 import numpy as np
+
+from .metrics.intervals import BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED, bootstrap_mean_ci
+from .models import randomise
 
 __all__ = ["weighted_layers", "randomise_layers", "map_similarity", "spearman_similarity",
            "ssim_similarity", "mean_interval", "RandomisationResult", "model_randomisation",
@@ -70,170 +53,7 @@ DEMO_BLOCKS = (("probabilities",), ("conv4", "bn4"), ("conv3", "bn3"), ("conv2",
 
 
 # ---------------------------------------------------------------------------------------------
-# Frameworks: the only framework-specific part of the check
-# ---------------------------------------------------------------------------------------------
-# One helper per framework answers four questions and nothing else: is this model mine; which layers hold
-# weights (as (path, layer), input to output); how to clone the model without touching the user's; how to
-# re-initialise one layer of the clone from a seed.  Everything below this section is one implementation.
-
-def _walk(model, prefix=""):
-    """(path, layer) for every leaf layer, nested models flattened, input to output."""
-    for layer in model.layers:
-        path = prefix + layer.name
-        if hasattr(layer, "layers") and layer.layers:
-            yield from _walk(layer, path + "/")
-        else:
-            yield path, layer
-
-
-class _Keras:
-    """Keras 3 models: leaf layers by path (nested models flattened), cloned with ``clone_model``."""
-
-    @staticmethod
-    def owns(model) -> bool:
-        keras = sys.modules.get("keras")  # a Keras model exists only once keras is imported
-        return keras is not None and isinstance(model, keras.Model)
-
-    @staticmethod
-    def label(model) -> str:
-        return f"model {model.name!r}"
-
-    @staticmethod
-    def layers(model) -> list:
-        return [(path, layer) for path, layer in _walk(model) if layer.weights]
-
-    @staticmethod
-    def clone(model):
-        import keras
-
-        from .models.keras import MEAN_COLOR_ATTR
-
-        clone = keras.models.clone_model(model)
-        clone.set_weights(model.get_weights())
-        # The declared occluder colour (e.g. load_imagenet_model's) goes with the clone: the trained and the
-        # randomised model must be masked the same way, or the comparison measures the occluder too.
-        color = getattr(model, MEAN_COLOR_ATTR, None)
-        if color is not None:
-            setattr(clone, MEAN_COLOR_ATTR, color)
-        return clone
-
-    @staticmethod
-    def reinitialise(layer, *, seed: int) -> None:
-        import keras
-
-        for j, var in enumerate(layer.weights):
-            short = var.name.split("/")[-1].split(":")[0]
-            init = getattr(layer, f"{short}_initializer", None)
-            shape, dtype = tuple(var.shape), var.dtype
-            if init is not None:
-                init = keras.initializers.get(init)
-                config = init.get_config()
-                if "seed" in config:
-                    init = type(init).from_config({**config, "seed": _draw_seed(seed, j)})
-                value = keras.ops.convert_to_numpy(init(shape, dtype=dtype))
-            else:
-                old = keras.ops.convert_to_numpy(var.value).astype(np.float64)
-                value = _fallback_draw(old, _draw_seed(seed, j))
-            var.assign(np.asarray(value).astype(keras.backend.standardize_dtype(dtype)))
-
-
-class _Torch:
-    """PyTorch modules: the submodules holding parameters of their own, cloned with ``copy.deepcopy``."""
-
-    @staticmethod
-    def owns(model) -> bool:
-        torch = sys.modules.get("torch")  # never import torch for a model that is not one of its modules
-        return torch is not None and isinstance(model, torch.nn.Module)
-
-    @staticmethod
-    def label(model) -> str:
-        return f"PyTorch module {type(model).__name__!r}"
-
-    @staticmethod
-    def layers(model) -> list:
-        from torch.nn.parameter import is_lazy
-
-        # named_modules() walks in registration order and lists a shared submodule once.
-        out = [(path or _TORCH_ROOT, m) for path, m in model.named_modules()
-               if next(m.parameters(recurse=False), None) is not None]
-        if not out:
-            raise ValueError(f"{_Torch.label(model)} has no parameters: model randomisation re-initialises "
-                             "learned weights, so it needs a module with at least one parameter")
-        lazy = [path for path, m in out if any(is_lazy(p) for p in m.parameters(recurse=False))]
-        if lazy:
-            raise ValueError(f"layers {lazy} of {_Torch.label(model)} are lazy (not initialised yet); "
-                             "run one batch through the module first")
-        return out
-
-    @staticmethod
-    def clone(model):
-        import copy
-
-        try:
-            return copy.deepcopy(model)
-        except Exception as exc:
-            raise TypeError(f"{_Torch.label(model)} cannot be copied with copy.deepcopy ({exc}); the check "
-                            "randomises a copy and never the user's module, so it needs a copyable one") from exc
-
-    @staticmethod
-    def reinitialise(module, *, seed: int) -> None:
-        import copy
-
-        import torch
-
-        own = list(module.named_parameters(recurse=False))
-        reset = getattr(module, "reset_parameters", None)
-        # A module whose submodules also hold parameters may reset them too in its reset_parameters; they are
-        # layers of their own here (randomised in their own step), so such a module takes the fallback draw.
-        children_hold = any(next(c.parameters(), None) is not None for c in module.children())
-        with torch.no_grad():
-            if callable(reset) and not children_hold:
-                # The draw runs on a CPU copy of the layer, under the CPU generator seeded here and restored
-                # afterwards (fork_rng): deterministic, no global RNG state changed, the same on any device.
-                fresh = copy.deepcopy(module).to("cpu")
-                with torch.random.fork_rng(devices=[]):
-                    torch.default_generator.manual_seed(seed)
-                    fresh.reset_parameters()
-                    if callable(getattr(fresh, "reset_running_stats", None)):
-                        fresh.reset_running_stats()  # BatchNorm: running mean 0, variance 1, count 0
-                new = dict(fresh.named_parameters(recurse=False))
-                for name, p in own:
-                    p.copy_(new[name])
-                new_buffers = dict(fresh.named_buffers(recurse=False))
-                for name, b in module.named_buffers(recurse=False):
-                    if name in new_buffers:
-                        b.copy_(new_buffers[name])
-            else:
-                for j, (_, p) in enumerate(own):
-                    old = p.detach().cpu().double().numpy()
-                    p.copy_(torch.as_tensor(_fallback_draw(old, _draw_seed(seed, j)), dtype=p.dtype))
-                if callable(getattr(module, "reset_running_stats", None)):
-                    module.reset_running_stats()
-
-
-_TORCH_ROOT = "(root)"  # the path of parameters a module holds itself, outside any submodule
-_FRAMEWORKS = (_Keras, _Torch)  # Keras first: under Keras' torch backend a Keras model is also a torch Module
-
-
-def _framework(model):
-    for fw in _FRAMEWORKS:
-        if fw.owns(model):
-            return fw
-    raise TypeError("model randomisation needs a Keras 3 model (keras.Model) or a PyTorch module "
-                    f"(torch.nn.Module), got {type(model).__name__}")
-
-
-def _fallback_draw(old: np.ndarray, seed: int) -> np.ndarray:
-    """A weight with no declared initialiser: normal, with the trained weight's own mean and deviation."""
-    return np.random.default_rng(seed).normal(old.mean(), old.std(), size=old.shape)
-
-
-def _draw_seed(seed: int, *keys: int) -> int:
-    return int(np.random.SeedSequence([int(seed), *keys]).generate_state(1)[0] % (2 ** 31 - 1))
-
-
-# ---------------------------------------------------------------------------------------------
-# Layers and re-initialisation (both frameworks)
+# Layers and re-initialisation: saliency_widgets.models.randomise knows the frameworks
 # ---------------------------------------------------------------------------------------------
 
 def weighted_layers(model) -> list[str]:
@@ -246,6 +66,7 @@ def weighted_layers(model) -> list[str]:
     order* (the order of assignment in ``__init__``), which is taken to run
     input to output, output last, as in torchvision models.  A module that
     registers its head first needs ``layers=`` in :func:`model_randomisation`.
+    (:func:`saliency_widgets.models.randomise.weighted_layers`.)
 
     Parameters
     ----------
@@ -262,13 +83,12 @@ def weighted_layers(model) -> list[str]:
     ValueError
         For a PyTorch module with no parameters, or with lazy ones.
     """
-    fw = _framework(model)
-    return [path for path, _ in fw.layers(model)]
+    return randomise.weighted_layers(model)
 
 
 def _clone(model):
     """A copy of ``model`` with the same weights (the user's model is never touched)."""
-    return _framework(model).clone(model)
+    return randomise.copy_model(model)
 
 
 def _as_blocks(model, layers) -> list[tuple[str, ...]]:
@@ -285,7 +105,7 @@ def _as_blocks(model, layers) -> list[tuple[str, ...]]:
             raise ValueError("an empty block of layers cannot be randomised")
         unknown = [n for n in block if n not in names]
         if unknown:
-            raise ValueError(f"layers {unknown} are not layers with weights of {_framework(model).label(model)}; "
+            raise ValueError(f"layers {unknown} are not layers with weights of {randomise.describe(model)}; "
                              f"choose from {names}")
         blocks.append(block)
     return blocks
@@ -306,21 +126,10 @@ def randomise_layers(model, layers: Sequence[str], *, seed: int = 0):
     Returns
     -------
     keras.Model or torch.nn.Module
-        The clone (``clone_model`` or ``copy.deepcopy``); see the module
-        docstring for the re-initialisation rule.
+        The clone (``clone_model`` or ``copy.deepcopy``); the re-initialisation
+        rule is :func:`saliency_widgets.models.randomise.randomised_copy`'s.
     """
-    fw = _framework(model)
-    names = weighted_layers(model)
-    if isinstance(layers, str):
-        layers = [layers]
-    unknown = [n for n in layers if n not in names]
-    if unknown:
-        raise ValueError(f"layers {unknown} are not layers with weights of {fw.label(model)}; choose from {names}")
-    clone = fw.clone(model)
-    by_path = dict(fw.layers(clone))
-    for name in layers:
-        fw.reinitialise(by_path[name], seed=_draw_seed(seed, names.index(name)))
-    return clone
+    return randomise.randomised_copy(model, layers, seed=seed)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -377,8 +186,21 @@ def map_similarity(a, b) -> dict:
     return {"spearman": spearman_similarity(a, b), "ssim": ssim_similarity(a, b)}
 
 
-def mean_interval(values, *, level: float = 0.95, n_boot: int = 2000, seed: int = 0) -> tuple[float, float, float]:
+def mean_interval(values, *, level: float = 0.95, n_boot: int = BOOTSTRAP_RESAMPLES,
+                  seed: int = BOOTSTRAP_SEED) -> tuple[float, float, float]:
     """Mean of ``values`` and its percentile-bootstrap interval over the values (images), fixed seed.
+
+    The interval is :func:`saliency_widgets.metrics.intervals.bootstrap_mean_ci`'s,
+    each value one image (the tables' interval; one implementation).
+
+    Parameters
+    ----------
+    values : (N,) array
+        One similarity per image.
+    level : float in (0, 1), keyword-only
+    n_boot : int, keyword-only
+        Bootstrap resamples.
+    seed : int, keyword-only
 
     Returns
     -------
@@ -389,10 +211,9 @@ def mean_interval(values, *, level: float = 0.95, n_boot: int = 2000, seed: int 
         raise ValueError("no values to average")
     if not 0 < level < 1:
         raise ValueError(f"level must be in (0, 1), got {level}")
-    rng = np.random.default_rng(seed)
-    means = v[rng.integers(0, v.size, size=(n_boot, v.size))].mean(axis=1)
-    lo, hi = np.quantile(means, [(1 - level) / 2, (1 + level) / 2])
-    return float(v.mean()), float(lo), float(hi)
+    rows = [{"image": i, "value": x} for i, x in enumerate(v)]
+    lo, hi = bootstrap_mean_ci(rows, "value", n_resamples=n_boot, seed=seed, confidence=level)
+    return float(v.mean()), lo, hi
 
 
 # ---------------------------------------------------------------------------------------------
@@ -445,10 +266,9 @@ def _images(images):
 
 
 def _targets(model, images, targets):
-    from .models import as_model
-
     if targets is None:
-        return as_model(model).predict(images).argmax(1).astype(int)
+        from .models.predict import top1
+        return top1(model, images)  # what the explainers explain: adapter.prepare(image)
     t = np.asarray(targets, dtype=int).ravel()
     if t.shape != (len(images),):
         raise ValueError(f"targets must give one class per image ({len(images)}), got shape {np.shape(targets)}")
@@ -625,7 +445,7 @@ def model_randomisation(model, images, methods, *, targets=None, cascading: bool
     -------
     RandomisationResult
     """
-    _framework(model)
+    randomise.check_model(model)
     images = _images(images)
     blocks = _as_blocks(model, layers)
     targets = _targets(model, images, targets)

@@ -126,3 +126,76 @@ def test_reproduce_quick_writes_every_figure_and_table(tmp_path):
     for label in ("| mask-update (paper) |", "| mask-update (32 chains, score-weighted) |", "| RISE |"):
         assert label in table  # the paper's method has its own row beside the default reading and RISE
     assert set(res["convergence_single"]) >= {"mask-update (paper)", "RISE"}
+
+
+def _brightness_model(batch):
+    """Class 0 for images brighter than 1000 on average (only after the preprocess below), else class 1."""
+    k = 6
+    cls = np.where(np.asarray(batch).mean(axis=(1, 2, 3)) > 1000, 0, 1)
+    p = np.full((len(batch), k), 0.02, np.float32)
+    p[np.arange(len(batch)), cls] = 0.9
+    return p
+
+
+def test_convergence_targets_and_p0_use_the_prepared_images():
+    """The explainers explain adapter.prepare(image): "not the top-1 class" and p0 must be about that image.
+    preprocess adds 10000, which turns every scene's top-1 from class 1 (raw pixels) into class 0."""
+    from saliency_widgets.models import as_model
+    from saliency_widgets.reproduce import _p0
+
+    model = as_model(_brightness_model, preprocess=lambda img: img.astype(np.float32) + 10000)
+    cfg = dict(CONFIG, conv_single=2, conv_multi=4)
+    (single, s_cases), (multi, m_cases) = convergence_cases(model, cfg)
+    assert np.all(model.predict(multi.images).argmax(1) == 1)  # skipping prepare: class 1 everywhere
+    expected = [(i, o.label) for i, objs in enumerate(multi.objects) for o in objs if o.label != 0][:4]
+    assert [(i, o.label) for i, o in m_cases] == expected
+    assert len(s_cases) == 2
+    p0 = _p0(model, multi, m_cases)
+    np.testing.assert_allclose(p0, [0.02] * len(m_cases))  # no target is class 0, the prepared top-1
+
+
+def test_comparison_titles_give_the_probability_of_the_prepared_image():
+    from saliency_widgets.demo import CLASS_NAMES
+    from saliency_widgets.explainers import CenterBaseline
+    from saliency_widgets.models import as_model
+    from saliency_widgets.reproduce import comparison_data
+
+    model = as_model(_brightness_model, preprocess=lambda img: img.astype(np.float32) + 10000)
+    scenes = make_scenes(6, objects=(2, 3), seed=5)
+    pairs = [(img, o) for img, objs in zip(scenes.images, scenes.objects) for o in objs]
+    # class 0 is the prepared images' top-1, class 1 the raw images'
+    picks = [next(p for p in pairs if p[1].label == 0), next(p for p in pairs if p[1].label == 1)]
+    _, _, titles, _ = comparison_data({"centre": CenterBaseline()}, model, [p[0] for p in picks],
+                                      [p[1] for p in picks])
+    assert titles == [f"{CLASS_NAMES[o.label]}: {90.0 if o.label == 0 else 2.0:.2f}%" for _, o in picks]
+
+
+def test_every_convergence_reading_is_a_registry_method_under_its_registry_label():
+    from saliency_widgets.reproduce import CONVERGENCE_REFERENCE, READINGS, variants
+
+    from saliency_widgets.registry import METHODS, STUDY_READINGS
+
+    specs = list(METHODS.values()) + list(STUDY_READINGS.values())
+    names = [s.key for s in specs] + [s.label for s in specs]
+    assert len(set(names)) == len(names) - 1  # "occlusion" is the one key that is also its own label
+    out = variants(_brightness_model, budget=100)
+    assert list(out) == [get_method(k).label for k in READINGS + (CONVERGENCE_REFERENCE,)]
+    for label, explainer in out.items():
+        spec = get_method(label)
+        assert spec.label == label and isinstance(explainer, spec.cls)
+        assert all(explainer.params[k] == v for k, v in spec.fixed.items()), (label, explainer.params)
+        if "32 chains" in label:  # what the label promises, from the registry's build
+            assert explainer.params["chains"] == 32
+
+
+def test_a_reading_renamed_in_the_registry_is_renamed_in_the_convergence_study(monkeypatch):
+    import dataclasses
+
+    from saliency_widgets import registry
+    from saliency_widgets.reproduce import variants
+
+    for table, key in ((registry.METHODS, "mask-update-paper"), (registry.STUDY_READINGS, "mask-update-relative")):
+        monkeypatch.setitem(table, key, dataclasses.replace(table[key], label=f"renamed {key}"))
+    labels = list(variants(_brightness_model, budget=100))
+    assert "renamed mask-update-paper" in labels and "renamed mask-update-relative" in labels
+    assert "mask-update (paper)" not in labels

@@ -440,3 +440,83 @@ def test_mean_interval_is_seeded_and_contains_the_mean():
     assert sanity.mean_interval([0.5, 0.5, 0.5]) == (0.5, 0.5, 0.5)
     with pytest.raises(ValueError, match="no values"):
         sanity.mean_interval([])
+
+
+# Global RNG states seen by SpyLayer.reset_parameters (module level: deepcopy does not copy it).
+_SEEN_STATES = []
+
+
+class SpyLayer(torch.nn.Module):
+    """A layer whose ``reset_parameters`` records the global CPU RNG state it runs under, then draws."""
+
+    def __init__(self):
+        super().__init__()
+        self.w = torch.nn.Parameter(torch.zeros(SIZE * SIZE, 2))
+
+    def reset_parameters(self):
+        _SEEN_STATES.append(torch.get_rng_state())
+        torch.nn.init.uniform_(self.w, -1.0, 1.0)
+        self.w.data.add_(torch.rand(self.w.shape))  # a draw that names no generator either
+
+    def forward(self, x):
+        return x.flatten(1) @ self.w
+
+
+def test_torch_reinitialisation_never_reseeds_or_draws_from_the_global_rng():
+    """The rule is a seed per draw and no global RNG state: reset_parameters must not run under a re-seeded
+    global generator (another thread drawing meanwhile would get, or take, the seeded numbers)."""
+    m = SpyLayer()
+    _SEEN_STATES.clear()
+    torch.manual_seed(123)
+    before = torch.get_rng_state()
+    a = sanity.randomise_layers(m, ["(root)"], seed=2)
+    assert len(_SEEN_STATES) == 1 and torch.equal(_SEEN_STATES[0], before)
+    assert torch.equal(torch.get_rng_state(), before)
+    torch.manual_seed(456)  # another global state: the same draw
+    b = sanity.randomise_layers(m, ["(root)"], seed=2)
+    assert torch.equal(a.w, b.w) and not torch.equal(a.w, m.w)
+    assert not torch.equal(a.w, sanity.randomise_layers(m, ["(root)"], seed=3).w)
+
+
+def _rows(values):
+    return [{"image": i, "v": float(x)} for i, x in enumerate(values)]
+
+
+def test_report_intervals_are_the_tables_bootstrap_mean_ci(model, images):
+    """One bootstrap for every interval the package prints: the sanity report's equal bootstrap_mean_ci's."""
+    from saliency_widgets.metrics.intervals import bootstrap_mean_ci
+
+    res = sanity.model_randomisation(model, images, "occlusion", seed=3, progress=False)
+    curve = res.curve("occlusion", "ssim", level=0.9)
+    for k, scores in enumerate(res.ssim["occlusion"]):
+        lo, hi = bootstrap_mean_ci(_rows(scores), "v", seed=3, confidence=0.9)
+        assert (curve["low"][k + 1], curve["high"][k + 1]) == (lo, hi)
+        assert curve["mean"][k + 1] == pytest.approx(scores.mean(), abs=1e-15)
+    v = res.verdict("occlusion")
+    assert (v["low"], v["high"]) == bootstrap_mean_ci(_rows(res.spearman["occlusion"][-1]), "v", seed=3)
+
+    data = sanity.data_randomisation_check(model, half_model("right", name="right"), images, "occlusion",
+                                           targets=[0] * len(images), seed=4, progress=False)
+    row = data.summary(level=0.8)[0]
+    assert (row["spearman_low"], row["spearman_high"]) == bootstrap_mean_ci(
+        _rows(data.spearman["occlusion"]), "v", seed=4, confidence=0.8)
+    assert (row["ssim_low"], row["ssim_high"]) == bootstrap_mean_ci(
+        _rows(data.ssim["occlusion"]), "v", seed=4, confidence=0.8)
+
+
+def _left_half_probs(batch):
+    """half_model's rule in NumPy: class 0 when the left half's mean is above 0.5."""
+    d = 16 * (np.asarray(batch)[:, :, : SIZE // 2].mean(axis=(1, 2, 3)) - 0.5)
+    p0 = 1 / (1 + np.exp(-d))
+    return np.stack([p0, 1 - p0], axis=1)
+
+
+def test_default_targets_are_the_top1_of_the_prepared_images(images):
+    """The explainers explain adapter.prepare(image); the default targets must be that image's top-1 too.
+    Here preprocess halves the pixels, which flips every image's top-1 from class 0 to class 1."""
+    from saliency_widgets.models import as_model
+
+    halved = as_model(_left_half_probs, preprocess=lambda img: img * 0.5)
+    assert np.all(halved.predict(images).argmax(1) == 0)  # the raw images: class 0 (what skipping prepare gives)
+    res = sanity.data_randomisation_check(halved, halved, images, "center", progress=False)
+    np.testing.assert_array_equal(res.targets, np.ones(len(images), int))
