@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 
@@ -64,7 +65,7 @@ def main(argv=None):
     thr, best_bs = _common.best_throughput(adapter.predict, lambda b: np.repeat(img[None], b, 0), sizes=(16, 32, 64))
     print(f"machine: {_common.machine()}")
     print(f"forward floor: {thr:.1f} img/s at batch {best_bs} (compiled call)")
-    model = as_model(net, batch_size=best_bs)
+    model = as_model(net, batch_size=best_bs, masks_on=os.environ.get("MASKS_ON", "auto"))
     report = {"throughput": thr, "batch": best_bs}
 
     # Floor and explainer are timed in alternating rounds at the same batch size, so the load on

@@ -14,6 +14,7 @@ imported lazily, only when a model of theirs is wrapped.
 """
 from __future__ import annotations
 
+import contextlib
 import time
 import weakref
 
@@ -149,6 +150,39 @@ class _NumpyNamespace:
     @staticmethod
     def concat(arrays, axis=0):
         return np.concatenate(arrays, axis=axis)
+
+    # The explainers' products (mask upsampling, weighted sums of masks) must leave OpenBLAS's
+    # worker threads asleep: after a multi-threaded call they spin for a while and take a core
+    # from the model's next forward pass (MobileNetV2 on TensorFlow, 2 cores: 180 ms per batch
+    # of 16 between our calls against 148 ms back to back; benchmarks/bench_explainers.py).
+    # These products are small (inner dimension = grid side, or a batch): one thread is enough.
+    @staticmethod
+    def matmul(a, b):
+        with one_blas_thread():
+            return np.matmul(a, b)
+
+    @staticmethod
+    def tensordot(a, b, axes=2):
+        if axes == 1 and np.ndim(a) == 1:  # a weighted sum of masks: NumPy's own loop, no BLAS
+            return np.einsum("i,i...->...", a, b)
+        with one_blas_thread():
+            return np.tensordot(a, b, axes=axes)
+
+
+_BLAS = []
+
+
+def one_blas_thread():
+    """A context in which NumPy's BLAS runs on one thread (``threadpoolctl``); a no-op without it."""
+    if not _BLAS:
+        try:
+            from threadpoolctl import ThreadpoolController
+            _BLAS.append(ThreadpoolController().select(user_api="blas"))
+        except Exception:  # threadpoolctl missing or unable to read the loaded libraries
+            _BLAS.append(None)
+    if _BLAS[0] is None or not _BLAS[0].lib_controllers:
+        return contextlib.nullcontext()
+    return _BLAS[0].limit(limits=1)
 
 
 def softmax_xp(xp, logits):
