@@ -11,6 +11,7 @@ Model: Keras MobileNetV2 (weights=None, 224 x 224).  Prints:
   ``model.predict``), target >= 7x.
 
 Usage: python benchmarks/bench_explainers.py [--passes 1024] [--rounds 5] [--prototype-steps 40]
+(``MASKS_ON=device`` in the environment times TensorFlow's own mask making instead of the host path.)
 """
 from __future__ import annotations
 
@@ -66,7 +67,8 @@ def main(argv=None):
     print(f"machine: {_common.machine()}")
     print(f"forward floor: {thr:.1f} img/s at batch {best_bs} (compiled call)")
     model = as_model(net, batch_size=best_bs, masks_on=os.environ.get("MASKS_ON", "auto"))
-    report = {"throughput": thr, "batch": best_bs}
+    print(f"masks made by: {model.backend}")
+    report = {"throughput": thr, "batch": best_bs, "backend": model.backend.name}
 
     # Floor and explainer are timed in alternating rounds at the same batch size, so the load on
     # this shared machine weighs on both alike; efficiency = the median of the rounds' ratios.
