@@ -82,8 +82,9 @@ def model_factory(name: str, *, input_size=None):
         if name.endswith(".keras") and not os.path.exists(spec):
             raise FileNotFoundError(f"model file {name!r} not found")
         factory = functools.partial(load_model_spec, spec, input_size=input_size)
+        model = factory()  # its own errors (not importable, not a model...) are reported as they are
         try:
-            size = model_input_size(factory(), input_size)
+            size = model_input_size(model, input_size)
         except ValueError as exc:
             raise ValueError(f"{name}: {exc}; the dataset needs a fixed input size") from None
         return factory, size

@@ -130,7 +130,8 @@ class MethodSpec:
         """
         budget, params = self.check(budget, options)
         extra = dict(extra or {})
-        clash = sorted(set(extra) & (set(self.options) | {self.budget_arg, "seed"}))
+        # "budget" too: MethodSpec.build takes it as its own keyword and would overwrite it silently.
+        clash = sorted(set(extra) & (set(self.options) | {self.budget_arg, "budget", "seed"}))
         if clash:
             raise ValueError(f"{self.name}: {clash} must be given as the budget, an option or the seed "
                              "(they are range-checked), not as extra settings")

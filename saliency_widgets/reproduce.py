@@ -89,13 +89,12 @@ def variants(model, *, budget=1000, seed=0) -> dict:
     """The readings of the mask-update method compared in the convergence study, and RISE.
 
     Keyed by their registry labels, in :data:`READINGS` order, each built by the
-    registry with ``budget`` forward passes and ``seed``.
+    registry with ``budget`` forward passes (range-checked) and ``seed``.
     """
-    from .registry import get_method
+    from .registry import build_checked, get_method
     out = {}
     for key in READINGS + (CONVERGENCE_REFERENCE,):
-        spec = get_method(key)
-        out[spec.label] = spec.build(model, budget=budget, seed=seed)
+        out[get_method(key).label] = build_checked(key, model, budget=budget, seed=seed)
     return out
 
 

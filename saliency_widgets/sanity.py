@@ -243,7 +243,8 @@ def _methods(methods, budget, params, seed):
         own_seed = kw.pop("seed", seed)
         options = {k: kw.pop(k) for k in list(kw) if k in spec.options}
         b = spec.shared_budget(b)
-        spec.check(b, options)  # a bad budget or option fails here, before any model is cloned
+        # A bad budget, option or clashing setting fails here, before any model is cloned.
+        spec.checked_params(budget=b, options=options, extra=kw, seed=own_seed)
 
         def factory(model, seed=None, spec=spec, b=b, options=options, kw=kw, own_seed=own_seed):
             # seed: another seed for the same settings (the method's own noise, seeded methods only)

@@ -184,7 +184,7 @@ def truth_by_class(truth, shape) -> dict[int, tuple[np.ndarray, list]]:
         for label, value in truth.items():
             if isinstance(label, bool) or not isinstance(label, (int, np.integer)):
                 raise ValueError(f"truth is keyed by class index (an integer), got the key {label!r}")
-            objects += [(int(label), box, mask) for box, mask in _objects_of(value, int(label))]
+            objects += [(int(label), box, mask) for box, mask in _objects_of(value, int(label), shape)]
     elif isinstance(truth, (list, tuple)):
         objects = _as_objects(list(truth))
     else:
@@ -193,23 +193,35 @@ def truth_by_class(truth, shape) -> dict[int, tuple[np.ndarray, list]]:
     return _by_class(objects, tuple(shape))
 
 
-def _objects_of(value, label: int) -> list:
-    """[(box or None, mask or None)]: the objects one class's truth value holds."""
+def _objects_of(value, label: int, shape) -> list:
+    """[(box or None, mask or None)]: the objects one class's truth value holds, for images of ``shape`` (H, W).
+
+    A value is a box (x0, y0, x1, y1), an (H, W) mask (an array or nested lists), (N, H, W) masks,
+    (N, 4) boxes, or a list of masks and boxes.
+    """
+    shape = tuple(shape)
     if _is_box(value):
         return [(tuple(value), None)]
     if isinstance(value, (list, tuple)):
         items = list(value)
         if not items:
             raise ValueError(f"truth for class {label} is an empty list: give at least one mask or box")
+        if not all(_is_box(item) or np.ndim(item) == 2 for item in items):
+            arr = np.asarray(value) if all(isinstance(i, (list, tuple)) for i in items) else None
+            if arr is not None and arr.shape == shape and arr.dtype.kind in "biuf":
+                items = [arr]  # one (H, W) mask written as nested lists
     else:
         arr = np.asarray(value)
         if arr.dtype.kind not in "biuf":
             raise ValueError(f"truth for class {label} must be an (H, W) mask, a box (x0, y0, x1, y1) or a "
-                             f"list of them, got {value!r}")
-        items = [arr] if arr.ndim == 2 else list(arr) if arr.ndim == 3 else None
-        if items is None:
-            raise ValueError(f"truth for class {label} must be an (H, W) mask or (N, H, W) object masks, "
-                             f"got an array of shape {arr.shape}")
+                             f"list of them, got {value!r:.80}")
+        if arr.ndim == 2 and arr.shape != shape and arr.shape[1] == 4 and arr.dtype.kind != "b":
+            items = [tuple(b) for b in arr]  # (N, 4) boxes
+        elif arr.ndim in (2, 3):
+            items = [arr] if arr.ndim == 2 else list(arr)
+        else:
+            raise ValueError(f"truth for class {label} must be an (H, W) = {shape} mask, (N, H, W) object masks "
+                             f"or (N, 4) boxes, got an array of shape {arr.shape}")
     out = []
     for item in items:
         if _is_box(item):
@@ -217,7 +229,7 @@ def _objects_of(value, label: int) -> list:
             continue
         arr = np.asarray(item)
         if arr.ndim != 2 or arr.dtype.kind not in "biuf":
-            raise ValueError(f"truth for class {label}: each object must be an (H, W) mask or a box "
+            raise ValueError(f"truth for class {label}: each object must be an (H, W) = {shape} mask or a box "
                              f"(x0, y0, x1, y1), got {item!r:.80}")
         out.append((None, arr))
     return out

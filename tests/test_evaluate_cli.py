@@ -39,6 +39,10 @@ def test_evaluate_command_reports_bad_input(tmp_path, capsys):
     assert "--model must be" in capsys.readouterr().err
     assert main(["evaluate", "--dataset", "voc:/x", "--model", "tests.toy_frameworks:make_torch"]) == 2
     assert "--input-size" in capsys.readouterr().err
+    # A model that cannot be loaded is reported as such, not as a missing input size.
+    assert main(["evaluate", "--dataset", "voc:/x", "--model", "tests.no_such_module:make"]) == 2
+    err = capsys.readouterr().err
+    assert "cannot import module" in err and "input size" not in err
 
 
 @pytest.mark.parametrize("methods,budget,words", [

@@ -142,6 +142,8 @@ def test_checked_settings_are_what_runs():
         build_checked("mask-update-paper", RegionModel(), extra={"chains": 4})
     with pytest.raises(ValueError, match=r"\['grid'\] must be given as .* an option"):  # no way around a range
         build_checked("rise", RegionModel(), extra={"grid": 99})
+    with pytest.raises(ValueError, match=r"\['budget'\] must be given as the budget"):  # not silently dropped
+        build_checked("rise", RegionModel(), budget=200, extra={"budget": 50000})
 
 
 def test_a_shared_budget_applies_to_the_methods_that_have_one():

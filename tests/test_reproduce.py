@@ -186,6 +186,8 @@ def test_every_convergence_reading_is_a_registry_method_under_its_registry_label
         assert all(explainer.params[k] == v for k, v in spec.fixed.items()), (label, explainer.params)
         if "32 chains" in label:  # what the label promises, from the registry's build
             assert explainer.params["chains"] == 32
+    with pytest.raises(ValueError, match="outside its range"):  # range-checked like every front end
+        variants(_brightness_model, budget=50)
 
 
 def test_a_reading_renamed_in_the_registry_is_renamed_in_the_convergence_study(monkeypatch):

@@ -186,6 +186,8 @@ def test_bad_input_is_named(model, images):
         sanity.model_randomisation(model, images, "center", targets=[0], progress=False)
     with pytest.raises(ValueError, match="unknown method"):
         sanity.model_randomisation(model, images, "nope", progress=False)
+    with pytest.raises(ValueError, match=r"\['masks'\] must be given as the budget"):  # before any clone
+        sanity._methods(["rise"], budget=100, params={"rise": {"masks": 300}}, seed=0)
     res = sanity.model_randomisation(model, images[:1], "center", progress=False)
     with pytest.raises(ValueError, match="'spearman' or 'ssim'"):
         res.curve("centre baseline", "pearson")

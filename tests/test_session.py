@@ -376,6 +376,8 @@ def test_box_iou_of_two_objects_of_one_class_is_scored_as_evaluate_scores_it():
     ({0: [(0, 0, 8, 8), (8, 8, 16, 16)]}, [(0, (0, 0, 8, 8)), (0, (8, 8, 16, 16))]),  # boxes, one per object
     ([(0, TL), (0, BR)], [(0, TL), (0, BR)]),         # evaluate()'s own list of objects
     ({0: np.stack([TL, BR])}, [(0, TL), (0, BR)]),    # (N, H, W): N object masks
+    ({0: TL.tolist()}, [(0, TL)]),                    # a mask as nested lists (as the old session took it)
+    ({0: np.array([(0, 0, 8, 8), (8, 8, 16, 16)])}, [(0, (0, 0, 8, 8)), (0, (8, 8, 16, 16))]),  # (N, 4) boxes
 ])
 def test_every_truth_form_scores_as_evaluate_does_on_the_same_objects(truth, objects):
     s = session(truth=truth, causal=False)
@@ -415,6 +417,7 @@ def test_metric_settings_are_evaluate_defaults():
 @pytest.mark.parametrize("truth,match", [
     ({0: np.zeros((16, 16), bool)}, "empty mask"),
     ({0: np.ones((8, 8), bool)}, "shape"),
+    ({0: np.ones((2, 5))}, r"mask has shape \(2, 5\) but the image is \(16, 16\)"),
     ({5: TL}, "class 5"),
     ({"cat": TL}, "class index"),
     ({0: "TL"}, "mask"),
@@ -426,29 +429,47 @@ def test_bad_truth_is_refused_at_construction(truth, match):
 
 
 # == wait(timeout): one deadline ==============================================================
-class StartsARunWhenIdle(threading.Event):
-    """The session's idle flag, with a hook: once armed, a wait that sees it set starts another run
-    at once (what a second thread calling run() at that instant does)."""
+class FakeClock:
+    """The session's ``time`` module with a ``monotonic`` clock the test moves (no wall-clock bounds)."""
 
-    def __init__(self, hook):
+    def __init__(self):
+        import time
+        self._time, self.now = time, 1000.0
+
+    def __getattr__(self, name):
+        return getattr(self._time, name)
+
+    def monotonic(self):
+        return self.now
+
+
+class RecordingIdle(threading.Event):
+    """The session's idle flag, recording the timeout of every wait on it; once armed, the next wait
+    lets run 1 end, moves the clock by ``late`` seconds and starts run 2 at that instant (what a
+    second thread calling run() then does)."""
+
+    def __init__(self, clock, late=0.0, on_idle=None):
         super().__init__()
         self.set()
-        self.hook, self.armed = hook, False
+        self.clock, self.late, self.on_idle, self.armed = clock, late, on_idle, False
+        self.timeouts = []
 
     def wait(self, timeout=None):
-        ok = super().wait(timeout)
-        if ok and self.armed:
-            self.armed = False
-            self.hook()
-        return ok
+        if threading.current_thread() is not threading.main_thread():
+            return super().wait(timeout)
+        self.timeouts.append(timeout)
+        if not self.armed:
+            return super().wait(timeout)
+        self.armed = False
+        self.on_idle()
+        return True
 
 
-def test_wait_keeps_one_deadline_for_both_of_its_waits():
-    """Run 1 ends late in wait(0.3) and run 2 starts at that instant (blocked in the model): wait must
-    return False (a run is in progress) by its deadline, not wait another full timeout for run 2."""
-    import time
-    opened = threading.Event()
-    entered = threading.Event()
+def test_wait_keeps_one_deadline_for_both_of_its_waits(monkeypatch):
+    """Run 1 ends 0.28 s into wait(0.3) and run 2 starts at that instant (blocked in the model): wait must
+    join run 2 for the 0.02 s left and return False (a run is in progress), not wait another 0.3 s."""
+    from saliency_widgets import session as session_module
+    opened, entered = threading.Event(), threading.Event()
 
     def model(x):
         if threading.current_thread() is not threading.main_thread():
@@ -457,40 +478,54 @@ def test_wait_keeps_one_deadline_for_both_of_its_waits():
         return Quadrants()(x)
 
     s = ExplainSession(model, IMAGE, causal=False)
+    clock = FakeClock()
 
-    def second_run():
-        opened.clear()  # run 1 has ended (idle is its last step): run 2 blocks in the model
+    def run_1_ends_late_and_run_2_starts():
+        opened.set()
+        assert threading.Event.wait(idle, 60)  # run 1 has ended
+        clock.now += 0.28
+        opened.clear()
+        entered.clear()
         assert s.run(rise(1, 100))
+        assert entered.wait(60)
 
-    idle = s._idle = StartsARunWhenIdle(second_run)
+    idle = s._idle = RecordingIdle(clock, on_idle=run_1_ends_late_and_run_2_starts)
     assert s.run(rise(0, 100))
     assert entered.wait(60)
+    joins, real_join = [], threading.Thread.join
+
+    def join(self, timeout=None):
+        if threading.current_thread() is threading.main_thread():
+            joins.append(timeout)
+        return real_join(self, timeout)
+
+    monkeypatch.setattr(session_module, "time", clock)
+    monkeypatch.setattr(threading.Thread, "join", join)
     idle.armed = True
-    timer = threading.Timer(0.28, opened.set)  # run 1 ends near the end of the timeout
-    timeout = 0.3
-    deadline = time.monotonic() + timeout + 0.25  # generous: a semantic bound, not a speed limit
-    timer.start()
     try:
-        assert s.wait(timeout) is False  # run 2 is in progress
-        assert time.monotonic() <= deadline
+        assert s.wait(0.3) is False  # run 2 is in progress
         assert s.running
+        assert idle.timeouts == [pytest.approx(0.3)]
+        assert joins and joins[0] == pytest.approx(0.02) and all(t <= 0.02 + 1e-9 for t in joins)
     finally:
-        timer.cancel()
-        idle.armed = False  # on a loaded machine run 1 may outlast the timeout: then no run 2 is started
+        monkeypatch.undo()
         opened.set()
     assert s.wait(60) and s.last.status == "done"
 
 
-def test_wait_on_a_run_that_never_ends_returns_false_by_its_deadline():
-    import time
+def test_wait_on_a_run_that_never_ends_returns_false_by_its_deadline(monkeypatch):
+    from saliency_widgets import session as session_module
     model = Quadrants().gate()
     s = session(model)
+    clock = FakeClock()
+    idle = s._idle = RecordingIdle(clock)
+    monkeypatch.setattr(session_module, "time", clock)
     s.run(rise(0, 200))
     assert model.entered.wait(60)
-    deadline = time.monotonic() + 0.3 + 0.25
     try:
         assert s.wait(0.3) is False
-        assert time.monotonic() <= deadline
+        assert idle.timeouts == [pytest.approx(0.3)]  # one wait, for the timeout given, and no join after it
     finally:
+        monkeypatch.undo()
         model.release.set()
     assert s.wait(60)

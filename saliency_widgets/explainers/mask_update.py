@@ -291,12 +291,11 @@ def _mask_update_step(xp, scores, acc_dtype, update, weighting, lr):
              acc, acc_m, acc_m2, acc_p):
         p = scores(apply_masks(fill, diff, masks), tidx)
         if weighting != "none":
-            pw = xp.astype(p, acc_dtype)
             acc = acc + weighted_sum(xp, p, masks, acc_dtype)
             acc_m = acc_m + xp.astype(xp.sum(masks, axis=0), acc_dtype)
             if weighting == "slope":
                 acc_m2 = acc_m2 + xp.astype(xp.sum(masks * masks, axis=0), acc_dtype)
-                acc_p = acc_p + xp.sum(pw)
+                acc_p = acc_p + xp.sum(xp.astype(p, acc_dtype))
         q = p
         if update == "relative":
             q = p / p0

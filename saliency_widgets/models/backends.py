@@ -15,6 +15,7 @@ imported lazily, only when a model of theirs is wrapped.
 from __future__ import annotations
 
 import contextlib
+import threading
 import time
 import weakref
 
@@ -169,20 +170,41 @@ class _NumpyNamespace:
             return np.tensordot(a, b, axes=axes)
 
 
-_BLAS = []
+_BLAS_LOCK = threading.Lock()    # held by the one product that has BLAS limited, for its duration
+_BLAS_SETUP = threading.Lock()
+_BLAS: list = []                 # [threadpoolctl controller of the BLAS libraries, or None]
 
 
+def _blas_controller():
+    with _BLAS_SETUP:
+        if not _BLAS:
+            try:
+                from threadpoolctl import ThreadpoolController
+                ctl = ThreadpoolController().select(user_api="blas")
+                _BLAS.append(ctl if ctl.lib_controllers else None)
+            except Exception:  # threadpoolctl missing or unable to read the loaded libraries
+                _BLAS.append(None)
+        return _BLAS[0]
+
+
+@contextlib.contextmanager
 def one_blas_thread():
-    """A context in which NumPy's BLAS runs on one thread (``threadpoolctl``); a no-op without it."""
-    if not _BLAS:
-        try:
-            from threadpoolctl import ThreadpoolController
-            _BLAS.append(ThreadpoolController().select(user_api="blas"))
-        except Exception:  # threadpoolctl missing or unable to read the loaded libraries
-            _BLAS.append(None)
-    if _BLAS[0] is None or not _BLAS[0].lib_controllers:
-        return contextlib.nullcontext()
-    return _BLAS[0].limit(limits=1)
+    """A context in which NumPy's BLAS runs on one thread (``threadpoolctl``); a no-op without it.
+
+    One product at a time limits BLAS and restores it, in its own thread (OpenBLAS's thread count
+    is process-wide, and restoring it from another thread than the one that set it, with contexts
+    overlapping, was seen to leave it at 1).  A product that finds another one holding the limit
+    (another explainer's thread, or a nested call) runs as it is.
+    """
+    ctl = _blas_controller()
+    if ctl is None or not _BLAS_LOCK.acquire(blocking=False):
+        yield
+        return
+    try:
+        with ctl.limit(limits=1):
+            yield
+    finally:
+        _BLAS_LOCK.release()
 
 
 def softmax_xp(xp, logits):

@@ -60,7 +60,8 @@ def load_model_spec(spec: str, *, input_size=None, outputs: str = "auto"):
     input_size : (H, W) or (H, W, C) ints, or "H,W[,C]", keyword-only
         The image size the model takes.  Required for anything but a Keras model
         (a PyTorch module or a function does not store it); for a Keras model it
-        must agree with the model's own input shape and fills its free entries.
+        must agree with the model's own input shape (the CLI resizes images to it
+        where the model takes any size).
     outputs : {"auto", "probabilities", "logits"}, keyword-only
         Passed to :func:`~saliency_widgets.models.as_model` for non-Keras models.
 

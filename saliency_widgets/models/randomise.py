@@ -190,6 +190,11 @@ def _reset_copy(module, seed: int):
     seeded ``seed`` gives the numbers the default generator seeded ``seed``
     would, so this is the draw ``torch.manual_seed(seed); reset_parameters()``
     makes, without touching the global RNG.
+
+    Limit: the check compares the global RNG state before and after, so another
+    thread drawing from torch's global generator meanwhile would be taken for an
+    escaped draw (this layer then takes the seeded fallback draw, and that
+    thread's draws are rewound).  Run sanity checks of torch models from one thread.
     """
     import copy
 

@@ -79,7 +79,7 @@ def labelled_objects(truth, shape: tuple[int, int], labels) -> list[dict]:
     if isinstance(truth, dict):
         for key, value in truth.items():
             k = index(key)
-            out += [{"label": k, "box": box, "mask": mask} for box, mask in _objects_of(value, k)]
+            out += [{"label": k, "box": box, "mask": mask} for box, mask in _objects_of(value, k, shape)]
     else:
         items = list(truth) if isinstance(truth, (list, tuple)) else None
         if not items or not all(_labelled(o) for o in items):
@@ -93,7 +93,7 @@ def labelled_objects(truth, shape: tuple[int, int], labels) -> list[dict]:
                 out.append({"label": index(o["label"]), "box": o.get("box"), "mask": o.get("mask")})
             else:
                 k = index(o[0])
-                out += [{"label": k, "box": box, "mask": mask} for box, mask in _objects_of(o[1], k)]
+                out += [{"label": k, "box": box, "mask": mask} for box, mask in _objects_of(o[1], k, shape)]
     truth_by_class(out, shape)  # every object checked now (shape, emptiness, inside the image), not at a run
     return out
 

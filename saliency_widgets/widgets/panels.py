@@ -8,7 +8,7 @@ import numpy as np
 
 from ..metrics._checks import check_box
 from ..plotting import draw_box, overlay, png_bytes, upscale
-from ..session import IOU_THRESHOLD, POINTING_TOLERANCE
+from ..session import IOU_RULE, IOU_THRESHOLD, POINTING_TOLERANCE
 
 __all__ = ["Canvas", "MapPanel", "metrics_html", "box_iou_label"]
 
@@ -59,7 +59,9 @@ class Canvas:
 def box_iou_label(n_boxes: int) -> str:
     """What the box IoU number is: evaluate()'s rule with the session's settings."""
     best = "the object box" if n_boxes == 1 else f"the best of {n_boxes} object boxes"
-    return f"box IoU ({best}, region ≥ {IOU_THRESHOLD:g} of the min-max raw map)"
+    region = {"fraction": f"region ≥ {IOU_THRESHOLD:g} of the min-max raw map",
+              "top": f"the top {IOU_THRESHOLD:.0%} of the raw map's pixels"}[IOU_RULE]
+    return f"box IoU ({best}, {region})"
 
 
 def metrics_html(metrics: dict, *, n_boxes: int) -> str:

@@ -35,3 +35,48 @@ def test_host_products_match_numpy():
     w, m = rng.random(3, np.float32), rng.random((3, 5, 6), np.float32)
     np.testing.assert_allclose(xp.tensordot(w, m, axes=1), np.tensordot(w, m, axes=1), rtol=1e-5)
     np.testing.assert_allclose(xp.tensordot(a, b, axes=([2], [1])), np.tensordot(a, b, axes=([2], [1])), rtol=1e-5)
+
+
+def test_one_blas_thread_restores_blas_when_threads_overlap():
+    # Two threads' contexts overlapping (a widget's worker beside another explainer's thread): BLAS is
+    # at one thread inside the first, and back at its own count once both have left, every time.
+    import threading
+
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    from saliency_widgets.models.backends import one_blas_thread
+
+    def counts():
+        return [i["num_threads"] for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas"]
+
+    before = counts()
+    if not before:
+        pytest.skip("NumPy's BLAS is not visible to threadpoolctl here")
+    for _ in range(20):
+        a_in, b_in, a_out = threading.Event(), threading.Event(), threading.Event()
+        inside_a = []
+
+        def a():
+            with one_blas_thread():
+                a_in.set()
+                b_in.wait(5)
+                inside_a.append(counts())
+            a_out.set()
+
+        def b():
+            a_in.wait(5)
+            with one_blas_thread():
+                b_in.set()
+                a_out.wait(5)
+
+        threads = [threading.Thread(target=a), threading.Thread(target=b)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(10)
+        assert inside_a == [[1] * len(before)]
+        assert counts() == before
+    with one_blas_thread():  # nested in one thread: the inner context leaves the outer's limit alone
+        with one_blas_thread():
+            pass
+        assert counts() == [1] * len(before)
+    assert counts() == before
