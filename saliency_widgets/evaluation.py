@@ -46,6 +46,7 @@ from collections import defaultdict
 import numpy as np
 
 from . import metrics as M
+from .metrics.scores import LOCALIZATION_METRICS
 from .datasets.base import ebp_difficult
 from .metrics.intervals import (BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED, bootstrap_mean_ci, bootstrap_pointing_ci,
                                 wilson_interval)
@@ -596,6 +597,9 @@ def _error_text(exc) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
+_ROW_KEY = {"pointing": "hit", "pointing_strict": "hit_strict"}  # what a results row calls them
+
+
 def score_image(explainers, model, source, i, tasks, mset, on_error="raise") -> list[dict]:
     """The rows of image ``i``: ``tasks`` is [(label, n objects, explainer name)]; ``mset`` the metric settings.
 
@@ -624,14 +628,11 @@ def score_image(explainers, model, source, i, tasks, mset, on_error="raise") -> 
             row["seconds"] = time.perf_counter() - t0
             row["n_forward"] = int(exp.n_forward)
             raw = np.asarray(exp.raw, np.float64)  # one ranking rule for every method
-            tol, tie = mset["tolerance"], mset["tie_seed"]
-            if "pointing" in metrics:
-                row["hit"] = M.pointing_game(raw, mask, tolerance=tol, tie_seed=tie)
-            if "pointing_strict" in metrics:
-                row["hit_strict"] = M.pointing_game(raw, mask, tolerance=0, tie_seed=tie)
-            if "box_iou" in metrics:
-                row["box_iou"] = M.box_iou(raw, boxes, rule=mset["iou_rule"], threshold=mset["iou_threshold"],
-                                           tie_seed=tie)
+            tie = mset["tie_seed"]
+            local = [m for m in metrics if m in LOCALIZATION_METRICS]
+            scores = M.localization_scores(raw, mask, boxes, metrics=local, tolerance=mset["tolerance"],
+                                           iou_rule=mset["iou_rule"], iou_threshold=mset["iou_threshold"], tie_seed=tie)
+            row.update({_ROW_KEY.get(k, k): v for k, v in scores.items()})
             if "insertion" in metrics:
                 row["insertion"] = M.insertion(model, image, raw, label, step=mset["step"], tie_seed=tie).auc
             if "deletion" in metrics:

@@ -517,12 +517,10 @@ class ExplainSession:
         if exp is None:
             return
         truth = self.truth.get(int(exp.target))
-        if truth is not None:  # evaluate()'s calls (score_image) with its default settings
-            raw = np.asarray(exp.raw, np.float64)
-            mrun.metrics["pointing"] = M.pointing_game(raw, truth, tolerance=POINTING_TOLERANCE, tie_seed=TIE_SEED)
-            mrun.metrics["pointing_strict"] = M.pointing_game(raw, truth, tolerance=0, tie_seed=TIE_SEED)
-            mrun.metrics["box_iou"] = M.box_iou(raw, self.truth_boxes[int(exp.target)], rule=IOU_RULE,
-                                                threshold=IOU_THRESHOLD, tie_seed=TIE_SEED)
+        if truth is not None:  # evaluate()'s scores (score_image) with its default settings
+            mrun.metrics.update(M.localization_scores(
+                exp.raw, truth, self.truth_boxes[int(exp.target)], tolerance=POINTING_TOLERANCE, iou_rule=IOU_RULE,
+                iou_threshold=IOU_THRESHOLD, tie_seed=TIE_SEED))
         if causal:  # every method, the centre baseline included (its score is nan: it reads no model)
             # The metrics prepare (preprocess) the image themselves: give them the user's image.
             ins = M.insertion(self.model, self.image, exp.raw, exp.target)

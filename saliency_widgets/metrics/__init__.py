@@ -10,9 +10,10 @@ from .intervals import bootstrap_ci, bootstrap_pointing_ci, wilson_interval
 from .localization import box_iou, iou, threshold_map
 from .pointing import pointing_accuracy, pointing_game
 from .ranking import max_point, minmax, rank_order
+from .scores import localization_scores
 from .sanity import SanityResult, sanity_check
 
 __all__ = ["pointing_game", "pointing_accuracy", "max_point", "box_iou", "threshold_map", "iou",
            "insertion", "deletion", "Curve", "blur", "convergence", "ConvergenceResult",
            "rank_order", "minmax", "wilson_interval", "bootstrap_ci", "bootstrap_pointing_ci",
-           "sanity_check", "SanityResult"]
+           "sanity_check", "SanityResult", "localization_scores"]
