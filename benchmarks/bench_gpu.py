@@ -102,7 +102,9 @@ def bench_model(label, model, image, sync, device_forward, cfg, budget, rows):
     from saliency_widgets.occluder import resolve_occluder
 
     adapter = as_model(model, batch_size=cfg["batch"])
-    log(f"== {label}: {adapter!r}, backend {adapter.backend!r}")
+    h, w = image.shape[:2]
+    log(f"== {label}: {adapter!r}, backend {adapter.backend!r}, "
+        f"{adapter.backend.batches_per_call(cfg['batch'], h * w)} batch(es) of {cfg['batch']} per compiled call")
     # Forward floor: data already on the device.
     try:
         batch = adapter.backend.asarray(np.repeat(image[None], cfg["batch"], 0))
