@@ -56,34 +56,9 @@ DEMO_BLOCKS = (("probabilities",), ("conv4", "bn4"), ("conv3", "bn3"), ("conv2",
 # Layers and re-initialisation: saliency_widgets.models.randomise knows the frameworks
 # ---------------------------------------------------------------------------------------------
 
-def weighted_layers(model) -> list[str]:
-    """Names of the layers that hold weights, input to output.
-
-    Keras: layer paths (``"outer/inner"`` in nested models), in the model's
-    layer order.  PyTorch: submodule paths as ``named_modules()`` gives them
-    (``"features.0"``; ``"(root)"`` for parameters the module holds itself),
-    of every submodule that holds parameters of its own, in *registration
-    order* (the order of assignment in ``__init__``), which is taken to run
-    input to output, output last, as in torchvision models.  A module that
-    registers its head first needs ``layers=`` in :func:`model_randomisation`.
-    (:func:`saliency_widgets.models.randomise.weighted_layers`.)
-
-    Parameters
-    ----------
-    model : keras.Model or torch.nn.Module
-
-    Returns
-    -------
-    list of str
-
-    Raises
-    ------
-    TypeError
-        For any other model.
-    ValueError
-        For a PyTorch module with no parameters, or with lazy ones.
-    """
-    return randomise.weighted_layers(model)
+# The layers with weights, input to output (Keras: layer paths; PyTorch: submodules in registration
+# order, so a module that registers its head first needs ``layers=`` in model_randomisation).
+weighted_layers = randomise.weighted_layers
 
 
 def _clone(model):

@@ -297,6 +297,12 @@ def describe(model) -> str:
 def weighted_layers(model) -> list[str]:
     """Paths of the layers that hold weights, input to output (see the module docstring).
 
+    Keras: layer paths (``"outer/inner"`` in nested models), in the model's
+    layer order.  PyTorch: ``named_modules()`` paths (``"features.0"``;
+    ``"(root)"`` for parameters the module holds itself) in registration order,
+    taken to run input to output: a module that registers its head first needs
+    ``layers=`` in :func:`saliency_widgets.sanity.model_randomisation`.
+
     Parameters
     ----------
     model : keras.Model or torch.nn.Module
