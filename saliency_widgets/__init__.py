@@ -1,4 +1,8 @@
 """saliency_widgets: see why an image classifier decided what it did, inside Jupyter."""
+from . import moved
+
+moved.install()  # old paths of moved modules (saliency_widgets.distributed, ...) keep working, with a warning
+
 from .evaluation import Results, evaluate
 from .explainers import CenterBaseline, Explainer, GradCam, Lime, MaskUpdate, Occlusion, Rise
 from .explanation import Explanation, normalize_map

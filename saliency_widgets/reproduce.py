@@ -16,6 +16,7 @@ import numpy as np
 
 from . import metrics as M
 from .evaluation import Results, evaluate
+from .truth import class_union
 
 __all__ = ["CONFIG", "READINGS", "CONVERGENCE_REFERENCE", "standard_explainers", "variants", "convergence_study",
            "convergence_cases", "comparison_data", "reproduce", "shipped_results", "code_stamp"]
@@ -131,7 +132,7 @@ def convergence_study(model, scenes, cases, *, checkpoints, budget=None, progres
         corr = {c: [] for c in checkpoints}
         t0 = time.perf_counter()
         for i, obj in cases:
-            truth = _class_truth(scenes.objects[i], obj.label)
+            truth = class_union(scenes.objects[i], obj.label)
             res = M.convergence(explainer, scenes.images[i].astype(np.float32), obj.label, checkpoints=checkpoints)
             ranked = getattr(res, "raws", None) or res.maps
             for c in checkpoints:
@@ -152,12 +153,6 @@ def convergence_study(model, scenes, cases, *, checkpoints, budget=None, progres
     if bar is not None:
         bar.close()
     return table
-
-
-def _class_truth(objects, label):
-    """The union of the masks of every object of class ``label`` in one scene (TorchRay's truth)."""
-    masks = [o.mask for o in objects if o.label == label]
-    return np.logical_or.reduce(masks) if masks else None
 
 
 def _cached(path, key, compute):

@@ -28,10 +28,9 @@ import numpy as np
 
 from . import metrics as M
 from .explanation import Explanation
-from .evaluation import _as_objects, _by_class
-from .metrics._checks import _is_box
 from .models import as_model
 from .registry import build_checked, get_method
+from .truth import truth_by_class
 
 __all__ = ["MethodChoice", "RunRequest", "MethodRun", "RunState", "ExplainSession", "build_explainer",
            "check_choice", "truth_by_class", "POINTING_TOLERANCE", "IOU_RULE", "IOU_THRESHOLD", "TIE_SEED"]
@@ -152,87 +151,6 @@ def build_explainer(choice: MethodChoice, model, *, seed=0, batch_size=None):
     """
     spec, budget, params = check_choice(choice)
     return build_checked(spec.key, model, budget=budget, options=params, seed=seed, batch_size=batch_size)
-
-
-def truth_by_class(truth, shape) -> dict[int, tuple[np.ndarray, list]]:
-    """Ground truth per class as evaluate() scores it: ``{class: (union mask (H, W) bool, [object boxes])}``.
-
-    Pointing reads the union of a class's objects; box IoU is the best IoU over the class's object
-    boxes (evaluate()'s rule, CAM's localisation protocol). An object is exactly what it is given as:
-    no mask is split into connected components (evaluate() does not split either), so two objects of
-    one class scored apart must be given as two masks or boxes.
-
-    Parameters
-    ----------
-    truth : None, mapping or sequence
-        ``{class index: value}`` where value is one object (an (H, W) mask or a box (x0, y0, x1, y1),
-        x1/y1 exclusive), a list of objects (masks and/or boxes), or an (N, H, W) array of N object
-        masks; or evaluate()'s list of objects for one image (``SceneObject``s, ``(label, box)`` /
-        ``(label, mask)`` pairs, dicts with "label", "box", "mask"), scored the same way.
-    shape : (H, W) of the map
-
-    Raises
-    ------
-    ValueError
-        A class that is not an integer, a mask of another shape, an empty mask, a box outside the
-        image, or a value that is neither a mask, a box nor a list of them.
-    """
-    if truth is None:
-        return {}
-    if isinstance(truth, Mapping):
-        objects = []
-        for label, value in truth.items():
-            if isinstance(label, bool) or not isinstance(label, (int, np.integer)):
-                raise ValueError(f"truth is keyed by class index (an integer), got the key {label!r}")
-            objects += [(int(label), box, mask) for box, mask in _objects_of(value, int(label), shape)]
-    elif isinstance(truth, (list, tuple)):
-        objects = _as_objects(list(truth))
-    else:
-        raise ValueError(f"truth must be {{class index: mask, box or list of them}} or a list of labelled "
-                         f"objects, got {type(truth).__name__}")
-    return _by_class(objects, tuple(shape))
-
-
-def _objects_of(value, label: int, shape) -> list:
-    """[(box or None, mask or None)]: the objects one class's truth value holds, for images of ``shape`` (H, W).
-
-    A value is a box (x0, y0, x1, y1), an (H, W) mask (an array or nested lists), (N, H, W) masks,
-    (N, 4) boxes, or a list of masks and boxes.
-    """
-    shape = tuple(shape)
-    if _is_box(value):
-        return [(tuple(value), None)]
-    if isinstance(value, (list, tuple)):
-        items = list(value)
-        if not items:
-            raise ValueError(f"truth for class {label} is an empty list: give at least one mask or box")
-        if not all(_is_box(item) or np.ndim(item) == 2 for item in items):
-            arr = np.asarray(value) if all(isinstance(i, (list, tuple)) for i in items) else None
-            if arr is not None and arr.shape == shape and arr.dtype.kind in "biuf":
-                items = [arr]  # one (H, W) mask written as nested lists
-    else:
-        arr = np.asarray(value)
-        if arr.dtype.kind not in "biuf":
-            raise ValueError(f"truth for class {label} must be an (H, W) mask, a box (x0, y0, x1, y1) or a "
-                             f"list of them, got {value!r:.80}")
-        if arr.ndim == 2 and arr.shape != shape and arr.shape[1] == 4 and arr.dtype.kind != "b":
-            items = [tuple(b) for b in arr]  # (N, 4) boxes
-        elif arr.ndim in (2, 3):
-            items = [arr] if arr.ndim == 2 else list(arr)
-        else:
-            raise ValueError(f"truth for class {label} must be an (H, W) = {shape} mask, (N, H, W) object masks "
-                             f"or (N, 4) boxes, got an array of shape {arr.shape}")
-    out = []
-    for item in items:
-        if _is_box(item):
-            out.append((tuple(item), None))
-            continue
-        arr = np.asarray(item)
-        if arr.ndim != 2 or arr.dtype.kind not in "biuf":
-            raise ValueError(f"truth for class {label}: each object must be an (H, W) = {shape} mask or a box "
-                             f"(x0, y0, x1, y1), got {item!r:.80}")
-        out.append((None, arr))
-    return out
 
 
 class ExplainSession:

@@ -136,7 +136,7 @@ def test_torch_predict_accepts_channels_last_and_rejects_a_reshape():
 def test_cascading_by_hand():
     from saliency_widgets.registry import build
     from saliency_widgets.sanity import randomise_layers, spearman_similarity
-    from tests.test_sanity import half_model
+    from tests.sanity.test_methods import half_model
 
     model = half_model("left")
     image = np.random.default_rng(0).uniform(0.3, 1.0, size=(12, 12, 1)).astype(np.float32)

@@ -5,6 +5,7 @@ import pytest
 
 from saliency_widgets import CenterBaseline, Occlusion, Rise, evaluate
 from saliency_widgets import metrics as M
+from saliency_widgets.sanity import metrics as metric_sanity
 from saliency_widgets.explanation import Explanation
 
 from .conftest import RegionModel
@@ -122,7 +123,7 @@ def test_sanity_result_is_stored_and_reused(tmp_path, data, monkeypatch):
 
     def boom(*args, **kwargs):
         raise AssertionError("the stored sanity check should have been reused")
-    monkeypatch.setattr(M, "sanity_check", boom)
+    monkeypatch.setattr(metric_sanity, "sanity_check", boom)
     again = evaluate({"center": CenterBaseline()}, images, truths, model=HidingModel(), occluder=0, step=16,
                      results=path, progress=False)
     assert again.sanity.share == first.sanity.share and again.sanity.failed == ["deletion"]

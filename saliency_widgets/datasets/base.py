@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..truth import by_class
+
 __all__ = ["Record", "Annotation", "Dataset", "DatasetError", "ImageDecodeError", "ebp_difficult",
            "resolve_class_map", "EBP_AREA"]
 
@@ -222,15 +224,12 @@ class Dataset:
         r = self.records[i]
         shape = self.shape(i)
         by = self._grouped(i)
-        out = {}
-        for label, objs in by.items():
-            mask = np.zeros(shape, bool)
-            boxes = []
-            for o in objs:
-                mask |= self._object_mask(r, o, shape)
-                boxes.append(self._scaled_box(r, o.box))
-            out[label] = (mask, boxes, len(objs), self._difficult(r, objs[0].name, mask, len(by)))
-        return out
+        objects = [(label, self._scaled_box(r, o.box), self._object_mask(r, o, shape))
+                   for label, objs in by.items() for o in objs]
+        unions = by_class(objects, shape)
+        return {label: (unions[label][0], unions[label][1], len(objs),
+                        self._difficult(r, objs[0].name, unions[label][0], len(by)))
+                for label, objs in by.items()}
 
     def _difficult(self, r: Record, name: str, mask, n_classes: int) -> bool:
         if self._difficult_flags is not None:

@@ -5,15 +5,29 @@ pass ``Explanation.raw``; ties are broken by a seeded random order.
 """
 from .causal import Curve, blur, deletion, insertion
 from .convergence import ConvergenceResult, convergence
-from . import intervals, localization, ranking, sanity
+from . import intervals, localization, ranking
 from .intervals import bootstrap_ci, bootstrap_pointing_ci, wilson_interval
 from .localization import box_iou, iou, threshold_map
 from .pointing import pointing_accuracy, pointing_game
 from .ranking import max_point, minmax, rank_order
 from .scores import localization_scores
-from .sanity import SanityResult, sanity_check
 
 __all__ = ["pointing_game", "pointing_accuracy", "max_point", "box_iou", "threshold_map", "iou",
            "insertion", "deletion", "Curve", "blur", "convergence", "ConvergenceResult",
            "rank_order", "minmax", "wilson_interval", "bootstrap_ci", "bootstrap_pointing_ci",
-           "sanity_check", "SanityResult", "localization_scores"]
+           "localization_scores"]
+
+# The metric sanity check moved to saliency_widgets.sanity (it checks the metrics, from above them).
+_MOVED = {"sanity": "saliency_widgets.sanity.metrics", "sanity_check": "saliency_widgets.sanity",
+          "SanityResult": "saliency_widgets.sanity"}
+
+
+def __getattr__(name):
+    if name in _MOVED:
+        import importlib
+
+        from ..moved import moved_warning
+        moved_warning(f"saliency_widgets.metrics.{name}", f"{_MOVED[name]}" + ("" if name == "sanity" else f".{name}"))
+        module = importlib.import_module(_MOVED[name])
+        return module if name == "sanity" else getattr(module, name)
+    raise AttributeError(f"module 'saliency_widgets.metrics' has no attribute {name!r}")

@@ -10,12 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.ndimage import gaussian_filter
 
 from ..models import as_model
 import warnings
 
-from ..occluder import check_occluder, resolve_occluder
+from ..occluder import blur, check_occluder, resolve_occluder
 from ._checks import check_saliency
 from .ranking import TIE_SEED, rank_order
 
@@ -33,12 +32,6 @@ class Curve:
 
     def __repr__(self) -> str:
         return f"Curve({self.name or 'curve'}, {len(self.fractions)} points, auc={self.auc:.4f})"
-
-
-def blur(image: np.ndarray, sigma: float = 5, kernel: int = 11) -> np.ndarray:
-    """Gaussian blur per channel with a ``kernel``-wide window (RISE: 11 x 11, sigma 5)."""
-    radius = (kernel - 1) / 2
-    return gaussian_filter(image, sigma=(sigma, sigma, 0), truncate=radius / sigma, mode="reflect")
 
 
 def _curve(model, x_start, x_finish, saliency, target, step, name, tie_seed):

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._checks import _is_box, box_of, check_box, check_saliency
+from ..truth import box_of, check_box, is_box
+from ._checks import check_saliency
 from .ranking import TIE_SEED, minmax, rank_order
 
 __all__ = ["box_iou", "threshold_map", "iou"]
@@ -67,7 +68,7 @@ def box_iou(saliency, box, *, rule: str = "fraction", threshold: float = 0.5, ti
     1.0
     """
     sal = check_saliency(saliency)
-    boxes = [box] if _is_box(box) else list(box)
+    boxes = [box] if is_box(box) else list(box)
     if not boxes:
         raise ValueError("box_iou needs a box (x0, y0, x1, y1) or a non-empty list of boxes")
     gts = [check_box(b, sal.shape) for b in boxes]

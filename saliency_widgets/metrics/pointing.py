@@ -22,7 +22,8 @@ from typing import Iterable
 
 import numpy as np
 
-from ._checks import check_saliency, truth_mask
+from ..truth import truth_mask
+from ._checks import check_saliency
 from .ranking import TIE_SEED, max_point
 
 __all__ = ["pointing_game", "pointing_accuracy", "max_point"]

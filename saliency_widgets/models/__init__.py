@@ -3,6 +3,7 @@
 ``as_model`` turns a Keras 3 model or any callable ``batch -> scores`` into a
 :class:`ModelAdapter` with ``prepare(image)`` and ``predict(batch)``.
 """
-from .adapter import ModelAdapter, ModelError, as_model, softmax
+from .adapter import as_model
+from .base import ModelAdapter, ModelError, softmax
 
 __all__ = ["ModelAdapter", "ModelError", "as_model", "softmax"]

@@ -5,7 +5,7 @@ import weakref
 
 import numpy as np
 
-from .adapter import ModelAdapter
+from .base import ModelAdapter
 from .backends import jax_backend, torch_backend, torch_device_of, torch_module_forward
 
 __all__ = ["torch_adapter", "jax_adapter"]

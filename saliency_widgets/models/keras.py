@@ -5,7 +5,7 @@ import weakref
 
 import numpy as np
 
-from .adapter import ModelAdapter
+from .base import ModelAdapter
 from .frameworks import keras_backend_for
 
 # One compiled function per model: every explainer wraps the model again, and

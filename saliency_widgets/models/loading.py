@@ -135,8 +135,8 @@ def _takes_no_arguments(fn) -> bool:
 
 
 def _as_loaded(obj, spec, size, outputs):
-    from .adapter import _is_keras_model, _is_torch_module, as_model
-    if _is_keras_model(obj):
+    from .adapter import as_model, is_keras_model, is_torch_module
+    if is_keras_model(obj):
         model_size = tuple(obj.input_shape[1:3])
         if size is not None:
             for got, want, axis in zip(size[:2], model_size, ("height", "width")):
@@ -144,12 +144,12 @@ def _as_loaded(obj, spec, size, outputs):
                     raise ValueError(f"--input-size gives {axis} {got} but the Keras model {spec!r} takes "
                                      f"{model_size}: leave --input-size out for this model")
         return obj
-    if not (_is_torch_module(obj) or callable(obj)) or inspect.isclass(obj):
+    if not (is_torch_module(obj) or callable(obj)) or inspect.isclass(obj):
         raise TypeError(f"model {spec!r} is a {type(obj).__name__}, none of the accepted kinds: a Keras model, a "
                         "torch.nn.Module, a JAX function or a callable (B, H, W, C) batch -> (B, K) scores "
                         "(or a class / function of no arguments that returns one)")
     if size is None:
-        kind = "a PyTorch module" if _is_torch_module(obj) else "a function"
+        kind = "a PyTorch module" if is_torch_module(obj) else "a function"
         raise ValueError(f"model {spec!r} is {kind}, which does not say what image size it takes: "
                          "give --input-size H,W (e.g. --input-size 224,224)")
     # A module or a function says no input shape: the user's size is what images are resized to and

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..metrics import box_iou, threshold_map
-from ..metrics._checks import box_of
+from ..truth import box_of
 from .overlay import draw_box, overlay, to_rgb_uint8
 
 __all__ = ["pointing_figure", "comparison_grid", "curves_figure", "convergence_figure"]

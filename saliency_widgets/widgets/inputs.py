@@ -6,6 +6,7 @@ import io
 import numpy as np
 
 from ..plotting.resize import fit_image
+from ..truth import objects_of, truth_by_class
 
 __all__ = ["image_from_bytes", "fit_image", "labelled_objects", "labelled_truth"]
 
@@ -43,7 +44,7 @@ def labelled_objects(truth, shape: tuple[int, int], labels) -> list[dict]:
     """Ground truth as a list of objects ``{"label": class index, "box": box or None, "mask": mask or None}``.
 
     Class names are resolved to indices and nothing is merged, so the session scores each object as
-    :func:`~saliency_widgets.evaluate` does (see :func:`saliency_widgets.session.truth_by_class`).
+    :func:`~saliency_widgets.evaluate` does (see :func:`saliency_widgets.truth.truth_by_class`).
 
     Parameters
     ----------
@@ -61,7 +62,6 @@ def labelled_objects(truth, shape: tuple[int, int], labels) -> list[dict]:
         truth must say which; for a class that is neither an index in range nor a name; for a mask or
         box that does not fit the image.
     """
-    from ..session import _objects_of, truth_by_class
     if truth is None:
         return []
     names = {str(n): i for i, n in enumerate(labels)}
@@ -79,7 +79,7 @@ def labelled_objects(truth, shape: tuple[int, int], labels) -> list[dict]:
     if isinstance(truth, dict):
         for key, value in truth.items():
             k = index(key)
-            out += [{"label": k, "box": box, "mask": mask} for box, mask in _objects_of(value, k, shape)]
+            out += [{"label": k, "box": box, "mask": mask} for box, mask in objects_of(value, k, shape)]
     else:
         items = list(truth) if isinstance(truth, (list, tuple)) else None
         if not items or not all(_labelled(o) for o in items):
@@ -93,7 +93,7 @@ def labelled_objects(truth, shape: tuple[int, int], labels) -> list[dict]:
                 out.append({"label": index(o["label"]), "box": o.get("box"), "mask": o.get("mask")})
             else:
                 k = index(o[0])
-                out += [{"label": k, "box": box, "mask": mask} for box, mask in _objects_of(o[1], k, shape)]
+                out += [{"label": k, "box": box, "mask": mask} for box, mask in objects_of(o[1], k, shape)]
     truth_by_class(out, shape)  # every object checked now (shape, emptiness, inside the image), not at a run
     return out
 
@@ -111,5 +111,4 @@ def labelled_truth(truth, shape: tuple[int, int], labels) -> dict[int, np.ndarra
 
     ``truth``, ``shape``, ``labels`` and the errors are those of :func:`labelled_objects`.
     """
-    from ..session import truth_by_class
     return {c: mask for c, (mask, _) in truth_by_class(labelled_objects(truth, shape, labels), shape).items()}

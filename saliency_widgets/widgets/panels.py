@@ -6,7 +6,7 @@ import html
 import ipywidgets as W
 import numpy as np
 
-from ..metrics._checks import check_box
+from ..truth import check_box
 from ..plotting import draw_box, overlay, png_bytes, upscale
 from ..session import IOU_RULE, IOU_THRESHOLD, POINTING_TOLERANCE
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from saliency_widgets import evaluate
-from saliency_widgets.distributed import recipe_of, recipes_of, worker_model
+from saliency_widgets.evaluation.cluster import recipe_of, recipes_of, worker_model
 from saliency_widgets.explainers import Rise
 from saliency_widgets.registry import build
 from tests.toy_models import MARK, ChannelModel, make_channel_model

@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._checks import box_of, truth_mask
-from .causal import deletion, insertion
-from .localization import box_iou
-from .pointing import pointing_game
+from ..metrics.causal import deletion, insertion
+from ..metrics.localization import box_iou
+from ..metrics.pointing import pointing_game
+from ..truth import box_of, truth_mask
 
 __all__ = ["sanity_check", "SanityResult", "SANITY_METRICS", "SANITY_THRESHOLD"]
 

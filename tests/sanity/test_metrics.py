@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from saliency_widgets.metrics import sanity_check
+from saliency_widgets.sanity import sanity_check
 
 from ..conftest import RegionModel
 

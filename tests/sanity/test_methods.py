@@ -18,7 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from saliency_widgets import sanity
+from saliency_widgets.sanity import methods as sanity
 
 SIZE = 12
 

@@ -40,8 +40,8 @@ from typing import Sequence
 
 import numpy as np
 
-from .metrics.intervals import BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED, bootstrap_mean_ci
-from .models import randomise
+from ..metrics.intervals import BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED, bootstrap_mean_ci
+from ..models import randomise
 
 __all__ = ["weighted_layers", "randomise_layers", "map_similarity", "spearman_similarity",
            "ssim_similarity", "mean_interval", "RandomisationResult", "model_randomisation",
@@ -202,7 +202,7 @@ def _methods(methods, budget, params, seed):
     only methods that have one take it; None: the registry's default) and the registry's options in
     ``params`` are range-checked, other settings in ``params`` (``occluder=``...) go to the constructor.
     """
-    from .registry import build_checked, get_method
+    from ..registry import build_checked, get_method
 
     if isinstance(methods, (str, tuple)) or callable(methods):
         methods = [methods]
@@ -243,7 +243,7 @@ def _images(images):
 
 def _targets(model, images, targets):
     if targets is None:
-        from .models.predict import top1
+        from ..models.predict import top1
         return top1(model, images)  # what the explainers explain: adapter.prepare(image)
     t = np.asarray(targets, dtype=int).ravel()
     if t.shape != (len(images),):

@@ -18,6 +18,9 @@
   map, so the file always ends with exactly one row per key.  Rows with an
   error are recomputed when the file is resumed.
 
+The driver's loop (:mod:`.run`) hands :func:`run_on_cluster` its row callback (``emit``): this
+module imports nothing above :mod:`.score`.
+
 dask[distributed] is an optional extra (``pip install saliency_widgets[dask]``),
 imported only here.
 """
@@ -29,8 +32,11 @@ import inspect
 import threading
 from dataclasses import dataclass, field
 
+from .methods import RegistryMethod, resolve_methods
+from .score import score_image
+
 __all__ = ["ExplainerRecipe", "recipe_of", "recipes_of", "worker_model", "run_shard", "describe",
-           "run_on_cluster", "sanity_on_worker"]
+           "run_on_cluster", "sanity_on_worker", "prints_on_worker"]
 
 _MODELS: dict[str, object] = {}        # per worker process: factory key -> model
 _EXPLAINERS: dict[tuple, object] = {}  # (factory key, recipe) -> explainer built on that model
@@ -61,7 +67,7 @@ class ExplainerRecipe:
     def build(self, model):
         params = dict(self.params)
         if self.key is not None:
-            from .registry import build
+            from ..registry import build
             return build(self.key, model, **params)
         module, _, qualname = self.cls_path.partition(":")
         cls = importlib.import_module(module)
@@ -86,7 +92,7 @@ def recipe_of(name: str, explainer) -> ExplainerRecipe:
     Raises ``ValueError`` when the explainer cannot be rebuilt from its params
     (a Generator seed, or params that do not round-trip).
     """
-    from .registry import METHODS
+    from ..registry import METHODS
     params = dict(getattr(explainer, "params", {}))
     if params.get("seed") == "Generator":
         raise ValueError(f"explainer {name!r} was seeded with a numpy Generator, whose state cannot be sent to "
@@ -118,25 +124,21 @@ def recipe_of(name: str, explainer) -> ExplainerRecipe:
 
 
 def recipes_of(explainers) -> dict[str, ExplainerRecipe]:
-    """{name: recipe} from registry names, ``(name, params)`` pairs, explainers, or a dict of those."""
-    from .registry import get_method
-    items = list(explainers.items()) if isinstance(explainers, dict) else [(None, e) for e in explainers]
+    """{name: recipe} from registry names, ``(name, params)`` pairs, explainers, or a dict of those.
+
+    Names and methods are those of :func:`~saliency_widgets.evaluation.methods.resolve_methods`.
+    """
     out = {}
-    for name, e in items:
+    for name, e in resolve_methods(explainers).items():
         if isinstance(e, ExplainerRecipe):
             r = e
-        elif isinstance(e, str) or (isinstance(e, tuple) and len(e) == 2 and isinstance(e[0], str)):
-            key, params = (e, {}) if isinstance(e, str) else e
-            spec = get_method(key)
-            clash = sorted(set(params) & set(spec.fixed))
+        elif isinstance(e, RegistryMethod):
+            clash = sorted(set(e.params) & set(e.spec.fixed))
             if clash:
-                raise ValueError(f"{spec.label!r} fixes {clash}; drop them from the params")
-            r = ExplainerRecipe(name or spec.label, spec.key, None, _freeze(dict(params)))
+                raise ValueError(f"{e.spec.label!r} fixes {clash}; drop them from the params")
+            r = ExplainerRecipe(name, e.spec.key, None, _freeze(e.params))
         else:
-            r = recipe_of(name or getattr(e, "method", type(e).__name__), e)
-        name = name or r.name
-        if name in out:
-            raise ValueError(f"two explainers are named {name!r}: pass a dict {{name: explainer}}")
+            r = recipe_of(name, e)
         out[name] = ExplainerRecipe(name, r.key, r.cls_path, r.params)
     return out
 
@@ -168,7 +170,7 @@ def _explainers(factory, fkey, recipes):
 
 
 def _metric_model(model, explainers):
-    from .models import as_model
+    from ..models import as_model
     for e in explainers.values():
         if getattr(e, "model", None) is not None:
             return e.model
@@ -177,7 +179,6 @@ def _metric_model(model, explainers):
 
 def run_shard(factory, fkey, recipes, source, pending, mset, on_error="record") -> list[dict]:
     """One Dask task: the rows of the images in ``pending`` ({image: [(label, n objects, name)]})."""
-    from .evaluation import score_image
     model, explainers = _explainers(factory, fkey, recipes)
     metric_model = _metric_model(model, explainers)
     rows = []
@@ -202,8 +203,8 @@ def describe(client, factory, recipes) -> dict:
 
 
 def _sanity(factory, fkey, args, kwargs):
-    from .metrics import sanity_check
-    from .models import as_model
+    from ..sanity.metrics import sanity_check
+    from ..models import as_model
     return sanity_check(as_model(worker_model(factory, fkey)), *args, **kwargs)
 
 
@@ -240,3 +241,14 @@ def run_on_cluster(client, factory, recipes, source, pending, mset, on_error, em
                     for i, tasks in part.items() for label, n, name in tasks]
         emit(rows)
         fut.release()
+
+
+def _prints(factory, fkey, image):
+    from .results_file import model_prints
+    return model_prints(worker_model(factory, fkey), image)
+
+
+def prints_on_worker(client, factory, image) -> dict:
+    """The model's and its preprocessing's fingerprints (the results file's header), taken on a worker."""
+    _require_dask()
+    return client.submit(_prints, factory, _factory_key(factory), image, pure=False).result()
