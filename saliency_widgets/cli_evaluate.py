@@ -39,6 +39,9 @@ def add_parser(subparsers):
                    help="forward passes per map (steps / masks / samples; default: each method's registry default); "
                         "with several methods, applied to those that have a budget")
     p.add_argument("--out", default="results.jsonl", help="results file (JSON lines; an existing one is resumed)")
+    p.add_argument("--force-new", action="store_true",
+                   help="start OUT afresh: a file made with another model, preprocessing, input size or image set "
+                        "is refused otherwise")
     p.add_argument("--table", default=None, help="markdown table file (default: OUT with .md)")
     p.add_argument("--split", default="test", help="VOC split (ImageSets/Main/SPLIT.txt)")
     p.add_argument("--classes", default=None,
@@ -141,7 +144,8 @@ def run(args) -> int:
     unmapped = ds.unmapped()
     if unmapped:
         print(f"note: classes without a model class are not scored: {unmapped}", file=sys.stderr)
-    common = dict(metrics=metrics, results=args.out, progress=not args.no_progress, tolerance=args.tolerance)
+    common = dict(metrics=metrics, results=args.out, progress=not args.no_progress, tolerance=args.tolerance,
+                  overwrite=args.force_new)
     if args.scheduler or args.workers:
         from distributed import Client, LocalCluster
         if args.scheduler:

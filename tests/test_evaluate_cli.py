@@ -103,3 +103,16 @@ def test_evaluate_command_on_a_local_cluster_matches_the_local_run(demo_root, tm
     read = lambda name: sorted((r["image"], r["target"], r["hit"], r["hit_strict"]) for r in
                                (json.loads(x) for x in (tmp_path / name).read_text().splitlines()[1:]))
     assert read("cluster.jsonl") == read("local.jsonl")
+
+
+def test_force_new_starts_a_file_made_from_another_image_set_afresh(demo_root, tmp_path, capsys):
+    out = tmp_path / "r.jsonl"
+    other = write_demo_voc(tmp_path / "other", 2, objects=(1, 1), seed=5)
+    args = ["evaluate", "--model", "demo", "--methods", "center", "--metrics", "pointing", "--out", str(out),
+            "--no-progress"]
+    assert main(args + ["--dataset", f"voc:{demo_root}"]) == 0
+    assert main(args + ["--dataset", f"voc:{other}"]) == 2
+    assert "another image set" in capsys.readouterr().err
+    assert main(args + ["--dataset", f"voc:{other}", "--force-new"]) == 0
+    rows = [json.loads(x) for x in out.read_text().splitlines()[1:]]
+    assert {r["image"] for r in rows} == {0, 1}  # only the new set's rows: the old file was not kept
