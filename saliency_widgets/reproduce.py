@@ -57,8 +57,8 @@ def code_stamp() -> str:
     from . import __version__
     root = resources.files("saliency_widgets")
     h = hashlib.sha256(__version__.encode())
-    parts = ["explainers", "metrics", "models", "datasets"]
-    files = ["evaluation.py", "reproduce.py", "occluder.py", "registry.py", "explanation.py",
+    parts = ["explainers", "metrics", "models", "datasets", "evaluation", "sanity"]
+    files = ["reproduce.py", "occluder.py", "registry.py", "explanation.py", "truth.py",
              "demo/scenes.py", "demo/photos.py", "demo/model.py", "demo/data/demo_model.keras"]
     paths = []
     for part in parts:
@@ -243,10 +243,8 @@ def reproduce(out: str, *, n_scenes: int | None = None, quick: bool = False, pro
     """Write every figure and table into ``out`` and return the results dict."""
     import matplotlib
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
 
-    from .demo import CLASS_NAMES, load_model, make_scenes
-    from .plotting.figures import comparison_grid, convergence_figure, curves_figure, pointing_figure
+    from .demo import load_model, make_scenes
 
     cfg = dict(CONFIG)
     if n_scenes is not None:
@@ -275,6 +273,32 @@ def reproduce(out: str, *, n_scenes: int | None = None, quick: bool = False, pro
                 f"## Multi-object scenes ({len(multi)} scenes, {n_pairs} (image, class) pairs, every class "
                 f"present explained once)\n\n{rows_multi.to_markdown()}\n")
 
+    _figures(out, explainers, model, single)
+    conv_single, conv_multi, p0_multi = _convergence(out, model, cfg, key, progress)
+
+    results = {"config": cfg, "code": key["code"], "labels": labels,
+               "pointing_single": rows_single.summary(), "pointing_multi": rows_multi.summary(),
+               "markdown_single": rows_single.to_markdown(), "markdown_multi": rows_multi.to_markdown(),
+               "sanity_single": rows_single.sanity.to_dict() if getattr(rows_single, "sanity", None) else None,
+               "rows_single": list(rows_single), "rows_multi": list(rows_multi),
+               "convergence_single": conv_single, "convergence_multi": conv_multi,
+               "convergence_multi_p0": [float(v) for v in p0_multi],
+               "seconds": time.perf_counter() - t0}
+    tmp = os.path.join(out, "results.json.tmp")
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(results, f, indent=1, default=float)
+    os.replace(tmp, os.path.join(out, "results.json"))
+    print(f"wrote figures and tables to {out}/ in {results['seconds']:.0f} s")
+    return results
+
+
+def _figures(out, explainers, model, single):
+    """The pointing-game figure, the insertion/deletion grid and its curves."""
+    import matplotlib.pyplot as plt
+
+    from .demo import CLASS_NAMES
+    from .plotting.figures import comparison_grid, curves_figure, pointing_figure
+
     # 2. figures: pointing game (seed: pointing_game_result.png), the project's default reading
     default = get_label("mask-update")
     cases = []
@@ -299,6 +323,13 @@ def reproduce(out: str, *, n_scenes: int | None = None, quick: bool = False, pro
     fig.savefig(os.path.join(out, "curves.png"), dpi=110)
     plt.close(fig)
 
+
+def _convergence(out, model, cfg, key, progress):
+    """The convergence studies (cached), their figures and convergence.md; returns (single, multi, p0 multi)."""
+    import matplotlib.pyplot as plt
+
+    from .plotting.figures import convergence_figure
+
     # 4. convergence of the readings of the method, single- and multi-object (target not top-1)
     (conv_s_scenes, conv_s_cases), (conv_m_scenes, conv_m_cases) = convergence_cases(model, cfg)
     conv_single = _cached(os.path.join(out, "convergence_single.json"), key, lambda: convergence_study(
@@ -320,21 +351,7 @@ def reproduce(out: str, *, n_scenes: int | None = None, quick: bool = False, pro
                 f"probability on the unmasked image, p0: median {np.median(p0_multi):.3g}, quartiles "
                 f"{np.quantile(p0_multi, 0.25):.3g} to {np.quantile(p0_multi, 0.75):.3g})\n\n"
                 f"{_markdown_convergence(conv_multi)}\n")
-
-    results = {"config": cfg, "code": key["code"], "labels": labels,
-               "pointing_single": rows_single.summary(), "pointing_multi": rows_multi.summary(),
-               "markdown_single": rows_single.to_markdown(), "markdown_multi": rows_multi.to_markdown(),
-               "sanity_single": rows_single.sanity.to_dict() if getattr(rows_single, "sanity", None) else None,
-               "rows_single": list(rows_single), "rows_multi": list(rows_multi),
-               "convergence_single": conv_single, "convergence_multi": conv_multi,
-               "convergence_multi_p0": [float(v) for v in p0_multi],
-               "seconds": time.perf_counter() - t0}
-    tmp = os.path.join(out, "results.json.tmp")
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(results, f, indent=1, default=float)
-    os.replace(tmp, os.path.join(out, "results.json"))
-    print(f"wrote figures and tables to {out}/ in {results['seconds']:.0f} s")
-    return results
+    return conv_single, conv_multi, p0_multi
 
 
 def get_label(key: str) -> str:

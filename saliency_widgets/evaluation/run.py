@@ -102,17 +102,13 @@ def evaluate(explainers, images, truths=None, *, metrics=METRICS, results=None, 
             "iou_threshold": iou_threshold, "occluder": occluder_param(occluder), "tie_seed": tie_seed, "map": "raw"}
     run = _Methods(explainers, model, needs_model, client, model_factory, source, fingerprint=bool(results))
     current = dict(jsonable({"format": FORMAT, "metrics": mset, "explainers": run.specs}), inputs=run.inputs)
-    header, stored_rows = (None, []) if overwrite else read_results(results)
-    settings, changed = merge_settings(results, (header or {}).get("__settings__"), current)
-    if any("error" in r for r in stored_rows):  # failed rows are recomputed: the file keeps one row per key
-        stored_rows, changed = [r for r in stored_rows if "error" not in r], True
+    header, stored_rows, settings, changed = _stored(results, current, overwrite=overwrite)
     keys = [(i, label, n_obj) for i in source.indices() for label, n_obj in source.labels(i)]
-    sanity_kw = dict(metrics=metrics, needs_model=needs_model, progress=progress, tolerance=tolerance, step=step,
-                     occluder=occluder, iou_rule=iou_rule, iou_threshold=iou_threshold, tie_seed=tie_seed)
-    sanity_result, stored_sanity, fresh = _sanity(run, source, keys, settings, (header or {}).get("__sanity__"),
-                                                  n=sanity_images if sanity else 0, seed=sanity_seed, **sanity_kw)
+    sanity_result, stored_sanity, fresh = _sanity(run, source, keys, settings, header.get("__sanity__"), mset,
+                                                  n=sanity_images if sanity else 0, seed=sanity_seed,
+                                                  needs_model=needs_model, progress=progress)
     rows = Results(stored_rows, settings=settings, sanity=sanity_result)
-    if results and (changed or fresh or header is None):
+    if results and (changed or fresh or not header):
         write_results(results, settings, stored_rows, stored_sanity)
     pending = _pending(keys, list(run.specs), {(r["image"], r["target"], r["method"]) for r in rows})
     with _Writer(rows, results, sum(len(t) for t in pending.values()), progress, client, on_rows) as emit:
@@ -178,8 +174,20 @@ def _model_of(explainers, *, required=True):
     return None
 
 
-def _sanity(run, source, keys, settings, stored, *, n, seed, metrics, needs_model, progress, **kw):
+def _stored(results, current, *, overwrite):
+    """(header, rows without errors, settings to keep, whether the file must be rewritten) of ``results``."""
+    header, rows = (None, []) if overwrite else read_results(results)
+    settings, changed = merge_settings(results, (header or {}).get("__settings__"), current)
+    if any("error" in r for r in rows):  # failed rows are recomputed: the file keeps one row per key
+        rows, changed = [r for r in rows if "error" not in r], True
+    return header or {}, rows, settings, changed
+
+
+def _sanity(run, source, keys, settings, stored, mset, *, n, seed, needs_model, progress):
     """(SanityResult or None, the header's "__sanity__", whether it was computed now): reused while its key holds."""
+    metrics = tuple(mset["metrics"])
+    kw = dict(tolerance=mset["tolerance"], step=mset["step"], occluder=check_occluder(mset["occluder"]),
+              iou_rule=mset["iou_rule"], iou_threshold=mset["iou_threshold"], tie_seed=mset["tie_seed"])
     picked = []
     for i, label, _ in keys:
         if len(picked) >= n:
