@@ -49,7 +49,7 @@ def one_thread_demo_model():
 
 def _warm(factory, key):
     """Build the model in a worker's cache (returns nothing: a model does not travel back)."""
-    from saliency_widgets.distributed import worker_model
+    from saliency_widgets.evaluation.cluster import worker_model
     worker_model(factory, key)
 
 
@@ -81,7 +81,7 @@ def run_cluster(ds, warm, budget, metrics, out, n_workers):
         kw = dict(client=client, model_factory=one_thread_demo_model, metrics=metrics, progress=False,
                   sanity=False)
         # warm every worker: one shard each (model loaded and traced in each process)
-        from saliency_widgets.distributed import _factory_key
+        from saliency_widgets.evaluation.cluster import _factory_key
         client.run(_warm, one_thread_demo_model, _factory_key(one_thread_demo_model))
         evaluate(_methods(budget), warm, shard_size=1, **kw)
         t0 = time.perf_counter()
