@@ -103,6 +103,9 @@ def test_evaluate_command_on_a_local_cluster_matches_the_local_run(demo_root, tm
     read = lambda name: sorted((r["image"], r["target"], r["hit"], r["hit_strict"]) for r in
                                (json.loads(x) for x in (tmp_path / name).read_text().splitlines()[1:]))
     assert read("cluster.jsonl") == read("local.jsonl")
+    inputs = lambda name: json.loads((tmp_path / name).read_text().splitlines()[0])["__settings__"]["inputs"]
+    assert inputs("cluster.jsonl") == inputs("local.jsonl")  # the worker fingerprints the model as the driver does
+    assert inputs("local.jsonl")["model"]["kind"] == "keras"
 
 
 def test_force_new_starts_a_file_made_from_another_image_set_afresh(demo_root, tmp_path, capsys):

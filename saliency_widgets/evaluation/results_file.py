@@ -12,8 +12,8 @@ What the rows were made from is in the header too (``"inputs"``, :func:`inputs_f
 
 ``model``
     a Keras model or a PyTorch module: its kind, a hash of its architecture (Keras: the
-    layers' classes, names and weight shapes; PyTorch: the module's ``repr``) and a hash of
-    its weights; any other callable: its qualified name and a *probe*, a hash of its
+    layers' classes, configurations without names and initialisers, and weight shapes;
+    PyTorch: the module's ``repr``) and a hash of its weights; any other callable: its qualified name and a *probe*, a hash of its
     outputs (rounded to 5 decimals) on two fixed seeded inputs of the image shape; and the
     adapter's settings that change scores (``outputs``, ``mean_color``).
 ``preprocess``
@@ -204,6 +204,17 @@ def _probe_inputs(shape) -> list[np.ndarray]:
     return x
 
 
+def _layer_config(layer) -> dict:
+    """A Keras layer's configuration without what does not change its function: its (auto-numbered) name
+    and how its weights were initialised (the weights themselves are hashed)."""
+    try:
+        config = dict(layer.get_config())
+    except Exception:  # noqa: BLE001 - a custom layer without a config: its class and weights still count
+        return {}
+    return {k: v for k, v in config.items()
+            if k != "name" and not k.endswith(("_initializer", "_regularizer", "_constraint"))}
+
+
 def model_fingerprint(model, shape=None) -> dict | None:
     """What identifies ``model`` (see the module docstring); None for no model.
 
@@ -218,7 +229,8 @@ def model_fingerprint(model, shape=None) -> dict | None:
     out = {"outputs": adapter.outputs,
            "mean_color": None if adapter.mean_color is None else [float(v) for v in adapter.mean_color]}
     if hasattr(inner, "get_weights") and hasattr(inner, "layers"):  # a Keras model
-        layers = [(type(l).__name__, l.name, [list(w.shape) for w in l.weights]) for l in inner.layers]
+        layers = [(type(layer).__name__, _layer_config(layer), [list(w.shape) for w in layer.weights])
+                  for layer in inner.layers]
         out.update(kind="keras", architecture=_sha(layers), weights=_sha(*map(_array_bytes, inner.get_weights())))
     elif hasattr(inner, "state_dict") and hasattr(inner, "named_modules"):  # a PyTorch module
         state = inner.state_dict()

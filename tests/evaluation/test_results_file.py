@@ -137,3 +137,20 @@ def test_overwrite_starts_a_new_file(tmp_path, data):
     rows = run(path, images, truths, model=_net(1), overwrite=True)
     assert len(rows) == 3 and len(path.read_text().splitlines()) == 4  # one header, three rows: nothing kept
     run(path, images, truths, model=_net(1))  # and the new file resumes under the new model
+
+
+def _keras_net(seed):
+    keras = pytest.importorskip("keras")
+    init = keras.initializers.GlorotUniform(seed=seed)
+    return keras.Sequential([keras.Input((16, 16, 3)), keras.layers.Flatten(),
+                             keras.layers.Dense(2, activation="softmax", kernel_initializer=init)])
+
+
+def test_a_keras_model_with_other_weights_is_refused(tmp_path, data):
+    path = tmp_path / "r.jsonl"
+    run(path, *data, model=_keras_net(0))
+    run(path, *data, model=_keras_net(0))  # the same weights (another object) resume
+    assert header(path)["inputs"]["model"]["kind"] == "keras"
+    with pytest.raises(ValueError, match=r"another model \(model: .*weights") as err:
+        run(path, *data, model=_keras_net(1))
+    assert "architecture" not in str(err.value)
