@@ -261,18 +261,19 @@ def preprocess_fingerprint(model, shape=None) -> dict | None:
 
 
 def input_size_of(source):
-    """The size images are scored at: a dataset's ``size``, else the arrays' distinct shapes."""
+    """The size images are scored at: a dataset's ``size``, else the images' distinct shapes."""
     if hasattr(source, "records"):
         size = getattr(source, "size", None)
         return list(size) if size is not None else "each image's own size"
-    shapes = sorted({tuple(np.shape(source.items[i][0])) for i in source.indices()})
+    shapes = sorted({tuple(np.shape(source.image(i))) for i in source.indices()})
     return [list(s) for s in shapes]
 
 
 def image_set_fingerprint(source) -> dict:
     """``{"images": {index: id or hash}}`` and, for a dataset, its class, root and split.
 
-    A dataset's images are named by their ids; arrays by a hash of the image's bytes and its truth.
+    A dataset's images are named by their ids; arrays (or any other source) by a hash of the image's
+    bytes and its truth.
     """
     idx = source.indices()
     if hasattr(source, "records"):
@@ -281,7 +282,7 @@ def image_set_fingerprint(source) -> dict:
                 "split": getattr(source, "split", None), "images": {str(i): source.records[i].id for i in idx}}
     out = {}
     for i in idx:
-        parts = [_array_bytes(np.asarray(source.items[i][0]))]
+        parts = [_array_bytes(np.asarray(source.image(i)))]
         for label, (mask, boxes, *_rest) in sorted(source.truth(i).items()):
             parts += [str(label).encode(), _array_bytes(mask), json.dumps(jsonable(boxes)).encode()]
         out[str(i)] = _sha(*parts)
