@@ -366,7 +366,9 @@ def as_model(model, *, outputs: str = "auto", preprocess: Callable | None = None
     mean_color : sequence of C floats or None
         The input colour the model's preprocessing maps to 0 (see
         :class:`ModelAdapter`); a Keras model may declare it itself as a
-        ``saliency_widgets_mean_color`` attribute (``load_imagenet_model`` does).
+        ``saliency_widgets_mean_color`` attribute (``load_imagenet_model`` does).  A PyTorch module
+        may also declare ``saliency_widgets_input_shape``, ``saliency_widgets_preprocess`` and
+        ``saliency_widgets_outputs``; settings passed here win over what a model declares.
     input_shape : (H, W, C) or None, keyword-only
         The image shape the model takes, for a module or function that does
         not say (images are checked against it); a Keras model's own
@@ -418,9 +420,14 @@ def as_model(model, *, outputs: str = "auto", preprocess: Callable | None = None
         return adapter
     if framework == "torch" or (framework == "auto" and _is_torch_module(model)):
         from .frameworks import torch_adapter
+        # What the module declares (load_imagenet_model's torch model does); the caller's settings win.
+        outputs = getattr(model, "saliency_widgets_outputs", "auto") if outputs == "auto" else outputs
+        preprocess = getattr(model, "saliency_widgets_preprocess", None) if preprocess is None else preprocess
+        mean_color = getattr(model, "saliency_widgets_mean_color", None) if mean_color is None else mean_color
+        input_shape = getattr(model, "saliency_widgets_input_shape", None) if input_shape is None else input_shape
         adapter = torch_adapter(model, outputs=outputs, preprocess=preprocess, batch_size=batch_size,
                                 mean_color=mean_color, masks_on=masks_on)
-        adapter.input_shape = input_shape
+        adapter.input_shape = None if input_shape is None else tuple(input_shape)
         return adapter
     if framework == "jax" or (framework == "auto" and _is_jax_function(model)):
         from .frameworks import jax_adapter
