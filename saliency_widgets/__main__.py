@@ -20,6 +20,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 
 from .registry import METHODS, build_checked, get_method  # noqa: E402  (after the TF environment variables)
+from .demo.imagenet import imagenet_model_names  # noqa: E402  (names only: imports no framework)
 
 
 def option_names() -> list[str]:
@@ -56,6 +57,7 @@ def _load_image(path: str, size):
 def cmd_explain(args) -> int:
     import numpy as np
     from .demo import CLASS_NAMES, load_model
+    from .demo.imagenet import ImageFit
     from .models.loading import class_names, load_model_spec, model_input_size
     from .plotting import overlay, png_bytes
 
@@ -66,7 +68,11 @@ def cmd_explain(args) -> int:
     size = model_input_size(model, args.input_size, required=False)  # None: the model takes any size
     options = {name: getattr(args, name) for name in option_names()}
     explainer = make_explainer(args.method, model, budget=args.budget, seed=args.seed, **options)  # checked
-    image = _load_image(args.image, size).astype(np.float32)                                  # before any work
+    fit = getattr(model, "preprocess", None)
+    if isinstance(fit, ImageFit):  # the model declares its crop (ImageNet's): apply it to the file as it is
+        image = fit(_load_image(args.image, None))
+    else:
+        image = _load_image(args.image, size).astype(np.float32)                              # before any work
     exp = explainer.explain(image, target=args.target)
     if labels is None:
         labels = class_names(model, image)
@@ -99,7 +105,9 @@ def build_parser() -> argparse.ArgumentParser:
                                                        for k, s in METHODS.items()))
     p.add_argument("image", help="an image file (PNG, JPEG...), resized and centre-cropped to the model's input")
     p.add_argument("--model", default=None,
-                   help="a .keras file or a Python import path package.module:attribute (a Keras model, PyTorch "
+                   help="an ImageNet model name (" + ", ".join(imagenet_model_names()) + "; efficientnet-lite0 "
+                        "works offline with the 'imagenet' extra, the Keras ones download their weights), a .keras "
+                        "file or a Python import path package.module:attribute (a Keras model, PyTorch "
                         "module, JAX function or callable, or a class / function of no arguments returning one; "
                         "default: the bundled demo model)")
     p.add_argument("--input-size", default=None, metavar="H,W[,C]",

@@ -28,7 +28,8 @@ def add_parser(subparsers):
                    help="voc:PATH (the folder with Annotations/, JPEGImages/, ImageSets/Main/) or "
                         "coco:ANNOTATIONS.json[:IMAGE_FOLDER]")
     p.add_argument("--model", default="demo",
-                   help="demo (the bundled model), an ImageNet model name (MobileNetV2, ResNet50, VGG16), a "
+                   help="demo (the bundled model), an ImageNet model name (efficientnet-lite0: offline with the "
+                        "'imagenet' extra; MobileNetV2, ResNet50, VGG16: weights download), a "
                         ".keras file, or a Python import path package.module:attribute (a Keras model, PyTorch "
                         "module, JAX function or callable, or a class / function of no arguments returning one; "
                         "Dask workers must be able to import it too)")
@@ -73,10 +74,12 @@ def model_factory(name: str, *, input_size=None):
     to report a bad name before any work; Dask workers load their own copy with the factory.
     """
     from .demo import IMAGE_SIZE, load_model
-    from .demo.imagenet import IMAGENET_MODELS, load_imagenet_model
+    from .demo.imagenet import IMAGENET_MODELS, TORCH_IMAGENET_MODELS, imagenet_model_names, load_imagenet_model
     from .models.loading import load_model_spec, model_input_size
     if name == "demo":
         return functools.partial(load_model), (IMAGE_SIZE, IMAGE_SIZE)
+    if name in TORCH_IMAGENET_MODELS:  # offline (the 'imagenet' extra): an adapter with the declared crop
+        return functools.partial(load_model_spec, name), (224, 224)
     if name in IMAGENET_MODELS:
         side = IMAGENET_MODELS[name][2]
         return functools.partial(load_imagenet_model, name), (side, side)
@@ -91,7 +94,7 @@ def model_factory(name: str, *, input_size=None):
         except ValueError as exc:
             raise ValueError(f"{name}: {exc}; the dataset needs a fixed input size") from None
         return factory, size
-    raise ValueError(f"--model must be 'demo', one of {sorted(IMAGENET_MODELS)}, a .keras file or a Python import "
+    raise ValueError(f"--model must be 'demo', one of {imagenet_model_names()}, a .keras file or a Python import "
                      f"path package.module:attribute, got {name!r}")
 
 

@@ -7,8 +7,8 @@ says so: it never skips.
 Covered in both frontends: the widget renders; Run fills the overlay, the score line and the
 insertion/deletion chart; a class change after a run re-runs; a class change *during* a run restarts
 with the new class; Stop stops; uploading a PNG adds it to the image picker, uploading a text file says
-it is not an image; compare mode renders every method's map. JupyterLab also runs every tutorial
-notebook. Timings go to test-output/browser/browser_timing_<frontend>.json.
+it is not an image; compare mode renders every method's map. In JupyterLab the widget also explains a
+real photograph with the offline ImageNet model, and every tutorial notebook runs. Timings go to test-output/browser/browser_timing_<frontend>.json.
 """
 from __future__ import annotations
 
@@ -43,6 +43,14 @@ WIDGET_NOTEBOOK = [
     "scene = make_scenes(1, objects=(2, 2), seed=11)\n"
     "w = ExplainWidget(load_model(), scene.images[0], labels=CLASS_NAMES, truth=scene.objects[0], top_k=4)\n"
     "w.budget_slider.value = 3000\nw",
+]
+# A real photograph (scikit-image's coffee) explained by the offline ImageNet model (the 'imagenet' extra).
+PHOTO_NOTEBOOK = [
+    WIDGET_NOTEBOOK[0],
+    "from saliency_widgets import ExplainWidget\nfrom saliency_widgets.demo import load_imagenet_model, load_photo\n"
+    "model = load_imagenet_model('efficientnet-lite0')\n"
+    "w = ExplainWidget(model, load_photo('coffee'), labels=model.class_names, causal=False)\n"
+    "w.method_dropdown.value = 'rise'\nw.budget_slider.value = w.budget_slider.min\nw",
 ]
 # The server's command line per frontend; both without the news pop-up and the update check.
 FRONTENDS = {
@@ -79,6 +87,9 @@ def server(request, tmp_path_factory):
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(src) for src in WIDGET_NOTEBOOK])
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nbformat.write(nb, root / "widget.ipynb")
+    photo_nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(src) for src in PHOTO_NOTEBOOK])
+    photo_nb.metadata["kernelspec"] = nb.metadata["kernelspec"]
+    nbformat.write(photo_nb, root / "photo.ipynb")
     for src in sorted((ROOT / "notebooks").glob("[0-9]*.ipynb")):
         shutil.copy(src, root / src.name)
     png = root / "upload.png"
@@ -331,6 +342,33 @@ def test_widget_renders_runs_restarts_uploads_compares_and_stops(browser, server
     finally:
         (OUTPUT / f"browser_timing_{frontend}.json").write_text(json.dumps(timings, indent=1))
         page.screenshot(path=str(OUTPUT / f"widget_final_{frontend}.png"), full_page=True)
+        page.close()
+
+
+@pytest.mark.parametrize("server", ["lab"], indirect=True)
+def test_widget_explains_a_real_photograph(browser, server):
+    """The offline ImageNet model on scikit-image's coffee photo: ImageNet classes listed, Run draws a map."""
+    OUTPUT.mkdir(parents=True, exist_ok=True)
+    page = _open(browser, server, "photo.ipynb")
+    try:
+        _run_all(page, 180_000)
+        widget = page.wait_for_selector(W, timeout=60_000)
+        assert not _errors(page), _errors(page)
+        options = _options(page, ".saliency-class")
+        assert options and options[0].startswith("espresso ("), options  # the model's top-1, by ImageNet name
+        overlay = widget.query_selector(".saliency-overlay")
+        size = overlay.evaluate("e => { const i = e.tagName === 'IMG' ? e : e.querySelector('img');"
+                                " return [i.naturalWidth, i.naturalHeight]; }")
+        assert size[0] == size[1] and size[0] % 224 == 0, size  # the model's 224 x 224 crop (not 400 x 600)
+        before = overlay.screenshot()
+        page.click(f"{W} .saliency-run")
+        _wait_status(page, "done", timeout_ms=180_000)
+        assert _progress_full(page)
+        assert overlay.screenshot() != before, "the overlay did not change after Run on the photograph"
+        assert "espresso" in _status(page), _status(page)
+        assert not _errors(page), _errors(page)
+    finally:
+        page.screenshot(path=str(OUTPUT / "widget_photo_lab.png"), full_page=True)
         page.close()
 
 

