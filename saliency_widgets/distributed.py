@@ -131,7 +131,7 @@ def recipes_of(explainers) -> dict[str, ExplainerRecipe]:
             clash = sorted(set(params) & set(spec.fixed))
             if clash:
                 raise ValueError(f"{spec.label!r} fixes {clash}; drop them from the params")
-            r = ExplainerRecipe(name or spec.label, spec.key, None, _freeze(dict(params)))
+            r = ExplainerRecipe(name or spec.label_for(params), spec.key, None, _freeze(dict(params)))
         else:
             r = recipe_of(name or getattr(e, "method", type(e).__name__), e)
         name = name or r.name

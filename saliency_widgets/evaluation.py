@@ -661,7 +661,8 @@ def _resolve_explainers(explainers, model):
             spec = registry.get_method(key)
             if model is None:
                 raise ValueError(f"explainer {key!r} is a registry name: pass model= to build it")
-            name, e = name or spec.label, spec.build(model, **params)
+            e = spec.build(model, **params)
+            name = name or e.label
         name = name or e.method
         if name in out:
             raise ValueError(f"two explainers are named {name!r}: pass a dict {{name: explainer}}")

@@ -5,6 +5,7 @@ import numpy as np
 
 from ..explanation import Explanation
 from .base import constructor_params, params_from
+from .declaration import Declaration, declaration_of, label_of
 
 __all__ = ["CenterBaseline"]
 
@@ -16,12 +17,25 @@ class CenterBaseline:
     VOC07, 27.8% on COCO).  It needs no model and makes no forward pass.
     """
 
-    method = "center"
+    declarations = (
+        Declaration("center", "centre baseline", needs_model=False,
+                    summary="a Gaussian at the image centre: the floor a method must beat"),
+    )
     budget = 0
     model = None
 
     def __init__(self, model=None):
         pass  # no settings: the map depends on the image size only
+
+    @property
+    def method(self) -> str:
+        """The registry key (see :attr:`Explainer.method <saliency_widgets.explainers.Explainer.method>`)."""
+        return declaration_of(self).key
+
+    @property
+    def label(self) -> str:
+        """What tables and figures call it (computed, see :func:`~.declaration.label_of`)."""
+        return label_of(self)
 
     def get_params(self) -> dict:
         """Every constructor setting except ``model`` (there is none)."""
