@@ -49,9 +49,13 @@ class CenterBaseline:
         return next(self.iter_explain(image, target))
 
     def iter_explain(self, image, target=None):
-        arr = np.asarray(image)
-        if arr.ndim not in (2, 3) or arr.size == 0:
-            raise ValueError(f"image must have shape (H, W, C) or (H, W), got {arr.shape}")
+        arr = _check_image(image)
+        if target is not None:
+            # No model: the class count is unknown, but a target is still a class index.
+            if isinstance(target, bool) or not isinstance(target, (int, np.integer)):
+                raise TypeError(f"target must be an integer class index >= 0 or None, got {target!r}")
+            if target < 0:
+                raise ValueError(f"target {target} is out of range: a class index is >= 0")
         h, w = arr.shape[:2]
         yy = (np.arange(h) - (h - 1) / 2) / (h / 4)
         xx = (np.arange(w) - (w - 1) / 2) / (w / 4)
@@ -62,3 +66,19 @@ class CenterBaseline:
 
     def __repr__(self) -> str:
         return "CenterBaseline()"
+
+
+def _check_image(image) -> np.ndarray:
+    """The checks every explainer's model adapter makes on an image, for a method without a model."""
+    arr = np.asarray(image)
+    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
+        raise TypeError(f"image must be a numeric array (H, W, C) or (H, W), got dtype {arr.dtype}")
+    if arr.ndim == 4 and arr.shape[0] == 1:
+        raise ValueError(f"image must be one image (H, W, C), got a batch of shape {arr.shape}; pass image[0]")
+    if arr.ndim not in (2, 3):
+        raise ValueError(f"image must have shape (H, W, C) or (H, W), got shape {arr.shape}")
+    if arr.size == 0:
+        raise ValueError(f"image is empty: shape {arr.shape}")
+    if not np.all(np.isfinite(arr)):
+        raise ValueError("image contains NaN or inf pixels")
+    return arr
