@@ -35,7 +35,7 @@ from . import explainers as _explainers
 from .explainers.declaration import Declaration, constructor_defaults, declaration_of, label_from, label_of
 
 __all__ = ["Option", "MethodSpec", "METHODS", "STUDY_READINGS", "get_method", "build", "build_checked",
-           "available_methods", "label_of", "declaration_of", "Declaration"]
+           "available_methods", "label_of", "declaration_of", "Declaration", "methods_table"]
 
 
 @dataclass(frozen=True)
@@ -311,6 +311,26 @@ def _in_range(spec: MethodSpec, name: str, value, opt: Option, *, what: str = "o
 def label(name: str, model=None, **params) -> str:
     """The label of the explainer registered as ``name`` built with ``params`` (see :func:`label_of`)."""
     return label_of(build(name, model, **params))
+
+
+def methods_table() -> str:
+    """README's table of methods, as markdown, from the declarations (a test keeps README equal to it)."""
+    def budget(s):
+        if s.budget is None:
+            return "--"
+        widget = "" if s.ui_budget == s.budget.default else f" (widget: {s.ui_budget})"
+        return f"{s.budget.default} {s.budget_arg}{widget}, {s.budget.low}-{s.budget.high}"
+
+    def options(s):
+        return ", ".join(f"{n} {o.default} ({o.low}-{o.high})" for n, o in s.options.items()) or "--"
+
+    rows = ["| key | label at the defaults (template) | budget: default, range | options | what runs |",
+            "| --- | --- | --- | --- | --- |"]
+    for table, study in ((METHODS, ""), (STUDY_READINGS, " *(study reading: not in the widget's or CLI's lists)*")):
+        for s in table.values():
+            template = f" (`{s.declaration.label}`)" if s.declaration.label != s.label else ""
+            rows.append(f"| `{s.key}` | {s.label}{template} | {budget(s)} | {options(s)} | {s.summary}{study} |")
+    return "\n".join(rows)
 
 
 def available_methods(*, gradients: bool = True) -> dict[str, MethodSpec]:

@@ -34,7 +34,8 @@ class GradCam(Explainer):
 
     declarations = (
         Declaration("grad-cam", "Grad-CAM", needs_gradients=True,
-                    summary="Selvaraju et al. 2017: gradients of the class at the last convolution (Keras models)"),
+                    summary="Selvaraju et al. 2017: gradients of the class at the last convolution, also inside "
+                            "nested models (Keras models)"),
     )
 
     def __init__(self, model, *, layer=None, preprocess=None, outputs="auto", progress=False):

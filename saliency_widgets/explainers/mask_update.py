@@ -106,14 +106,16 @@ class MaskUpdate(Explainer):
         Declaration("mask-update", "mask-update ({chains} chains, score-weighted)",
                     {"update": "prototype", "weighting": "score"}, "steps", _STEPS, {"grid": _GRID, "chains": _CHAINS},
                     interactive_budget=2000,
-                    summary="the project's default reading: independent chains, the map weighted by the class score"),
+                    summary="the package's default reading: independent chains, each evaluated mask weighted by the "
+                            "class score (the paper's README's words), divided by how often each pixel was kept"),
         Declaration("mask-update-paper", "mask-update (paper)",
                     {"chains": 1, "update": "prototype", "weighting": "none"}, "steps", _STEPS, {"grid": _GRID},
-                    summary="the paper's method as its prototype ran it: one chain, the masks summed unweighted"),
+                    summary="the paper's method as its prototype ran it: one chain, the raw class probability drives "
+                            "the resampling, the masks summed unweighted (MaskUpdate.faithful)"),
         Declaration("mask-update-paper-chains", "mask-update (paper rules, {chains} chains)",
                     {"update": "prototype", "weighting": "none"}, "steps", _STEPS, {"grid": _GRID, "chains": _CHAINS},
                     interactive_budget=2000,
-                    summary="the paper's update and read-out, run as independent chains in batched passes"),
+                    summary="the paper's update and read-out, as independent chains advanced in batched forward passes"),
         # Readings that reproduce's convergence study compares but the front ends do not offer.
         Declaration("mask-update-relative", "mask-update ({chains} chains, relative update, unweighted)",
                     {"update": "relative", "weighting": "none"}, "steps", _STEPS, {"grid": _GRID, "chains": _CHAINS},

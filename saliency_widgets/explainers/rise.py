@@ -51,7 +51,7 @@ class Rise(Explainer):
     declarations = (
         Declaration("rise", "RISE", budget="masks", budget_range=(100, 10000), options={"grid": (2, 16)},
                     interactive_budget=2000,
-                    summary="Petsiuk et al. 2018: random masks weighted by the class score"),
+                    summary="Petsiuk et al. 2018: random masks weighted by the class score, streamed in batches"),
     )
 
     def __init__(self, model, *, masks=4000, grid=8, keep=0.5, occluder="auto", batch_size=None,
