@@ -264,7 +264,7 @@ def test_the_cli_and_the_python_api_give_the_same_map(key, keras_model, scene, t
 
     from saliency_widgets import Explanation
     from saliency_widgets.__main__ import main
-    spec, kw = ALL[key], small(ALL[key])
+    kw = small(ALL[key])
     src, out, npz = tmp_path / "in.png", tmp_path / "out.png", tmp_path / "e.npz"
     Image.fromarray(scene.astype(np.uint8)).save(src)
     argv = ["explain", str(src), "--method", key, "--seed", "2", "--out", str(out), "--save-npz", str(npz)]
