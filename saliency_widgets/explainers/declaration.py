@@ -81,6 +81,16 @@ class Declaration:
             raise ValueError(f"declaration {self.key!r}: {sorted(set(self.options) & set(self.fixed))} "
                              "are both fixed and offered")
 
+    def __hash__(self):
+        return hash((self.key, self.label))  # the mappings are not hashable; key and label identify it
+
+    def __reduce__(self):
+        # mappingproxy does not pickle: an explainer built from the registry carries its declaration
+        # (pickled with it, copied by copy.deepcopy), so rebuild from plain dicts.
+        from dataclasses import fields
+        args = [getattr(self, f.name) for f in fields(self)]
+        return (type(self), tuple(dict(a) if isinstance(a, MappingProxyType) else a for a in args))
+
     @property
     def template_fields(self) -> set:
         """The settings the label template names."""

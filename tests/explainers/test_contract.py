@@ -92,6 +92,9 @@ def test_declaration_defaults_are_the_constructors(key):
         assert name in sig, name
     assert spec.seeded == ("seed" in sig)
     assert spec.summary and get_method(key) is spec and get_method(spec.label) is spec
+    import pickle
+    decl = spec.declaration  # travels with a built explainer (pickled, deep-copied)
+    assert pickle.loads(pickle.dumps(decl)) == decl and hash(pickle.loads(pickle.dumps(decl))) == hash(decl)
 
 
 def test_every_class_in_explainers_all_with_declarations_is_registered():
