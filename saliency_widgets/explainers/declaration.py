@@ -176,8 +176,8 @@ def label_from(decl: Declaration, cls, params: Mapping, *, budget: bool = False,
                if k not in named and k in defaults and not _same(v, defaults[k])]
     if changed:
         text += f" [{', '.join(changed)}]"
-    if budget and decl.budget is not None:
-        text += f" @ {params[decl.budget]} {decl.budget}"
+    if budget and decl.budget is not None and decl.budget not in decl.template_fields:
+        text += f" @ {params[decl.budget]} {decl.budget}"  # (a template that names the budget says it already)
     return text
 
 
