@@ -196,6 +196,7 @@ class MethodSpec:
             explainer = self.cls(model, **kwargs)
         if self.declaration is not None:
             explainer._declaration = self.declaration  # its method and label name this reading
+            explainer.__dict__.pop("_method_key", None)
         return explainer
 
 

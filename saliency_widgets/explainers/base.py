@@ -126,10 +126,18 @@ class Explainer:
     def method(self) -> str:
         """The registry key of the reading that runs (``"mask-update-paper"``), else the class name.
 
-        What progress bars, errors and :attr:`Explanation.method` name.
+        What progress bars, errors and :attr:`Explanation.method` name.  Cached (every partial map
+        names it) until a public attribute, i.e. a setting, changes.
         """
-        decl = declaration_of(self)
-        return decl.key if decl is not None else type(self).__name__
+        if "_method_key" not in self.__dict__:
+            decl = declaration_of(self)
+            self.__dict__["_method_key"] = decl.key if decl is not None else type(self).__name__
+        return self.__dict__["_method_key"]
+
+    def __setattr__(self, name, value):
+        if not name.startswith("_"):  # a setting changed: the reading it matches may have changed too
+            self.__dict__.pop("_method_key", None)
+        object.__setattr__(self, name, value)
 
     @property
     def label(self) -> str:

@@ -127,7 +127,8 @@ def declaration_of(explainer) -> Declaration | None:
     built = getattr(explainer, "_declaration", None)
     if built is not None:
         return built
-    decls = [d for d in getattr(type(explainer), "declarations", ()) if _matches(d, explainer.params)]
+    params = explainer.params
+    decls = [d for d in getattr(type(explainer), "declarations", ()) if _matches(d, params)]
     return max(decls, key=lambda d: len(d.fixed), default=None)  # max keeps the first of equals
 
 

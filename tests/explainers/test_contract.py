@@ -306,3 +306,14 @@ def test_evaluate_records_the_built_explainers_settings(key, small_image, keras_
         (label, (k, p)), = methods_from_args(key, kw["budget"], seed=1).items()
         assert k == key and p == spec.checked_params(budget=kw["budget"], seed=1)
         assert label == build(k, model, **p).label
+
+
+def test_a_class_built_directly_is_named_by_the_reading_its_settings_match():
+    from saliency_widgets import MaskUpdate
+    e = MaskUpdate(RegionModel(), chains=4)
+    assert (e.method, e.label) == ("mask-update", "mask-update (4 chains, score-weighted)")
+    e.chains, e.weighting = 1, "none"  # a changed setting renames it (the cached key is dropped)
+    assert (e.method, e.label) == ("mask-update-paper", "mask-update (paper)")
+    assert MaskUpdate.faithful(RegionModel()).method == "mask-update-paper"
+    e.weighting = "slope"  # no reading has prototype updates read out by slope: named by its class
+    assert e.method == "MaskUpdate" and e.label.startswith("MaskUpdate(")
