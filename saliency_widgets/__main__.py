@@ -19,7 +19,7 @@ import sys
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 
-from .registry import METHODS, build_checked, get_method  # noqa: E402  (after the TF environment variables)
+from .registry import METHODS, build_checked, label_of  # noqa: E402  (after the TF environment variables)
 from .demo.imagenet import imagenet_model_names  # noqa: E402  (names only: imports no framework)
 
 
@@ -84,7 +84,7 @@ def cmd_explain(args) -> int:
     if args.save_npz:
         exp.save(args.save_npz)
     name = labels[exp.target] if 0 <= exp.target < len(labels) else "no class: the map ignores the model"
-    print(f"{get_method(args.method).label}: class {exp.target} ({name}), p = {exp.score:.3f}, "
+    print(f"{label_of(explainer, budget=True)}: class {exp.target} ({name}), p = {exp.score:.3f}, "
           f"{exp.n_forward} forward passes -> {out}")
     return 0
 
@@ -113,10 +113,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--input-size", default=None, metavar="H,W[,C]",
                    help="the image size a PyTorch module or a function takes (a Keras model says it itself)")
     p.add_argument("--method", default="mask-update", choices=list(METHODS),
-                   help="a registry key (default: mask-update = 'mask-update (32 chains, score-weighted)')")
+                   help=f"a registry key (default: mask-update = {METHODS['mask-update'].label!r})")
     p.add_argument("--target", type=int, default=None, help="class index (default: the top-1 class)")
     p.add_argument("--budget", type=int, default=None,
-                   help="forward passes (the method's steps / masks / samples; default: the registry's; "
+                   help="forward passes (the method's steps / masks / samples; default: the method's own, "
                         "an error for a method without a budget)")
     for name in option_names():
         ranges = ", ".join(f"{s.key}: {o.default} in [{o.low}, {o.high}]" for s in METHODS.values()

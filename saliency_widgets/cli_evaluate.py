@@ -115,7 +115,8 @@ def methods_from_args(names: str, budget=None, seed: int = 0) -> dict:
     methods = {}
     for spec in specs:
         b = budget if len(specs) == 1 else spec.shared_budget(budget)
-        methods[spec.label] = (spec.key, spec.checked_params(budget=b, seed=seed))
+        params = spec.checked_params(budget=b, seed=seed)
+        methods[spec.label_for(params)] = (spec.key, params)  # the label the built explainer computes
     return methods
 
 

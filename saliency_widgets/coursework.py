@@ -301,7 +301,8 @@ def check_cascading_by_hand(similarity: float, model, image, target: int, *, lay
 
     spec = get_method(method)
     kw = {"seed": seed} if spec.seeded else {}
-    trained = build(method, model, **kw).explain(image, int(target)).raw
+    explainer = build(method, model, **kw)
+    trained = explainer.explain(image, int(target)).raw
     clone = randomise_layers(model, list(layers), seed=seed)
     random = build(method, clone, **kw).explain(image, int(target)).raw
     truth = spearman_similarity(trained, random)
@@ -309,4 +310,4 @@ def check_cascading_by_hand(similarity: float, model, image, target: int, *, lay
         _wrong(f"the similarity is not {similarity:.3f}.",
                "use the `raw` maps of the same target on the trained model and on "
                "randomise_layers(model, layers, seed=seed), and sanity.spearman_similarity(a, b).")
-    return _ok(f"{spec.label} with {', '.join(layers)} re-initialised: Spearman {truth:.2f} to the trained map.")
+    return _ok(f"{explainer.label} with {', '.join(layers)} re-initialised: Spearman {truth:.2f} to the trained map.")

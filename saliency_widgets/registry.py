@@ -1,18 +1,23 @@
-"""One registry of methods: every front end (CLI, widget, reproduce, evaluate) reads it.
+"""One registry of methods, collected from the explainer classes: every front end reads it.
 
-Each entry says what runs: its user-facing ``label`` names the exact reading
-(the paper's method is called that), ``key`` is the command-line name,
-``fixed`` holds the constructor settings that define the reading, and
-``budget_arg`` / ``options`` tell a UI which settings it may offer and in
-which ranges.
+A method is declared once, beside its class: each class in
+:data:`saliency_widgets.explainers.__all__` carries ``declarations``, one
+:class:`~saliency_widgets.explainers.declaration.Declaration` per reading (its ``key``,
+its label template, the ``fixed`` settings that define it, the budget and options a front end
+may offer with their ranges).  The defaults are the constructor's, never the registry's: the
+same name runs the same settings in the CLI, the widget, ``evaluate``, ``reproduce`` and the
+sanity checks.  Adding a method is one file in ``explainers/`` and one import line in
+``explainers/__init__.py``; ``tests/explainers/test_contract.py`` then checks it.
+
+Labels are computed from the settings that ran: :func:`label_of` (``explainer.label``).
 
 Two ways to build:
 
 - :func:`build_checked` is what every front end calls with what a user chose
   (the CLI's ``explain`` and ``evaluate``, the widget's session, ``reproduce``,
   the sanity checks): the budget and the options are checked against the
-  registry's ranges (:meth:`MethodSpec.check`), so the same bad value gets the
-  same error everywhere, and a budget left out is the registry's default.
+  declared ranges (:meth:`MethodSpec.check`), so the same bad value gets the
+  same error everywhere, and a budget left out is the constructor's default.
 - :func:`build` rebuilds an explainer from a stored ``(key, params)`` pair of
   constructor settings (that is how explainers travel to Dask workers and how
   ``evaluate()`` checks a results file); it checks nothing beyond the
@@ -26,10 +31,11 @@ from typing import Mapping
 
 import numpy as np
 
-from .explainers import CenterBaseline, GradCam, Lime, MaskUpdate, Occlusion, Rise
+from . import explainers as _explainers
+from .explainers.declaration import Declaration, constructor_defaults, declaration_of, label_from, label_of
 
 __all__ = ["Option", "MethodSpec", "METHODS", "STUDY_READINGS", "get_method", "build", "build_checked",
-           "available_methods"]
+           "available_methods", "label_of", "declaration_of", "Declaration", "methods_table"]
 
 
 @dataclass(frozen=True)
@@ -43,17 +49,36 @@ class Option:
 
 @dataclass(frozen=True)
 class MethodSpec:
+    """A registered reading as front ends see it: its :class:`Declaration`, with the defaults read
+    from the class's constructor (see :func:`spec_of`)."""
+
     key: str                      # command-line name, e.g. "mask-update-paper"
-    label: str                    # what tables, figures and the widget call it
+    label: str                    # the label at the constructor's defaults (what the widget's list shows)
     cls: type
     fixed: dict = field(default_factory=dict)   # constructor settings that define the reading
     budget_arg: str | None = None               # "steps", "masks", "samples"; None: no budget
     budget: Option | None = None
     options: dict = field(default_factory=dict)  # {constructor argument: Option}
     needs_model: bool = True
-    needs_gradients: bool = False               # Grad-CAM: Keras models only
+    needs_gradients: bool = False
     seeded: bool = True
     summary: str = ""
+    interactive_budget: int | None = None       # the widget's budget (None: the constructor's)
+    declaration: Declaration | None = None
+
+    @property
+    def ui_budget(self) -> int | None:
+        """The budget an interactive front end starts with: the declared interactive one, else the default."""
+        if self.budget is None:
+            return None
+        return self.interactive_budget if self.interactive_budget is not None else self.budget.default
+
+    def label_for(self, params: Mapping | None = None, *, budget: bool = False) -> str:
+        """The label of this reading built with constructor settings ``params`` (the rest: the constructor's
+        defaults), as the built explainer's :attr:`label` says it (see :func:`label_of`)."""
+        if self.declaration is None:
+            return self.label
+        return label_from(self.declaration, self.cls, dict(params or {}), budget=budget)
 
     @property
     def budget_label(self) -> str | None:
@@ -83,7 +108,7 @@ class MethodSpec:
         ----------
         budget : int or None
             Forward passes (the method's steps / masks / samples); None: the
-            registry's default (``self.budget.default``).  A method without a
+            constructor's default (``self.budget.default``).  A method without a
             budget takes only None.
         options : mapping {name: int} or None
             Settings the method offers (``self.options``, e.g. ``{"grid": 8}``).
@@ -165,55 +190,46 @@ class MethodSpec:
         kwargs.update(params)
         if self.seeded:
             kwargs.setdefault("seed", 0)
-        if not self.needs_model:
-            return self.cls(model, **kwargs) if model is not None else self.cls(**kwargs)
-        return self.cls(model, **kwargs)
+        if not self.needs_model and model is None:
+            explainer = self.cls(**kwargs)
+        else:
+            explainer = self.cls(model, **kwargs)
+        if self.declaration is not None:
+            explainer._declaration = self.declaration  # its method and label name this reading
+            explainer.__dict__.pop("_method_key", None)
+        return explainer
 
 
-_SIDE = Option(8, 2, 16)
-METHODS: dict[str, MethodSpec] = {s.key: s for s in [
-    MethodSpec("mask-update", "mask-update (32 chains, score-weighted)", MaskUpdate,
-               {"update": "prototype", "weighting": "score"}, "steps", Option(2000, 100, 10000),
-               {"grid": _SIDE, "chains": Option(32, 1, 256)},
-               summary="the project's default reading: independent chains, the map weighted by the class score"),
-    MethodSpec("mask-update-paper", "mask-update (paper)", MaskUpdate,
-               {"chains": 1, "update": "prototype", "weighting": "none"}, "steps", Option(5000, 100, 10000),
-               {"grid": _SIDE},
-               summary="the paper's method as its prototype ran it: one chain, the masks summed unweighted"),
-    MethodSpec("mask-update-paper-chains", "mask-update (paper rules, 32 chains)", MaskUpdate,
-               {"update": "prototype", "weighting": "none"}, "steps", Option(2000, 100, 10000),
-               {"grid": _SIDE, "chains": Option(32, 1, 256)},
-               summary="the paper's update and read-out, run as independent chains in batched passes"),
-    MethodSpec("rise", "RISE", Rise, {}, "masks", Option(2000, 100, 10000), {"grid": _SIDE},
-               summary="Petsiuk et al. 2018: random masks weighted by the class score"),
-    MethodSpec("lime", "LIME", Lime, {}, "samples", Option(1000, 50, 5000), {"segments": Option(50, 10, 200)},
-               summary="Ribeiro et al. 2016: a ridge fit over SLIC superpixels switched on and off"),
-    MethodSpec("occlusion", "occlusion", Occlusion, {}, None, None, {}, seeded=False,
-               summary="Zeiler & Fergus 2014: a sliding grey-out window"),
-    MethodSpec("grad-cam", "Grad-CAM", GradCam, {}, None, None, {}, needs_gradients=True, seeded=False,
-               summary="Selvaraju et al. 2017: gradients of the class at the last convolution (Keras models)"),
-    MethodSpec("center", "centre baseline", CenterBaseline, {}, None, None, {}, needs_model=False, seeded=False,
-               summary="a Gaussian at the image centre: the floor a method must beat"),
-]}
+def spec_of(cls, decl: Declaration) -> MethodSpec:
+    """The :class:`MethodSpec` of declaration ``decl`` of class ``cls``: defaults from the constructor."""
+    decl.check_class(cls)
+    defaults = constructor_defaults(cls)
+    budget = None
+    if decl.budget is not None:
+        budget = Option(defaults[decl.budget], *decl.budget_range)
+    options = {name: Option(defaults[name], *rng) for name, rng in decl.options.items()}
+    label = decl.label.format(**{**defaults, **decl.fixed})
+    return MethodSpec(decl.key, label, cls, dict(decl.fixed), decl.budget, budget, options,
+                      needs_model=decl.needs_model, needs_gradients=decl.needs_gradients,
+                      seeded="seed" in defaults, summary=decl.summary,
+                      interactive_budget=decl.interactive_budget, declaration=decl)
 
 
-# Readings of the mask update that studies compare (reproduce's convergence study) but the front ends do not
-# offer (the widget's list, the CLI's --method): registered so their labels and settings are declared once.
-STUDY_READINGS: dict[str, MethodSpec] = {s.key: s for s in [
-    MethodSpec("mask-update-relative", "mask-update (32 chains, relative update, unweighted)", MaskUpdate,
-               {"update": "relative", "weighting": "none"}, "steps", Option(2000, 100, 10000),
-               {"grid": _SIDE, "chains": Option(32, 1, 256)},
-               summary="independent chains updated by min(1, p / p0), p0 the class probability on the "
-                       "unmasked image; the masks summed unweighted"),
-    MethodSpec("mask-update-relative-score", "mask-update (32 chains, relative update, score-weighted)",
-               MaskUpdate, {"update": "relative", "weighting": "score"}, "steps", Option(2000, 100, 10000),
-               {"grid": _SIDE, "chains": Option(32, 1, 256)},
-               summary="the relative update, each mask weighted by the class score"),
-    MethodSpec("mask-update-relative-slope", "mask-update (32 chains, relative update, slope read-out)",
-               MaskUpdate, {"update": "relative", "weighting": "slope"}, "steps", Option(2000, 100, 10000),
-               {"grid": _SIDE, "chains": Option(32, 1, 256)},
-               summary="the relative update, read out as each pixel's regression slope of the score on its mask"),
-]}
+def _collect() -> tuple[dict, dict]:
+    """(offered, study readings): every class in ``explainers.__all__`` with ``declarations`` of its own."""
+    offered, study = {}, {}
+    for name in _explainers.__all__:
+        cls = getattr(_explainers, name)
+        for decl in vars(cls).get("declarations", ()):
+            if decl.key in offered or decl.key in study:
+                raise ValueError(f"two methods are registered as {decl.key!r} (the second in {cls.__name__})")
+            (study if decl.study else offered)[decl.key] = spec_of(cls, decl)
+    return offered, study
+
+
+# METHODS: what the widget's list and the CLI's --method offer.  STUDY_READINGS: readings of the mask update
+# that studies compare (reproduce's convergence study) but the front ends do not offer.
+METHODS, STUDY_READINGS = _collect()
 
 
 def get_method(name: str) -> MethodSpec:
@@ -255,7 +271,7 @@ def build_checked(name: str, model=None, *, budget=None, options: Mapping | None
     model : model or None
         Anything :func:`~saliency_widgets.models.as_model` takes.
     budget : int or None, keyword-only
-        Forward passes; None: the registry's default.  A method without a budget
+        Forward passes; None: the constructor's default.  A method without a budget
         refuses one (pass ``spec.shared_budget(b)`` for a budget shared by several methods).
     options : mapping {name: int} or None, keyword-only
         The method's registry options (``grid``, ``chains``, ``segments``), range-checked.
@@ -291,6 +307,31 @@ def _in_range(spec: MethodSpec, name: str, value, opt: Option, *, what: str = "o
     if not opt.low <= value <= opt.high:
         raise ValueError(f"{spec.name}: {setting} is outside its range [{opt.low}, {opt.high}]")
     return int(value)
+
+
+def label(name: str, model=None, **params) -> str:
+    """The label of the explainer registered as ``name`` built with ``params`` (see :func:`label_of`)."""
+    return label_of(build(name, model, **params))
+
+
+def methods_table() -> str:
+    """README's table of methods, as markdown, from the declarations (a test keeps README equal to it)."""
+    def budget(s):
+        if s.budget is None:
+            return "--"
+        widget = "" if s.ui_budget == s.budget.default else f" (widget: {s.ui_budget})"
+        return f"{s.budget.default} {s.budget_arg}{widget}, {s.budget.low}-{s.budget.high}"
+
+    def options(s):
+        return ", ".join(f"{n} {o.default} ({o.low}-{o.high})" for n, o in s.options.items()) or "--"
+
+    rows = ["| key | label at the defaults (template) | budget: default, range | options | what runs |",
+            "| --- | --- | --- | --- | --- |"]
+    for table, study in ((METHODS, ""), (STUDY_READINGS, " *(study reading: not in the widget's or CLI's lists)*")):
+        for s in table.values():
+            template = f" (`{s.declaration.label}`)" if s.declaration.label != s.label else ""
+            rows.append(f"| `{s.key}` | {s.label}{template} | {budget(s)} | {options(s)} | {s.summary}{study} |")
+    return "\n".join(rows)
 
 
 def available_methods(*, gradients: bool = True) -> dict[str, MethodSpec]:

@@ -32,7 +32,7 @@ CONFIG = {
 
 # The readings of the mask-update method compared in the convergence study, by registry key, in the order its
 # tables and figures show them, then the reading they are measured against.  Labels and settings are the
-# registry's (saliency_widgets.registry: METHODS and STUDY_READINGS), declared there once.
+# declared once beside the class (MaskUpdate.declarations), the labels computed from the settings that ran.
 READINGS = ("mask-update-paper", "mask-update-paper-chains", "mask-update-relative", "mask-update",
             "mask-update-relative-score", "mask-update-relative-slope")
 CONVERGENCE_REFERENCE = "rise"
@@ -82,7 +82,8 @@ def standard_explainers(model, *, budget=1000, seed=0, methods=None, lime_sample
     out = {}
     for key in methods or CONFIG["headline"]:
         spec = get_method(key)  # one budget for every method that has one (range-checked by the registry)
-        out[spec.label] = build_checked(spec.key, model, budget=spec.shared_budget(budget), seed=seed)
+        explainer = build_checked(spec.key, model, budget=spec.shared_budget(budget), seed=seed)
+        out[explainer.label] = explainer
     return out
 
 
@@ -92,10 +93,11 @@ def variants(model, *, budget=1000, seed=0) -> dict:
     Keyed by their registry labels, in :data:`READINGS` order, each built by the
     registry with ``budget`` forward passes (range-checked) and ``seed``.
     """
-    from .registry import build_checked, get_method
+    from .registry import build_checked
     out = {}
     for key in READINGS + (CONVERGENCE_REFERENCE,):
-        out[get_method(key).label] = build_checked(key, model, budget=budget, seed=seed)
+        explainer = build_checked(key, model, budget=budget, seed=seed)
+        out[explainer.label] = explainer
     return out
 
 
@@ -355,7 +357,8 @@ def _convergence(out, model, cfg, key, progress):
 
 
 def get_label(key: str) -> str:
-    """The registry label of a method key (what tables and figures call it)."""
+    """The label of a method key at its default settings (what tables and figures call it; computed from
+    its declaration, see :func:`saliency_widgets.registry.label_of`)."""
     from .registry import get_method
     return get_method(key).label
 

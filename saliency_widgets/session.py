@@ -29,7 +29,7 @@ import numpy as np
 from . import metrics as M
 from .explanation import Explanation
 from .models import as_model
-from .registry import build_checked, get_method
+from .registry import build_checked, get_method, label_of
 from .truth import truth_by_class
 
 __all__ = ["MethodChoice", "RunRequest", "MethodRun", "RunState", "ExplainSession", "build_explainer",
@@ -53,7 +53,8 @@ class MethodChoice:
     method : str
         Registry key (``"rise"``) or label (``"RISE"``).
     budget : int or None
-        Forward passes (steps / masks / samples); None: the registry's default.
+        Forward passes (steps / masks / samples); None: the method's interactive budget
+        (its declaration's ``interactive_budget``, else the constructor's default).
     options : mapping
         Constructor settings the registry offers for this method (e.g. ``{"grid": 8}``).
     """
@@ -68,7 +69,9 @@ class MethodChoice:
 
     @property
     def label(self) -> str:
-        return get_method(self.method).label
+        """The label of the explainer this choice builds, with the forward passes it runs."""
+        spec, budget, params = check_choice(self)
+        return spec.label_for({spec.budget_arg: budget, **params} if budget is not None else params, budget=True)
 
 
 @dataclass(frozen=True)
@@ -92,6 +95,7 @@ class MethodRun:
     Attributes
     ----------
     choice : MethodChoice
+    label : str, what the explainer that runs is called (``label_of(explainer, budget=True)``).
     budget : int, forward passes the explainer will spend (0: no budget, e.g. Grad-CAM).
     result : Explanation or None, the latest (partial or final) map.
     snapshots : list of (n_forward, saliency float16 (H, W), mask float16 (H, W) or None, trace length).
@@ -103,6 +107,7 @@ class MethodRun:
 
     choice: MethodChoice
     budget: int = 0
+    label: str = ""                  # the built explainer's label, with the forward passes it runs
     result: Explanation | None = None
     snapshots: list = field(default_factory=list)
     status: str = "running"
@@ -139,7 +144,8 @@ def check_choice(choice: MethodChoice):
     ignores it (:meth:`~saliency_widgets.registry.MethodSpec.shared_budget`).
     """
     spec = get_method(choice.method)
-    budget, params = spec.check(spec.shared_budget(choice.budget), choice.options)
+    budget = choice.budget if choice.budget is not None else spec.ui_budget  # the widget's smaller default
+    budget, params = spec.check(spec.shared_budget(budget), choice.options)
     return spec, budget, params
 
 
@@ -359,7 +365,8 @@ class ExplainSession:
         try:
             for choice in state.request.methods:
                 explainer = build_explainer(choice, self.model, seed=self.seed, batch_size=self.batch_size)
-                mrun = MethodRun(choice=choice, budget=int(getattr(explainer, "budget", 0) or 0))
+                mrun = MethodRun(choice=choice, budget=int(getattr(explainer, "budget", 0) or 0),
+                                 label=label_of(explainer, budget=True))
                 mrun._every = max(1, math.ceil(max(1, mrun.budget) / (self.snapshots - 1)))
                 state.methods.append(mrun)
                 gens.append(iter(explainer.iter_explain(self.image, state.request.target)))
@@ -401,7 +408,7 @@ class ExplainSession:
                 except StopIteration:
                     live.remove(i)
                     if mrun.result is None:
-                        raise RuntimeError(f"{mrun.choice.label} produced no map") from None
+                        raise RuntimeError(f"{mrun.label} produced no map") from None
                     continue
                 mrun.result = exp
                 self._snapshot(mrun, exp)

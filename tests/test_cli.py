@@ -23,7 +23,7 @@ def test_explain_writes_an_overlay(tmp_path, capsys):
     from saliency_widgets import Explanation
     exp = Explanation.load(tmp_path / "exp.npz")
     assert exp.n_forward == 200 and exp.params["grid"] == 6
-    assert capsys.readouterr().out.startswith("RISE: class ")
+    assert capsys.readouterr().out.startswith("RISE [grid=6] @ 200 masks: class ")  # the label of what ran
 
 
 def test_explain_resizes_and_centre_crops_like_the_widget(tmp_path):
@@ -95,7 +95,8 @@ def test_explain_a_module_given_by_import_path(tmp_path, capsys, framework, spec
     assert np.asarray(Image.open(out)).shape == (24, 32, 3)
     p = channel_probabilities(img[None].astype(np.float32))[0]
     printed = capsys.readouterr().out
-    assert printed.startswith(f"RISE: class 0 (class 0), p = {p[0]:.3f}, 100 forward passes")  # 3 outputs
+    assert printed.startswith(f"RISE [grid=4] @ 100 masks: class 0 (class 0), p = {p[0]:.3f}, "
+                              "100 forward passes")  # 3 outputs; the label names what ran
     sal = Explanation.load(tmp_path / "e.npz").saliency
     assert sal.shape == (24, 32) and sal[:, :16].mean() > sal[:, 16:].mean()  # only the left half decides
 

@@ -1,8 +1,10 @@
 """python -m saliency_widgets evaluate: a demo VOC folder, the per-class table, errors as exit code 2."""
+import inspect
 import json
 
 import pytest
 
+from saliency_widgets import Rise
 from saliency_widgets.__main__ import main
 from saliency_widgets.datasets import demo_voc, write_demo_voc
 
@@ -62,7 +64,9 @@ def test_a_shared_budget_goes_to_the_methods_that_have_one():
     methods = methods_from_args("center,rise,mask-update-paper", 300, seed=4)
     assert methods == {"centre baseline": ("center", {}), "RISE": ("rise", {"masks": 300, "seed": 4}),
                        "mask-update (paper)": ("mask-update-paper", {"steps": 300, "seed": 4})}
-    assert methods_from_args("rise", None)["RISE"] == ("rise", {"masks": 2000, "seed": 0})  # the registry's
+    # no budget: the constructor's default, as Rise(model) and `explain --method rise` run
+    assert methods_from_args("rise", None)["RISE"] == ("rise", {"masks": 4000, "seed": 0})
+    assert inspect.signature(Rise).parameters["masks"].default == 4000
 
 
 def test_evaluate_a_torch_module_given_by_import_path(demo_root, tmp_path):

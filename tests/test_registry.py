@@ -156,3 +156,19 @@ def test_a_shared_budget_applies_to_the_methods_that_have_one():
     assert ex["RISE"].masks == 300 and set(ex) == {"RISE", "occlusion", "centre baseline"}
     with pytest.raises(ValueError, match="outside its range"):
         standard_explainers(RegionModel(), budget=20, methods=["rise"])
+
+
+def test_readme_methods_table_is_the_registry():
+    """README's table of methods is generated from the declarations; its prose defaults are the constructor's."""
+    import inspect
+    from pathlib import Path
+
+    from saliency_widgets import Rise
+    from saliency_widgets.registry import METHODS, build, methods_table
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    assert "\n" + methods_table() + "\n" in readme, "regenerate README's table: registry.methods_table()"
+    masks = inspect.signature(Rise).parameters["masks"].default
+    assert f"`explain --method rise` all draw {masks}\nmasks" in readme
+    widget = METHODS["rise"].ui_budget
+    assert f"`RISE @ {widget} masks` in the widget" in readme
+    assert build("rise", lambda x: x.mean(axis=(1, 2)), grid=4).label in readme  # the bracket example

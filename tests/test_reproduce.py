@@ -197,7 +197,10 @@ def test_a_reading_renamed_in_the_registry_is_renamed_in_the_convergence_study(m
     from saliency_widgets.reproduce import variants
 
     for table, key in ((registry.METHODS, "mask-update-paper"), (registry.STUDY_READINGS, "mask-update-relative")):
-        monkeypatch.setitem(table, key, dataclasses.replace(table[key], label=f"renamed {key}"))
+        # a label is its declaration's template (computed from the settings that ran): rename it there
+        spec = table[key]
+        decl = dataclasses.replace(spec.declaration, label=f"renamed {key}")
+        monkeypatch.setitem(table, key, dataclasses.replace(spec, label=f"renamed {key}", declaration=decl))
     labels = list(variants(_brightness_model, budget=100))
     assert "renamed mask-update-paper" in labels and "renamed mask-update-relative" in labels
     assert "mask-update (paper)" not in labels

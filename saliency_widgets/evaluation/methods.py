@@ -43,7 +43,7 @@ def resolve_methods(explainers) -> dict:
         if is_registry_name(item):
             key, params = (item, {}) if isinstance(item, str) else item
             spec = get_method(key)
-            name, item = name or spec.label, RegistryMethod(spec, dict(params))
+            name, item = name or spec.label_for(params), RegistryMethod(spec, dict(params))
         name = name or getattr(item, "method", None) or getattr(item, "name", None) or type(item).__name__
         if name in out:
             raise ValueError(f"two explainers are named {name!r}: pass a dict {{name: explainer}}")

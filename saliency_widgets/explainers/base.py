@@ -14,6 +14,7 @@ from ..explanation import Explanation
 from ..models import ModelError, as_model
 from ..models.adapter import check_positive_int
 from ..occluder import check_occluder, occluder_param, resolve_occluder
+from .declaration import declaration_of, label_of
 
 __all__ = ["Explainer", "check_target", "check_positive_int", "seed_param", "constructor_params",
            "EXECUTION_PARAMS", "MODEL_PARAMS", "params_from"]
@@ -104,8 +105,9 @@ class Explainer:
     explainer that makes the same map (for an int seed).
     """
 
-    method = "explainer"
     needs_model = True
+    # The registry's readings of this class (see :mod:`.declaration`); a subclass declares its own.
+    declarations: tuple = ()
     # Constructor settings left out of ``params``: execution-only ones (they do
     # not change the map) and the model-side ``preprocess`` (a callable; the
     # adapter ``self.model`` carries it).  Subclasses add deprecated aliases.
@@ -119,6 +121,28 @@ class Explainer:
         self.outputs = outputs
         self.progress = bool(progress)
         self.model = as_model(model, outputs=outputs, preprocess=preprocess, batch_size=batch_size)
+
+    @property
+    def method(self) -> str:
+        """The registry key of the reading that runs (``"mask-update-paper"``), else the class name.
+
+        What progress bars, errors and :attr:`Explanation.method` name.  Cached (every partial map
+        names it) until a public attribute, i.e. a setting, changes.
+        """
+        if "_method_key" not in self.__dict__:
+            decl = declaration_of(self)
+            self.__dict__["_method_key"] = decl.key if decl is not None else type(self).__name__
+        return self.__dict__["_method_key"]
+
+    def __setattr__(self, name, value):
+        if not name.startswith("_"):  # a setting changed: the reading it matches may have changed too
+            self.__dict__.pop("_method_key", None)
+        object.__setattr__(self, name, value)
+
+    @property
+    def label(self) -> str:
+        """What tables and figures call this explainer, computed from its settings (:func:`label_of`)."""
+        return label_of(self)
 
     def get_params(self) -> dict:
         """Every constructor setting (except ``model``) as stored on ``self``, read from the signature."""

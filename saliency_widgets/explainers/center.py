@@ -5,6 +5,7 @@ import numpy as np
 
 from ..explanation import Explanation
 from .base import constructor_params, params_from
+from .declaration import Declaration, declaration_of, label_of
 
 __all__ = ["CenterBaseline"]
 
@@ -16,12 +17,25 @@ class CenterBaseline:
     VOC07, 27.8% on COCO).  It needs no model and makes no forward pass.
     """
 
-    method = "center"
+    declarations = (
+        Declaration("center", "centre baseline", needs_model=False,
+                    summary="a Gaussian at the image centre: the floor a method must beat"),
+    )
     budget = 0
     model = None
 
     def __init__(self, model=None):
         pass  # no settings: the map depends on the image size only
+
+    @property
+    def method(self) -> str:
+        """The registry key (see :attr:`Explainer.method <saliency_widgets.explainers.Explainer.method>`)."""
+        return declaration_of(self).key
+
+    @property
+    def label(self) -> str:
+        """What tables and figures call it (computed, see :func:`~.declaration.label_of`)."""
+        return label_of(self)
 
     def get_params(self) -> dict:
         """Every constructor setting except ``model`` (there is none)."""
@@ -35,9 +49,13 @@ class CenterBaseline:
         return next(self.iter_explain(image, target))
 
     def iter_explain(self, image, target=None):
-        arr = np.asarray(image)
-        if arr.ndim not in (2, 3) or arr.size == 0:
-            raise ValueError(f"image must have shape (H, W, C) or (H, W), got {arr.shape}")
+        arr = _check_image(image)
+        if target is not None:
+            # No model: the class count is unknown, but a target is still a class index.
+            if isinstance(target, bool) or not isinstance(target, (int, np.integer)):
+                raise TypeError(f"target must be an integer class index >= 0 or None, got {target!r}")
+            if target < 0:
+                raise ValueError(f"target {target} is out of range: a class index is >= 0")
         h, w = arr.shape[:2]
         yy = (np.arange(h) - (h - 1) / 2) / (h / 4)
         xx = (np.arange(w) - (w - 1) / 2) / (w / 4)
@@ -48,3 +66,19 @@ class CenterBaseline:
 
     def __repr__(self) -> str:
         return "CenterBaseline()"
+
+
+def _check_image(image) -> np.ndarray:
+    """The checks every explainer's model adapter makes on an image, for a method without a model."""
+    arr = np.asarray(image)
+    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
+        raise TypeError(f"image must be a numeric array (H, W, C) or (H, W), got dtype {arr.dtype}")
+    if arr.ndim == 4 and arr.shape[0] == 1:
+        raise ValueError(f"image must be one image (H, W, C), got a batch of shape {arr.shape}; pass image[0]")
+    if arr.ndim not in (2, 3):
+        raise ValueError(f"image must have shape (H, W, C) or (H, W), got shape {arr.shape}")
+    if arr.size == 0:
+        raise ValueError(f"image is empty: shape {arr.shape}")
+    if not np.all(np.isfinite(arr)):
+        raise ValueError("image contains NaN or inf pixels")
+    return arr

@@ -6,6 +6,7 @@ import numpy as np
 from ..explanation import Explanation, normalize_map
 from ..models.gradients import gradcam_inputs, find_conv_layer
 from .base import Explainer
+from .declaration import Declaration
 
 __all__ = ["GradCam"]
 
@@ -31,7 +32,11 @@ class GradCam(Explainer):
     upsampled to the image bilinearly.
     """
 
-    method = "grad-cam"
+    declarations = (
+        Declaration("grad-cam", "Grad-CAM", needs_gradients=True,
+                    summary="Selvaraju et al. 2017: gradients of the class at the last convolution, also inside "
+                            "nested models (Keras models)"),
+    )
 
     def __init__(self, model, *, layer=None, preprocess=None, outputs="auto", progress=False):
         super().__init__(model, preprocess=preprocess, outputs=outputs, progress=progress)
@@ -40,6 +45,10 @@ class GradCam(Explainer):
                             "cannot be opened. Use a black-box explainer (MaskUpdate, Rise, Lime, Occlusion) "
                             "for callables")
         self.layer = find_conv_layer(self.model.keras_model, layer)
+
+    def _resolved_defaults(self) -> dict:
+        """The layer the default ``layer=None`` resolves to: a label names only a layer chosen by hand."""
+        return {"layer": find_conv_layer(self.model.keras_model, None)}
 
     @property
     def budget(self) -> int:

@@ -9,6 +9,7 @@ from ..explanation import Explanation, normalize_map
 from ..models.backends import Pacer
 from .base import Explainer, check_positive_int, check_seed
 from .kernels import MaskConsts, apply_masks, run_step
+from .declaration import Declaration
 
 __all__ = ["Lime"]
 
@@ -42,7 +43,10 @@ class Lime(Explainer):
     ``segments`` coefficients: negligible next to the forward passes).
     """
 
-    method = "lime"
+    declarations = (
+        Declaration("lime", "LIME", budget="samples", budget_range=(50, 5000), options={"segments": (10, 200)},
+                    summary="Ribeiro et al. 2016: a ridge fit over SLIC superpixels switched on and off"),
+    )
 
     _not_params = Explainer._not_params | {"value"}
 

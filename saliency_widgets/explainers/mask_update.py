@@ -16,11 +16,15 @@ from .base import Explainer, check_occluder, check_positive_int, check_seed
 from ..models.backends import Pacer
 from .kernels import MaskConsts, apply_masks, run_step, upsample, weighted_sum
 from .masks import MaskUpsampler
+from .declaration import Declaration
 
 __all__ = ["MaskUpdate"]
 
 _UPDATES = ("prototype", "relative")
 _WEIGHTINGS = ("none", "score", "slope")
+
+# Ranges a front end may offer (defaults: the constructor's).
+_STEPS, _GRID, _CHAINS = (100, 10000), (2, 16), (1, 256)
 
 
 class MaskUpdate(Explainer):
@@ -98,7 +102,33 @@ class MaskUpdate(Explainer):
     ((16, 16), 200)
     """
 
-    method = "mask-update"
+    declarations = (
+        Declaration("mask-update", "mask-update ({chains} chains, score-weighted)",
+                    {"update": "prototype", "weighting": "score"}, "steps", _STEPS, {"grid": _GRID, "chains": _CHAINS},
+                    interactive_budget=2000,
+                    summary="the package's default reading: independent chains, each evaluated mask weighted by the "
+                            "class score (the paper's README's words), divided by how often each pixel was kept"),
+        Declaration("mask-update-paper", "mask-update (paper)",
+                    {"chains": 1, "update": "prototype", "weighting": "none"}, "steps", _STEPS, {"grid": _GRID},
+                    summary="the paper's method as its prototype ran it: one chain, the raw class probability drives "
+                            "the resampling, the masks summed unweighted (MaskUpdate.faithful)"),
+        Declaration("mask-update-paper-chains", "mask-update (paper rules, {chains} chains)",
+                    {"update": "prototype", "weighting": "none"}, "steps", _STEPS, {"grid": _GRID, "chains": _CHAINS},
+                    interactive_budget=2000,
+                    summary="the paper's update and read-out, as independent chains advanced in batched forward passes"),
+        # Readings that reproduce's convergence study compares but the front ends do not offer.
+        Declaration("mask-update-relative", "mask-update ({chains} chains, relative update, unweighted)",
+                    {"update": "relative", "weighting": "none"}, "steps", _STEPS, {"grid": _GRID, "chains": _CHAINS},
+                    study=True, summary="independent chains updated by min(1, p / p0), p0 the class probability on "
+                                        "the unmasked image; the masks summed unweighted"),
+        Declaration("mask-update-relative-score", "mask-update ({chains} chains, relative update, score-weighted)",
+                    {"update": "relative", "weighting": "score"}, "steps", _STEPS, {"grid": _GRID, "chains": _CHAINS},
+                    study=True, summary="the relative update, each mask weighted by the class score"),
+        Declaration("mask-update-relative-slope", "mask-update ({chains} chains, relative update, slope read-out)",
+                    {"update": "relative", "weighting": "slope"}, "steps", _STEPS, {"grid": _GRID, "chains": _CHAINS},
+                    study=True, summary="the relative update, read out as each pixel's regression slope of the score "
+                                        "on its mask"),
+    )
 
     def __init__(self, model, *, steps=5000, grid=8, chains=32, initial_keep=0.3, learning_rate=0.02,
                  update="prototype", weighting="score", occluder="auto", batch_size=None, preprocess=None,

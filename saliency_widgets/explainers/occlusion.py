@@ -9,6 +9,7 @@ from ..explanation import Explanation, normalize_map
 from ..models.backends import Pacer
 from .base import Explainer, check_positive_int
 from .kernels import MaskConsts, run_step, weighted_sum
+from .declaration import Declaration
 
 __all__ = ["Occlusion"]
 
@@ -41,7 +42,9 @@ class Occlusion(Explainer):
     1.0
     """
 
-    method = "occlusion"
+    declarations = (
+        Declaration("occlusion", "occlusion", summary="Zeiler & Fergus 2014: a sliding grey-out window"),
+    )
 
     _not_params = Explainer._not_params | {"value"}
 

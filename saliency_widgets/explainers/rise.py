@@ -10,6 +10,7 @@ from .base import Explainer, check_occluder, check_positive_int, check_seed
 from ..models.backends import Pacer
 from .kernels import MaskConsts, apply_masks, run_step, upsample, weighted_sum
 from .masks import MaskUpsampler
+from .declaration import Declaration
 
 __all__ = ["Rise"]
 
@@ -47,7 +48,11 @@ class Rise(Explainer):
     128
     """
 
-    method = "rise"
+    declarations = (
+        Declaration("rise", "RISE", budget="masks", budget_range=(100, 10000), options={"grid": (2, 16)},
+                    interactive_budget=2000,
+                    summary="Petsiuk et al. 2018: random masks weighted by the class score, streamed in batches"),
+    )
 
     def __init__(self, model, *, masks=4000, grid=8, keep=0.5, occluder="auto", batch_size=None,
                  preprocess=None, outputs="auto", seed=None, progress=False):

@@ -199,7 +199,7 @@ def _methods(methods, budget, params, seed):
     """[(label, factory(model) -> explainer, seeded)] from registry names or (label, factory) pairs.
 
     Registry methods are built by :func:`~saliency_widgets.registry.build_checked`: the budget (shared:
-    only methods that have one take it; None: the registry's default) and the registry's options in
+    only methods that have one take it; None: the constructor's default) and the registry's options in
     ``params`` are range-checked, other settings in ``params`` (``occluder=``...) go to the constructor.
     """
     from ..registry import build_checked, get_method
@@ -219,13 +219,13 @@ def _methods(methods, budget, params, seed):
         options = {k: kw.pop(k) for k in list(kw) if k in spec.options}
         b = spec.shared_budget(b)
         # A bad budget, option or clashing setting fails here, before any model is cloned.
-        spec.checked_params(budget=b, options=options, extra=kw, seed=own_seed)
+        label = spec.label_for(spec.checked_params(budget=b, options=options, extra=kw, seed=own_seed))
 
         def factory(model, seed=None, spec=spec, b=b, options=options, kw=kw, own_seed=own_seed):
             # seed: another seed for the same settings (the method's own noise, seeded methods only)
             return build_checked(spec.key, model, budget=b, options=options, extra=kw,
                                  seed=own_seed if seed is None else seed)
-        out.append((spec.label, factory, spec.seeded))
+        out.append((label, factory, spec.seeded))  # the label the built explainer computes
     labels = [m[0] for m in out]
     if len(set(labels)) != len(labels):
         raise ValueError(f"methods repeat a label: {labels}")

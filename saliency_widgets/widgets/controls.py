@@ -114,7 +114,7 @@ class Controls:
                 lo, hi = spec.budget.low, spec.budget.high
                 self.budget_slider.min, self.budget_slider.max = 0, max(hi, self.budget_slider.max)
                 self.budget_slider.max, self.budget_slider.min = hi, lo
-                self.budget_slider.value = spec.budget.default
+                self.budget_slider.value = spec.ui_budget  # the interactive budget; the label shows it
                 self.budget_slider.step = max(1, lo // 2)
                 self.budget_slider.tooltip = f"{spec.budget_arg}: forward passes in total (all chains together)"
             self.apply_mode()

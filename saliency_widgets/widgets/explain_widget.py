@@ -42,8 +42,7 @@ class ExplainWidget(W.VBox):
     model : Keras 3 model, ``torch.nn.Module``, ``jax.jit``-wrapped JAX function, callable ``batch -> scores``
         or ModelAdapter
         Wrapped by :func:`~saliency_widgets.as_model` (a module gets channels-first batches on its own
-        device, in eval mode). For a JAX function that is not jit-wrapped, or to set ``outputs=``,
-        pass ``as_model(f, framework="jax", outputs=...)``.
+        device, in eval mode). A JAX function that is not jit-wrapped needs ``framework="jax"``.
     image : (H, W, C) or (H, W) array, as the model (or ``preprocess``) takes it; or None with ``images``
     images : list of images or None, keyword-only
         Several images: the widget shows an image picker (uploaded files join the list).
@@ -51,6 +50,12 @@ class ExplainWidget(W.VBox):
         Default: the ImageNet names for a 1000-class model, else "class i".
     preprocess : callable or None, keyword-only
         Applied to the image before the model (and before masking).
+    framework : {"auto", "numpy", "torch", "jax"}, keyword-only
+        What ``model`` is, when it is not detected (passed to :func:`~saliency_widgets.as_model`):
+        ``"jax"`` for a JAX function of ``jax.Array`` batches that is not ``jax.jit``-wrapped.
+    outputs : {"auto", "probabilities", "logits"}, keyword-only
+        What the model returns (passed to :func:`~saliency_widgets.as_model`); ``"logits"`` has the
+        scores softmaxed, so the class list and the maps read probabilities.
     truth : labelled ground truth, keyword-only
         ``{class (index or name): box, (H, W) mask or a list of them}`` (each box or mask is one object)
         or a list of labelled objects (a demo scene's ``objects``, ``(label, box or mask)`` pairs). The
@@ -75,11 +80,11 @@ class ExplainWidget(W.VBox):
     :meth:`save`; the run itself is :attr:`session` (an :class:`~saliency_widgets.session.ExplainSession`).
     """
 
-    def __init__(self, model, image=None, *, images=None, labels=None, preprocess=None, truth=None,
-                 methods=None, compare=None, top_k: int = 5, seed: int = 0, snapshots: int = 100,
-                 causal: bool = True):
+    def __init__(self, model, image=None, *, images=None, labels=None, preprocess=None, framework: str = "auto",
+                 outputs: str = "auto", truth=None, methods=None, compare=None, top_k: int = 5, seed: int = 0,
+                 snapshots: int = 100, causal: bool = True):
         # -- validate everything before anything is displayed --------------
-        self.model = as_model(model, preprocess=preprocess)
+        self.model = as_model(model, preprocess=preprocess, framework=framework, outputs=outputs)
         images, truths = _images_and_truths(image, images, truth)
         if isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1:
             raise ValueError(f"top_k must be an integer >= 1, got {top_k!r}")

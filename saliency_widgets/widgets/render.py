@@ -93,12 +93,12 @@ class RunView:
 
     # == a run ===================================================================
     def start(self, run) -> None:
-        names = ", ".join(f"<b>{esc(m.choice.label)}</b>" for m in run.methods)
+        names = ", ".join(f"<b>{esc(m.label)}</b>" for m in run.methods)
         budgets = ", ".join(str(m.budget) for m in run.methods)
         compare = len(run.methods) > 1
-        titles = [f"<b>{esc(m.choice.label)}</b>" for m in run.methods]
+        titles = [f"<b>{esc(m.label)}</b>" for m in run.methods]
         if compare and [p.title.value for p in self.panels] != titles:
-            self.panels = [MapPanel(m.choice.label, self.canvas.image_png()) for m in run.methods]
+            self.panels = [MapPanel(m.label, self.canvas.image_png()) for m in run.methods]
             self.compare_box.children = self.panels
         with hold(self.progress, self.status, self.metrics_html, *self.panels):
             self.progress.max = max(1, run.methods[0].budget)
@@ -180,7 +180,7 @@ class RunView:
     def finish_text(self, run) -> str:
         parts = []
         for m in run.methods:
-            exp, label = m.result, f"<b>{esc(m.choice.label)}</b>"
+            exp, label = m.result, f"<b>{esc(m.label)}</b>"
             if exp is None:
                 parts.append(f"{m.status} before the first map: {label}")
             elif m.status == "done":
@@ -243,7 +243,7 @@ class RunView:
     def static_caption(self, run) -> str:
         if run is None:
             return "ExplainWidget (static view): no run yet"
-        names = ", ".join(m.choice.label for m in run.methods)
+        names = ", ".join(m.label for m in run.methods)
         return f"ExplainWidget (static view): {names} for {self.labels[run.request.target]}, {run.status}"
 
     def update_static(self, run, *, force: bool = False) -> None:

@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+import threadpoolctl  # a hard dependency: no skip when it is missing
 
 from saliency_widgets import MaskUpdate, Rise
 from saliency_widgets.models.backends import numpy_backend
@@ -13,7 +14,6 @@ from ..conftest import RegionModel
 def test_host_mask_products_keep_blas_on_one_thread(make, monkeypatch):
     # OpenBLAS's worker threads spin after a multi-threaded call and slow the model's next forward
     # pass: the explainers' own products must run with BLAS limited to one thread.
-    threadpoolctl = pytest.importorskip("threadpoolctl")
     if not threadpoolctl.ThreadpoolController().select(user_api="blas").lib_controllers:
         pytest.skip("NumPy's BLAS is not visible to threadpoolctl here")
     seen, real = [], np.matmul
@@ -42,7 +42,6 @@ def test_one_blas_thread_restores_blas_when_threads_overlap():
     # at one thread inside the first, and back at its own count once both have left, every time.
     import threading
 
-    threadpoolctl = pytest.importorskip("threadpoolctl")
     from saliency_widgets.models.backends import one_blas_thread
 
     def counts():

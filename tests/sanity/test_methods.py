@@ -198,11 +198,12 @@ def test_bad_input_is_named(model, images):
 def test_seeded_methods_report_their_own_noise_with_the_users_params(model, images):
     res = sanity.model_randomisation(model, images[:2], "rise", layers=["decide"], budget=100,
                                      params={"rise": {"grid": 4}}, progress=False)
-    assert set(res.self_spearman) == {"RISE"} and res.self_spearman["RISE"].shape == (2,)
+    # the label names the setting the user changed (computed from what ran)
+    assert set(res.self_spearman) == {"RISE [grid=4]"} and res.self_spearman["RISE [grid=4]"].shape == (2,)
     from saliency_widgets.registry import build
     other = build("rise", model, budget=100, grid=4, seed=1).explain(images[0], int(res.targets[0])).raw
-    assert res.self_spearman["RISE"][0] == pytest.approx(
-        sanity.spearman_similarity(res.trained_maps["RISE"][0], other))
+    assert res.self_spearman["RISE [grid=4]"][0] == pytest.approx(
+        sanity.spearman_similarity(res.trained_maps["RISE [grid=4]"][0], other))
 
 
 def test_a_factory_is_accepted_and_the_baseline_has_no_noise(model, images):
@@ -257,6 +258,7 @@ class HalfNet(torch.nn.Module):
 
 # The torch adapter declares no occluder colour: black is asked for, so the analytic answers above hold.
 BLACK = {"occlusion": {"occluder": "zero"}}
+BLACK_LABEL = "occlusion [occluder=zero]"  # the label of what ran: it names the occluder
 
 
 @pytest.fixture(scope="module")
@@ -301,11 +303,11 @@ def test_torch_centre_baseline_stays_exactly_one(net, images):
 def test_torch_occlusion_changes_when_the_deciding_layer_is_randomised(net, images, cascading):
     res = sanity.model_randomisation(net, images, "occlusion", cascading=cascading, params=BLACK, progress=False)
     assert res.steps == ["decide", "gain"]
-    sp = res.spearman["occlusion"][res.steps.index("decide")]  # "decide" alone, in both modes
+    sp = res.spearman[BLACK_LABEL][res.steps.index("decide")]  # "decide" alone, in both modes
     mean, low, high = sanity.mean_interval(sp)
     assert high < 0.8, sp
     if cascading:
-        assert res.verdict("occlusion")["verdict"] == "passes"
+        assert res.verdict(BLACK_LABEL)["verdict"] == "passes"
 
 
 def test_torch_users_module_and_global_rng_are_untouched(net, images):
@@ -391,7 +393,7 @@ def test_torch_data_randomisation_separates_two_modules_that_read_different_halv
     res = sanity.data_randomisation_check(net, HalfNet("right"), images, ["occlusion", "center"], params=BLACK,
                                           targets=[0] * len(images), progress=False)
     rows = {r["method"]: r for r in res.summary()}
-    assert rows["occlusion"]["verdict"] == "passes" and rows["occlusion"]["spearman"] < 0.2
+    assert rows[BLACK_LABEL]["verdict"] == "passes" and rows[BLACK_LABEL]["spearman"] < 0.2
     assert rows["centre baseline"]["verdict"] == "fails" and rows["centre baseline"]["spearman"] == 1.0
 
 

@@ -332,8 +332,10 @@ def test_compare_mode_shows_every_method_with_its_own_progress_and_numbers():
     w.run()
     assert w.wait(120)
     panels = w.compare_box.children
-    assert [p.title.value for p in panels] == [f"<b>{METHODS[k].label}</b>" for k in ("mask-update", "rise",
-                                                                                       "occlusion")]
+    # each panel names the reading and the forward passes that ran (the labels are computed, not written)
+    assert [p.title.value for p in panels] == [f"<b>{METHODS['mask-update'].label} @ 640 steps</b>",
+                                               f"<b>{METHODS['rise'].label} @ 640 masks</b>",
+                                               f"<b>{METHODS['occlusion'].label}</b>"]
     run = w.session.last
     for p, m in zip(panels, run.methods):
         assert m.status == "done" and p.progress.value == p.progress.max == max(1, m.budget)

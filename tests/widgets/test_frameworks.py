@@ -91,3 +91,28 @@ def test_widget_on_a_jax_function(wrap):
     w = ExplainWidget(model, image(), truth={0: TL})
     assert w.model.backend.native  # the session runs the JAX path, not NumPy
     run_and_check(w, classes=3)
+
+
+def test_widget_takes_framework_and_outputs_for_a_jax_function_returning_logits():
+    """A plain (not jit-wrapped) JAX function of logits, displayed without wrapping it by hand (issue 19.5)."""
+    pytest.importorskip("jax", reason="jax is optional: pip install saliency_widgets[jax]")
+    import jax.numpy as jnp
+
+    def quadrant_logits(x):  # (B, H, W, C) jax.Array -> unnormalised scores, negative ones included
+        tl, br = x[:, :8, :8].mean(axis=(1, 2, 3)), x[:, 8:, 8:].mean(axis=(1, 2, 3))
+        return 4.0 * jnp.stack([tl, 0.9 * br, jnp.full_like(tl, -0.5)], axis=1)
+
+    img = image()
+    w = ExplainWidget(quadrant_logits, img, truth={0: TL}, framework="jax", outputs="logits")
+    assert w.model.backend.native  # framework="jax": the session runs the JAX path
+    z = 4.0 * np.array([img[:8, :8].mean(), 0.9 * img[8:, 8:].mean(), -0.5])
+    softmax = np.exp(z - z.max()) / np.exp(z - z.max()).sum()
+    np.testing.assert_allclose(w.probs, softmax, rtol=1e-5)  # outputs="logits": the widget reads probabilities
+    labels = [t for t, _ in w.class_dropdown.options]
+    assert labels[0] == f"class 0 ({softmax[0]:.1%})"
+    run_and_check(w, classes=3)
+    assert w.result.score == pytest.approx(softmax[0], rel=1e-5)
+    with pytest.raises(ValueError, match="framework must be one of"):
+        ExplainWidget(quadrant_logits, img, framework="flax")
+    with pytest.raises(ValueError, match="outputs must be one of"):
+        ExplainWidget(quadrant_logits, img, framework="jax", outputs="scores")
