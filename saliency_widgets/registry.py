@@ -26,7 +26,8 @@ from typing import Mapping
 
 import numpy as np
 
-from .explainers import CenterBaseline, GradCam, Lime, MaskUpdate, Occlusion, Rise
+from .explainers import (CenterBaseline, GradCam, Gradient, GuidedBackprop, IntegratedGradients, Lime, MaskUpdate,
+                         Occlusion, Rise, SmoothGrad)
 
 __all__ = ["Option", "MethodSpec", "METHODS", "STUDY_READINGS", "get_method", "build", "build_checked",
            "available_methods"]
@@ -170,6 +171,17 @@ class MethodSpec:
         return self.cls(model, **kwargs)
 
 
+def _from_declaration(cls) -> MethodSpec:
+    """The MethodSpec of a class's one declaration (defaults read from its constructor signature)."""
+    (d,) = cls.declarations
+    sig = inspect.signature(cls.__init__).parameters
+    budget = None if d.budget is None else Option(sig[d.budget].default, *d.budget_range)
+    options = {name: Option(sig[name].default, *rng) for name, rng in d.options.items()}
+    return MethodSpec(d.key, d.label.split(" (")[0], cls, dict(d.fixed), d.budget, budget, options,
+                      needs_model=d.needs_model, needs_gradients=d.needs_gradients, seeded="seed" in sig,
+                      summary=d.summary)
+
+
 _SIDE = Option(8, 2, 16)
 METHODS: dict[str, MethodSpec] = {s.key: s for s in [
     MethodSpec("mask-update", "mask-update (32 chains, score-weighted)", MaskUpdate,
@@ -192,6 +204,7 @@ METHODS: dict[str, MethodSpec] = {s.key: s for s in [
                summary="Zeiler & Fergus 2014: a sliding grey-out window"),
     MethodSpec("grad-cam", "Grad-CAM", GradCam, {}, None, None, {}, needs_gradients=True, seeded=False,
                summary="Selvaraju et al. 2017: gradients of the class at the last convolution (Keras models)"),
+    *(_from_declaration(cls) for cls in (Gradient, SmoothGrad, IntegratedGradients, GuidedBackprop)),
     MethodSpec("center", "centre baseline", CenterBaseline, {}, None, None, {}, needs_model=False, seeded=False,
                summary="a Gaussian at the image centre: the floor a method must beat"),
 ]}

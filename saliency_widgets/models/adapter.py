@@ -87,6 +87,9 @@ class ModelAdapter:
         self.mean_color = check_mean_color(mean_color)
         self._softmax = {"auto": None, "probabilities": False, "logits": True}[outputs]
         self.num_classes: int | None = None
+        # (kind, model) for the gradient explainers (models/input_gradients.py): "keras", "torch" or
+        # "jax" and the object to differentiate; None for a plain callable (no gradients).
+        self.gradient_source = ("keras", keras_model) if keras_model is not None else None
 
     # -- inputs ---------------------------------------------------------
     def prepare(self, image) -> np.ndarray:
@@ -402,6 +405,7 @@ def as_model(model, *, outputs: str = "auto", preprocess: Callable | None = None
                            mean_color=model.mean_color if mean_color is None else mean_color,
                            backend=backend)
         out.num_classes = model.num_classes
+        out.gradient_source = model.gradient_source
         if outputs == "auto":  # what the wrapped adapter decided (and warned about) holds for the re-wrap
             out._softmax = model._softmax
         return out
