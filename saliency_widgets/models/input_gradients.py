@@ -41,6 +41,10 @@ NO_GRADIENTS = ("needs gradients: a Keras 3 model, a torch.nn.Module or a JAX fu
                 "framework='jax')); {name} is a plain callable whose gradients cannot be taken. Use a "
                 "black-box explainer (MaskUpdate, Rise, Lime, Occlusion) for callables")
 
+NO_TORCH_RELU = ("Guided Backpropagation found no torch.nn.ReLU module called in {name}: it hooks nn.ReLU "
+                 "modules, and a module that calls torch.relu / F.relu in forward() has none to hook, so it "
+                 "would silently compute the vanilla gradient; use nn.ReLU modules, or the vanilla gradient")
+
 # Per model: the compiled gradient function, and the guided clone of a Keras model.
 _FNS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 _GUIDED: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
@@ -71,11 +75,11 @@ def check_gradients(adapter, method: str, *, guided: bool = False):
             raise TypeError(f"{method} replaces the backward pass of ReLU layers, which a JAX function does "
                             "not expose: give a Keras model or a torch.nn.Module")
         if guided_relu_count(source) == 0:
-            what = ("torch.nn.ReLU module: a module that calls torch.relu / F.relu in forward() has none "
-                    "to hook" if kind == "torch" else
-                    "ReLU (an Activation('relu') or ReLU layer, or a layer with activation='relu' or 'relu6')")
-            raise ValueError(f"{method} found no {what} in {adapter.name}, so it would silently compute the "
-                             "vanilla gradient; use the vanilla gradient explicitly, or build the model "
+            if kind == "torch":
+                raise ValueError(f"{method}: " + NO_TORCH_RELU.format(name=adapter.name))
+            raise ValueError(f"{method} found no ReLU (an Activation('relu') or ReLU layer, or a layer with "
+                             f"activation='relu' or 'relu6') in {adapter.name}, so it would silently compute "
+                             "the vanilla gradient; use the vanilla gradient explicitly, or build the model "
                              "with ReLU layers")
     return source
 
@@ -219,8 +223,10 @@ def _torch_fn(module, guided):
 
     def run(batch, target):
         x = torch.as_tensor(np.asarray(batch), dtype=dtype, device=device).requires_grad_(True)
-        with torch.enable_grad(), (_guided_hooks(module) if guided else contextlib.nullcontext()):
+        with torch.enable_grad(), (_guided_hooks(module) if guided else contextlib.nullcontext()) as fired:
             out = _first(module(x.permute(0, 3, 1, 2)))
+            if guided and not fired:  # ReLU modules registered but never called: forward() uses F.relu
+                raise ValueError(NO_TORCH_RELU.format(name=f"torch module {type(module).__name__!r}"))
             total = out[:, int(target)].sum()
             if not total.requires_grad:
                 raise ValueError("the output of the torch module does not depend on its input: no gradient")
@@ -249,12 +255,15 @@ def _guided_hooks(module):
             (positive,) = ctx.saved_tensors
             return grad_out.clamp(min=0) * positive
 
+    fired = []
+
     def hook(mod, inputs, output):
+        fired.append(mod)
         return GuidedReLU.apply(inputs[0])
 
     handles = [m.register_forward_hook(hook) for m in module.modules() if isinstance(m, torch.nn.ReLU)]
     try:
-        yield
+        yield fired
     finally:
         for h in handles:
             h.remove()

@@ -71,26 +71,29 @@ def image(seed: int) -> np.ndarray:
     return np.random.default_rng(seed).uniform(-1, 1, SHAPE)
 
 
-def torch_cnn(*, seed: int, functional: bool = False, in_channels: int = SHAPE[2], width: int = 8,
+def torch_cnn(*, seed: int, functional: bool = False, registered: bool | None = None, in_channels: int = SHAPE[2], width: int = 8,
               depth: int = 2, classes: int = 3):
     """A ReLU CNN (B, C, H, W) -> (B, classes): ``depth`` 3x3 convs, global mean, a linear layer.
 
     Weights are drawn from a seeded ``torch.Generator`` (torch's global RNG is not touched).
-    ``functional=True``: the same net calling ``torch.relu`` (no ``nn.ReLU`` module to hook).
+    ``functional=True``: the same net calling ``torch.relu`` (no ``nn.ReLU`` module to hook);
+    ``registered``: whether its ``nn.ReLU`` modules exist all the same (default: when not functional).
     """
     import torch
+
+    registered = not functional if registered is None else registered
 
     class Net(torch.nn.Module):
         def __init__(self):
             super().__init__()
             chans = (in_channels,) + (width,) * depth
             self.convs = torch.nn.ModuleList(torch.nn.Conv2d(a, b, 3, padding=1) for a, b in zip(chans, chans[1:]))
-            self.relus = torch.nn.ModuleList(torch.nn.ReLU() for _ in range(depth))
+            self.relus = torch.nn.ModuleList(torch.nn.ReLU() for _ in range(depth)) if registered else None
             self.head = torch.nn.Linear(width, classes)
 
         def forward(self, x):
-            for conv, relu in zip(self.convs, self.relus):
-                x = torch.relu(conv(x)) if functional else relu(conv(x))
+            for i, conv in enumerate(self.convs):
+                x = torch.relu(conv(x)) if functional else self.relus[i](conv(x))
             return self.head(x.mean(dim=(2, 3)))
 
     net = Net()
