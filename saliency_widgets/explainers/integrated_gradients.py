@@ -38,7 +38,7 @@ class IntegratedGradients(GradientExplainer):
 
     method = "integrated-gradients"
     declarations = (Declaration("integrated-gradients", "Integrated Gradients ({steps} steps)", budget="steps",
-                                budget_range=(2, 1000), needs_gradients=True, interactive_budget=20,
+                                budget_range=(1, 1000), needs_gradients=True, interactive_budget=20,
                                 summary="Sundararajan et al. 2017: the gradient integrated from a baseline "
                                         "image, times the difference to it"),)
 

@@ -110,3 +110,21 @@ def test_keras_jax_backend():
                           capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert "checked: gradient smoothgrad integrated-gradients guided-backprop" in proc.stdout
+
+
+@pytest.mark.parametrize("cls_name, kwargs", [
+    ("Gradient", {}), ("SmoothGrad", {"samples": 5, "noise": 0.3, "seed": 2}),
+    ("IntegratedGradients", {"steps": 6, "baseline": [0.1, -0.2]}), ("GuidedBackprop", {}),
+])
+def test_settings_round_trip_and_the_registry_builds_the_same_explainer(cls_name, kwargs):
+    import saliency_widgets as sw
+    from saliency_widgets.registry import build
+
+    model = refs.keras_mlp(refs.mlp_weights(0))
+    x = refs.image(1).astype(np.float32)
+    e = getattr(sw, cls_name)(model, outputs="logits", **kwargs)
+    again = type(e)(e.model, **e.params)
+    np.testing.assert_array_equal(again.explain(x, target=1).raw, e.explain(x, target=1).raw)
+    assert again.params == e.params
+    built = build(e.method, model, **e.params)
+    assert type(built) is type(e) and built.params == e.params
