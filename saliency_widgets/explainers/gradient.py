@@ -14,16 +14,28 @@ from .declaration import Declaration
 
 __all__ = ["Gradient", "GradientExplainer"]
 
+DIFFERENTIATE = ("output", "logit")
+
 
 class GradientExplainer(Explainer):
     """Base of the explainers that differentiate the model (framework code: :mod:`..models.input_gradients`).
 
-    The gradient is of the model's own output for the target class with
-    respect to its input (after ``preprocess``): the logit when the model
-    returns logits (``outputs="logits"``, or ``"auto"`` and the outputs are
-    not probabilities), the probability when it ends in a softmax, as for
-    Grad-CAM.  ``outputs=`` still decides ``score`` (always a probability)
-    and the default target (the top class).
+    What is differentiated, with respect to the model's input (after
+    ``preprocess``), is set by ``differentiate``:
+
+    ``"output"`` (default)
+        the model's own output for the target class, as for Grad-CAM: the
+        logit when the model returns logits (``outputs="logits"``, or
+        ``"auto"`` and the outputs are not probabilities), the probability
+        when it ends in a softmax.  A saturated softmax (p close to 1) has
+        tiny gradients.
+    ``"logit"``
+        the target's logit: a Keras model that ends in a softmax is
+        differentiated without it (in a clone); a model that returns logits
+        as it is; any other model returning probabilities raises a ValueError.
+
+    ``outputs=`` still decides ``score`` (always a probability) and the
+    default target (the top class).
 
     The model must have gradients: a Keras 3 model (TensorFlow or JAX
     backend), a ``torch.nn.Module`` or a JAX function; a plain callable raises
@@ -34,7 +46,11 @@ class GradientExplainer(Explainer):
     method = "gradient-explainer"
     guided = False  # Guided Backpropagation's modified ReLU backward pass
 
-    def __init__(self, model, *, batch_size=None, preprocess=None, outputs="auto", progress=False):
+    def __init__(self, model, *, differentiate="output", batch_size=None, preprocess=None, outputs="auto",
+                 progress=False):
+        if differentiate not in DIFFERENTIATE:
+            raise ValueError(f"differentiate must be one of {DIFFERENTIATE}, got {differentiate!r}")
+        self.differentiate = differentiate
         super().__init__(model, batch_size=batch_size, preprocess=preprocess, outputs=outputs, progress=progress)
         check_gradients(self.model, type(self).__name__, guided=self.guided)
 
@@ -43,7 +59,8 @@ class GradientExplainer(Explainer):
 
         ``make(i0, i1)`` builds images ``i0 .. i1 - 1`` (a NumPy batch in the model's input space).
         """
-        grads = input_gradient_fn(self.model, guided=self.guided, method=type(self).__name__)
+        grads = input_gradient_fn(self.model, guided=self.guided, logit=self.differentiate == "logit",
+                                  method=type(self).__name__)
         pacer = Pacer(self.model.backend.yield_interval_s if partials else math.inf)
         acc, bs = None, self.model.batch_size
         for step, i0 in enumerate(range(0, n, bs)):
@@ -81,6 +98,8 @@ class Gradient(GradientExplainer):
     Parameters
     ----------
     model : a Keras 3 model, a torch.nn.Module or a JAX function (anything with gradients)
+    differentiate : {"output", "logit"}
+        See :class:`GradientExplainer`.
     batch_size, preprocess, outputs, progress : see :class:`~.base.Explainer`.
 
     Examples

@@ -31,6 +31,8 @@ class GuidedBackprop(GradientExplainer):
         in a custom layer) are not modified; a model with no modifiable ReLU
         at all raises a ValueError instead of silently giving the vanilla
         gradient.  A JAX function (no layers) raises a TypeError.
+    differentiate : {"output", "logit"}
+        The model's output (default) or the target's logit: see :class:`~.gradient.GradientExplainer`.
     batch_size, preprocess, outputs, progress : see :class:`~.base.Explainer`.
     """
 

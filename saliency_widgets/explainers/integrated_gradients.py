@@ -33,6 +33,8 @@ class IntegratedGradients(GradientExplainer):
         The baseline image ``b`` in the model's input space, with the values
         of ``occluder=`` (:mod:`saliency_widgets.occluder`); default 0, the
         paper's black image for raw-pixel models (Captum's default too).
+    differentiate : {"output", "logit"}
+        The model's output (default) or the target's logit: see :class:`~.gradient.GradientExplainer`.
     batch_size, preprocess, outputs, progress : see :class:`~.base.Explainer`.
     """
 
@@ -42,12 +44,12 @@ class IntegratedGradients(GradientExplainer):
                                 summary="Sundararajan et al. 2017: the gradient integrated from a baseline "
                                         "image, times the difference to it"),)
 
-    def __init__(self, model, *, steps=50, baseline="zero", batch_size=None, preprocess=None, outputs="auto",
-                 progress=False):
+    def __init__(self, model, *, steps=50, baseline="zero", differentiate="output", batch_size=None,
+                 preprocess=None, outputs="auto", progress=False):
         self.steps = check_positive_int("steps", steps)
         self.baseline = check_occluder(baseline)
-        super().__init__(model, batch_size=batch_size, preprocess=preprocess, outputs=outputs,
-                         progress=progress)
+        super().__init__(model, differentiate=differentiate, batch_size=batch_size, preprocess=preprocess,
+                         outputs=outputs, progress=progress)
 
     @property
     def budget(self) -> int:

@@ -33,6 +33,8 @@ class SmoothGrad(GradientExplainer):
         The noise is drawn on the host from ``numpy.random.default_rng(seed)``,
         copy after copy, so the map does not depend on ``batch_size`` or on the
         device (:meth:`draw_noise` gives the same draws).
+    differentiate : {"output", "logit"}
+        The model's output (default) or the target's logit: see :class:`~.gradient.GradientExplainer`.
     batch_size, preprocess, outputs, progress : see :class:`~.base.Explainer`.
     """
 
@@ -42,8 +44,8 @@ class SmoothGrad(GradientExplainer):
                                 summary="Smilkov et al. 2017: the gradient averaged over noisy copies of "
                                         "the image"),)
 
-    def __init__(self, model, *, samples=50, noise=0.15, seed=None, batch_size=None, preprocess=None,
-                 outputs="auto", progress=False):
+    def __init__(self, model, *, samples=50, noise=0.15, seed=None, differentiate="output", batch_size=None,
+                 preprocess=None, outputs="auto", progress=False):
         self.samples = check_positive_int("samples", samples)
         if isinstance(noise, bool) or not isinstance(noise, numbers.Real):
             raise TypeError(f"noise must be a number >= 0 (a fraction of the image's value range), got {noise!r}")
@@ -52,8 +54,8 @@ class SmoothGrad(GradientExplainer):
                              f"got {noise}")
         self.noise = float(noise)
         self.seed = check_seed(seed)
-        super().__init__(model, batch_size=batch_size, preprocess=preprocess, outputs=outputs,
-                         progress=progress)
+        super().__init__(model, differentiate=differentiate, batch_size=batch_size, preprocess=preprocess,
+                         outputs=outputs, progress=progress)
 
     @property
     def budget(self) -> int:

@@ -4,7 +4,8 @@
 the gradient of the model's own output for class ``target`` (the logit when
 the model returns logits, the probability when it ends in a softmax: the same
 quantity Grad-CAM differentiates) with respect to each image of ``batch``, in
-the model's input space (after ``preprocess``).  Images of a batch are
+the model's input space (after ``preprocess``); ``logit=True`` differentiates the
+target's logit instead (a Keras model's final softmax removed in a clone).  Images of a batch are
 independent, so one backward pass of the summed target outputs gives every
 image's gradient.
 
@@ -45,9 +46,9 @@ NO_TORCH_RELU = ("Guided Backpropagation found no torch.nn.ReLU module called in
                  "modules, and a module that calls torch.relu / F.relu in forward() has none to hook, so it "
                  "would silently compute the vanilla gradient; use nn.ReLU modules, or the vanilla gradient")
 
-# Per model: the compiled gradient function, and the guided clone of a Keras model.
+# Per model: the compiled gradient functions, and the modified clones of a Keras model.
 _FNS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
-_GUIDED: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+_CLONES: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 
 def check_gradients(adapter, method: str, *, guided: bool = False):
@@ -95,20 +96,36 @@ def guided_relu_count(source) -> int:
     return 0
 
 
-def input_gradient_fn(adapter, *, guided: bool = False, method: str = "gradient"):
+def input_gradient_fn(adapter, *, guided: bool = False, logit: bool = False, method: str = "gradient"):
     """``grads(batch, target) -> (B, H, W, C) float64``: d output[:, target] / d batch, per image.
 
     ``batch`` is a NumPy array (B, H, W, C) in the model's input space; it is
     sent to the model in the model's own float dtype (float64 for a float64
     model).  See the module docstring for what is differentiated.
+
+    ``logit=True``: the gradient of the target's logit.  A model that returns
+    logits is differentiated as it is; a Keras model whose last layer ends in
+    a softmax (``activation="softmax"``, an ``Activation("softmax")`` or a
+    ``Softmax`` layer) is differentiated in a clone without that softmax; any
+    other model that returns probabilities raises a ValueError (its logits
+    cannot be reached).  Call after the adapter has seen outputs (``predict``),
+    so that ``outputs="auto"`` has decided.
     """
     kind, model = check_gradients(adapter, method, guided=guided)
+    strip = False
+    if logit and adapter._softmax is not True:  # the model itself returns probabilities
+        strip = kind == "keras" and _final_softmax(model) is not None
+        if not strip:
+            raise ValueError(f"{method}(differentiate='logit') needs the logits, but {adapter.name} returns "
+                             "probabilities and is not a Keras model whose last layer's softmax can be "
+                             "removed; use differentiate='output' (the probability), or give the model "
+                             "that returns logits with outputs='logits'")
     if kind == "torch":
         return _torch_fn(model, guided)
     if kind == "jax":
         return _cached(model, "jax", lambda: _jax_fn(model))
-    if guided:
-        model = _guided_clone(model)
+    if guided or strip:
+        model = _keras_clone(model, guided=guided, strip_softmax=strip)
     import keras
     if keras.backend.backend() == "tensorflow":
         return _cached(model, "tf", lambda: _tf_fn(model))
@@ -307,27 +324,53 @@ def _guided(forward, *, low, high):
     return guided
 
 
-def _guided_clone(model):
-    """The model's guided clone (made once per model), with the model's current weights."""
+def _final_softmax(model):
+    """The layer whose softmax ends ``model`` (nested models opened), or None."""
     import keras
 
-    clone = _GUIDED.get(model)
+    last = model.layers[-1] if getattr(model, "layers", None) else None
+    if last is None:
+        return None
+    if hasattr(last, "layers") and hasattr(last, "inputs"):
+        return _final_softmax(last)
+    if isinstance(last, keras.layers.Softmax) or getattr(last, "activation", None) is keras.activations.softmax:
+        return last
+    return None
+
+
+def _keras_clone(model, *, guided: bool, strip_softmax: bool):
+    """A clone of the model (made once per model and variant) with guided ReLUs and/or no final softmax,
+    holding the model's current weights."""
+    import keras
+
+    variants = _CLONES.setdefault(model, {}) if _weakrefable(model) else {}
+    clone = variants.get((guided, strip_softmax))
     if clone is None:
         clone = keras.models.clone_model(model)
-        for layer, kind in _keras_relus(clone):
-            if kind == "layer":
-                relu = keras.activations.relu
-                mv, th = layer.max_value, float(layer.threshold)
-                layer.call = _guided(lambda x, mv=mv, th=th: relu(x, max_value=mv, threshold=th),
-                                     low=th, high=mv)
-            elif kind == "relu6":
-                layer.activation = _guided(keras.activations.relu6, low=0.0, high=6.0)
+        if guided:
+            _guide(clone)
+        if strip_softmax:
+            last = _final_softmax(clone)
+            if isinstance(last, keras.layers.Softmax):
+                last.call = lambda inputs, mask=None: inputs
             else:
-                layer.activation = _guided(keras.activations.relu, low=0.0, high=None)
-        try:
-            _GUIDED[model] = clone
-        except TypeError:
-            pass
+                last.activation = keras.activations.linear
+        variants[(guided, strip_softmax)] = clone
     # Weights copied at every call: a model trained (or edited) since the clone was made is never stale.
     clone.set_weights(model.get_weights())
     return clone
+
+
+def _guide(clone) -> None:
+    """Replace every ReLU of ``clone`` (see :func:`_keras_relus`) by its guided version."""
+    import keras
+
+    for layer, kind in _keras_relus(clone):
+        if kind == "layer":
+            relu = keras.activations.relu
+            mv, th = layer.max_value, float(layer.threshold)
+            layer.call = _guided(lambda x, mv=mv, th=th: relu(x, max_value=mv, threshold=th), low=th, high=mv)
+        elif kind == "relu6":
+            layer.activation = _guided(keras.activations.relu6, low=0.0, high=6.0)
+        else:
+            layer.activation = _guided(keras.activations.relu, low=0.0, high=None)

@@ -33,27 +33,36 @@ def mlp_gradient(weights, x, target, *, guided=False):
     return g.reshape(SHAPE)
 
 
-def keras_mlp(weights, *, dtype="float64"):
-    """The MLP in Keras: the first ReLU as activation="relu", the second as a ReLU layer."""
+def keras_mlp(weights, *, dtype="float64", softmax=False):
+    """The MLP in Keras: the first ReLU as activation="relu", the second as a ReLU layer (then a softmax)."""
     import keras
 
     (w1, b1), (w2, b2), (w3, b3) = weights
     model = keras.Sequential([keras.Input(SHAPE, dtype=dtype), keras.layers.Flatten(dtype=dtype),
                               keras.layers.Dense(w1.shape[1], activation="relu", dtype=dtype),
                               keras.layers.Dense(w2.shape[1], dtype=dtype), keras.layers.ReLU(dtype=dtype),
-                              keras.layers.Dense(w3.shape[1], dtype=dtype)])
+                              keras.layers.Dense(w3.shape[1], activation="softmax" if softmax else None,
+                                                 dtype=dtype)])
     model.set_weights([w1, b1, w2, b2, w3, b3])
     return model
 
 
-def keras_smooth_net(seed: int, *, softmax: bool, dtype="float64"):
-    """A small conv net with tanh units (no kinks: finite differences are exact to O(h^2))."""
+def keras_smooth_net(seed: int, *, softmax, dtype="float64", conv=True):
+    """A small conv net with tanh units (no kinks: finite differences are exact to O(h^2)).
+
+    ``softmax``: False (logits), True (an ``Activation("softmax")``) or ``"layer"`` (a ``Softmax`` layer);
+    the weights depend on ``seed`` only.  ``conv=False``: a Dense tanh layer instead of the convolution
+    (Keras on JAX runs float64 convolutions at about float32 precision on the CPU, too coarse for
+    finite differences).
+    """
     import keras
 
-    model = keras.Sequential([keras.Input(SHAPE, dtype=dtype),
-                              keras.layers.Conv2D(4, 3, padding="same", activation="tanh", dtype=dtype),
-                              keras.layers.Flatten(dtype=dtype), keras.layers.Dense(3, dtype=dtype)]
-                             + ([keras.layers.Activation("softmax", dtype=dtype)] if softmax else []))
+    hidden = ([keras.layers.Conv2D(4, 3, padding="same", activation="tanh", dtype=dtype),
+               keras.layers.Flatten(dtype=dtype)] if conv else
+              [keras.layers.Flatten(dtype=dtype), keras.layers.Dense(16, activation="tanh", dtype=dtype)])
+    model = keras.Sequential([keras.Input(SHAPE, dtype=dtype)] + hidden + [keras.layers.Dense(3, dtype=dtype)]
+                             + ([] if not softmax else [keras.layers.Softmax(dtype=dtype)] if softmax == "layer"
+                                else [keras.layers.Activation("softmax", dtype=dtype)]))
     rng = np.random.default_rng(seed)
     model.set_weights([rng.normal(0, 0.5, w.shape) for w in model.get_weights()])
     return model
@@ -113,3 +122,16 @@ def reinit(module, seed: int, *, names=None):
             scale = 0.1 if p.ndim == 1 else 1.0 / np.sqrt(p[0].numel())
             p.copy_(torch.randn(p.shape, generator=g, dtype=p.dtype) * scale)
     return module
+
+
+def dense_tanh_gradient(model, x, target, *, softmax=False):
+    """By hand, the gradient of ``keras_smooth_net(..., conv=False)``: its logit, or its probability."""
+    w1, b1, w2, b2 = [np.asarray(w, np.float64) for w in model.get_weights()]
+    h = np.tanh(np.asarray(x, np.float64).reshape(-1) @ w1 + b1)
+    g = w1 @ (w2 * (1 - h ** 2)[:, None])  # (inputs, classes): every logit's gradient
+    if not softmax:
+        return g[:, target].reshape(SHAPE)
+    z = h @ w2 + b2
+    p = np.exp(z - z.max())
+    p /= p.sum()
+    return (p[target] * (g[:, target] - g @ p)).reshape(SHAPE)

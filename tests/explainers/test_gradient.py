@@ -128,3 +128,40 @@ def test_settings_round_trip_and_the_registry_builds_the_same_explainer(cls_name
     assert again.params == e.params
     built = build(e.method, model, **e.params)
     assert type(built) is type(e) and built.params == e.params
+
+
+@pytest.mark.parametrize("softmax", [True, "layer", False], ids=["activation", "Softmax-layer", "logits"])
+def test_differentiate_logit_removes_a_keras_models_final_softmax(softmax):
+    model = refs.keras_smooth_net(1, softmax=softmax)
+    logits = refs.keras_smooth_net(1, softmax=False)  # the same weights, no softmax
+    x = refs.image(2).astype(np.float32)
+    fd = refs.finite_difference(lambda b: logits(b), x, 0)
+    exp = Gradient(model, differentiate="logit").explain(x, target=0)
+    close(exp.raw, np.abs(fd).max(axis=-1))
+    assert exp.params["differentiate"] == "logit"
+    assert 0 < exp.score < 1  # the score is still the class probability
+
+
+def test_differentiate_logit_of_guided_backprop_on_a_softmax_model():
+    from saliency_widgets import GuidedBackprop
+
+    weights = refs.mlp_weights(3)
+    x = refs.image(4).astype(np.float32)
+    got = GuidedBackprop(refs.keras_mlp(weights, softmax=True), differentiate="logit").explain(x, target=2).raw
+    close(got, np.abs(refs.mlp_gradient(weights, x, 2, guided=True)).max(axis=-1))
+
+
+def test_differentiate_logit_needs_logits_it_can_reach():
+    pytest.importorskip("torch", reason="needs the [torch] extra")
+    from tests.toy_frameworks import make_torch  # returns softmax probabilities: no logits to reach
+
+    x = np.zeros((8, 8, 3), np.float32)
+    x[:, :4, 0] = 200
+    with pytest.raises(ValueError, match=r"differentiate='logit'\) needs the logits.*returns probabilities"):
+        Gradient(make_torch(), differentiate="logit").explain(x, target=0)
+    module = refs.torch_cnn(seed=0)  # returns logits: "logit" is its output
+    img = refs.image(1).astype(np.float32)
+    np.testing.assert_array_equal(Gradient(module, differentiate="logit").explain(img, target=1).raw,
+                                  Gradient(module, outputs="logits").explain(img, target=1).raw)
+    with pytest.raises(ValueError, match="differentiate must be one of"):
+        Gradient(module, differentiate="probability")
