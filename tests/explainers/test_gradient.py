@@ -1,7 +1,9 @@
 """The vanilla gradient against finite differences (Keras), Captum (torch), an analytic linear model and JAX.
 
 The Keras-JAX backend runs in a subprocess (Keras picks its backend at import):
-tests/explainers/keras_jax_gradients.py, run by :func:`test_keras_jax_backend`.
+tests/explainers/keras_jax_gradients.py, run by :func:`test_keras_jax_backend`, checks all four
+methods there against gradients written by hand in NumPy (Keras on JAX computes float64 too
+coarsely on this CPU for finite differences).
 """
 import os
 import subprocess
