@@ -80,8 +80,8 @@ def image(seed: int) -> np.ndarray:
     return np.random.default_rng(seed).uniform(-1, 1, SHAPE)
 
 
-def torch_cnn(*, seed: int, functional: bool = False, registered: bool | None = None, in_channels: int = SHAPE[2], width: int = 8,
-              depth: int = 2, classes: int = 3):
+def torch_cnn(*, seed: int, functional: bool = False, registered: bool | None = None,
+              in_channels: int = SHAPE[2], width: int = 8, depth: int = 2, classes: int = 3):
     """A ReLU CNN (B, C, H, W) -> (B, classes): ``depth`` 3x3 convs, global mean, a linear layer.
 
     Weights are drawn from a seeded ``torch.Generator`` (torch's global RNG is not touched).

@@ -117,3 +117,25 @@ def test_a_jax_function_is_refused():
     fn = jax.jit(lambda x: jax.nn.relu(x).mean(axis=(1, 2)))
     with pytest.raises(TypeError, match="a JAX function does not expose"):
         GuidedBackprop(fn)
+
+
+def test_keras_relu6_units_are_guided_with_their_upper_cut():
+    # MobileNet-style units: activation="relu6" and ReLU(max_value=6) pass gradients only for 0 < z < 6.
+    weights = [(5 * w, b) for w, b in refs.mlp_weights(8)]  # large weights: many units beyond 6
+    (w1, b1), (w2, b2), (w3, b3) = weights
+    model = keras.Sequential([keras.Input(refs.SHAPE, dtype="float64"), keras.layers.Flatten(dtype="float64"),
+                              keras.layers.Dense(16, activation="relu6", dtype="float64"),
+                              keras.layers.Dense(12, dtype="float64"),
+                              keras.layers.ReLU(max_value=6.0, dtype="float64"),
+                              keras.layers.Dense(3, dtype="float64")])
+    model.set_weights([w1, b1, w2, b2, w3, b3])
+    x = refs.image(9).astype(np.float32)
+    h, pre = x.astype(np.float64).reshape(-1), []
+    for w, b in weights[:-1]:
+        pre.append(h @ w + b)
+        h = np.clip(pre[-1], 0, 6)
+    assert any(((z > 6).any() and (z < 0).any()) for z in pre)  # both cuts matter here
+    g = w3[:, 1]
+    for (w, _), z in zip(reversed(weights[:-1]), reversed(pre)):
+        g = w @ (np.maximum(g, 0) * ((z > 0) & (z < 6)))
+    close(GuidedBackprop(model, outputs="logits").explain(x, target=1).raw, np.abs(g.reshape(refs.SHAPE)).max(-1))
