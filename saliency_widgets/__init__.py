@@ -4,14 +4,16 @@ from . import moved
 moved.install()  # old paths of moved modules (saliency_widgets.distributed, ...) keep working, with a warning
 
 from .evaluation import Results, evaluate
-from .explainers import CenterBaseline, Explainer, GradCam, Lime, MaskUpdate, Occlusion, Rise
+from .explainers import (CenterBaseline, Explainer, GradCam, Gradient, GuidedBackprop, IntegratedGradients, Lime,
+                         MaskUpdate, Occlusion, Rise, SmoothGrad)
 from .explanation import Explanation, normalize_map
 from .models import ModelAdapter, ModelError, as_model
 
 __version__ = "0.1.0"
 
 __all__ = ["Explanation", "normalize_map", "Explainer", "MaskUpdate", "Rise", "GradCam", "Lime",
-           "Occlusion", "CenterBaseline", "ModelAdapter", "ModelError", "as_model", "evaluate", "Results",
+           "Occlusion", "CenterBaseline", "Gradient", "SmoothGrad", "IntegratedGradients", "GuidedBackprop",
+           "ModelAdapter", "ModelError", "as_model", "evaluate", "Results",
            "ExplainWidget", "__version__"]
 
 

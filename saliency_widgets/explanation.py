@@ -52,7 +52,10 @@ class Explanation:
         pixel (``"score"``) or the regression slope of p on the mask
         (``"slope"``); Grad-CAM: the ReLU'd class activation map, upsampled;
         LIME: the superpixel's ridge coefficient; occlusion: the mean drop
-        ``p(x) - p(occluded)``; centre baseline: the Gaussian bump.
+        ``p(x) - p(occluded)``; centre baseline: the Gaussian bump; vanilla
+        gradient, Guided Backpropagation: ``max_c |gradient|``; SmoothGrad:
+        ``max_c |mean gradient over noisy copies|``; Integrated Gradients:
+        the attribution summed over channels (signed).
     target : int, the explained class.
     score : float, the target's probability on the unmasked image.
     n_forward : int, forward passes (images through the model) spent so far.

@@ -10,10 +10,15 @@ framework (Grad-CAM asks :mod:`saliency_widgets.models` for gradients).
 from .base import Explainer
 from .center import CenterBaseline
 from .gradcam import GradCam
+from .gradient import Gradient
+from .guided_backprop import GuidedBackprop
+from .integrated_gradients import IntegratedGradients
 from .lime import Lime
 from .mask_update import MaskUpdate
 from .occlusion import Occlusion
 from .rise import Rise
+from .smoothgrad import SmoothGrad
 
 # The registry collects each class's ``declarations`` in this order (the widget's and the CLI's lists).
-__all__ = ["Explainer", "MaskUpdate", "Rise", "Lime", "Occlusion", "GradCam", "CenterBaseline"]
+__all__ = ["Explainer", "MaskUpdate", "Rise", "Lime", "Occlusion", "GradCam", "CenterBaseline",
+           "Gradient", "SmoothGrad", "IntegratedGradients", "GuidedBackprop"]

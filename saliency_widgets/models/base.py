@@ -87,6 +87,9 @@ class ModelAdapter:
         self.mean_color = check_mean_color(mean_color)
         self._softmax = {"auto": None, "probabilities": False, "logits": True}[outputs]
         self.num_classes: int | None = None
+        # (kind, model) for the gradient explainers (models/input_gradients.py): "keras", "torch" or
+        # "jax" and the object to differentiate; None for a plain callable (no gradients).
+        self.gradient_source = ("keras", keras_model) if keras_model is not None else None
         self.wrapped = fn  # the user's model (set by as_model): what a results file fingerprints
 
     # -- inputs ---------------------------------------------------------

@@ -51,9 +51,11 @@ def torch_adapter(module, *, outputs="auto", preprocess=None, batch_size=None, m
             t = torch.from_numpy(np.ascontiguousarray(batch, np.float32)).to(device)
             return module(t.permute(0, 3, 1, 2)).float().cpu().numpy()
 
-    return ModelAdapter(host_fn, outputs=outputs, preprocess=preprocess, batch_size=batch_size,
-                        name=f"PyTorch module {type(module).__name__!r}", mean_color=mean_color,
-                        backend=None if masks_on == "host" else be)
+    adapter = ModelAdapter(host_fn, outputs=outputs, preprocess=preprocess, batch_size=batch_size,
+                           name=f"PyTorch module {type(module).__name__!r}", mean_color=mean_color,
+                           backend=None if masks_on == "host" else be)
+    adapter.gradient_source = ("torch", module)
+    return adapter
 
 
 def jax_adapter(fn, *, outputs="auto", preprocess=None, batch_size=None, mean_color=None,
@@ -69,9 +71,11 @@ def jax_adapter(fn, *, outputs="auto", preprocess=None, batch_size=None, mean_co
         return np.asarray(jitted(np.asarray(batch, np.float32)))
 
     name = getattr(fn, "__name__", type(fn).__name__)
-    return ModelAdapter(host_fn, outputs=outputs, preprocess=preprocess, batch_size=batch_size,
-                        name=f"JAX function {name!r}", mean_color=mean_color, pad_batches=True,
-                        backend=None if masks_on == "host" else be)
+    adapter = ModelAdapter(host_fn, outputs=outputs, preprocess=preprocess, batch_size=batch_size,
+                           name=f"JAX function {name!r}", mean_color=mean_color, pad_batches=True,
+                           backend=None if masks_on == "host" else be)
+    adapter.gradient_source = ("jax", fn)
+    return adapter
 
 
 def keras_backend_for(model, masks_on):

@@ -1,0 +1,52 @@
+"""Guided Backpropagation (Springenberg et al. 2015)."""
+from __future__ import annotations
+
+from .declaration import Declaration
+from .gradient import GradientExplainer, abs_max
+
+__all__ = ["GuidedBackprop"]
+
+
+class GuidedBackprop(GradientExplainer):
+    """The gradient with every ReLU's backward pass replaced by the guided rule.
+
+    A ReLU passes back only positive gradients, and only where its input was
+    positive: ``grad_in = grad_out * (x > 0) * (grad_out > 0)``.  ``raw`` is
+    ``max_c |g_c|`` of that guided gradient ``g`` (as for :class:`~.gradient.Gradient`).
+
+    The maps look sharp, but they are largely independent of the top layers'
+    weights: Adebayo et al. (2018) showed they barely change when those
+    layers are randomised, so the method fails the model-randomisation
+    sanity check (it partly reconstructs the image rather than explaining the
+    class).  It is here as the classic failing method to compare against.
+
+    Parameters
+    ----------
+    model : a Keras 3 model or a torch.nn.Module with ReLUs it can modify
+        Keras: ``Activation("relu")``, ``ReLU`` layers without a negative
+        slope, and layers with ``activation="relu"`` or ``"relu6"``, in a
+        clone (the model is not modified).  PyTorch: the ``torch.nn.ReLU``
+        modules, by hooks removed after each call.  ReLUs applied in other
+        ways (``torch.relu`` / ``F.relu`` in ``forward``, ``keras.ops.relu``
+        in a custom layer) are not modified; a model with no modifiable ReLU
+        at all raises a ValueError instead of silently giving the vanilla
+        gradient.  A JAX function (no layers) raises a TypeError.
+    differentiate : {"output", "logit"}
+        The model's output (default) or the target's logit: see :class:`~.gradient.GradientExplainer`.
+    batch_size, preprocess, outputs, progress : see :class:`~.base.Explainer`.
+    """
+
+    method = "guided-backprop"
+    guided = True
+    declarations = (Declaration("guided-backprop", "Guided Backpropagation", needs_gradients=True,
+                                summary="Springenberg et al. 2015: the gradient with ReLUs passing back only "
+                                        "positive gradients; fails the model-randomisation check "
+                                        "(Adebayo et al. 2018)"),)
+
+    @property
+    def budget(self) -> int:
+        return 1
+
+    def _explain(self, x, target, score, *, partials=True):
+        for done, acc, final in self._gradient_sums(1, lambda i0, i1: x[None], target, partials=partials):
+            yield self._explanation(abs_max(acc), target, score, done, final)
