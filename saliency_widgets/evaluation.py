@@ -159,7 +159,7 @@ class Results(list):
         occ = m.get("occluder", "auto")
         occ = f"{occ:g}" if isinstance(occ, (int, float)) else occ
         return {"pointing": f"pointing ({tol:g} px) [95% CI]", "pointing_strict": "pointing (strict) [95% CI]",
-                "box_iou": f"box IoU ({region})", "insertion": "insertion AUC ↑ (blurred start)",
+                "box_iou": f"box IoU ({region})", "insertion": "insertion AUC ↑ (gauss-reflect blur start, not RISE's gkern)",
                 "deletion": f"deletion AUC ↓ (occluder {occ})"}
 
     def to_markdown(self) -> str:
