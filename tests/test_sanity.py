@@ -76,8 +76,10 @@ def test_centre_baseline_does_not_change_under_randomisation(model, images):
     assert res.steps == ["decide", "gain"]
     assert np.all(res.spearman["centre baseline"] == 1.0)
     assert np.allclose(res.ssim["centre baseline"], 1.0)
-    v = res.verdict("centre baseline")
+    assert res.verdict("centre baseline")["verdict"] == "too few images to tell"  # 6 < MIN_IMAGES
+    v = res.verdict("centre baseline", min_images=6)
     assert v["verdict"] == "fails" and not v["passes"] and "FAILS" in v["text"]
+    assert v["floor"] == 1.0 and v["high"] == 1.0  # deterministic: floor 1; unchanged map: 1, not below it
 
 
 @pytest.mark.parametrize("method", ["occlusion", "rise"])
@@ -92,17 +94,29 @@ def test_a_method_that_reads_the_model_changes_when_the_deciding_layer_is_random
 
 def test_occlusion_passes_and_the_baseline_fails_the_cascading_check(model, images):
     res = sanity.model_randomisation(model, images, ["occlusion", "center"], progress=False)
-    verdicts = {v["method"]: v["verdict"] for v in res.verdicts()}
+    verdicts = {v["method"]: v["verdict"] for v in res.verdicts(min_images=6)}
     assert verdicts == {"occlusion": "passes", "centre baseline": "fails"}
 
 
-def test_a_verdict_is_undecided_when_the_interval_straddles_the_threshold(model, images):
-    res = sanity.model_randomisation(model, images, "occlusion", progress=False)
-    res.spearman["occlusion"][-1] = np.array([0.0, 1.0, 0.0, 1.0, 0.0, 1.0])  # mean 0.5, wide interval
-    v = res.verdict("occlusion", threshold=0.5)
-    assert v["verdict"] == "undecided" and not v["passes"] and v["low"] < 0.5 < v["high"]
-    assert res.verdict("occlusion", threshold=0.99)["verdict"] == "passes"
-    assert res.verdict("occlusion", threshold=-0.5)["verdict"] == "fails"
+def test_the_rule_compares_with_the_noise_floor():
+    """decide() on known numbers: each verdict, and the order in which the rule checks them."""
+    rng = np.random.default_rng(0)
+    floor = rng.uniform(0.5, 0.7, 40)
+    assert sanity.decide(rng.uniform(0.0, 0.2, 40), floor)["verdict"] == "passes"
+    assert sanity.decide(rng.uniform(0.45, 0.65, 40), floor)["verdict"] == "fails"  # overlaps the floor
+    assert sanity.decide(rng.uniform(0.0, 0.2, 40), floor)["floor_low"] > sanity.FLOOR_MIN
+    low_floor = sanity.decide(rng.uniform(-0.1, 0.1, 40), rng.uniform(0.0, 0.2, 40))
+    assert low_floor["verdict"] == "budget too small to tell" and low_floor["floor_low"] <= sanity.FLOOR_MIN
+    assert sanity.decide(rng.uniform(0.0, 0.2, 29), floor[:29])["verdict"] == "too few images to tell"
+    gone = np.r_[np.full(20, np.nan), rng.uniform(0.0, 0.2, 20)]
+    d = sanity.decide(gone, floor)
+    assert d["verdict"] == "map vanished" and d["vanished"] == 20 and not d["passes"]
+    some = np.r_[np.full(3, np.nan), rng.uniform(0.0, 0.2, 37)]  # a few vanished: left out, 37 images used
+    d = sanity.decide(some, floor)
+    assert d["verdict"] == "passes" and d["n"] == 37 and d["vanished"] == 3
+    assert sanity.VERDICTS == ("passes", "fails", "budget too small to tell", "too few images to tell",
+                               "map vanished")
+    assert "seed s + 1" in sanity.RANDOMISATION_RULE and str(sanity.FLOOR_MIN) in sanity.RANDOMISATION_RULE
 
 
 def test_the_users_model_is_never_modified(model, images):
@@ -224,7 +238,7 @@ def test_data_randomisation_separates_two_models_that_read_different_halves(mode
     other = half_model("right", name="right")
     res = sanity.data_randomisation_check(model, other, images, ["occlusion", "center"], targets=[0] * len(images),
                                           progress=False)
-    rows = {r["method"]: r for r in res.summary()}
+    rows = {r["method"]: r for r in res.summary(min_images=6)}
     assert rows["occlusion"]["verdict"] == "passes" and rows["occlusion"]["spearman"] < 0.2
     assert rows["centre baseline"]["verdict"] == "fails" and rows["centre baseline"]["spearman"] == 1.0
 
@@ -294,7 +308,7 @@ def test_torch_centre_baseline_stays_exactly_one(net, images):
     assert res.steps == ["decide", "gain"]
     assert np.all(res.spearman["centre baseline"] == 1.0)
     assert np.all(res.ssim["centre baseline"] == 1.0)
-    assert res.verdict("centre baseline")["verdict"] == "fails"
+    assert res.verdict("centre baseline", min_images=6)["verdict"] == "fails"
 
 
 @pytest.mark.parametrize("cascading", [True, False])
@@ -305,7 +319,7 @@ def test_torch_occlusion_changes_when_the_deciding_layer_is_randomised(net, imag
     mean, low, high = sanity.mean_interval(sp)
     assert high < 0.8, sp
     if cascading:
-        assert res.verdict("occlusion")["verdict"] == "passes"
+        assert res.verdict("occlusion", min_images=6)["verdict"] == "passes"
 
 
 def test_torch_users_module_and_global_rng_are_untouched(net, images):
@@ -390,7 +404,7 @@ def test_torch_bad_input_is_named(net, images):
 def test_torch_data_randomisation_separates_two_modules_that_read_different_halves(net, images):
     res = sanity.data_randomisation_check(net, HalfNet("right"), images, ["occlusion", "center"], params=BLACK,
                                           targets=[0] * len(images), progress=False)
-    rows = {r["method"]: r for r in res.summary()}
+    rows = {r["method"]: r for r in res.summary(min_images=6)}
     assert rows["occlusion"]["verdict"] == "passes" and rows["occlusion"]["spearman"] < 0.2
     assert rows["centre baseline"]["verdict"] == "fails" and rows["centre baseline"]["spearman"] == 1.0
 
@@ -426,8 +440,10 @@ def test_similarity_of_different_and_constant_maps():
     assert abs(sanity.spearman_similarity(a, b)) < 0.3
     assert sanity.ssim_similarity(a, b) < 0.3
     const = np.ones((16, 16))
-    assert sanity.spearman_similarity(const, a) == 0.0
-    assert sanity.spearman_similarity(const, const) == 1.0
+    for f in (sanity.spearman_similarity, sanity.ssim_similarity, sanity.hog_similarity):
+        assert np.isnan(f(const, a)) and np.isnan(f(const, const))  # a vanished map, never a similarity
+    assert sanity.map_similarity(const, a)["vanished"] and not sanity.map_similarity(a, b)["vanished"]
+    assert abs(sanity.hog_similarity(a, b)) < 0.3
     with pytest.raises(ValueError, match="one shape"):
         sanity.spearman_similarity(a, a[:4])
     with pytest.raises(ValueError, match="finite"):
@@ -442,6 +458,8 @@ def test_mean_interval_is_seeded_and_contains_the_mean():
     assert sanity.mean_interval([0.5, 0.5, 0.5]) == (0.5, 0.5, 0.5)
     with pytest.raises(ValueError, match="no values"):
         sanity.mean_interval([])
+    assert sanity.mean_interval([np.nan, 0.5, 0.5]) == (0.5, 0.5, 0.5)  # vanished maps left out
+    assert all(np.isnan(sanity.mean_interval([np.nan, np.nan])))
 
 
 # Global RNG states seen by SpyLayer.reset_parameters (module level: deepcopy does not copy it).
@@ -494,7 +512,7 @@ def test_report_intervals_are_the_tables_bootstrap_mean_ci(model, images):
         lo, hi = bootstrap_mean_ci(_rows(scores), "v", seed=3, confidence=0.9)
         assert (curve["low"][k + 1], curve["high"][k + 1]) == (lo, hi)
         assert curve["mean"][k + 1] == pytest.approx(scores.mean(), abs=1e-15)
-    v = res.verdict("occlusion")
+    v = res.verdict("occlusion", metric="spearman")
     assert (v["low"], v["high"]) == bootstrap_mean_ci(_rows(res.spearman["occlusion"][-1]), "v", seed=3)
 
     data = sanity.data_randomisation_check(model, half_model("right", name="right"), images, "occlusion",
