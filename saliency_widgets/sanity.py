@@ -72,16 +72,19 @@ FLOOR_MIN = 0.1
 VERDICTS = ("passes", "fails", "budget too small to tell", "too few images to tell", "map vanished")
 #: the decision rule, as the reports print it
 RANDOMISATION_RULE = (
-    "Per image, the similarity (default |Spearman|) of the method's map on the trained model (seed s) to "
-    "(a) its map on the trained model with seed s + 1 -- the method's own noise floor -- and (b) its map on "
-    "the randomised model with seed s + 1; a deterministic method's floor is 1 (the same map under any seed). "
+    "Per image i, the similarity (default: signed Spearman) of the method's map on the trained model (seed "
+    "s + 2i) to (a) its map on the trained model with seed s + 2i + 1 -- the method's own noise floor -- and "
+    "(b) its map on the randomised model with seed s + 2i + 1 (each image its own draws, the same design on "
+    "both sides); a deterministic method's floor is 1 (the same map under any seed). "
     "A pair where either map is constant is a vanished map, not a similarity: when maps vanish on at least "
     "half of the images the verdict is MAP VANISHED; otherwise those images are left out. With fewer than "
     f"{MIN_IMAGES} images left: TOO FEW IMAGES TO TELL. The 95% percentile-bootstrap intervals of the two "
     "mean similarities are taken over images. When the floor's lower bound is at or below "
     f"{FLOOR_MIN} the method cannot reproduce its own map: BUDGET TOO SMALL TO TELL. Otherwise the method "
     "PASSES when the randomised interval's upper bound is below the floor interval's lower bound, and FAILS "
-    "when it is not.")
+    "when it is not. |Spearman| is reported beside it, and a pass that |Spearman| under the same rule does not "
+    "confirm is flagged (the randomised map may be the trained one with its sign flipped); |Spearman| does not "
+    "decide alone because two unrelated smooth maps have |Spearman| well above 0, so its floor is never near 0.")
 
 # The demo model's blocks, from the output down: each convolution with its batch norm.
 DEMO_BLOCKS = (("probabilities",), ("conv4", "bn4"), ("conv3", "bn3"), ("conv2", "bn2"),
@@ -347,14 +350,28 @@ def _noisy(image, index, smoothing, noise, seed):
 
 
 def _maps(explainer, images, targets, smooth=None):
-    """Raw maps (N, H, W); with ``smooth=(copies, noise, seed)`` each the mean over noisy copies (sMPRT)."""
-    if smooth is None or smooth[0] == 0:
-        return np.stack([np.asarray(explainer.explain(img, int(t)).raw, dtype=np.float64)
-                         for img, t in zip(images, targets)])
-    copies, noise, seed = smooth
-    return np.stack([np.mean([np.asarray(explainer.explain(c, int(t)).raw, dtype=np.float64)
-                              for c in _noisy(img, i, copies, noise, seed)], axis=0)
-                     for i, (img, t) in enumerate(zip(images, targets))])
+    """Raw maps (N, H, W); with ``smooth=(copies, noise, seed)`` each the mean over noisy copies (sMPRT).
+
+    A seeded explainer (an int ``seed`` attribute, s) explains image i with seed
+    s + 2i: every image gets its own draws, so a bootstrap over images covers the
+    method's own randomness (one draw shared by all images would not); the
+    floor's explainer (s + 1) then uses s + 2i + 1, never a trained map's seed.
+    """
+    base = getattr(explainer, "seed", None)
+    per_image = isinstance(base, (int, np.integer)) and not isinstance(base, bool)
+    out = []
+    for i, (img, t) in enumerate(zip(images, targets)):
+        if per_image:
+            explainer.seed = int(base) + 2 * i
+        if smooth is None or smooth[0] == 0:
+            out.append(np.asarray(explainer.explain(img, int(t)).raw, dtype=np.float64))
+            continue
+        copies, noise, seed = smooth
+        out.append(np.mean([np.asarray(explainer.explain(c, int(t)).raw, dtype=np.float64)
+                            for c in _noisy(img, i, copies, noise, seed)], axis=0))
+    if per_image:
+        explainer.seed = base
+    return np.stack(out)
 
 
 def _score(ref, maps):
@@ -441,13 +458,23 @@ def decide(random, floor, *, random_vanished=None, floor_vanished=None, level: f
     return {"verdict": verdict, "passes": verdict == "passes", **out, "reason": reason}
 
 
+def _sign_flip(d, metric, abs_random, abs_floor, random_vanished, floor_vanished, level, min_images, seed):
+    """True when a signed-Spearman pass is not confirmed by |Spearman| under the same rule."""
+    if metric != "spearman" or not d["passes"]:
+        return False
+    return not decide(abs_random, abs_floor, random_vanished=random_vanished, floor_vanished=floor_vanished,
+                      level=level, min_images=min_images, seed=seed)["passes"]
+
+
 def _verdict_text(method, d, metric, where):
     sim = "n/a" if np.isnan(d["mean"]) else f"{d['mean']:.2f} [{d['low']:.2f}, {d['high']:.2f}]"
     floor = "n/a" if np.isnan(d["floor"]) else f"{d['floor']:.2f} [{d['floor_low']:.2f}, {d['floor_high']:.2f}]"
     left = f", {d['vanished']} with a vanished map left out" if d["vanished"] and d["verdict"] != "map vanished" \
         else ""
     return (f"{method}: {d['verdict'].upper()} - {where}: {metric} similarity to the trained map {sim}, "
-            f"the method's own noise floor {floor} ({d['n']} images{left}); {d['reason']}")
+            f"the method's own noise floor {floor} ({d['n']} images{left}); {d['reason']}"
+            + ("; but |Spearman| does not fall below its floor: the randomised map may be the trained map with its "
+               "sign flipped" if d.get("sign_flip") else ""))
 
 
 def _threshold_is_gone(threshold):
@@ -540,7 +567,7 @@ class RandomisationResult:
         return {"steps": ["trained"] + list(self.steps), "mean": mean, "low": low, "high": high,
                 "metric": metric, "method": method}
 
-    def verdict(self, method: str, *, metric: str = "abs_spearman", level: float = 0.95,
+    def verdict(self, method: str, *, metric: str = "spearman", level: float = 0.95,
                 min_images: int = MIN_IMAGES, threshold=None) -> dict:
         """Does ``method`` pass? :data:`RANDOMISATION_RULE` on the last step (cascading: the whole model).
 
@@ -548,7 +575,9 @@ class RandomisationResult:
         ----------
         method : str
         metric : one of :data:`SIMILARITIES`, keyword-only
-            Default |Spearman| (a sign flip is not a change of what the map points at).
+            Default signed Spearman; with it, ``sign_flip`` is True when |Spearman| under
+            the same rule does not confirm a pass (a sign flip is not a change of what
+            the map points at), and the text says so.
         level, min_images : keyword-only
         threshold : deprecated, ignored (the floor replaces the fixed threshold).
 
@@ -564,6 +593,9 @@ class RandomisationResult:
         where = "with the whole model randomised" if self.mode == "cascading" else f"with {self.steps[-1]} randomised"
         if self.smoothing:
             where += f" (sMPRT, {self.smoothing} noisy copies per map)"
+        d["sign_flip"] = _sign_flip(d, metric, self.abs_spearman[method][-1], self.floor[method]["abs_spearman"],
+                                    self.vanished[method][-1], self.floor_vanished[method], level, min_images,
+                                    self.seed)
         return {"method": method, "metric": metric, **d, "text": _verdict_text(method, d, metric, where)}
 
     def verdicts(self, **kwargs) -> list[dict]:
@@ -724,12 +756,12 @@ class DataRandomisationResult:
     floor: dict = field(default_factory=dict)
     floor_vanished: dict = field(default_factory=dict)
 
-    def summary(self, *, metric: str = "abs_spearman", level: float = 0.95, min_images: int = MIN_IMAGES,
+    def summary(self, *, metric: str = "spearman", level: float = 0.95, min_images: int = MIN_IMAGES,
                 threshold=None) -> list[dict]:
         """One row per method: every similarity's mean and bootstrap interval, the floor, and a verdict.
 
-        The verdict is :data:`RANDOMISATION_RULE` on ``metric`` (default |Spearman|);
-        ``threshold`` is deprecated and ignored.
+        The verdict is :data:`RANDOMISATION_RULE` on ``metric`` (default signed Spearman,
+        ``sign_flip`` as in :meth:`RandomisationResult.verdict`); ``threshold`` is deprecated and ignored.
         """
         _threshold_is_gone(threshold)
         if metric not in SIMILARITIES:
@@ -742,6 +774,8 @@ class DataRandomisationResult:
                                                                                 seed=self.seed)
             d = decide(getattr(self, metric)[m], self.floor[m][metric], random_vanished=self.vanished[m],
                        floor_vanished=self.floor_vanished[m], level=level, min_images=min_images, seed=self.seed)
+            d["sign_flip"] = _sign_flip(d, metric, self.abs_spearman[m], self.floor[m]["abs_spearman"], self.vanished[m],
+                                        self.floor_vanished[m], level, min_images, self.seed)
             row.update({k: v for k, v in d.items() if k not in ("mean", "low", "high")})
             row.update(metric=metric, text=_verdict_text(m, d, metric, "between the maps of the two models"))
             rows.append(row)
