@@ -382,7 +382,7 @@ def _score(ref, maps):
     return out
 
 
-def _floor(label, factory, seeded, model, images, targets, trained, smooth):
+def _floor(factory, seeded, model, images, targets, trained, smooth):
     """The method's own noise floor on the trained model: its maps under seed + 1 (and noise seed + 1)
     against ``trained``; a deterministic method without smoothing gives the same map: 1 exactly."""
     if seeded or smooth is not None:
@@ -687,7 +687,7 @@ def model_randomisation(model, images, methods, *, targets=None, cascading: bool
     trained, floors, measured = {}, {}, {}
     for label, factory, seeded in meths:
         trained[label] = _maps(factory(model), images, targets, smooth)
-        floors[label], measured[label] = _floor(label, factory, seeded, model, images, targets, trained[label],
+        floors[label], measured[label] = _floor(factory, seeded, model, images, targets, trained[label],
                                                 smooth)
         if bar is not None:
             bar.update(1)
@@ -814,7 +814,7 @@ def data_randomisation_check(model, permuted_model, images, methods, *, targets=
     sims, floors, a_maps, b_maps = {}, {}, {}, {}
     for label, factory, seeded in meths:
         a_maps[label] = _maps(factory(model), images, targets)
-        floors[label], measured = _floor(label, factory, seeded, model, images, targets, a_maps[label], None)
+        floors[label], measured = _floor(factory, seeded, model, images, targets, a_maps[label], None)
         b_maps[label] = _maps(factory(permuted_model, offset=1 if measured else 0), images, targets)
         sims[label] = _score(a_maps[label], b_maps[label])
         if bar is not None:
