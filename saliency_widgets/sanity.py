@@ -458,6 +458,12 @@ def decide(random, floor, *, random_vanished=None, floor_vanished=None, level: f
     return {"verdict": verdict, "passes": verdict == "passes", **out, "reason": reason}
 
 
+def _deterministic(floor) -> bool:
+    """A floor of exactly 1 wherever defined: the method gave the same map under another seed (or has none)."""
+    f = np.asarray(floor, np.float64)
+    return bool(np.all(np.isnan(f) | (f == 1.0)))
+
+
 def _sign_flip(d, metric, abs_random, abs_floor, random_vanished, floor_vanished, level, min_images, seed):
     """True when a signed-Spearman pass is not confirmed by |Spearman| under the same rule."""
     if metric != "spearman" or not d["passes"]:
@@ -471,6 +477,8 @@ def _verdict_text(method, d, metric, where):
     floor = "n/a" if np.isnan(d["floor"]) else f"{d['floor']:.2f} [{d['floor_low']:.2f}, {d['floor_high']:.2f}]"
     left = f", {d['vanished']} with a vanished map left out" if d["vanished"] and d["verdict"] != "map vanished" \
         else ""
+    if d.get("deterministic"):
+        floor += " (deterministic: the same map under any seed)"
     return (f"{method}: {d['verdict'].upper()} - {where}: {metric} similarity to the trained map {sim}, "
             f"the method's own noise floor {floor} ({d['n']} images{left}); {d['reason']}"
             + ("; but |Spearman| does not fall below its floor: the randomised map may be the trained map with its "
@@ -593,6 +601,7 @@ class RandomisationResult:
         where = "with the whole model randomised" if self.mode == "cascading" else f"with {self.steps[-1]} randomised"
         if self.smoothing:
             where += f" (sMPRT, {self.smoothing} noisy copies per map)"
+        d["deterministic"] = _deterministic(self.floor[method][metric])
         d["sign_flip"] = _sign_flip(d, metric, self.abs_spearman[method][-1], self.floor[method]["abs_spearman"],
                                     self.vanished[method][-1], self.floor_vanished[method], level, min_images,
                                     self.seed)
@@ -774,6 +783,7 @@ class DataRandomisationResult:
                                                                                 seed=self.seed)
             d = decide(getattr(self, metric)[m], self.floor[m][metric], random_vanished=self.vanished[m],
                        floor_vanished=self.floor_vanished[m], level=level, min_images=min_images, seed=self.seed)
+            d["deterministic"] = _deterministic(self.floor[m][metric])
             d["sign_flip"] = _sign_flip(d, metric, self.abs_spearman[m], self.floor[m]["abs_spearman"], self.vanished[m],
                                         self.floor_vanished[m], level, min_images, self.seed)
             row.update({k: v for k, v in d.items() if k not in ("mean", "low", "high")})

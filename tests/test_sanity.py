@@ -653,3 +653,11 @@ def test_hog_and_absolute_spearman_ignore_a_sign_flip():
     assert sanity.hog_similarity(a, -a) == pytest.approx(1.0, abs=1e-9)
     sim = sanity.map_similarity(a, -a)
     assert sim["spearman"] == pytest.approx(-1.0) and sim["abs_spearman"] == pytest.approx(1.0)
+
+
+def test_a_deterministic_methods_floor_is_one_and_the_text_says_so(net, images):
+    res = sanity.model_randomisation(net, images, ["occlusion", ("rise", _tiny_rise(16), True)], layers=["decide"],
+                                     params=BLACK, progress=False)
+    occ, rise = res.verdict("occlusion"), res.verdict("rise")
+    assert occ["deterministic"] and "deterministic: the same map under any seed" in occ["text"]
+    assert not rise["deterministic"] and "deterministic" not in rise["text"]
