@@ -113,3 +113,21 @@ def test_device_paths_carry_the_score_range(framework):
         same = type(make(model, 5))(model, **{**make(model, 5).params, "occluder": "mean", "batch_size": 5})
         exp, msgs = _explain(same, ones)
         assert exp.no_signal and not exp.saliency.any() and len(msgs) == 1, name
+
+
+@pytest.mark.parametrize("name", ["rise", "mask-update"])
+def test_jax_blocks_of_batches_carry_the_score_range(name):
+    """The lax.scan block path (on a GPU; forced here on the CPU) carries the range like a call per batch."""
+    from saliency_widgets import as_model
+    from .test_device_paths import EXPLAINERS, jax_region, numpy_region
+    image = np.random.default_rng(0).uniform(0, 1, (16, 16, 3)).astype(np.float32)
+    m = as_model(jax_region)
+    m.backend.pixels_per_dispatch = 24 * 16 * 16
+    exp = EXPLAINERS[name](m, 5).explain(image, 0)
+    ref = EXPLAINERS[name](numpy_region, 64).explain(image, 0)  # the NumPy reference's range
+    assert any(k[0].endswith("-block") for k in m.backend._compiled)
+    np.testing.assert_allclose(exp.score_range, ref.score_range, atol=1e-6)
+    assert not exp.no_signal
+    flat = type(EXPLAINERS[name](m, 5))(m, **{**EXPLAINERS[name](m, 5).params, "occluder": "mean", "batch_size": 5})
+    exp, msgs = _explain(flat, np.full((16, 16, 3), 0.3, np.float32))
+    assert exp.no_signal and len(msgs) == 1
