@@ -93,6 +93,8 @@ def test_the_tolerance():
     assert has_no_signal((0.5, 0.5)) and has_no_signal((1.0, 1.0 + 0.5 * NO_SIGNAL_TOL))
     assert not has_no_signal((1.0, 1.0 + 2 * NO_SIGNAL_TOL)) and not has_no_signal(None)
     assert has_no_signal((1000.0, 1000.0 + 1e-4))  # logits: relative to the scores' size
+    assert not has_no_signal((1e-3, 1e-3 + 1e-7))  # a low-probability target that moves is signal
+    assert has_no_signal((0.0, 0.0))
 
 
 def test_the_flag_survives_save_and_load(tmp_path):
