@@ -8,7 +8,30 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Explanation", "normalize_map"]
+__all__ = ["Explanation", "normalize_map", "NO_SIGNAL_TOL", "has_no_signal", "no_signal_text"]
+
+#: the target's score "never changed" when max - min <= NO_SIGNAL_TOL * max(|max|, |min|) over every
+#: perturbed image and the unmasked one: relative, so a low-probability target (p ~ 1e-3) that moves by
+#: 1e-6 still counts as signal, while float32 rounding through a model (~1e-7 to 1e-6 relative; JAX on
+#: the CPU spread a constant 0.4 over [0.39999965, 0.40000001]) does not
+NO_SIGNAL_TOL = 1e-5
+
+
+def has_no_signal(score_range) -> bool:
+    """True when ``score_range`` (min, max of the target's scores seen) is flat to :data:`NO_SIGNAL_TOL`."""
+    if score_range is None:
+        return False
+    lo, hi = (float(v) for v in score_range)
+    return hi - lo <= NO_SIGNAL_TOL * max(abs(hi), abs(lo), 1e-30)
+
+
+def no_signal_text(method: str, score_range) -> str:
+    """The warning (and the widget's note) for a map drawn from no signal."""
+    lo, hi = (float(v) for v in score_range)
+    return (f"{method}: the target's score never changed under the method's perturbations (it stayed in "
+            f"[{lo:.6g}, {hi:.6g}]), so the map carries no signal; its display map is left blank "
+            f"(Explanation.no_signal). The occluder may equal the image (e.g. a one-colour image under the "
+            f"mean-colour occluder), or the model ignores its input: try another occluder or image.")
 
 
 def normalize_map(raw: np.ndarray, *, center: bool = True) -> np.ndarray:
@@ -64,6 +87,12 @@ class Explanation:
     done : bool, True for the final map.
     mask : (H, W) array or None, the current mask of the first chain (MaskUpdate).
     trace : (steps,) array or None, the first chain's target probability at every step.
+    score_range : (min, max) or None, the target's scores seen over the unmasked image
+        and every perturbed one (perturbation methods; None for the others).
+    no_signal : bool, True when ``score_range`` is flat (:data:`NO_SIGNAL_TOL`): the
+        model's score never changed, so ``raw`` is the method's arithmetic on a
+        constant (kept as computed) and ``saliency`` is all zeros, not min-max
+        normalised noise.
     """
 
     saliency: np.ndarray
@@ -76,6 +105,8 @@ class Explanation:
     done: bool = True
     mask: np.ndarray | None = None
     trace: np.ndarray | None = None
+    score_range: tuple | None = None
+    no_signal: bool = False
 
     _ARRAYS = ("saliency", "raw", "mask", "trace")
 
@@ -95,6 +126,8 @@ class Explanation:
             "method": str(self.method),
             "params": self.params,
             "done": bool(self.done),
+            "score_range": None if self.score_range is None else [float(v) for v in self.score_range],
+            "no_signal": bool(self.no_signal),
             "format": "saliency_widgets.Explanation/1",
         }
         arrays = {k: np.asarray(getattr(self, k)) for k in self._ARRAYS if getattr(self, k) is not None}
@@ -116,13 +149,16 @@ class Explanation:
             meta = json.loads(str(data["metadata"]))
             arrays = {k: data[k] for k in cls._ARRAYS if k in data}
         meta.pop("format", None)
+        if meta.get("score_range") is not None:
+            meta["score_range"] = tuple(meta["score_range"])
         return cls(**arrays, **meta)
 
     def __repr__(self) -> str:
         h, w = self.saliency.shape
         state = "final" if self.done else "partial"
+        flag = ", NO SIGNAL" if self.no_signal else ""
         return (f"Explanation({self.method}, target={self.target}, score={self.score:.3f}, "
-                f"{h}x{w}, n_forward={self.n_forward}, {state})")
+                f"{h}x{w}, n_forward={self.n_forward}, {state}{flag})")
 
 
 def _json_default(obj: Any):

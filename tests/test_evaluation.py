@@ -37,8 +37,10 @@ class FixedMap:
 def test_rows_and_markdown_table(data):
     images, truths = data
     model = RegionModel()
-    rows = evaluate({"rise": Rise(model, masks=300, grid=4, seed=0), "center": CenterBaseline()}, images, truths,
-                    progress=False, step=32)
+    # occluder 0: on these all-ones images the default (mean colour = 1) leaves the score unchanged, a map
+    # from no signal (Explanation.no_signal)
+    rows = evaluate({"rise": Rise(model, masks=300, grid=4, seed=0, occluder="zero"), "center": CenterBaseline()},
+                    images, truths, progress=False, step=32)
     assert len(rows) == 6 and {r["method"] for r in rows} == {"rise", "center"}
     table = str(rows)
     assert table.startswith("| method |") and "| rise |" in table and "| center |" in table
@@ -105,13 +107,27 @@ class HidingModel(RegionModel):
 
 def test_a_metric_failing_the_sanity_check_is_flagged(data):
     images, truths = data
+    images, truths = np.concatenate([images, images]), truths * 2  # 6 entries: 6 wins of 6 is a clear majority
     rows = evaluate({"center": CenterBaseline()}, images, truths, model=HidingModel(), occluder=0, step=16,
                     progress=False)
-    assert rows.sanity.share["deletion"] == 0.0 and rows.sanity.failed == ["deletion"]
+    # pointing (15 px) ties on every 16 x 16 image (any maximum is within 15 px of the quadrant): flagged
+    assert rows.sanity.share["deletion"] == 0.0
+    assert sorted(rows.sanity.failed) == ["deletion", "insertion", "pointing", "pointing_strict"]
     table = rows.to_markdown()
     assert "deletion AUC ↓ (occluder 0) ⚠" in table and "do not rank methods on it" in table
-    assert "first 3 entries" in table and "box_iou 100%, insertion 50%, deletion 0%." in table
-    assert "pointing (15 px) [95% CI] ⚠" not in table
+    # insertion ties on every flat image (its blurred start is itself): ties are losses, so it is flagged too
+    assert "insertion AUC ↑ (gauss-reflect blur start, not RISE's gkern) ⚠" in table
+    assert "first 6 entries" in table and "box_iou 100%, insertion 0%, deletion 0%" in table
+    assert "Wilson 95% lower bound 0%, not above 50%" in table
+    assert "pointing (15 px) [95% CI] ⚠" in table and "box IoU (≥ 0.5 of min-max raw) ⚠" not in table
+
+
+def test_three_entries_cannot_pass_the_sanity_check(data):
+    """3 wins of 3 has a Wilson lower bound of 0.44: too few entries to call it a clear majority."""
+    images, truths = data
+    rows = evaluate({"center": CenterBaseline()}, images, truths, metrics=("box_iou",), progress=False)
+    assert rows.sanity.share["box_iou"] == 1.0 and rows.sanity.failed == ["box_iou"]
+    assert "Wilson 95% lower bound 44%" in rows.to_markdown()
 
 
 def test_sanity_result_is_stored_and_reused(tmp_path, data, monkeypatch):
@@ -126,7 +142,7 @@ def test_sanity_result_is_stored_and_reused(tmp_path, data, monkeypatch):
     monkeypatch.setattr(metric_sanity, "sanity_check", boom)
     again = evaluate({"center": CenterBaseline()}, images, truths, model=HidingModel(), occluder=0, step=16,
                      results=path, progress=False)
-    assert again.sanity.share == first.sanity.share and again.sanity.failed == ["deletion"]
+    assert again.sanity.share == first.sanity.share and sorted(again.sanity.failed) == sorted(first.sanity.failed)
 
 
 class Interrupting(Occlusion):

@@ -68,7 +68,7 @@ class Results(list):
         occ = m.get("occluder", "auto")
         occ = f"{occ:g}" if isinstance(occ, (int, float)) else occ
         return {"pointing": f"pointing ({tol:g} px) [95% CI]", "pointing_strict": "pointing (strict) [95% CI]",
-                "box_iou": f"box IoU ({region})", "insertion": "insertion AUC ↑ (blurred start)",
+                "box_iou": f"box IoU ({region})", "insertion": "insertion AUC ↑ (gauss-reflect blur start, not RISE's gkern)",
                 "deletion": f"deletion AUC ↓ (occluder {occ})"}
 
     def to_markdown(self) -> str:
@@ -115,12 +115,16 @@ class Results(list):
             shares = ", ".join(f"{k} {100 * v:.0f}%" for k, v in self.sanity.share.items()
                                if any(k in s for s in summary))
             lines.append(f"Sanity check (the ground-truth mask as a map vs a uniform random map, first "
-                         f"{self.sanity.n} entries, ties count 1/2): the mask wins on {shares}.")
+                         f"{self.sanity.n} entries, ties count as losses): the mask wins on {shares}; a metric "
+                         f"passes when the 95% Wilson lower bound of its win rate is above "
+                         f"{100 * self.sanity.threshold:.0f}%.")
             for k in METRICS:
                 if k in failed and any(k in s for s in summary):
-                    lines.append(f"⚠ {heads[k]}: the ground-truth mask beats a random map on only "
-                                 f"{100 * self.sanity.share[k]:.0f}% of {self.sanity.n} images (sanity check, "
-                                 f"threshold {100 * self.sanity.threshold:.0f}%): do not rank methods on it.")
+                    lo = self.sanity.interval(k)[0]
+                    lines.append(f"⚠ {heads[k]}: the ground-truth mask beats a random map on "
+                                 f"{100 * self.sanity.share[k]:.0f}% of {self.sanity.n} images, Wilson 95% lower "
+                                 f"bound {100 * lo:.0f}%, not above {100 * self.sanity.threshold:.0f}% (sanity "
+                                 f"check): do not rank methods on it.")
         return "\n".join(lines)
 
     def pointing_table(self, class_names=None, *, key: str = "hit") -> str:

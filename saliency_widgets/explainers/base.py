@@ -10,7 +10,7 @@ from typing import Iterator
 
 import numpy as np
 
-from ..explanation import Explanation
+from ..explanation import Explanation, has_no_signal, no_signal_text
 from ..models import ModelError, as_model
 from ..models.adapter import check_positive_int
 from ..occluder import check_occluder, occluder_param, resolve_occluder
@@ -212,7 +212,7 @@ class Explainer:
             for exp in gen:
                 if bar is not None:
                     bar.update(exp.n_forward - bar.n)
-                yield exp
+                yield _flag_no_signal(exp)
         finally:
             gen.close()
             if bar is not None:
@@ -233,3 +233,17 @@ class Explainer:
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.params.items())
         return f"{type(self).__name__}({args})"
+
+
+def _flag_no_signal(exp: Explanation) -> Explanation:
+    """One place for every perturbation method: a map whose target score never moved is flagged, its
+    display map blanked (min-max normalising it would draw rounding noise as a confident map), and the
+    final one warns."""
+    if exp.score_range is None or not has_no_signal(exp.score_range):
+        return exp
+    exp.no_signal = True
+    exp.saliency = np.zeros_like(exp.saliency)
+    if exp.done:
+        import warnings
+        warnings.warn(no_signal_text(exp.method, exp.score_range), RuntimeWarning, stacklevel=3)
+    return exp

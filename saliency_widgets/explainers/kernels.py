@@ -12,7 +12,7 @@ import numpy as np
 
 from ..models import ModelError
 
-__all__ = ["upsample", "apply_masks", "weighted_sum", "MaskConsts", "run_step"]
+__all__ = ["upsample", "apply_masks", "weighted_sum", "score_bounds", "initial_bounds", "MaskConsts", "run_step"]
 
 
 def upsample(xp, rows_m, cols_m, ar_h, ar_w, grids, offsets):
@@ -46,6 +46,25 @@ def weighted_sum(xp, w, m, acc_dtype):
     batches stays in ``acc_dtype``.
     """
     return xp.astype(xp.tensordot(xp.astype(w, m.dtype), m, axes=1), acc_dtype)
+
+
+def score_bounds(xp, p, bounds):
+    """The running ``[min, max]`` (2,) of the target scores seen, updated with one batch's scores ``p``.
+
+    Every perturbation kernel carries it, so the shared path
+    (:meth:`~saliency_widgets.explainers.base.Explainer._iterate`) can tell a map
+    drawn from no signal (the score never changed) from a map; two reductions of
+    a batch of scores, nothing more.
+    """
+    p = xp.astype(p, bounds.dtype)
+    lo = xp.minimum(bounds[0:1], -xp.max(-p, keepdims=True))
+    hi = xp.maximum(bounds[1:2], xp.max(p, keepdims=True))
+    return xp.concat([lo, hi], axis=0)
+
+
+def initial_bounds(be, score):
+    """``[score, score]`` on the device: the unmasked image's score opens the range."""
+    return be.asarray(np.array([score, score], np.float32))
 
 
 class MaskConsts:

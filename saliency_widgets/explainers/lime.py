@@ -106,11 +106,14 @@ class Lime(Explainer):
                 continue
             ps.extend(be.to_numpy(p) for p in pending)
             pending = []
-            coef = self._fit(z_all[:done], np.concatenate(ps))
+            p_all = np.concatenate(ps)
+            coef = self._fit(z_all[:done], p_all)
             raw = coef[seg]
+            seen = (min(score, float(p_all.min())), max(score, float(p_all.max())))  # any signal at all?
             yield Explanation(saliency=normalize_map(raw, center=False), raw=raw.astype(np.float32),
                               target=target, score=score, n_forward=done, method=self.method,
-                              params={**self.params, "n_superpixels": n_seg}, done=done >= self.samples)
+                              params={**self.params, "n_superpixels": n_seg}, done=done >= self.samples,
+                              score_range=seen)
 
     def _fit(self, z, p, alpha=1.0):
         # Cosine distance of each sample to the all-on vector, exponential kernel.

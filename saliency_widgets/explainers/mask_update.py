@@ -14,7 +14,7 @@ import numpy as np
 from ..explanation import Explanation, normalize_map
 from .base import Explainer, check_occluder, check_positive_int, check_seed
 from ..models.backends import Pacer
-from .kernels import MaskConsts, apply_masks, run_step, upsample, weighted_sum
+from .kernels import MaskConsts, apply_masks, initial_bounds, run_step, score_bounds, upsample, weighted_sum
 from .masks import MaskUpsampler
 from .declaration import Declaration
 
@@ -228,6 +228,7 @@ class MaskUpdate(Explainer):
         acc_m = be.asarray(zeros, dtype=be.acc_dtype)  # sum of evaluated masks (score/slope)
         acc_m2 = be.asarray(zeros, dtype=be.acc_dtype)  # sum of squared masks (slope)
         acc_p = be.asarray(np.float64(0.0), dtype=be.acc_dtype)  # sum of p (slope)
+        bounds = initial_bounds(be, score)  # the scores seen: is there any signal at all?
         trace: list[np.ndarray] = []
         pending = []  # p[0] of the steps since the last yield, still on the device
         pacer = Pacer(be.yield_interval_s if partials else math.inf)
@@ -241,17 +242,17 @@ class MaskUpdate(Explainer):
         step = 0
         while step < len(us):
             if nb > 1 and n_full - step >= nb:
-                grids, masks, prev, ps, acc, acc_m, acc_m2, acc_p = run_step(
+                grids, masks, prev, ps, acc, acc_m, acc_m2, acc_p, bounds = run_step(
                     self, blk, step, c.rows, c.cols, c.ar_h, c.ar_w, c.fill, c.diff, c.tidx, p0,
                     grids, masks, prev, u_full[step:step + nb], off_full[step:step + nb],
-                    acc, acc_m, acc_m2, acc_p)
+                    acc, acc_m, acc_m2, acc_p, bounds)
                 pending.append(ps)
                 done += nb * k_all
                 step += nb
                 final = done >= self.steps
                 if not pacer.due(final):
                     continue
-                yield self._device_partial(be, xp, pending, trace, (acc, acc_m, acc_m2, acc_p), masks, done,
+                yield self._device_partial(be, xp, pending, trace, (acc, acc_m, acc_m2, acc_p, bounds), masks, done,
                                            target, score, final)
                 continue
             k = len(us[step])
@@ -260,16 +261,16 @@ class MaskUpdate(Explainer):
             else:  # the last step advances fewer chains
                 u, off = be.asarray(us[step], dtype=u_dtype), be.asarray(offs[step], dtype=be.int_dtype)
                 grids, masks, prev = grids[:k], masks[:k], prev[:k]
-            grids, masks, prev, p, acc, acc_m, acc_m2, acc_p = run_step(
+            grids, masks, prev, p, acc, acc_m, acc_m2, acc_p, bounds = run_step(
                 self, fn, step, c.rows, c.cols, c.ar_h, c.ar_w, c.fill, c.diff, c.tidx, p0,
-                grids, masks, prev, u, off, acc, acc_m, acc_m2, acc_p)
+                grids, masks, prev, u, off, acc, acc_m, acc_m2, acc_p, bounds)
             pending.append(p[0:1])
             done += k
             step += 1
             final = done >= self.steps
             if not pacer.due(final):
                 continue
-            yield self._device_partial(be, xp, pending, trace, (acc, acc_m, acc_m2, acc_p), masks, done,
+            yield self._device_partial(be, xp, pending, trace, (acc, acc_m, acc_m2, acc_p, bounds), masks, done,
                                        target, score, final)
 
     def _device_partial(self, be, xp, pending, trace, sums, masks, n, target, score, final):
@@ -279,9 +280,11 @@ class MaskUpdate(Explainer):
         """
         trace.append(be.to_numpy(xp.concat(pending) if len(pending) > 1 else pending[0]))
         pending.clear()
-        acc, acc_m, acc_m2, acc_p = sums
-        return self._partial(be.to_numpy(acc), be.to_numpy(acc_m), be.to_numpy(acc_m2), float(be.to_numpy(acc_p)),
-                             n, target, score, be.to_numpy(masks[0]), np.concatenate(trace), final)
+        acc, acc_m, acc_m2, acc_p, bounds = sums
+        exp = self._partial(be.to_numpy(acc), be.to_numpy(acc_m), be.to_numpy(acc_m2), float(be.to_numpy(acc_p)),
+                            n, target, score, be.to_numpy(masks[0]), np.concatenate(trace), final)
+        exp.score_range = tuple(float(v) for v in be.to_numpy(bounds))
+        return exp
 
     def _partial(self, acc, acc_m, acc_m2, acc_p, n, target, score, mask, trace, final):
         if self.weighting == "none":
@@ -302,24 +305,25 @@ def _block(scan, step):
     """``step`` over a block of steps (leading axis of ``u``/``offsets``) as one device loop;
     the block's p[0] per step come back as one (nb,) array."""
     def block(rows, cols, ar_h, ar_w, fill, diff, tidx, p0, grids, masks, prev, u, offsets,
-              acc, acc_m, acc_m2, acc_p):
+              acc, acc_m, acc_m2, acc_p, bounds):
         def body(carry, xs):
-            grids, masks, prev, acc, acc_m, acc_m2, acc_p = carry
-            grids, masks, prev, p, acc, acc_m, acc_m2, acc_p = step(
+            grids, masks, prev, acc, acc_m, acc_m2, acc_p, bounds = carry
+            grids, masks, prev, p, acc, acc_m, acc_m2, acc_p, bounds = step(
                 rows, cols, ar_h, ar_w, fill, diff, tidx, p0, grids, masks, prev, xs[0], xs[1],
-                acc, acc_m, acc_m2, acc_p)
-            return (grids, masks, prev, acc, acc_m, acc_m2, acc_p), p[0]
-        (grids, masks, prev, acc, acc_m, acc_m2, acc_p), ps = scan(
-            body, (grids, masks, prev, acc, acc_m, acc_m2, acc_p), (u, offsets))
-        return grids, masks, prev, ps, acc, acc_m, acc_m2, acc_p
+                acc, acc_m, acc_m2, acc_p, bounds)
+            return (grids, masks, prev, acc, acc_m, acc_m2, acc_p, bounds), p[0]
+        (grids, masks, prev, acc, acc_m, acc_m2, acc_p, bounds), ps = scan(
+            body, (grids, masks, prev, acc, acc_m, acc_m2, acc_p, bounds), (u, offsets))
+        return grids, masks, prev, ps, acc, acc_m, acc_m2, acc_p, bounds
     return block
 
 
 def _mask_update_step(xp, scores, acc_dtype, update, weighting, lr):
     """One step of all chains: score the masks, accumulate, resample the grids, upsample the next masks."""
     def step(rows, cols, ar_h, ar_w, fill, diff, tidx, p0, grids, masks, prev, u, offsets,
-             acc, acc_m, acc_m2, acc_p):
+             acc, acc_m, acc_m2, acc_p, bounds):
         p = scores(apply_masks(fill, diff, masks), tidx)
+        bounds = score_bounds(xp, p, bounds)
         if weighting != "none":
             acc = acc + weighted_sum(xp, p, masks, acc_dtype)
             acc_m = acc_m + xp.astype(xp.sum(masks, axis=0), acc_dtype)
@@ -340,5 +344,5 @@ def _mask_update_step(xp, scores, acc_dtype, update, weighting, lr):
         masks = upsample(xp, rows, cols, ar_h, ar_w, new, offsets)
         if weighting == "none":
             acc = acc + xp.astype(xp.sum(masks, axis=0), acc_dtype)
-        return new, masks, q, p, acc, acc_m, acc_m2, acc_p
+        return new, masks, q, p, acc, acc_m, acc_m2, acc_p, bounds
     return step

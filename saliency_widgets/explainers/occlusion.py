@@ -8,7 +8,7 @@ import numpy as np
 from ..explanation import Explanation, normalize_map
 from ..models.backends import Pacer
 from .base import Explainer, check_positive_int
-from .kernels import MaskConsts, run_step, weighted_sum
+from .kernels import MaskConsts, initial_bounds, run_step, score_bounds, weighted_sum
 from .declaration import Declaration
 
 __all__ = ["Occlusion"]
@@ -95,24 +95,26 @@ class Occlusion(Explainer):
         score_d = be.asarray(np.float32(score))
         drop = be.asarray(np.zeros((h, w)), dtype=be.acc_dtype)
         count = be.asarray(np.zeros((h, w)), dtype=be.acc_dtype)
+        bounds = initial_bounds(be, score)  # the scores seen: is there any signal at all?
         pacer = Pacer(be.yield_interval_s if partials else math.inf)
         bs = self.model.batch_size
         for b0 in range(0, len(pos), bs):
             n = min(b0 + bs, len(pos))
-            drop, count = run_step(self, fn, b0 // bs, c.x, c.fill, c.ar_h, c.ar_w, c.tidx, score_d,
-                                   corners_d[b0:n], drop, count)
+            drop, count, bounds = run_step(self, fn, b0 // bs, c.x, c.fill, c.ar_h, c.ar_w, c.tidx, score_d,
+                                           corners_d[b0:n], drop, count, bounds)
             if not pacer.due(n >= len(pos)):
                 continue
             d, k = be.to_numpy(drop), be.to_numpy(count)
             raw = np.where(k > 0, d / np.maximum(k, 1), 0.0)
             yield Explanation(saliency=normalize_map(raw, center=False), raw=raw.astype(np.float32),
                               target=target, score=score, n_forward=n, method=self.method,
-                              params={**self.params, "window": win}, done=n >= len(pos))
+                              params={**self.params, "window": win}, done=n >= len(pos),
+                              score_range=tuple(float(v) for v in be.to_numpy(bounds)))
 
 
 def _occlusion_step(xp, scores, acc_dtype, win):
     """One batch of windows (n, 2) top-left corners: occlude, forward, add the drops to the pixels covered."""
-    def step(x, fill, ar_h, ar_w, tidx, score, corners, drop, count):
+    def step(x, fill, ar_h, ar_w, tidx, score, corners, drop, count, bounds):
         y0, x0 = corners[:, 0:1], corners[:, 1:2]
         ry = xp.astype((ar_h[None, :] >= y0) & (ar_h[None, :] < y0 + win), x.dtype)  # (n, H)
         rx = xp.astype((ar_w[None, :] >= x0) & (ar_w[None, :] < x0 + win), x.dtype)  # (n, W)
@@ -120,5 +122,5 @@ def _occlusion_step(xp, scores, acc_dtype, win):
         p = scores(xp.where(occ[..., None] > 0, fill[None], x[None]), tidx)
         drop = drop + weighted_sum(xp, score - p, occ, acc_dtype)
         count = count + xp.astype(xp.sum(occ, axis=0), acc_dtype)
-        return drop, count
+        return drop, count, score_bounds(xp, p, bounds)
     return step

@@ -8,7 +8,7 @@ import numpy as np
 from ..explanation import Explanation, normalize_map
 from .base import Explainer, check_occluder, check_positive_int, check_seed
 from ..models.backends import Pacer
-from .kernels import MaskConsts, apply_masks, run_step, upsample, weighted_sum
+from .kernels import MaskConsts, apply_masks, initial_bounds, run_step, score_bounds, upsample, weighted_sum
 from .masks import MaskUpsampler
 from .declaration import Declaration
 
@@ -90,6 +90,7 @@ class Rise(Explainer):
         grids_d = be.asarray(grids.astype(np.float32))
         offsets_d = be.asarray(offsets, dtype=be.int_dtype)
         acc = be.asarray(np.zeros((h, w)), dtype=be.acc_dtype)
+        bounds = initial_bounds(be, score)  # the scores seen: is there any signal at all?
         pacer = Pacer(be.yield_interval_s if partials else math.inf)
         done, step, bs = 0, 0, self.model.batch_size
         nb = be.batches_per_call(bs, h * w)
@@ -101,15 +102,15 @@ class Rise(Explainer):
             if nb > 1 and self.masks - done >= nb * bs:
                 sl = slice(done, done + nb * bs)
                 g, o = grids_d[sl], offsets_d[sl]
-                acc, last = run_step(self, blk, step, c.rows, c.cols, c.ar_h, c.ar_w, c.fill, c.diff, c.tidx,
-                                     be.xp.reshape(g, (nb, bs) + tuple(g.shape[1:])),
-                                     be.xp.reshape(o, (nb, bs, 2)), acc, last)
+                acc, last, bounds = run_step(self, blk, step, c.rows, c.cols, c.ar_h, c.ar_w, c.fill, c.diff,
+                                             c.tidx, be.xp.reshape(g, (nb, bs) + tuple(g.shape[1:])),
+                                             be.xp.reshape(o, (nb, bs, 2)), acc, last, bounds)
                 done = sl.stop
                 step += nb
             else:
                 sl = slice(done, min(done + bs, self.masks))
-                acc, last = run_step(self, fn, step, c.rows, c.cols, c.ar_h, c.ar_w, c.fill, c.diff, c.tidx,
-                                     grids_d[sl], offsets_d[sl], acc)
+                acc, last, bounds = run_step(self, fn, step, c.rows, c.cols, c.ar_h, c.ar_w, c.fill, c.diff,
+                                             c.tidx, grids_d[sl], offsets_d[sl], acc, bounds)
                 done = sl.stop
                 step += 1
             final = done >= self.masks
@@ -118,23 +119,24 @@ class Rise(Explainer):
             raw = be.to_numpy(acc).astype(np.float64) / (done * self.keep)
             yield Explanation(saliency=normalize_map(raw), raw=raw.astype(np.float32), target=target,
                               score=score, n_forward=done, method=self.method, params=self.params,
-                              done=final, mask=be.to_numpy(last).copy())
+                              done=final, mask=be.to_numpy(last).copy(),
+                              score_range=tuple(float(v) for v in be.to_numpy(bounds)))
 
 
 def _block(scan, step):
     """``step`` over a block of batches (leading axis of ``grids``/``offsets``) as one device loop."""
-    def block(rows, cols, ar_h, ar_w, fill, diff, tidx, grids, offsets, acc, last):
+    def block(rows, cols, ar_h, ar_w, fill, diff, tidx, grids, offsets, acc, last, bounds):
         def body(carry, xs):
-            return step(rows, cols, ar_h, ar_w, fill, diff, tidx, xs[0], xs[1], carry[0]), None
-        return scan(body, (acc, last), (grids, offsets))[0]
+            return step(rows, cols, ar_h, ar_w, fill, diff, tidx, xs[0], xs[1], carry[0], carry[2]), None
+        return scan(body, (acc, last, bounds), (grids, offsets))[0]
     return block
 
 
 def _rise_step(xp, scores, acc_dtype):
     """One batch: upsample the grids, mask, forward, add ``sum_i p_i M_i`` to ``acc``."""
-    def step(rows, cols, ar_h, ar_w, fill, diff, tidx, grids, offsets, acc):
+    def step(rows, cols, ar_h, ar_w, fill, diff, tidx, grids, offsets, acc, bounds):
         m = upsample(xp, rows, cols, ar_h, ar_w, grids, offsets)
         p = scores(apply_masks(fill, diff, m), tidx)
         acc = acc + weighted_sum(xp, p, m, acc_dtype)
-        return acc, m[-1]
+        return acc, m[-1], score_bounds(xp, p, bounds)
     return step

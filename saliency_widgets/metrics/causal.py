@@ -4,21 +4,48 @@ Pixels are ranked by the map with :func:`~saliency_widgets.metrics.ranking.rank_
 (higher first, ties in a seeded random order), so pass ``Explanation.raw``:
 the AUCs are then invariant to any strictly increasing transform of the map and
 every method is ranked by the same rule.
+
+Two protocols (``protocol=``), named in every curve and table label:
+
+``"gauss-reflect"`` (default, this package's since its first release)
+    insertion starts from a true Gaussian blur (sigma 5, truncated to an
+    11 x 11 window) with *reflected* borders; the AUC is the trapezoid rule over
+    the fraction of pixels changed (the last step may change fewer pixels, and
+    is given its true, shorter width).
+``"rise"``
+    as RISE's code has it (``CausalMetric`` and ``gkern`` in eclique/RISE,
+    ``evaluation.py``): the blur kernel is ``gkern(11, 5)`` -- scipy's
+    ``gaussian_filter`` of an 11 x 11 Dirac with sigma 5 (reflecting at the
+    kernel's edge, so the kernel is nearly flat) -- applied with *zero* padding
+    (``conv2d(..., padding=5)``, 0 in the model's input space: RISE's normalised
+    0 is the mean colour, a raw-pixel model's 0 is black); the AUC is
+    ``(sum(s) - s[0]/2 - s[-1]/2) / (len(s) - 1)``, i.e. the points are taken as
+    equally spaced even when ``step`` does not divide H*W.  Deletion is the same
+    in both protocols except for that AUC formula (RISE's deletion substrate is
+    ``torch.zeros_like``: pass ``occluder=0`` for it).
+
+Both use ``ceil(H*W / step)`` steps, the last one changing the remaining pixels,
+and the same pixel order (``rank_order``; RISE's own order is
+``flip(argsort(map))``, equal to it when the map has no ties).
 """
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.ndimage import correlate, gaussian_filter
 
 from ..models import as_model
-import warnings
 
 from ..occluder import blur, check_occluder, resolve_occluder
 from ._checks import check_saliency
 from .ranking import TIE_SEED, rank_order
 
-__all__ = ["Curve", "insertion", "deletion", "blur"]
+__all__ = ["Curve", "insertion", "deletion", "blur", "rise_blur", "rise_kernel", "PROTOCOLS"]
+
+#: ``protocol=`` values of :func:`insertion` and :func:`deletion` (see the module docstring)
+PROTOCOLS = ("gauss-reflect", "rise")
 
 
 @dataclass
@@ -34,7 +61,36 @@ class Curve:
         return f"Curve({self.name or 'curve'}, {len(self.fractions)} points, auc={self.auc:.4f})"
 
 
-def _curve(model, x_start, x_finish, saliency, target, step, name, tie_seed):
+def rise_kernel(klen: int = 11, nsig: float = 5) -> np.ndarray:
+    """RISE's ``gkern(klen, nsig)``: ``gaussian_filter`` of a ``klen`` x ``klen`` Dirac (scipy's default
+    reflecting mode, so mass beyond the window folds back in), as a (klen, klen) float32 array summing to 1."""
+    delta = np.zeros((klen, klen))
+    delta[klen // 2, klen // 2] = 1
+    return gaussian_filter(delta, nsig).astype(np.float32)
+
+
+def rise_blur(image: np.ndarray, klen: int = 11, nsig: float = 5) -> np.ndarray:
+    """RISE's insertion start: each channel correlated with :func:`rise_kernel` and zero padding
+    (``torch.nn.functional.conv2d(x, gkern(11, 5), padding=5)``), float32 like RISE's."""
+    x = np.asarray(image, np.float32)
+    k = rise_kernel(klen, nsig)
+    out = np.stack([correlate(x[..., ch], k, mode="constant", cval=0.0) for ch in range(x.shape[2])], axis=-1)
+    return out.astype(np.float32)
+
+
+def _check_protocol(protocol):
+    if protocol not in PROTOCOLS:
+        raise ValueError(f"protocol must be one of {PROTOCOLS}, got {protocol!r}")
+    return protocol
+
+
+def _auc(scores, fractions, protocol):
+    if protocol == "rise":  # RISE's auc(): equally spaced points whatever the last step's width
+        return float((scores.sum() - scores[0] / 2 - scores[-1] / 2) / (scores.shape[0] - 1))
+    return float(np.trapezoid(scores, fractions) if hasattr(np, "trapezoid") else np.trapz(scores, fractions))
+
+
+def _curve(model, x_start, x_finish, saliency, target, step, name, tie_seed, protocol="gauss-reflect"):
     """Scores along the path from x_start to x_finish (both in the model's input space)."""
     h, w, c = x_start.shape
     sal = check_saliency(saliency, (h, w))
@@ -42,12 +98,11 @@ def _curve(model, x_start, x_finish, saliency, target, step, name, tie_seed):
         raise ValueError(f"step must be an integer >= 1 pixels, got {step!r}")
     n_pix = h * w
     order = rank_order(sal, tie_seed=tie_seed)
-    n_steps = int(np.ceil(n_pix / step))
+    n_steps = (n_pix + step - 1) // step  # RISE's count, in integers
     counts = np.minimum(np.arange(n_steps + 1) * step, n_pix)
     scores = model.path_scores(x_start, x_finish, order, counts, target)
     fractions = counts / n_pix
-    auc = float(np.trapezoid(scores, fractions) if hasattr(np, "trapezoid") else np.trapz(scores, fractions))
-    return Curve(fractions, scores, auc, name)
+    return Curve(fractions, scores, _auc(scores, fractions, protocol), f"{name} ({protocol})")
 
 
 def _prepare(model, image, batch_size):
@@ -56,7 +111,7 @@ def _prepare(model, image, batch_size):
 
 
 def deletion(model, image, saliency, target, *, step=None, occluder="auto", substrate=None, batch_size=None,
-             tie_seed=TIE_SEED) -> Curve:
+             tie_seed=TIE_SEED, protocol="gauss-reflect") -> Curve:
     """Replace the most salient pixels by the occluder first, ``step`` at a time; lower AUC is better.
 
     Parameters
@@ -77,6 +132,9 @@ def deletion(model, image, saliency, target, *, step=None, occluder="auto", subs
         Deprecated alias of ``occluder`` (a value in the model's input space).
     tie_seed : keyword-only
         Seed of the random order among equal map values.
+    protocol : {"gauss-reflect", "rise"}, keyword-only
+        The AUC formula (see the module docstring): the trapezoid over the true
+        fractions, or RISE's equally spaced points.  ``Curve.name`` names it.
 
     Returns
     -------
@@ -85,22 +143,29 @@ def deletion(model, image, saliency, target, *, step=None, occluder="auto", subs
     if substrate is not None:
         warnings.warn("deletion(substrate=) is renamed occluder=", DeprecationWarning, stacklevel=2)
         occluder = substrate
+    _check_protocol(protocol)
     model, x = _prepare(model, image, batch_size)
     if isinstance(occluder, np.ndarray) and occluder.ndim == 3:
         finish = np.broadcast_to(np.asarray(occluder, np.float32), x.shape).astype(np.float32)
     else:
         finish = resolve_occluder(x, check_occluder(occluder), model=model)
-    curve = _curve(model, x, finish, saliency, target, x.shape[1] if step is None else step, "deletion", tie_seed)
-    return curve
+    return _curve(model, x, finish, saliency, target, x.shape[1] if step is None else step, "deletion", tie_seed,
+                  protocol)
 
 
 def insertion(model, image, saliency, target, *, step=None, blur_sigma=5, batch_size=None,
-              tie_seed=TIE_SEED) -> Curve:
+              tie_seed=TIE_SEED, protocol="gauss-reflect") -> Curve:
     """Copy the most salient pixels into a blurred copy, ``step`` at a time; higher AUC is better.
 
-    The start image is the input blurred with an 11 x 11 Gaussian of ``blur_sigma``
-    (RISE's protocol). Arguments as in :func:`deletion`.
+    ``protocol="gauss-reflect"`` (default): the start image is the input blurred
+    with a Gaussian of ``blur_sigma`` truncated to 11 x 11, reflected borders
+    (:func:`blur`), AUC by the trapezoid over the fractions changed.
+    ``protocol="rise"``: RISE's code, ``gkern(11, blur_sigma)`` with zero padding
+    (:func:`rise_blur`) and RISE's AUC formula (see the module docstring).
+    Other arguments as in :func:`deletion`.
     """
+    _check_protocol(protocol)
     model, x = _prepare(model, image, batch_size)
-    start = blur(x, blur_sigma).astype(np.float32)
-    return _curve(model, start, x, saliency, target, x.shape[1] if step is None else step, "insertion", tie_seed)
+    start = (rise_blur(x, 11, blur_sigma) if protocol == "rise" else blur(x, blur_sigma)).astype(np.float32)
+    return _curve(model, start, x, saliency, target, x.shape[1] if step is None else step, "insertion", tie_seed,
+                  protocol)

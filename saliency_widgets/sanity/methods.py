@@ -13,11 +13,25 @@ model's learned weights are destroyed.  Two checks:
   trained model is compared with the map of the same architecture trained on
   permuted labels (for the demo model: :func:`saliency_widgets.demo.load_permuted_model`).
 
-Similarity is the Spearman rank correlation (:func:`scipy.stats.spearmanr`)
-and the structural similarity (:func:`skimage.metrics.structural_similarity`)
-between the two ``raw`` maps (SSIM after scaling each map to [0, 1]).  A map
-that does not change (similarity near 1) fails the check: the centre baseline
-fails it by construction, which is why it is the control.
+Similarity (:data:`SIMILARITIES`) between two ``raw`` maps: the signed Spearman
+rank correlation, its absolute value (Adebayo et al. report both: a sign flip
+does not change what a map points at), SSIM after scaling each map to [0, 1],
+and HOG similarity (the Pearson correlation of the two maps' scikit-image
+``hog`` feature vectors; HOG bins unsigned orientations, so it too ignores a
+sign flip).  A constant map has no ranking and no structure: such a pair is
+reported as **map vanished** (its similarities are NaN, counted apart), never
+as a similarity.
+
+The verdict follows one rule, stated up front (:data:`RANDOMISATION_RULE`): the
+method's own noise floor is the similarity of its map on the trained model to
+its map on the trained model *under another seed*; the randomised comparison
+uses that other seed too (the same design on both sides), so shared mask noise
+cannot make two maps look alike.  A deterministic method (occlusion, Grad-CAM,
+gradients, the centre baseline) gives the same map under any seed: its floor is
+1, exactly, and it is not recomputed.  sMPRT (Hedström et al. 2023,
+``smoothing=``) averages each map over noisy copies of the image (seeded
+noise) before comparing; the noise then counts as part of the method's own
+randomness, so the floor is measured for every method.
 
 The models are Keras 3 models and PyTorch modules (a module is explained like
 :func:`saliency_widgets.models.as_model` explains it: channels-last images in,
@@ -44,8 +58,33 @@ from ..metrics.intervals import BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED, bootstrap_m
 from ..models import randomise
 
 __all__ = ["weighted_layers", "randomise_layers", "map_similarity", "spearman_similarity",
-           "ssim_similarity", "mean_interval", "RandomisationResult", "model_randomisation",
-           "DataRandomisationResult", "data_randomisation_check", "DEMO_BLOCKS"]
+           "ssim_similarity", "hog_similarity", "mean_interval", "RandomisationResult", "model_randomisation",
+           "DataRandomisationResult", "data_randomisation_check", "DEMO_BLOCKS", "RANDOMISATION_RULE",
+           "SIMILARITIES", "MIN_IMAGES", "FLOOR_MIN", "VERDICTS", "decide"]
+
+#: the similarities reported for every pair of maps
+SIMILARITIES = ("spearman", "abs_spearman", "ssim", "hog")
+#: fewest images (with both maps non-constant) for a verdict; fewer gives "too few images to tell"
+MIN_IMAGES = 30
+#: a noise floor whose interval's lower bound is at or below this is "near zero": budget too small to tell
+FLOOR_MIN = 0.1
+#: every verdict the rule can give
+VERDICTS = ("passes", "fails", "budget too small to tell", "too few images to tell", "map vanished")
+#: the decision rule, as the reports print it
+RANDOMISATION_RULE = (
+    "Per image i, the similarity (default: signed Spearman) of the method's map on the trained model (seed "
+    "s + 2i) to (a) its map on the trained model with seed s + 2i + 1 -- the method's own noise floor -- and "
+    "(b) its map on the randomised model with seed s + 2i + 1 (each image its own draws, the same design on "
+    "both sides); a deterministic method's floor is 1 (the same map under any seed). "
+    "A pair where either map is constant is a vanished map, not a similarity: when maps vanish on at least "
+    "half of the images the verdict is MAP VANISHED; otherwise those images are left out. With fewer than "
+    f"{MIN_IMAGES} images left: TOO FEW IMAGES TO TELL. The 95% percentile-bootstrap intervals of the two "
+    "mean similarities are taken over images. When the floor's lower bound is at or below "
+    f"{FLOOR_MIN} the method cannot reproduce its own map: BUDGET TOO SMALL TO TELL. Otherwise the method "
+    "PASSES when the randomised interval's upper bound is below the floor interval's lower bound, and FAILS "
+    "when it is not. |Spearman| is reported beside it, and a pass that |Spearman| under the same rule does not "
+    "confirm is flagged (the randomised map may be the trained one with its sign flipped); |Spearman| does not "
+    "decide alone because two unrelated smooth maps have |Spearman| well above 0, so its floor is never near 0.")
 
 # The demo model's blocks, from the output down: each convolution with its batch norm.
 DEMO_BLOCKS = (("probabilities",), ("conv4", "bn4"), ("conv3", "bn3"), ("conv2", "bn2"),
@@ -121,19 +160,23 @@ def _check_pair(a, b):
     return a, b
 
 
+def _constant(a) -> bool:
+    return bool(np.ptp(a) == 0)
+
+
 def spearman_similarity(a, b) -> float:
     """Spearman rank correlation of two (H, W) maps, in [-1, 1].
 
-    A constant map has no ranking to agree with: its similarity to another
-    map is 0, and 1 only to an identical map.
+    A constant map has no ranking to agree with: the pair is a vanished map
+    and the result is NaN (never a similarity), identical or not.
     """
     from scipy.stats import spearmanr
 
     a, b = _check_pair(a, b)
+    if _constant(a) or _constant(b):
+        return float("nan")
     if np.array_equal(a, b):
         return 1.0  # exactly, not 1 - rounding: the control's "unchanged" must read as 1
-    if np.ptp(a) == 0 or np.ptp(b) == 0:
-        return 0.0  # a constant map against another map: no rank agreement
     return float(spearmanr(a.ravel(), b.ravel()).statistic)
 
 
@@ -143,7 +186,8 @@ def _unit(a):
 
 
 def ssim_similarity(a, b) -> float:
-    """Structural similarity of two (H, W) maps, each first scaled to [0, 1] (``data_range=1``)."""
+    """Structural similarity of two (H, W) maps, each first scaled to [0, 1] (``data_range=1``);
+    NaN when either map is constant (a vanished map)."""
     from skimage.metrics import structural_similarity
 
     a, b = _check_pair(a, b)
@@ -151,14 +195,45 @@ def ssim_similarity(a, b) -> float:
     win -= 1 - win % 2  # odd window no larger than the map
     if win < 3:
         raise ValueError(f"maps of shape {a.shape} are too small for SSIM (at least 3 x 3)")
+    if _constant(a) or _constant(b):
+        return float("nan")
     if np.array_equal(a, b):
         return 1.0
     return float(structural_similarity(_unit(a), _unit(b), data_range=1.0, win_size=win))
 
 
+def hog_similarity(a, b) -> float:
+    """Pearson correlation of the HOG feature vectors of two (H, W) maps, each scaled to [0, 1].
+
+    scikit-image's ``hog`` with 9 unsigned orientations, cells of
+    ``max(2, min(H, W) // 8)`` pixels (about 8 cells a side) and 2 x 2 blocks
+    (L2-Hys).  NaN when either map is constant (a vanished map).
+    """
+    from skimage.feature import hog
+
+    a, b = _check_pair(a, b)
+    cell = max(2, min(a.shape) // 8)
+    if min(a.shape) < 2 * cell:
+        raise ValueError(f"maps of shape {a.shape} are too small for HOG (at least 4 x 4)")
+    if _constant(a) or _constant(b):
+        return float("nan")
+    if np.array_equal(a, b):
+        return 1.0
+    kw = dict(orientations=9, pixels_per_cell=(cell, cell), cells_per_block=(2, 2), feature_vector=True)
+    ha, hb = hog(_unit(a), **kw), hog(_unit(b), **kw)
+    if np.ptp(ha) == 0 or np.ptp(hb) == 0:
+        return float("nan")
+    return float(np.corrcoef(ha, hb)[0, 1])
+
+
 def map_similarity(a, b) -> dict:
-    """``{"spearman": ..., "ssim": ...}`` between two (H, W) maps."""
-    return {"spearman": spearman_similarity(a, b), "ssim": ssim_similarity(a, b)}
+    """Every similarity of :data:`SIMILARITIES` between two (H, W) maps, and ``vanished``.
+
+    ``vanished`` is True when either map is constant; the similarities are then NaN.
+    """
+    sp = spearman_similarity(a, b)
+    return {"spearman": sp, "abs_spearman": abs(sp), "ssim": ssim_similarity(a, b), "hog": hog_similarity(a, b),
+            "vanished": _constant(np.asarray(a)) or _constant(np.asarray(b))}
 
 
 def mean_interval(values, *, level: float = 0.95, n_boot: int = BOOTSTRAP_RESAMPLES,
@@ -180,12 +255,16 @@ def mean_interval(values, *, level: float = 0.95, n_boot: int = BOOTSTRAP_RESAMP
     Returns
     -------
     (mean, low, high)
+        NaN values (vanished maps) are left out; all NaN gives (nan, nan, nan).
     """
     v = np.asarray(values, dtype=np.float64).ravel()
     if v.size == 0:
         raise ValueError("no values to average")
     if not 0 < level < 1:
         raise ValueError(f"level must be in (0, 1), got {level}")
+    v = v[~np.isnan(v)]
+    if v.size == 0:
+        return float("nan"), float("nan"), float("nan")
     rows = [{"image": i, "value": x} for i, x in enumerate(v)]
     lo, hi = bootstrap_mean_ci(rows, "value", n_resamples=n_boot, seed=seed, confidence=level)
     return float(v.mean()), lo, hi
@@ -196,11 +275,14 @@ def mean_interval(values, *, level: float = 0.95, n_boot: int = BOOTSTRAP_RESAMP
 # ---------------------------------------------------------------------------------------------
 
 def _methods(methods, budget, params, seed):
-    """[(label, factory(model) -> explainer, seeded)] from registry names or (label, factory) pairs.
+    """[(label, factory(model, offset=0) -> explainer, seeded)] from registry names or user factories.
 
-    Registry methods are built by :func:`~saliency_widgets.registry.build_checked`: the budget (shared:
-    only methods that have one take it; None: the constructor's default) and the registry's options in
-    ``params`` are range-checked, other settings in ``params`` (``occluder=``...) go to the constructor.
+    ``offset`` shifts a seeded method's seed (its own seed + offset: the floor's and the randomised
+    maps' other seed).  Registry methods are built by :func:`~saliency_widgets.registry.build_checked`:
+    the budget (shared: only methods that have one take it; None: the constructor's default) and the
+    registry's options in ``params`` are range-checked, other settings in ``params`` (``occluder=``...)
+    go to the constructor.  A user's ``(label, factory)`` is unseeded (``factory(model)``); a
+    ``(label, factory, True)`` is seeded: ``factory(model, seed=seed + offset)``.
     """
     from ..registry import build_checked, get_method
 
@@ -209,8 +291,7 @@ def _methods(methods, budget, params, seed):
     out = []
     for m in methods:
         if isinstance(m, tuple):
-            label, factory = m
-            out.append((str(label), factory, False))
+            out.append(_user_method(m, seed))
             continue
         spec = get_method(m)
         b = budget.get(spec.label, budget.get(spec.key)) if isinstance(budget, dict) else budget
@@ -221,15 +302,24 @@ def _methods(methods, budget, params, seed):
         # A bad budget, option or clashing setting fails here, before any model is cloned.
         label = spec.label_for(spec.checked_params(budget=b, options=options, extra=kw, seed=own_seed))
 
-        def factory(model, seed=None, spec=spec, b=b, options=options, kw=kw, own_seed=own_seed):
-            # seed: another seed for the same settings (the method's own noise, seeded methods only)
-            return build_checked(spec.key, model, budget=b, options=options, extra=kw,
-                                 seed=own_seed if seed is None else seed)
+        def factory(model, offset=0, spec=spec, b=b, options=options, kw=kw, own_seed=own_seed):
+            return build_checked(spec.key, model, budget=b, options=options, extra=kw, seed=own_seed + offset)
         out.append((label, factory, spec.seeded))  # the label the built explainer computes
     labels = [m[0] for m in out]
     if len(set(labels)) != len(labels):
         raise ValueError(f"methods repeat a label: {labels}")
     return out
+
+
+def _user_method(m, seed):
+    if len(m) == 2:
+        label, factory = m
+        return str(label), (lambda model, offset=0, f=factory: f(model)), False
+    if len(m) == 3 and m[2] is True:
+        label, factory, _ = m
+        return str(label), (lambda model, offset=0, f=factory: f(model, seed=seed + offset)), True
+    raise ValueError(f"a method must be a registry name, (label, factory) or (label, factory, True) for a seeded "
+                     f"factory taking seed=, got {m!r}")
 
 
 def _images(images):
@@ -251,15 +341,155 @@ def _targets(model, images, targets):
     return t
 
 
-def _maps(explainer, images, targets):
-    return np.stack([np.asarray(explainer.explain(img, int(t)).raw, dtype=np.float64)
-                     for img, t in zip(images, targets)])
+def _noisy(image, index, smoothing, noise, seed):
+    """sMPRT's noisy copies of one image: (smoothing, H, W, C), normal noise of ``noise`` x the image's value
+    range, seeded by (seed, image index)."""
+    rng = np.random.default_rng([int(seed), int(index)])
+    scale = noise * float(np.ptp(image)) if np.ptp(image) > 0 else noise
+    return (image[None] + rng.normal(0.0, scale, (smoothing,) + image.shape)).astype(np.float32)
+
+
+def _maps(explainer, images, targets, smooth=None):
+    """Raw maps (N, H, W); with ``smooth=(copies, noise, seed)`` each the mean over noisy copies (sMPRT).
+
+    A seeded explainer (an int ``seed`` attribute, s) explains image i with seed
+    s + 2i: every image gets its own draws, so a bootstrap over images covers the
+    method's own randomness (one draw shared by all images would not); the
+    floor's explainer (s + 1) then uses s + 2i + 1, never a trained map's seed.
+    """
+    base = getattr(explainer, "seed", None)
+    per_image = isinstance(base, (int, np.integer)) and not isinstance(base, bool)
+    out = []
+    for i, (img, t) in enumerate(zip(images, targets)):
+        if per_image:
+            explainer.seed = int(base) + 2 * i
+        if smooth is None or smooth[0] == 0:
+            out.append(np.asarray(explainer.explain(img, int(t)).raw, dtype=np.float64))
+            continue
+        copies, noise, seed = smooth
+        out.append(np.mean([np.asarray(explainer.explain(c, int(t)).raw, dtype=np.float64)
+                            for c in _noisy(img, i, copies, noise, seed)], axis=0))
+    if per_image:
+        explainer.seed = base
+    return np.stack(out)
 
 
 def _score(ref, maps):
-    sp = np.array([spearman_similarity(a, b) for a, b in zip(ref, maps)])
-    ss = np.array([ssim_similarity(a, b) for a, b in zip(ref, maps)])
-    return sp, ss
+    """Per-image similarities of :data:`SIMILARITIES` (NaN where a map vanished) and the vanished flags."""
+    sims = [map_similarity(a, b) for a, b in zip(ref, maps)]
+    out = {k: np.array([d[k] for d in sims], dtype=np.float64) for k in SIMILARITIES}
+    out["vanished"] = np.array([d["vanished"] for d in sims], dtype=bool)
+    return out
+
+
+def _floor(factory, seeded, model, images, targets, trained, smooth):
+    """The method's own noise floor on the trained model: its maps under seed + 1 (and noise seed + 1)
+    against ``trained``; a deterministic method without smoothing gives the same map: 1 exactly."""
+    if seeded or smooth is not None:
+        other = _maps(factory(model, offset=1), images, targets, _shift(smooth))
+        return _score(trained, other), True
+    gone = np.array([_constant(m) for m in trained], dtype=bool)
+    one = np.where(gone, np.nan, 1.0)
+    return {**{k: one.copy() for k in SIMILARITIES}, "vanished": gone}, False
+
+
+def _shift(smooth):
+    return None if smooth is None else (smooth[0], smooth[1], smooth[2] + 1)
+
+
+def _check_smoothing(smoothing, noise):
+    if isinstance(smoothing, bool) or not isinstance(smoothing, (int, np.integer)) or smoothing < 0:
+        raise ValueError(f"smoothing must be an integer >= 0 (noisy copies per map; 0: off), got {smoothing!r}")
+    if not (isinstance(noise, (int, float)) and 0 < noise < 10):
+        raise ValueError(f"smoothing_noise must be a positive fraction of the image's value range, got {noise!r}")
+
+
+# ---------------------------------------------------------------------------------------------
+# The decision rule (RANDOMISATION_RULE), shared by both checks
+# ---------------------------------------------------------------------------------------------
+
+def decide(random, floor, *, random_vanished=None, floor_vanished=None, level: float = 0.95,
+           min_images: int = MIN_IMAGES, seed: int = BOOTSTRAP_SEED) -> dict:
+    """Apply :data:`RANDOMISATION_RULE` to per-image similarities.
+
+    Parameters
+    ----------
+    random : (N,) array
+        Similarity of each image's trained map to its randomised map (NaN where a map vanished).
+    floor : (N,) array
+        The method's own noise floor per image (trained map, another seed).
+    random_vanished, floor_vanished : (N,) bool arrays or None, keyword-only
+        Where a map was constant (default: where the similarity is NaN).
+    level, min_images, seed : keyword-only
+        Interval level, fewest usable images for a verdict, bootstrap seed.
+
+    Returns
+    -------
+    dict with ``verdict`` (one of :data:`VERDICTS`), ``passes``, ``mean``/``low``/``high`` (randomised),
+    ``floor``/``floor_low``/``floor_high``, ``n`` (images used), ``vanished`` (images left out) and
+    ``reason`` (a plain sentence).
+    """
+    random = np.asarray(random, np.float64)
+    floor = np.asarray(floor, np.float64)
+    rv = np.isnan(random) if random_vanished is None else np.asarray(random_vanished, bool) | np.isnan(random)
+    fv = np.isnan(floor) if floor_vanished is None else np.asarray(floor_vanished, bool) | np.isnan(floor)
+    gone = rv | fv
+    keep = ~gone
+    k = int(keep.sum())
+    r = mean_interval(random[keep], level=level, seed=seed) if k else (float("nan"),) * 3
+    f = mean_interval(floor[keep], level=level, seed=seed) if k else (float("nan"),) * 3
+    out = {"mean": r[0], "low": r[1], "high": r[2], "floor": f[0], "floor_low": f[1], "floor_high": f[2],
+           "n": k, "vanished": int(gone.sum())}
+    if gone.any() and 2 * gone.sum() >= len(gone):
+        verdict = "map vanished"
+        reason = (f"a map is constant on {int(gone.sum())} of {len(gone)} images ({int(rv.sum())} randomised, "
+                  f"{int(fv.sum())} on the trained model): its similarity is undefined; the map did change "
+                  "(it disappeared), but this check cannot compare it")
+    elif k < min_images:
+        verdict, reason = "too few images to tell", f"{k} usable images, fewer than the {min_images} a verdict needs"
+    elif f[1] <= FLOOR_MIN:
+        verdict = "budget too small to tell"
+        reason = (f"the method does not reproduce its own map under another seed (floor's lower bound "
+                  f"{f[1]:.2f} <= {FLOOR_MIN}): raise its budget")
+    elif r[2] < f[1]:
+        verdict, reason = "passes", "the randomised interval lies wholly below the method's own noise floor"
+    else:
+        verdict, reason = "fails", "the randomised interval reaches the method's own noise floor"
+    return {"verdict": verdict, "passes": verdict == "passes", **out, "reason": reason}
+
+
+def _deterministic(floor) -> bool:
+    """A floor of exactly 1 wherever defined: the method gave the same map under another seed (or has none)."""
+    f = np.asarray(floor, np.float64)
+    return bool(np.all(np.isnan(f) | (f == 1.0)))
+
+
+def _sign_flip(d, metric, abs_random, abs_floor, random_vanished, floor_vanished, level, min_images, seed):
+    """True when a signed-Spearman pass is not confirmed by |Spearman| under the same rule."""
+    if metric != "spearman" or not d["passes"]:
+        return False
+    return not decide(abs_random, abs_floor, random_vanished=random_vanished, floor_vanished=floor_vanished,
+                      level=level, min_images=min_images, seed=seed)["passes"]
+
+
+def _verdict_text(method, d, metric, where):
+    sim = "n/a" if np.isnan(d["mean"]) else f"{d['mean']:.2f} [{d['low']:.2f}, {d['high']:.2f}]"
+    floor = "n/a" if np.isnan(d["floor"]) else f"{d['floor']:.2f} [{d['floor_low']:.2f}, {d['floor_high']:.2f}]"
+    left = f", {d['vanished']} with a vanished map left out" if d["vanished"] and d["verdict"] != "map vanished" \
+        else ""
+    if d.get("deterministic"):
+        floor += " (deterministic: the same map under any seed)"
+    return (f"{method}: {d['verdict'].upper()} - {where}: {metric} similarity to the trained map {sim}, "
+            f"the method's own noise floor {floor} ({d['n']} images{left}); {d['reason']}"
+            + ("; but |Spearman| does not fall below its floor: the randomised map may be the trained map with its "
+               "sign flipped" if d.get("sign_flip") else ""))
+
+
+def _threshold_is_gone(threshold):
+    if threshold is not None:
+        import warnings
+        warnings.warn("threshold= is no longer used: the verdict compares with the method's own noise floor "
+                      "(see saliency_widgets.sanity.RANDOMISATION_RULE)", DeprecationWarning, stacklevel=3)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -278,14 +508,23 @@ class RandomisationResult:
         in cascading mode step k has every block up to k randomised.
     methods : list of str
         Method labels (the registry's labels for registry methods).
-    spearman, ssim : dict label -> (n_steps, n_images) array
+    spearman, abs_spearman, ssim, hog : dict label -> (n_steps, n_images) array
+        Trained map (seed s) against the randomised model's map (seed s + 1 for
+        seeded or smoothed methods); NaN where a map vanished.
+    vanished : dict label -> (n_steps, n_images) bool array
+        Where either map of the pair is constant.
+    floor : dict label -> dict similarity -> (n_images,) array
+        The method's own noise floor (trained map, seed s, against the trained
+        map, seed s + 1); 1 for a deterministic method without smoothing.
+    floor_vanished : dict label -> (n_images,) bool array
     self_spearman, self_ssim : dict label -> (n_images,) array
-        Seeded methods only: the trained model's map against its map under another
-        seed (how much of a change the method's own randomness explains).
+        The measured floors' Spearman and SSIM (seeded or smoothed methods only).
     trained_maps : dict label -> (n_images, H, W) array
     random_maps : dict label -> (n_steps, n_images, H, W) array
     targets : (n_images,) int array
     seed : int
+    smoothing : int
+        sMPRT's noisy copies per map (0: plain MPRT).
     """
 
     mode: str
@@ -299,11 +538,22 @@ class RandomisationResult:
     seed: int
     self_spearman: dict = field(default_factory=dict)
     self_ssim: dict = field(default_factory=dict)
+    abs_spearman: dict = field(default_factory=dict)
+    hog: dict = field(default_factory=dict)
+    vanished: dict = field(default_factory=dict)
+    floor: dict = field(default_factory=dict)
+    floor_vanished: dict = field(default_factory=dict)
+    smoothing: int = 0
 
     def _scores(self, metric):
-        if metric not in ("spearman", "ssim"):
-            raise ValueError(f"metric must be 'spearman' or 'ssim', got {metric!r}")
-        return self.spearman if metric == "spearman" else self.ssim
+        if metric not in SIMILARITIES:
+            raise ValueError(f"metric must be one of {SIMILARITIES} ('spearman' or 'ssim', 'abs_spearman', "
+                             f"'hog'), got {metric!r}")
+        return getattr(self, metric)
+
+    def _check_method(self, method):
+        if method not in self.methods:
+            raise ValueError(f"no method {method!r} in this result; it has {self.methods}")
 
     def curve(self, method: str, metric: str = "spearman", *, level: float = 0.95) -> dict:
         """Plot-ready curve of one method: x labels, mean and bootstrap interval per step.
@@ -311,44 +561,51 @@ class RandomisationResult:
         Returns
         -------
         dict with ``steps`` (list of str, starting with ``"trained"``), ``mean``,
-        ``low``, ``high`` ((n_steps + 1,) arrays; the trained model's similarity to
-        itself is 1) and ``metric``.
+        ``low``, ``high`` ((n_steps + 1,) arrays; the first point is the method's
+        own noise floor -- its trained map under another seed, 1 for a
+        deterministic method) and ``metric``.  Vanished maps are left out (NaN
+        when every map of a step vanished).
         """
         scores = self._scores(metric)
-        if method not in scores:
-            raise ValueError(f"no method {method!r} in this result; it has {self.methods}")
-        rows = [mean_interval(s, level=level, seed=self.seed) for s in scores[method]]
-        mean, low, high = (np.array([1.0] + [r[i] for r in rows]) for i in range(3))
+        self._check_method(method)
+        floor = self.floor.get(method, {}).get(metric)
+        first = (1.0, 1.0, 1.0) if floor is None else mean_interval(floor, level=level, seed=self.seed)
+        rows = [first] + [mean_interval(s, level=level, seed=self.seed) for s in scores[method]]
+        mean, low, high = (np.array([r[i] for r in rows]) for i in range(3))
         return {"steps": ["trained"] + list(self.steps), "mean": mean, "low": low, "high": high,
                 "metric": metric, "method": method}
 
-    def verdict(self, method: str, *, threshold: float = 0.5, metric: str = "spearman",
-                level: float = 0.95) -> dict:
-        """Does ``method`` pass? It passes when its map changes once the model is randomised.
+    def verdict(self, method: str, *, metric: str = "spearman", level: float = 0.95,
+                min_images: int = MIN_IMAGES, threshold=None) -> dict:
+        """Does ``method`` pass? :data:`RANDOMISATION_RULE` on the last step (cascading: the whole model).
 
-        Rule (stated, not Adebayo's, who judged by eye), on the last step (in
-        cascading mode: the whole model randomised), with the ``level`` bootstrap
-        interval of the mean similarity over the images: **passes** when the whole
-        interval lies below ``threshold``, **fails** when it lies at or above it,
-        **undecided** when it straddles it (too few images, or too noisy maps, to say).
+        Parameters
+        ----------
+        method : str
+        metric : one of :data:`SIMILARITIES`, keyword-only
+            Default signed Spearman; with it, ``sign_flip`` is True when |Spearman| under
+            the same rule does not confirm a pass (a sign flip is not a change of what
+            the map points at), and the text says so.
+        level, min_images : keyword-only
+        threshold : deprecated, ignored (the floor replaces the fixed threshold).
 
         Returns
         -------
-        dict with ``method``, ``verdict`` ("passes", "fails" or "undecided"),
-        ``passes`` (bool), ``mean``, ``low``, ``high`` and ``text``, a plain sentence.
+        dict as :func:`decide` returns it, plus ``method``, ``metric`` and ``text``, a plain sentence.
         """
-        if not -1 <= threshold <= 1:
-            raise ValueError(f"threshold must be a similarity in [-1, 1], got {threshold}")
+        _threshold_is_gone(threshold)
         scores = self._scores(metric)
-        if method not in scores:
-            raise ValueError(f"no method {method!r} in this result; it has {self.methods}")
-        mean, low, high = mean_interval(scores[method][-1], level=level, seed=self.seed)
-        where = "the whole model randomised" if self.mode == "cascading" else f"{self.steps[-1]} randomised"
-        verdict, text = _verdict(mean, low, high, threshold)
-        text = (f"{method}: {verdict.upper()} - with {where}, {metric} similarity to the trained map is "
-                f"{mean:.2f} [{low:.2f}, {high:.2f}]; {text}")
-        return {"method": method, "verdict": verdict, "passes": verdict == "passes", "mean": mean, "low": low,
-                "high": high, "text": text}
+        self._check_method(method)
+        d = decide(scores[method][-1], self.floor[method][metric], random_vanished=self.vanished[method][-1],
+                   floor_vanished=self.floor_vanished[method], level=level, min_images=min_images, seed=self.seed)
+        where = "with the whole model randomised" if self.mode == "cascading" else f"with {self.steps[-1]} randomised"
+        if self.smoothing:
+            where += f" (sMPRT, {self.smoothing} noisy copies per map)"
+        d["deterministic"] = _deterministic(self.floor[method][metric])
+        d["sign_flip"] = _sign_flip(d, metric, self.abs_spearman[method][-1], self.floor[method]["abs_spearman"],
+                                    self.vanished[method][-1], self.floor_vanished[method], level, min_images,
+                                    self.seed)
+        return {"method": method, "metric": metric, **d, "text": _verdict_text(method, d, metric, where)}
 
     def verdicts(self, **kwargs) -> list[dict]:
         """:meth:`verdict` of every method."""
@@ -365,10 +622,12 @@ class RandomisationResult:
             x = np.arange(len(c["steps"])) + (i - (len(self.methods) - 1) / 2) * 0.04
             ax.errorbar(x, c["mean"], yerr=[c["mean"] - c["low"], c["high"] - c["mean"]], marker="o",
                         capsize=3, label=m, linestyle="--" if m == "centre baseline" else "-")
-        steps = ["trained"] + list(self.steps)
+        steps = ["trained\n(other seed)"] + list(self.steps)
         ax.set_xticks(np.arange(len(steps)))
         ax.set_xticklabels(steps, rotation=30, ha="right")
-        ax.set_ylabel(f"{'Spearman rank correlation' if metric == 'spearman' else 'SSIM'}\nwith the trained map")
+        names = {"spearman": "Spearman rank correlation", "abs_spearman": "|Spearman|", "ssim": "SSIM",
+                 "hog": "HOG similarity (Pearson)"}
+        ax.set_ylabel(f"{names[metric]}\nwith the trained map")
         ax.set_xlabel("cascading randomisation: layers re-initialised, output first"
                       if self.mode == "cascading" else "layer re-initialised alone")
         ax.axhline(0, color="grey", lw=0.5)
@@ -376,16 +635,9 @@ class RandomisationResult:
         return ax
 
 
-def _verdict(mean, low, high, threshold):
-    if high < threshold:
-        return "passes", f"the whole interval is below {threshold}: the map depends on the learned weights"
-    if low >= threshold:
-        return "fails", f"the whole interval is at or above {threshold}: the map barely depends on the learned weights"
-    return "undecided", f"the interval straddles {threshold}: more images (or a larger budget) are needed to say"
-
-
 def model_randomisation(model, images, methods, *, targets=None, cascading: bool = True, layers=None,
-                        budget=None, params=None, seed: int = 0, progress: bool = True) -> RandomisationResult:
+                        budget=None, params=None, seed: int = 0, smoothing: int = 0, smoothing_noise: float = 0.1,
+                        progress: bool = True) -> RandomisationResult:
     """Model-parameter randomisation check (Adebayo et al. 2018) of one or more saliency methods.
 
     Parameters
@@ -395,10 +647,11 @@ def model_randomisation(model, images, methods, *, targets=None, cascading: bool
         takes (B, C, H, W) batches (the images below are channels-last) and is
         put in ``eval()`` mode, as :func:`saliency_widgets.models.as_model` does.
     images : (N, H, W, C) or (H, W, C) array
-    methods : str, (label, factory) or a list of them
-        Registry keys or labels (``"rise"``, ``"mask-update (paper)"``, ...), or
-        ``(label, factory)`` with ``factory(model) -> explainer`` (treated as unseeded:
-        no seed-to-seed comparison is made for it).
+        At least :data:`MIN_IMAGES` for a verdict.
+    methods : str, (label, factory), (label, factory, True) or a list of them
+        Registry keys or labels (``"rise"``, ``"mask-update (paper)"``, ...);
+        ``(label, factory)`` with ``factory(model) -> explainer`` (deterministic:
+        floor 1); ``(label, factory, True)`` with ``factory(model, seed=...)`` (seeded).
     targets : (N,) ints or None, keyword-only
         Class explained per image (default: the trained model's top-1); the same
         class is explained on every randomised model.
@@ -412,9 +665,16 @@ def model_randomisation(model, images, methods, *, targets=None, cascading: bool
     params : dict label -> dict, or None, keyword-only
         Extra constructor settings per method.
     seed : int, keyword-only
-        Seeds the re-initialisation, every seeded explainer (the same seed for the
-        trained and the randomised model, so the masks drawn are the same) and the
-        bootstrap intervals.
+        Seeds the re-initialisation and the bootstrap; a seeded method's trained
+        map uses its seed s (default ``seed``), its floor and its randomised maps
+        s + 1 (:data:`RANDOMISATION_RULE`).
+    smoothing : int, keyword-only
+        sMPRT (Hedström et al. 2023): average each map over this many noisy
+        copies of the image (0: off).  The noise is seeded by (the map's seed,
+        image index), so the floor's and the randomised maps' noise differ from
+        the trained map's, as their explainer seeds do.
+    smoothing_noise : float, keyword-only
+        The noise's standard deviation, as a fraction of the image's value range.
     progress : bool, keyword-only
 
     Returns
@@ -422,48 +682,58 @@ def model_randomisation(model, images, methods, *, targets=None, cascading: bool
     RandomisationResult
     """
     randomise.check_model(model)
+    _check_smoothing(smoothing, smoothing_noise)
     images = _images(images)
     blocks = _as_blocks(model, layers)
     targets = _targets(model, images, targets)
     meths = _methods(methods, budget, params, seed)
-    labels = [m[0] for m in meths]
-
+    smooth = (int(smoothing), float(smoothing_noise), seed) if smoothing else None
     bar = None
     if progress:
         from tqdm.auto import tqdm
         bar = tqdm(total=(len(blocks) + 1) * len(meths), desc="randomisation check", unit="map set")
 
-    trained, self_sp, self_ss = {}, {}, {}
+    trained, floors, measured = {}, {}, {}
     for label, factory, seeded in meths:
-        trained[label] = _maps(factory(model), images, targets)
-        if seeded:
-            other = _maps(factory(model, seed=seed + 1), images, targets)
-            self_sp[label], self_ss[label] = _score(trained[label], other)
+        trained[label] = _maps(factory(model), images, targets, smooth)
+        floors[label], measured[label] = _floor(factory, seeded, model, images, targets, trained[label],
+                                                smooth)
         if bar is not None:
             bar.update(1)
 
-    spearman = {m: [] for m in labels}
-    ssim = {m: [] for m in labels}
-    random_maps = {m: [] for m in labels}
+    sims, random_maps = _randomised_maps(model, blocks, cascading, meths, trained, measured, images, targets,
+                                         smooth, seed, bar)
+    if bar is not None:
+        bar.close()
+    per = {key: {m: np.array([d[key] for d in v]) for m, v in sims.items()} for key in SIMILARITIES + ("vanished",)}
+    return RandomisationResult(
+        mode="cascading" if cascading else "independent", steps=["+".join(b) for b in blocks],
+        methods=list(trained), spearman=per["spearman"], ssim=per["ssim"], trained_maps=trained,
+        random_maps={m: np.array(v) for m, v in random_maps.items()}, targets=targets, seed=seed,
+        self_spearman={m: f["spearman"] for m, f in floors.items() if measured[m]},
+        self_ssim={m: f["ssim"] for m, f in floors.items() if measured[m]},
+        abs_spearman=per["abs_spearman"], hog=per["hog"], vanished=per["vanished"],
+        floor={m: {k: f[k] for k in SIMILARITIES} for m, f in floors.items()},
+        floor_vanished={m: f["vanished"] for m, f in floors.items()}, smoothing=int(smoothing))
+
+
+def _randomised_maps(model, blocks, cascading, meths, trained, measured, images, targets, smooth, seed, bar):
+    """Per method: the similarity of its trained maps to those on each randomised model, and those maps."""
+    sims = {label: [] for label in trained}
+    random_maps = {label: [] for label in trained}
     for k, block in enumerate(blocks):
         chosen = [n for b in blocks[:k + 1] for n in b] if cascading else list(block)
         clone = randomise_layers(model, chosen, seed=seed)
         for label, factory, _ in meths:
-            maps = _maps(factory(clone), images, targets)
-            sp, ss = _score(trained[label], maps)
-            spearman[label].append(sp)
-            ssim[label].append(ss)
+            # the other seed (and noise seed) of the floor: the same design on both sides
+            offset = 1 if measured[label] else 0
+            maps = _maps(factory(clone, offset=offset), images, targets, _shift(smooth) if offset else smooth)
+            sims[label].append(_score(trained[label], maps))
             random_maps[label].append(maps)
             if bar is not None:
                 bar.update(1)
         del clone
-    if bar is not None:
-        bar.close()
-    return RandomisationResult(
-        mode="cascading" if cascading else "independent", steps=["+".join(b) for b in blocks], methods=labels,
-        spearman={m: np.array(v) for m, v in spearman.items()}, ssim={m: np.array(v) for m, v in ssim.items()},
-        trained_maps=trained, random_maps={m: np.array(v) for m, v in random_maps.items()},
-        targets=targets, seed=seed, self_spearman=self_sp, self_ssim=self_ss)
+    return sims, random_maps
 
 
 # ---------------------------------------------------------------------------------------------
@@ -477,7 +747,13 @@ class DataRandomisationResult:
     Attributes
     ----------
     methods : list of str
-    spearman, ssim : dict label -> (n_images,) array
+    spearman, abs_spearman, ssim, hog : dict label -> (n_images,) array
+        Trained model's map (seed s) against the permuted model's map (seed s + 1
+        for seeded methods); NaN where a map vanished.
+    vanished : dict label -> (n_images,) bool array
+    floor : dict label -> dict similarity -> (n_images,) array
+        The method's own noise floor on the trained model (1 for a deterministic method).
+    floor_vanished : dict label -> (n_images,) bool array
     trained_maps, permuted_maps : dict label -> (n_images, H, W) array
     targets : (n_images,) int array
     seed : int
@@ -490,29 +766,46 @@ class DataRandomisationResult:
     permuted_maps: dict
     targets: np.ndarray
     seed: int
+    abs_spearman: dict = field(default_factory=dict)
+    hog: dict = field(default_factory=dict)
+    vanished: dict = field(default_factory=dict)
+    floor: dict = field(default_factory=dict)
+    floor_vanished: dict = field(default_factory=dict)
 
-    def summary(self, *, threshold: float = 0.5, level: float = 0.95) -> list[dict]:
-        """One row per method: mean Spearman and SSIM with bootstrap intervals, and a verdict.
+    def summary(self, *, metric: str = "spearman", level: float = 0.95, min_images: int = MIN_IMAGES,
+                threshold=None) -> list[dict]:
+        """One row per method: every similarity's mean and bootstrap interval, the floor, and a verdict.
 
-        The verdict follows :meth:`RandomisationResult.verdict` on the Spearman
-        interval: passes below ``threshold``, fails at or above, undecided across it.
+        The verdict is :data:`RANDOMISATION_RULE` on ``metric`` (default signed Spearman,
+        ``sign_flip`` as in :meth:`RandomisationResult.verdict`); ``threshold`` is deprecated and ignored.
         """
+        _threshold_is_gone(threshold)
+        if metric not in SIMILARITIES:
+            raise ValueError(f"metric must be one of {SIMILARITIES}, got {metric!r}")
         rows = []
         for m in self.methods:
-            sp = mean_interval(self.spearman[m], level=level, seed=self.seed)
-            ss = mean_interval(self.ssim[m], level=level, seed=self.seed)
-            verdict, why = _verdict(*sp, threshold)
-            rows.append({"method": m, "spearman": sp[0], "spearman_low": sp[1], "spearman_high": sp[2],
-                         "ssim": ss[0], "ssim_low": ss[1], "ssim_high": ss[2], "verdict": verdict,
-                         "passes": verdict == "passes",
-                         "text": f"{m}: {verdict.upper()} - Spearman {sp[0]:.2f} [{sp[1]:.2f}, {sp[2]:.2f}] "
-                                 f"between the maps of the two models; {why}"})
+            row = {"method": m}
+            for key in SIMILARITIES:
+                row[key], row[key + "_low"], row[key + "_high"] = mean_interval(getattr(self, key)[m], level=level,
+                                                                                seed=self.seed)
+            d = decide(getattr(self, metric)[m], self.floor[m][metric], random_vanished=self.vanished[m],
+                       floor_vanished=self.floor_vanished[m], level=level, min_images=min_images, seed=self.seed)
+            d["deterministic"] = _deterministic(self.floor[m][metric])
+            d["sign_flip"] = _sign_flip(d, metric, self.abs_spearman[m], self.floor[m]["abs_spearman"], self.vanished[m],
+                                        self.floor_vanished[m], level, min_images, self.seed)
+            row.update({k: v for k, v in d.items() if k not in ("mean", "low", "high")})
+            row.update(metric=metric, text=_verdict_text(m, d, metric, "between the maps of the two models"))
+            rows.append(row)
         return rows
 
 
 def data_randomisation_check(model, permuted_model, images, methods, *, targets=None, budget=None, params=None,
                              seed: int = 0, progress: bool = True) -> DataRandomisationResult:
     """Compare each method's maps of ``model`` with its maps of ``permuted_model`` (same images, same class).
+
+    The design is :func:`model_randomisation`'s (:data:`RANDOMISATION_RULE`): a
+    seeded method's floor is its trained map under seed s + 1, and the permuted
+    model's maps use seed s + 1 too.
 
     Parameters
     ----------
@@ -535,14 +828,19 @@ def data_randomisation_check(model, permuted_model, images, methods, *, targets=
     if progress:
         from tqdm.auto import tqdm
         bar = tqdm(total=len(meths), desc="data randomisation check", unit="method")
-    sp, ss, a_maps, b_maps = {}, {}, {}, {}
-    for label, factory, _ in meths:
+    sims, floors, a_maps, b_maps = {}, {}, {}, {}
+    for label, factory, seeded in meths:
         a_maps[label] = _maps(factory(model), images, targets)
-        b_maps[label] = _maps(factory(permuted_model), images, targets)
-        sp[label], ss[label] = _score(a_maps[label], b_maps[label])
+        floors[label], measured = _floor(factory, seeded, model, images, targets, a_maps[label], None)
+        b_maps[label] = _maps(factory(permuted_model, offset=1 if measured else 0), images, targets)
+        sims[label] = _score(a_maps[label], b_maps[label])
         if bar is not None:
             bar.update(1)
     if bar is not None:
         bar.close()
-    return DataRandomisationResult(methods=[m[0] for m in meths], spearman=sp, ssim=ss, trained_maps=a_maps,
-                                   permuted_maps=b_maps, targets=targets, seed=seed)
+    per = {key: {m: v[key] for m, v in sims.items()} for key in SIMILARITIES + ("vanished",)}
+    return DataRandomisationResult(
+        methods=list(a_maps), spearman=per["spearman"], ssim=per["ssim"], trained_maps=a_maps, permuted_maps=b_maps,
+        targets=targets, seed=seed, abs_spearman=per["abs_spearman"], hog=per["hog"], vanished=per["vanished"],
+        floor={m: {k: f[k] for k in SIMILARITIES} for m, f in floors.items()},
+        floor_vanished={m: f["vanished"] for m, f in floors.items()})

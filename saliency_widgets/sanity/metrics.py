@@ -5,8 +5,14 @@ noise.  For each (image, truth) pair the *perfect* map is the truth mask plus
 1e-3 seeded uniform noise (so its ranking inside and outside the object is
 random, not raster order), the *random* map is seeded uniform noise; the
 check reports, per metric, the share of pairs where the perfect map scores
-better (a tie counts one half).  Deleting to black on a raw-pixel shape
-classifier fails it (the silhouette is left behind); the mean-colour
+strictly better.
+
+Rule (:data:`SANITY_RULE`): a metric passes only when the perfect map wins on a
+clear majority -- the lower bound of the 95% Wilson interval of wins / n is
+above :data:`SANITY_THRESHOLD` (0.5), a tie counting as a failure.  A metric
+that scores every map the same (all ties) therefore fails, as does one that
+wins 4 of 6 (Wilson lower bound 0.30).  Deleting to black on a raw-pixel
+shape classifier fails it (the silhouette is left behind); the mean-colour
 occluder passes.
 """
 from __future__ import annotations
@@ -16,23 +22,35 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..metrics.causal import deletion, insertion
+from ..metrics.intervals import wilson_interval
 from ..metrics.localization import box_iou
 from ..metrics.pointing import pointing_game
 from ..truth import box_of, truth_mask
 
-__all__ = ["sanity_check", "SanityResult", "SANITY_METRICS", "SANITY_THRESHOLD"]
+__all__ = ["sanity_check", "SanityResult", "SANITY_METRICS", "SANITY_THRESHOLD", "SANITY_RULE"]
 
 SANITY_METRICS = ("pointing", "pointing_strict", "box_iou", "insertion", "deletion")
 MODEL_METRICS = ("insertion", "deletion")
-#: a metric passes when the perfect map wins on at least this share of images
+#: a metric passes when the lower bound of the 95% Wilson interval of the perfect map's win rate is above this
 SANITY_THRESHOLD = 0.5
+SANITY_CONFIDENCE = 0.95
+#: the rule, in the words tables print
+SANITY_RULE = ("the ground-truth mask (plus 1e-3 noise) as a map must beat a uniform random map on a clear "
+               "majority of images: a tie counts as a loss, and the lower bound of the 95% Wilson interval of "
+               "the win rate must be above 50%")
 _HIGHER_IS_BETTER = {"pointing": True, "pointing_strict": True, "box_iou": True, "insertion": True,
                      "deletion": False}
 
 
 @dataclass
 class SanityResult:
-    """Per metric: share of images where the perfect map wins (ties count 1/2), and the raw counts."""
+    """Per metric: share of images where the perfect map wins (ties are losses), and the raw counts.
+
+    ``passed(metric)`` is :data:`SANITY_RULE`: the lower bound of the 95% Wilson
+    interval of ``wins / n`` is above ``threshold``.  It reads ``wins`` and ``n``
+    (not ``share``), so a result stored under the older rule (ties counted 1/2
+    in ``share``) is judged by the current rule when it is read back.
+    """
 
     share: dict
     wins: dict
@@ -41,12 +59,17 @@ class SanityResult:
     threshold: float = SANITY_THRESHOLD
     settings: dict = field(default_factory=dict)
 
+    def interval(self, metric: str) -> tuple[float, float]:
+        """95% Wilson interval of the perfect map's win rate (ties are losses); (0, 1) when n = 0."""
+        return wilson_interval(int(self.wins[metric]), self.n, confidence=SANITY_CONFIDENCE) if self.n else (0.0, 1.0)
+
     def passed(self, metric: str) -> bool:
-        return self.share[metric] >= self.threshold
+        """True when the Wilson lower bound of wins / n is above ``threshold`` (:data:`SANITY_RULE`)."""
+        return self.n > 0 and self.interval(metric)[0] > self.threshold
 
     @property
     def failed(self) -> list:
-        """The metrics whose perfect map wins on less than ``threshold`` of the images."""
+        """The metrics that do not pass :data:`SANITY_RULE`."""
         return [m for m in self.share if not self.passed(m)]
 
     def to_dict(self) -> dict:
@@ -58,6 +81,9 @@ def sanity_check(model, images, truths, targets=None, *, metrics=SANITY_METRICS,
                  step=None, occluder="auto", iou_rule="fraction", iou_threshold=0.5, tie_seed=0,
                  noise=1e-3, threshold=SANITY_THRESHOLD, progress=False) -> SanityResult:
     """Share of images where the ground-truth mask, used as a map, beats a uniform random map.
+
+    A metric passes when the 95% Wilson lower bound of that share (ties count
+    as losses) is above ``threshold`` (:data:`SANITY_RULE`).
 
     Parameters
     ----------
@@ -76,8 +102,9 @@ def sanity_check(model, images, truths, targets=None, *, metrics=SANITY_METRICS,
     Examples
     --------
     >>> truth = np.zeros((20, 20), bool); truth[5:10, 5:10] = True
-    >>> sanity_check(None, [np.ones((20, 20, 1))], [truth], metrics=("box_iou",)).share
-    {'box_iou': 1.0}
+    >>> res = sanity_check(None, [np.ones((20, 20, 1))] * 8, [truth] * 8, metrics=("box_iou",))
+    >>> res.share, round(res.interval("box_iou")[0], 2), res.failed
+    ({'box_iou': 1.0}, 0.68, [])
     """
     unknown = set(metrics) - set(SANITY_METRICS)
     if unknown:
@@ -108,7 +135,7 @@ def sanity_check(model, images, truths, targets=None, *, metrics=SANITY_METRICS,
             elif (a > b) == _HIGHER_IS_BETTER[m]:
                 wins[m] += 1
     n = len(images)
-    share = {m: (wins[m] + ties[m] / 2) / n if n else float("nan") for m in metrics}
+    share = {m: wins[m] / n if n else float("nan") for m in metrics}  # ties are losses
     settings = {"seed": seed, "noise": noise, "tolerance": tolerance, "step": step, "occluder": occluder,
                 "iou_rule": iou_rule, "iou_threshold": iou_threshold, "tie_seed": tie_seed}
     return SanityResult(share, wins, ties, n, threshold, settings)

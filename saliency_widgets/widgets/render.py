@@ -187,6 +187,11 @@ class RunView:
                 parts.append(f"done: {label} (p = {exp.score:.3f}), {exp.n_forward} forward passes")
             else:
                 parts.append(f"stopped at {exp.n_forward}/{m.budget}: {label}")
+            if exp is not None and getattr(exp, "no_signal", False):
+                lo, hi = exp.score_range
+                parts[-1] += (f" <span style='color:#c00'>- no signal: the class score never changed under the "
+                              f"perturbations (p in [{lo:.4g}, {hi:.4g}]), so no map is drawn; try another "
+                              f"occluder or image</span>")
         return f"{'; '.join(parts)} for <b>{esc(self.labels[run.request.target])}</b> in {run.seconds:.2f} s"
 
     def error(self, exc: BaseException, *, hint: str = "fix the cause and press Run again") -> None:

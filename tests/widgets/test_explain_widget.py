@@ -492,3 +492,19 @@ def test_preprocess_is_applied_once_everywhere():
     assert w.result.score == pytest.approx(p_full, rel=1e-5)
     # inserting every pixel gives back the unmasked image's probability
     assert w.curves["insertion"].scores[-1] == pytest.approx(p_full, rel=1e-5)
+
+
+def test_a_map_from_no_signal_is_said_so_in_the_status():
+    """A one-colour image under the mean-colour occluder: every masked image is the image, the score never
+    moves; the status says so and the map is blank (without the note the status reads a plain "done")."""
+    w = make(img=np.ones((16, 16, 3), np.float32), causal=False)
+    w.budget_slider.value = 200
+    with pytest.warns(RuntimeWarning, match="never changed"):
+        w.run()
+        assert w.wait(60) and w.error is None, w.error
+    assert w.result.no_signal and not w.result.saliency.any()
+    assert "done" in w.status.value and "no signal" in w.status.value and "never changed" in w.status.value
+    normal = make(causal=False)
+    normal.budget_slider.value = 200
+    normal.run()
+    assert normal.wait(60) and "no signal" not in normal.status.value
