@@ -187,7 +187,10 @@ def timed_median(fn, sync, repeats):
 
 
 def bench_model(label, model, image, sync, device_forward, cfg, budget, rows):
-    """All sections for one wrapped model; adds its rows (model, section, result, efficiency) to ``rows``."""
+    """All sections for one wrapped model; adds its rows (model, section, result, efficiency) to ``rows``.
+
+    Returns the block-size sweep to run later (JAX backends with ``cfg["blocks"]``), else None.
+    """
     from saliency_widgets import MaskUpdate, Rise, as_model
 
     adapter = as_model(model, batch_size=cfg["batch"])
@@ -257,8 +260,9 @@ def bench_model(label, model, image, sync, device_forward, cfg, budget, rows):
         rows.items[-1]["per_step_ms"] = 1000 * wf / fs
         rows.save()
     insertion_deletion(label, adapter, image, sync, cfg, budget, rows, per_pass)
-    if cfg.get("blocks") and be.scan is not None:
-        block_sweep(label, adapter, run, cfg, n, c, h * w)
+    if cfg.get("blocks") and be.scan is not None:  # run by the caller once every model's main rows are in
+        return lambda: block_sweep(label, adapter, run, cfg, n, c, h * w, nb_default)
+    return None
 
 
 def prototype_pattern(label, adapter, image, sync, cfg, budget, rows, chains_wall):
@@ -340,16 +344,19 @@ def insertion_deletion(label, adapter, image, sync, cfg, budget, rows, per_pass)
         rows.add(label, "insertion + deletion", f"error: {type(exc).__name__}", key="insdel", error=repr(exc))
 
 
-def block_sweep(label, adapter, run, cfg, n, chains, pixels):
-    """RISE and the mask update in chains with ``nb`` batches per compiled call (a ``lax.scan`` block)."""
+def block_sweep(label, adapter, run, cfg, n, chains, pixels, nb_default):
+    """RISE and the mask update in chains with ``nb`` batches per compiled call (a ``lax.scan`` block).
+
+    The default block size is not run again: the model's main rows measured it (their ``nb`` field).
+    """
     from saliency_widgets import MaskUpdate, Rise
 
     be = adapter.backend
     saved = be.__dict__.get("pixels_per_dispatch")
     try:
         for nb in cfg["blocks"]:
-            if nb * cfg["batch"] > n:
-                continue  # no full block: the same per-batch path as a smaller nb
+            if nb * cfg["batch"] > n or nb == nb_default:
+                continue  # no full block (the per-batch path again), or the main rows' block size
             be.pixels_per_dispatch = nb * cfg["batch"] * pixels
             assert be.batches_per_call(cfg["batch"], pixels) == nb, "block size not applied"
             run(f"block {nb}: Rise(masks={n})", lambda: Rise(adapter, masks=n, seed=0), n, "block_rise", nb=nb)
@@ -511,16 +518,20 @@ def run_keras_child(cfg, budget, rows, quick):
                lambda: keras.applications.MobileNetV2(weights=None, input_shape=(px, px, 3)), px)]
     from saliency_widgets.demo.model import IMAGE_SIZE, load_model
     models.append((f"demo model {IMAGE_SIZE} px ({backend})", load_model, IMAGE_SIZE))
+    sweeps = []  # block-size sweeps (JAX) after every model's main rows: the budget goes to those first
     for label, make, size in models:
         if budget.spent():
             log(f"{label}: skipped (budget spent)")
+            rows.add(label, "every section", "skipped (budget)", key="model", skipped=True)
             continue
         try:
             model = make()
             img = np.random.default_rng(0).uniform(-1, 1, (size, size, 3)).astype(np.float32)
             if "demo" in label:
                 img = (img + 1) / 2
-            bench_model(label, model, img, sync, mk_fwd(model), cfg, budget, rows)
+            sweep = bench_model(label, model, img, sync, mk_fwd(model), cfg, budget, rows)
+            if sweep is not None:
+                sweeps.append(sweep)  # keeps the model alive until its sweep has run
         except Exception:
             traceback.print_exc()
         finally:
@@ -530,6 +541,11 @@ def run_keras_child(cfg, budget, rows, quick):
             else:
                 import gc
                 gc.collect()
+    for sweep in sweeps[::-1]:  # the demo model's first: its blocks are the ones in question
+        try:
+            sweep()
+        except Exception:
+            traceback.print_exc()
 
 
 def keras_backends():
@@ -598,7 +614,8 @@ def run_keras_children(args, budget, rows):
         env = dict(os.environ, KERAS_BACKEND=b, PYTHONUNBUFFERED="1")
         try:
             # One child at a time: run() returns once the child has exited and freed its GPU memory.
-            proc = subprocess.run(cmd, env=env, timeout=max(10, budget.left() + 30), check=False)
+            # A section started just before the budget ends may run on: a minute's grace.
+            proc = subprocess.run(cmd, env=env, timeout=max(10, budget.left() + 60), check=False)
             with open(out) as f:
                 child = json.load(f)
             rows.meta.setdefault("children", {})[b] = dict(child["meta"], returncode=proc.returncode,
