@@ -198,3 +198,23 @@ def test_lab_starts_and_its_url_opens_notebook_01(tmp_path):
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait()
     assert "Traceback" not in log.read_text(), log.read_text()[-3000:]
+
+
+def test_lab_config_drops_closed_websocket_tracebacks_only():
+    """A record about a websocket whose tab has gone is dropped; any other error is kept."""
+    script = (
+        "import logging, runpy, sys\n"
+        "from tornado.websocket import WebSocketClosedError\n"
+        "logging.basicConfig(stream=sys.stdout, format='%(name)s %(message)s')\n"
+        f"runpy.run_path({str(ROOT / '.ci' / 'lab_config.py')!r})\n"
+        "for name in ('asyncio', 'tornado.application', 'ServerApp'):\n"
+        "    log = logging.getLogger(name)\n"
+        "    try:\n"
+        "        raise WebSocketClosedError()\n"
+        "    except WebSocketClosedError:\n"
+        "        log.error('Task exception was never retrieved', exc_info=True)\n"
+        "    log.error('kept: %s', name)\n")
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
+    assert "Traceback" not in out and "WebSocketClosedError" not in out, out
+    assert [line for line in out.splitlines() if "kept" in line] == [
+        "asyncio kept: asyncio", "tornado.application kept: tornado.application", "ServerApp kept: ServerApp"]
