@@ -104,7 +104,14 @@ def test_pip_install_line_resolves(doc, argv, tmp_path):
 
 # -- the command line, on the demo model with a small budget --------------------------------------------------
 CLI = [c for c in commands() if kind(c[1]) == "cli"]
-SMALL = {"explain": ["--budget", "64"], "evaluate": ["--budget", "64", "--limit", "2"], "reproduce": ["--quick"]}
+def _smallest_budget() -> str:
+    """The smallest budget every method with one accepts (the registry's ranges)."""
+    from saliency_widgets.registry import METHODS
+    return str(max(spec.budget.low for spec in METHODS.values() if spec.budget is not None))
+
+
+SMALL = {"explain": ["--budget", _smallest_budget()], "evaluate": ["--budget", _smallest_budget(), "--limit", "2"],
+         "reproduce": ["--quick"]}
 
 
 def _placeholders(tmp: Path) -> dict[str, str]:
