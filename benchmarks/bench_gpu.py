@@ -644,11 +644,12 @@ def main(argv=None):
     cfg["repeats"] = args.repeats
     cfg["blocks"] = [int(b) for b in args.blocks.split(",") if b.strip()]
     budget = Budget(args.budget_s)
-    rows = Rows(args.rows_json if args.only == "keras" else args.json, run_meta(args, cfg))
+    child = args.rows_json is not None  # a Keras child of this script (--only keras alone: a parent)
+    rows = Rows(args.rows_json if child else args.json, run_meta(args, cfg))
     log(f"bench_gpu: {json.dumps(cfg)}; budget {args.budget_s:.0f} s; Python {sys.version.split()[0]}; "
         f"code stamp {rows.meta['code_stamp']}")
 
-    if args.only == "keras":  # child process: one Keras backend
+    if child:  # child process: one Keras backend
         try:
             run_keras_child(cfg, budget, rows, args.quick)
         except Exception as exc:

@@ -264,17 +264,25 @@ def git_commit() -> str:
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("run", help="the folder run_all.sh wrote ($OUT, fetched)")
+    ap.add_argument("run", nargs="+", help="the folder run_all.sh wrote ($OUT, fetched); with several (a "
+                    "shorter second run), a later run's rows replace the earlier runs' rows of the same models")
     ap.add_argument("--name", default=None, help="file name for the copied rows (default: DEVICE_DATE)")
     ap.add_argument("--dry-run", action="store_true", help="print what would be written; change nothing")
     args = ap.parse_args(argv)
     from bench_gpu import code_stamp
 
-    meta, rows, env = load_run(args.run)
     here = code_stamp(ROOT)
-    if meta.get("code_stamp") != here and not args.dry_run:
-        raise SystemExit(f"publish: the run measured code {meta.get('code_stamp')}, this checkout is {here}: "
-                         "rerun run_all.sh on this code (or --dry-run to preview)")
+    rows: list = []
+    dates: list = []
+    for folder in args.run:
+        meta, later, env = load_run(folder)
+        if meta.get("code_stamp") != here and not args.dry_run:
+            raise SystemExit(f"publish: {folder} measured code {meta.get('code_stamp')}, this checkout is {here}: "
+                             "rerun run_all.sh on this code (or --dry-run to preview)")
+        remeasured = {r.get("model") for r in later}
+        rows = [r for r in rows if r.get("model") not in remeasured] + later
+        dates.append(meta["date_utc"])
+    meta["date_utc"] = " and ".join(dict.fromkeys(dates))  # the runs' dates, when several were combined
     if meta.get("cfg", {}).get("n") != 4096 and not args.dry_run:
         raise SystemExit("publish: a --quick run (small sizes) is a rehearsal, not a result (--dry-run to preview)")
     commit = meta.get("git_commit") or git_commit()

@@ -5,6 +5,7 @@
 #
 #   bash benchmarks/gpu/run_all.sh           # on the GPU machine, from the repository root; results in $OUT
 #   bash benchmarks/gpu/run_all.sh --quick   # rehearsal on a CPU: the same code path at small sizes
+#   bash benchmarks/gpu/run_all.sh --only keras --blocks ""   # a second, shorter run (arguments of bench_gpu.py)
 #
 # Writes into $OUT (default /tmp/bench_gpu_out), at most 7 files: env.json (device, versions, code stamp),
 # bench_gpu.json (every row, saved after each one), bench_gpu.keras-jax.json (the Keras child's rows, also
@@ -20,7 +21,11 @@ OUT="${OUT:-/tmp/bench_gpu_out}"
 mkdir -p "$OUT"
 PY="${PY:-python3}"
 QUICK=()
-[ "${1:-}" = "--quick" ] && QUICK=(--quick --repeats 2 --blocks 1,2,4)
+if [ "${1:-}" = "--quick" ]; then
+    QUICK=(--quick --repeats 2 --blocks 1,2,4)
+    shift
+fi
+# Further arguments go to bench_gpu.py (a shorter second run: --only keras, --only torch, --blocks "").
 BUDGET="${SW_BUDGET_S:-360}"
 export PYTHONUNBUFFERED=1 TF_CPP_MIN_LOG_LEVEL=2 MPLBACKEND=Agg
 # Several frameworks share the GPU (the torch process, then the Keras-on-JAX child): no preallocation.
@@ -79,7 +84,7 @@ print("== env:", json.dumps(env), flush=True)
 PY
 
 timeout -k 15 $((BUDGET + 90)) "$PY" benchmarks/bench_gpu.py ${QUICK[@]+"${QUICK[@]}"} --budget-s "$BUDGET" \
-    --keras-backends jax --json "$OUT/bench_gpu.json" --out "$OUT/bench_gpu.md" 2>&1 | tee "$OUT/bench_gpu.log"
+    --keras-backends jax --json "$OUT/bench_gpu.json" --out "$OUT/bench_gpu.md" "$@" 2>&1 | tee "$OUT/bench_gpu.log"
 rc=$?
 rm -f "$OUT"/*.tmp
 echo "== run_all: bench_gpu exit $rc after $(( $(date +%s) - T0 )) s; files: $(ls "$OUT" | tr '\n' ' ')"
