@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -12,14 +13,70 @@ ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.slow
 
 
+def _requirement_lines(text):
+    return [line.split("#")[0].strip() for line in text.splitlines() if line.split("#")[0].strip()]
+
+
+def _extras(spec):
+    m = re.fullmatch(r'"?\.\[([\w,-]+)\]"?', spec)
+    assert m, f"not an install of the package with extras: {spec!r}"
+    return set(m.group(1).split(","))
+
+
 def test_binder_files_are_what_repo2docker_reads():
-    req = (ROOT / "binder" / "requirements.txt").read_text()
-    lines = [line.split("#")[0].strip() for line in req.splitlines() if line.split("#")[0].strip()]
+    lines = _requirement_lines((ROOT / "binder" / "requirements.txt").read_text())
     assert any(line.startswith(".") for line in lines), "binder must install the package itself"
-    assert "ipykernel>=7.1" in lines  # 7.0.x drops output sent from threads (the widget's)
+    req = (ROOT / "binder" / "requirements.txt").read_text()
     assert "tensorflow" not in req.replace("tensorflow-cpu", "")
     assert (ROOT / "binder" / "runtime.txt").read_text().strip() == "python-3.11"
     assert "mybinder.org" in (ROOT / "README.md").read_text()
+
+
+def test_binder_builds_the_environment_the_lab_uses():
+    """binder/requirements.txt is the package with exactly the extras .ci/lab installs, nothing beside it."""
+    lab = (ROOT / ".ci" / "lab").read_text()
+    specs = re.findall(r'pip install -q -e ("\.\[[\w,-]+\]")', lab)
+    assert len(specs) == 1, f".ci/lab's install line not found (or several): {specs}"
+    lines = _requirement_lines((ROOT / "binder" / "requirements.txt").read_text())
+    assert len(lines) == 1 and _extras(lines[0]) == _extras(specs[0]), (lines, specs)
+    # What the lab needs comes through those extras: Notebook 7, and ipykernel>=7.1 (7.0.x drops output
+    # sent from threads, the widget's).
+    import tomllib
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    notebook = " ".join(extras["notebook"])
+    assert "notebook>=7" in notebook and "ipykernel>=7.1" in notebook and "jupyterlab>=4.2" in notebook
+
+
+@pytest.fixture
+def binder_links_module(monkeypatch):
+    monkeypatch.syspath_prepend(str(ROOT / "binder"))
+    import links
+    return links
+
+
+def test_binder_links_are_made_from_the_repository_url(binder_links_module):
+    links = binder_links_module
+    assert links.main(["--check"]) == 0, "run python binder/links.py"
+    owner, name = links.repository()
+    url = tomllib_load()["project"]["urls"]["Repository"]
+    assert url == f"https://github.com/{owner}/{name}"
+    readme = (ROOT / "README.md").read_text()
+    nb_readme = (ROOT / "notebooks" / "README.md").read_text()
+    # The badge opens notebook 01; every numbered notebook has its launch link; each link's notebook exists.
+    assert links.binder_url("lab/tree/notebooks/01_quick_start.ipynb") in readme
+    for nb in sorted((ROOT / "notebooks").glob("[0-9]*.ipynb")):
+        assert links.binder_url(f"lab/tree/notebooks/{nb.name}") in nb_readme, nb.name
+    for text in (readme, nb_readme):
+        for urlpath in links.LINK.findall(text):
+            assert (ROOT / urlpath.removeprefix("lab/tree/")).exists(), urlpath
+    # A link to another repository is rewritten (the check can fail).
+    other = "https://mybinder.org/v2/gh/someone/else/HEAD?urlpath=lab/tree/notebooks/01_quick_start.ipynb"
+    assert links.rewrite(f"[b]({other})") == f"[b]({links.binder_url('lab/tree/notebooks/01_quick_start.ipynb')})"
+
+
+def tomllib_load():
+    import tomllib
+    return tomllib.loads((ROOT / "pyproject.toml").read_text())
 
 
 @pytest.mark.skipif(os.environ.get("SW_SKIP_BINDER_VENV") == "1", reason="SW_SKIP_BINDER_VENV=1")
