@@ -26,10 +26,10 @@ import sys
 
 import numpy as np
 
-__all__ = ["WrongAnswer", "QUESTIONS", "case", "student_seed", "ask", "letter_of", "check_choice",
-           "check_absent_class", "check_mask_update_rule", "check_tolerance_in_cells", "check_pointing_tolerance",
-           "check_deletion_substrate", "deletion_trial_maps", "check_seed_agreement", "check_torch_predict",
-           "check_cascading_by_hand"]
+__all__ = ["WrongAnswer", "QUESTIONS", "SUBSTRATES", "DEMO_GROUPS", "case", "student_seed", "ask", "letter_of",
+           "check_choice", "check_absent_class", "check_mask_update_rule", "check_tolerance_in_cells",
+           "check_pointing_tolerance", "check_deletion_substrate", "deletion_trial_maps", "check_seed_agreement",
+           "check_torch_predict", "check_cascading_by_hand"]
 
 
 class WrongAnswer(AssertionError):

@@ -362,3 +362,81 @@ def test_cascading_by_hand(capsys):
         other = other_student("cascade", lambda s: not np.isclose(truth(s), right, atol=1e-3))
         cw.check_cascading_by_hand(right, model, images, targets, student=other, groups=groups)
     not_answered(capsys, cw.check_cascading_by_hand(None, model, images, targets, **kw))
+
+
+# ---- the notebooks' exercises --------------------------------------------------------------------
+
+def _notebooks():
+    import glob
+    import os
+    root = os.path.join(os.path.dirname(__file__), "..", "notebooks")
+    return sorted(glob.glob(os.path.join(root, "0[1-7]_*.ipynb")))
+
+
+def _strip_module():
+    import importlib.util
+    import os
+    path = os.path.join(os.path.dirname(__file__), "..", "notebooks", "solutions", "make_student_versions.py")
+    spec = importlib.util.spec_from_file_location("make_student_versions", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def _ng(cell):
+    return cell.get("metadata", {}).get("nbgrader", {})
+
+
+# notebook 06 is being rewritten (real photos); its check cell still needs grade metadata, added after that
+_PENDING_06 = pytest.mark.xfail(strict=True, reason="notebook 06's check cell is not yet an nbgrader grade cell")
+
+
+@pytest.mark.parametrize("path", [pytest.param(p, marks=_PENDING_06) if "06_" in p else p for p in _notebooks()],
+                         ids=lambda p: p.rsplit("/", 1)[-1])
+def test_every_exercise_is_graded_automatically_and_by_hand(path):
+    import nbformat
+    cells = nbformat.read(path, as_version=4).cells
+    solutions = [i for i, c in enumerate(cells) if _ng(c).get("solution") and c.cell_type == "code"]
+    assert solutions, f"{path} has no exercise"
+    for i in solutions:
+        assert "BEGIN SOLUTION" in cells[i].source and "END SOLUTION" in cells[i].source
+        check = cells[i + 1]
+        assert "coursework.check" in check.source, f"{path}: answer cell {i} is not followed by a self-check"
+        assert _ng(check).get("locked") and _ng(check).get("grade") and _ng(check).get("points", 0) > 0, \
+            f"{path}: the self-check after cell {i} is not an autograded nbgrader cell with points"
+    written = [c for c in cells if c.cell_type == "markdown" and _ng(c).get("solution") and _ng(c).get("grade")]
+    assert written and all(_ng(c).get("points", 0) > 0 for c in written), f"{path}: no manually graded answer"
+
+
+@pytest.mark.parametrize("path", _notebooks(), ids=lambda p: p.rsplit("/", 1)[-1])
+def test_student_versions_have_no_solution_no_output_and_no_widget_state(path):
+    import nbformat
+    mod = _strip_module()
+    nb = mod.strip_notebook(nbformat.read(path, as_version=4))
+    text = nbformat.writes(nb)
+    assert "BEGIN SOLUTION" not in text and "widgets" not in nb.metadata
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            assert cell.outputs == []
+        if mod.is_solution(cell):
+            assert "YOUR CODE HERE" in cell.source or "YOUR ANSWER HERE" in cell.source
+            assert "raise NotImplementedError" not in cell.source     # the student version runs on
+
+
+def test_an_answer_the_solution_defines_is_declared_before_the_block():
+    import nbformat
+    mod = _strip_module()
+    cell = nbformat.v4.new_code_cell("x = None\n### BEGIN SOLUTION\ndef f(b):\n    return b\nx, y = 1, 2\n"
+                                     "### END SOLUTION", metadata={"nbgrader": {"solution": True, "grade_id": "q"}})
+    nb = mod.strip_notebook(nbformat.v4.new_notebook(cells=[cell]))
+    assert nb.cells[0].source.splitlines() == ["x = None", "f = None   # your answer: see the exercise above",
+                                               "y = None   # your answer: see the exercise above", "# YOUR CODE HERE"]
+
+
+def test_a_solution_cell_without_markers_is_refused():
+    import nbformat
+    mod = _strip_module()
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+        "x = 1", metadata={"nbgrader": {"solution": True, "grade_id": "q1"}})])
+    with pytest.raises(ValueError, match="markers"):
+        mod.strip_notebook(nb)
