@@ -84,19 +84,23 @@ def run(path: Path) -> dict:
     finally:
         stop.set()
         t.join()
-    return {"notebook": path.name, "wall_s": time.perf_counter() - t0, "cpu_s": seen["cpu"], "peak_mb": seen["rss"]}
+    return {"notebook": path.name, "wall_s": time.perf_counter() - t0, "cpu_s": seen["cpu"], "peak_mb": seen["rss"],
+            "load": os.getloadavg()[1]}
 
 
 def markdown(rows, machine: str) -> str:
     lines = [f"Measured by `benchmarks/bench_notebooks.py` on {machine}, one notebook at a time, each in a "
              "fresh kernel (solutions included).", "",
-             "| notebook | wall time | CPU time (kernel) | cores busy on average | peak kernel memory |",
-             "|---|---|---|---|---|"]
+             "| notebook | wall time | CPU time (kernel) | cores busy on average | peak kernel memory | "
+             "machine load (5-min average) |",
+             "|---|---|---|---|---|---|"]
     for r in rows:
         lines.append(f"| {r['notebook']} | {r['wall_s']:.0f} s | {r['cpu_s']:.0f} s | "
-                     f"{r['cpu_s'] / r['wall_s']:.1f} | {r['peak_mb'] / 1024:.2f} GB |")
+                     f"{r['cpu_s'] / r['wall_s']:.1f} | {r['peak_mb'] / 1024:.2f} GB | {r['load']:.1f} |")
     top = max(rows, key=lambda r: r["peak_mb"])
-    lines += ["", f"Largest: {top['notebook']} at {top['peak_mb'] / 1024:.2f} GB; total CPU time of the seven: "
+    lines += ["", "A machine load above its core count means other work shared the cores: the wall times are then "
+              "longer than on an idle machine; CPU time and memory are not affected.",
+              "", f"Largest: {top['notebook']} at {top['peak_mb'] / 1024:.2f} GB; total CPU time of the seven: "
               f"{sum(r['cpu_s'] for r in rows) / 60:.1f} min per student."]
     return "\n".join(lines) + "\n"
 
