@@ -440,3 +440,15 @@ def test_a_solution_cell_without_markers_is_refused():
         "x = 1", metadata={"nbgrader": {"solution": True, "grade_id": "q1"}})])
     with pytest.raises(ValueError, match="markers"):
         mod.strip_notebook(nb)
+
+
+def test_the_course_source_drops_the_saved_widget_state_and_declares_the_answers():
+    import nbformat
+    mod = _strip_module()
+    path = next(p for p in _notebooks() if "01_" in p)
+    nb = nbformat.read(path, as_version=4)
+    nb.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": {"state": {"m": {}}}}   # as saved by a run
+    src = mod.course_source(nb)
+    assert "widgets" not in src.metadata                     # what nbgrader's release would otherwise carry
+    assert [c.source for c in src.cells if not mod.is_solution(c)] == [c.source for c in nb.cells
+                                                                       if not mod.is_solution(c)]
