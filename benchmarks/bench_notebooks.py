@@ -99,7 +99,7 @@ def markdown(rows, machine: str) -> str:
                      f"{r['cpu_s'] / r['wall_s']:.1f} | {r['peak_mb'] / 1024:.2f} GB | {r['load']:.1f} |")
     top = max(rows, key=lambda r: r["peak_mb"])
     lines += ["", "A machine load above its core count means other work shared the cores: the wall times are then "
-              "longer than on an idle machine; CPU time and memory are not affected.",
+              "longer than on an idle machine; CPU time is hardly affected and memory not at all.",
               "", f"Largest: {top['notebook']} at {top['peak_mb'] / 1024:.2f} GB; total CPU time of the seven: "
               f"{sum(r['cpu_s'] for r in rows) / 60:.1f} min per student."]
     return "\n".join(lines) + "\n"
