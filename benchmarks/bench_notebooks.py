@@ -1,46 +1,79 @@
-"""Wall time and peak memory of each tutorial notebook (targets: <= 60 s, < 2 GB, mybinder.org's limit).
+"""Wall time, CPU time and peak memory of each tutorial notebook: the sizing of a shared JupyterHub.
 
-Each notebook runs in a fresh kernel; the kernel's peak RSS is read from /proc while it runs.
+Each notebook runs in a fresh kernel (nbclient), one after the other (never in parallel: the numbers are
+per student). Read from the kernel process and its children while it runs (psutil):
+
+* peak RSS: the kernel's peak resident memory (Linux ``VmHWM``), the memory a student's server needs;
+* CPU time: user + system seconds of the kernel and its children, the compute a student's run costs
+  (CPU time / wall time = the cores it kept busy on average).
+
+    python benchmarks/bench_notebooks.py                 # every notebook, a table on stdout
+    python benchmarks/bench_notebooks.py --markdown out.md notebooks/02_*.ipynb
+
+Targets: <= 60 s and < 2 GB each on two cores (mybinder.org's limit).
 """
 from __future__ import annotations
 
+import argparse
 import os
-import sys
 import threading
 import time
 from pathlib import Path
 
 import _common
 import nbformat
+import psutil
 from nbclient import NotebookClient
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _rss_mb(pid: int) -> float:
+def _peak_rss_mb(proc: psutil.Process) -> float:
     try:
-        with open(f"/proc/{pid}/status") as f:
+        with open(f"/proc/{proc.pid}/status") as f:
             for line in f:
                 if line.startswith("VmHWM:"):  # peak resident set size
                     return int(line.split()[1]) / 1024
     except OSError:
         pass
-    return 0.0
+    try:
+        return proc.memory_info().rss / 2 ** 20
+    except psutil.Error:
+        return 0.0
 
 
-def run(path: Path) -> tuple[float, float]:
+def _cpu_s(proc: psutil.Process) -> float:
+    try:
+        t = proc.cpu_times()
+        return t.user + t.system + t.children_user + t.children_system
+    except psutil.Error:
+        return 0.0
+
+
+def _kernel(client):
+    km = client.km
+    if km is None or not km.has_kernel or getattr(km, "provisioner", None) is None:
+        return None
+    pid = getattr(km.provisioner, "pid", None) or getattr(getattr(km.provisioner, "process", None), "pid", None)
+    try:
+        return psutil.Process(pid) if pid else None
+    except psutil.Error:
+        return None
+
+
+def run(path: Path) -> dict:
+    """Execute ``path`` in a fresh kernel; its wall time (s), CPU time (s) and peak RSS (MB)."""
     nb = nbformat.read(path, as_version=4)
-    client = NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}})
-    peak = [0.0]
+    client = NotebookClient(nb, timeout=900, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}})
+    seen = {"rss": 0.0, "cpu": 0.0}
     stop = threading.Event()
 
     def watch():
         while not stop.is_set():
-            km = client.km
-            if km is not None and km.has_kernel and getattr(km, "provisioner", None) is not None:
-                pid = getattr(km.provisioner, "pid", None) or getattr(getattr(km.provisioner, "process", None), "pid", None)
-                if pid:
-                    peak[0] = max(peak[0], _rss_mb(pid))
+            proc = _kernel(client)
+            if proc is not None:
+                seen["rss"] = max(seen["rss"], _peak_rss_mb(proc))
+                seen["cpu"] = max(seen["cpu"], _cpu_s(proc))
             time.sleep(0.2)
 
     t = threading.Thread(target=watch, daemon=True)
@@ -50,16 +83,46 @@ def run(path: Path) -> tuple[float, float]:
         client.execute()
     finally:
         stop.set()
-    return time.perf_counter() - t0, peak[0]
+        t.join()
+    return {"notebook": path.name, "wall_s": time.perf_counter() - t0, "cpu_s": seen["cpu"], "peak_mb": seen["rss"],
+            "load": os.getloadavg()[1]}
+
+
+def markdown(rows, machine: str) -> str:
+    lines = [f"Measured by `benchmarks/bench_notebooks.py` on {machine}, one notebook at a time, each in a "
+             "fresh kernel (solutions included).", "",
+             "| notebook | wall time | CPU time (kernel) | cores busy on average | peak kernel memory | "
+             "machine load (5-min average) |",
+             "|---|---|---|---|---|---|"]
+    for r in rows:
+        lines.append(f"| {r['notebook']} | {r['wall_s']:.0f} s | {r['cpu_s']:.0f} s | "
+                     f"{r['cpu_s'] / r['wall_s']:.1f} | {r['peak_mb'] / 1024:.2f} GB | {r['load']:.1f} |")
+    top = max(rows, key=lambda r: r["peak_mb"])
+    lines += ["", "A machine load above its core count means other work shared the cores: the wall times are then "
+              "longer than on an idle machine; CPU time is hardly affected and memory not at all.",
+              "", f"Largest: {top['notebook']} at {top['peak_mb'] / 1024:.2f} GB; total CPU time of the seven: "
+              f"{sum(r['cpu_s'] for r in rows) / 60:.1f} min per student."]
+    return "\n".join(lines) + "\n"
 
 
 def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("notebooks", nargs="*", type=Path)
+    parser.add_argument("--markdown", type=Path, help="also write the table to this Markdown file")
+    args = parser.parse_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    paths = [Path(p) for p in (argv or sys.argv[1:])] or sorted((ROOT / "notebooks").glob("[0-9]*.ipynb"))
-    print(f"machine: {_common.machine()}")
+    paths = args.notebooks or sorted((ROOT / "notebooks").glob("[0-9]*.ipynb"))
+    machine = _common.machine()
+    print(f"machine: {machine}")
+    rows = []
     for p in paths:
-        wall, peak = run(p)
-        print(f"{p.name:36s} {wall:6.1f} s   peak kernel RSS {peak:6.0f} MB")
+        rows.append(run(p))
+        r = rows[-1]
+        print(f"{r['notebook']:36s} {r['wall_s']:6.1f} s wall {r['cpu_s']:6.1f} s CPU   peak kernel RSS "
+              f"{r['peak_mb']:6.0f} MB", flush=True)
+    if args.markdown:
+        args.markdown.write_text(markdown(rows, machine), encoding="utf-8")
+        print(f"wrote {args.markdown}")
 
 
 if __name__ == "__main__":

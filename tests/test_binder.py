@@ -102,3 +102,20 @@ def test_binder_requirements_install_and_notebooks_run(tmp_path):
     proc = subprocess.run([str(py), "-c", script, *notebooks], cwd=ROOT, env=env, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-4000:]
     assert proc.stdout.count("ran ") == len(notebooks)
+
+
+def test_binder_links_open_student_versions_that_postbuild_generates(tmp_path):
+    import re
+    import nbformat
+
+    post = (ROOT / "binder" / "postBuild").read_text()
+    line = next(line for line in post.splitlines() if "make_student_versions.py" in line)
+    out = re.search(r"--out\s+(\S+)", line).group(1)
+    links = re.findall(r"mybinder\.org/\S*?urlpath=lab/tree/(\S+?\.ipynb)", (ROOT / "notebooks" / "README.md").read_text())
+    notebooks = sorted(p.name for p in (ROOT / "notebooks").glob("[0-9]*.ipynb"))
+    assert sorted(links) == [f"{out}/{n}" for n in notebooks]
+    # run postBuild's own command (cwd: the repository root, as repo2docker does) into a temporary folder
+    subprocess.run([sys.executable, *line.split()[1:]][:-1] + [str(tmp_path / out)], cwd=ROOT, check=True,
+                   capture_output=True)
+    for n in notebooks:
+        assert "BEGIN SOLUTION" not in nbformat.writes(nbformat.read(tmp_path / out / n, as_version=4))

@@ -1,5 +1,13 @@
-"""Every self-check accepts the right answer and rejects a wrong one with a hint."""
+"""Every self-check accepts the right answer and rejects gamed answers with a hint.
+
+For each check: the right answer (recomputed here independently) is accepted; a constant, the value
+printed in the instructor's notebook (or a neighbour's answer: another student's case), and a partial or
+inverted answer are rejected with a hint; an unanswered exercise (``None``) says "not answered yet" on
+standard error and returns False, without raising.
+"""
 from __future__ import annotations
+
+import types
 
 import numpy as np
 import pytest
@@ -7,99 +15,274 @@ import pytest
 from saliency_widgets import coursework as cw
 from saliency_widgets.coursework import WrongAnswer
 
+ME, NEIGHBOUR = "ada.lovelace", "alan.turing"
+
 
 def rejects(match="Hint"):
     return pytest.raises(WrongAnswer, match=match)
 
 
+def not_answered(capsys, result):
+    assert result is False
+    assert "not answered yet" in capsys.readouterr().err
+
+
+def other_student(key, differs):
+    """A student for whom ``differs(student)`` holds (so a neighbour's answer is wrong for them)."""
+    return next(s for s in (f"student{k}" for k in range(200)) if differs(s))
+
+
+# ---- multiple choice ----------------------------------------------------------------------------
+
 @pytest.mark.parametrize("key", sorted(cw.QUESTIONS))
 def test_every_question_accepts_its_answer_and_rejects_every_other_with_a_hint(key, capsys):
     _, choices, right, hints = cw.QUESTIONS[key]
-    assert cw.check_choice(key, right) is True
+    letter = cw.letter_of(key, right, student=ME)
+    assert cw.check_choice(key, letter, student=ME) is True
     assert "✔" in capsys.readouterr().out
-    for wrong in set(choices) - {right}:
-        assert wrong in hints, f"{key}: choice {wrong} has no hint"
-        with rejects() as info:
-            cw.check_choice(key, wrong)
-        assert str(info.value).startswith("✘")
+    for wrong in "abcd":
+        if wrong != letter:
+            with rejects() as info:
+                cw.check_choice(key, wrong, student=ME)
+            assert str(info.value).startswith("✘")
     with rejects("not one of the choices"):
-        cw.check_choice(key, "z")
+        cw.check_choice(key, "z", student=ME)
+    not_answered(capsys, cw.check_choice(key, None, student=ME))
+    assert set(hints) == set(choices) - {right}
 
 
-def test_ask_prints_the_question_and_unknown_keys_are_named(capsys):
-    cw.ask("absent_class")
-    assert "(b)" in capsys.readouterr().out
+@pytest.mark.parametrize("key", sorted(cw.QUESTIONS))
+def test_choices_are_shuffled_per_student_so_a_copied_letter_is_wrong(key):
+    right = cw.QUESTIONS[key][2]
+    letters = {cw.letter_of(key, right, student=f"s{k}") for k in range(40)}
+    assert len(letters) >= 3, letters                 # the right letter moves between students
+    mine = cw.letter_of(key, right, student=ME)
+    other = other_student(key, lambda s: cw.letter_of(key, right, student=s) != mine)
+    with rejects():
+        cw.check_choice(key, mine, student=other)
+
+
+@pytest.mark.parametrize("key", sorted(cw.QUESTIONS))
+def test_the_right_choice_is_not_recognisable_by_its_length(key):
+    _, choices, right, _ = cw.QUESTIONS[key]
+    lengths = {c: len(t) for c, t in choices.items()}
+    assert len(choices) >= 4
+    assert max(lengths.values()) / min(lengths.values()) < 1.25
+    assert lengths[right] < max(lengths.values())       # never the longest option
+
+
+def test_ask_prints_the_students_order_and_unknown_keys_are_named(capsys):
+    cw.ask("absent_class", student=ME)
+    out = capsys.readouterr().out
+    right = cw.QUESTIONS["absent_class"][1]["rescaled"]
+    assert f"({cw.letter_of('absent_class', 'rescaled', student=ME)}) {right}" in out
     with pytest.raises(ValueError, match="no question"):
-        cw.ask("nope")
+        cw.ask("nope", student=ME)
+    with pytest.raises(ValueError, match="name or student id"):
+        cw.ask("absent_class", student="")
 
 
-def test_absent_class():
-    assert cw.check_absent_class("b", score=0.001)
-    with rejects("not absent"):
-        cw.check_absent_class("b", score=0.9)
-    with rejects():
-        cw.check_absent_class("a", score=0.001)
+def test_cases_are_stable_and_differ_between_students():
+    assert cw.case("seeds", ME) == cw.case("seeds", ME.upper())      # case and spaces do not matter
+    assert any(cw.case("pointing", f"s{k}") != cw.case("pointing", ME) for k in range(5))
+    with pytest.raises(ValueError, match="no exercise"):
+        cw.case("nope", ME)
 
 
-def test_mask_update_rule():
-    assert cw.check_mask_update_rule(p=0.1, on_stays=0.1, off_turns_on=0.9, max_change=0.02)
-    with rejects("stay on"):
-        cw.check_mask_update_rule(p=0.1, on_stays=0.9, off_turns_on=0.9, max_change=0.02)
-    with rejects("inverted"):  # the hint names the inversion
-        cw.check_mask_update_rule(p=0.1, on_stays=0.1, off_turns_on=0.1, max_change=0.02)
+# ---- notebook 01 --------------------------------------------------------------------------------
+
+PROBS = np.array([0.9, 0.08, 0.02])
+
+
+def toy_classifier(batch):
+    return np.tile(PROBS, (len(batch), 1))
+
+
+def explanation(target, score=None, shape=(8, 8)):
+    return types.SimpleNamespace(target=target, score=PROBS[target] if score is None else score,
+                                 saliency=np.zeros(shape), raw=np.zeros(shape))
+
+
+def test_absent_class(capsys):
+    image = np.zeros((8, 8, 3))
+    letter = cw.letter_of("absent_class", "rescaled", student=ME)
+    kw = dict(model=toy_classifier, image=image, student=ME)
+    assert cw.check_absent_class(letter, explanation(2), **kw)
+    with rejects("not absent"):                                  # a constant score: the check recomputes p
+        cw.check_absent_class(letter, explanation(0, score=0.0), **kw)
+    with rejects("not absent"):                                  # a present class
+        cw.check_absent_class(letter, explanation(1), **kw)
+    other = other_student("absent_class", lambda s: cw.letter_of("absent_class", "rescaled", student=s) != letter)
+    with rejects():                                              # the letter printed for another student
+        cw.check_absent_class(letter, explanation(2), model=toy_classifier, image=image, student=other)
+    with rejects("another image"):
+        cw.check_absent_class(letter, explanation(2, shape=(4, 4)), **kw)
+    not_answered(capsys, cw.check_absent_class(letter, None, **kw))
+
+
+# ---- notebook 02 --------------------------------------------------------------------------------
+
+def test_mask_update_rule(capsys):
+    p = cw.case("mask_update", ME)["p"]
+    assert cw.check_mask_update_rule(student=ME, on_stays=p, off_turns_on=1 - p, max_change=0.02)
+    with rejects():                                              # a constant
+        cw.check_mask_update_rule(student=ME, on_stays=0.5, off_turns_on=0.5, max_change=0.02)
+    other = other_student("mask_update", lambda s: cw.case("mask_update", s)["p"] != p)
+    with rejects("your p"):                                      # the numbers printed for another p
+        cw.check_mask_update_rule(student=other, on_stays=p, off_turns_on=1 - p, max_change=0.02)
+    with rejects("swapped"):                                     # inverted
+        cw.check_mask_update_rule(student=ME, on_stays=1 - p, off_turns_on=p, max_change=0.02)
     with rejects("percentage"):
-        cw.check_mask_update_rule(p=0.1, on_stays=0.1, off_turns_on=0.9, max_change=2)
-    with rejects():
-        cw.check_mask_update_rule(p=0.1, on_stays=0.1, off_turns_on=0.9, max_change=0.1)
+        cw.check_mask_update_rule(student=ME, on_stays=p, off_turns_on=1 - p, max_change=2)
+    with rejects("not a number"):
+        cw.check_mask_update_rule(student=ME, on_stays=p, off_turns_on=1 - p, max_change=[0.02])
+    not_answered(capsys, cw.check_mask_update_rule(student=ME, on_stays=None, off_turns_on=None, max_change=None))
 
 
-def test_tolerance_in_cells():
-    assert cw.check_tolerance_in_cells(cell_px=16, share_of_side=15 / 96)
-    with rejects():
-        cw.check_tolerance_in_cells(cell_px=6, share_of_side=15 / 96)
+# ---- notebook 03 --------------------------------------------------------------------------------
+
+def test_tolerance_in_cells(capsys):
+    c = cw.case("gradcam_cells", ME)
+    cell, share = c["image_size"] / c["feature_size"], c["tolerance"] / c["image_size"]
+    assert cw.check_tolerance_in_cells(student=ME, cell_px=cell, share_of_side=share)
+    with rejects("demo model's cell"):                           # the value printed in the notebook (96 / 6)
+        cw.check_tolerance_in_cells(student=ME, cell_px=16, share_of_side=15 / 96)
+    with rejects("number of cells"):                             # partial: the feature map's side
+        cw.check_tolerance_in_cells(student=ME, cell_px=c["feature_size"], share_of_side=share)
     with rejects("percentage"):
-        cw.check_tolerance_in_cells(cell_px=16, share_of_side=100 * 15 / 96)
-    with rejects():
-        cw.check_tolerance_in_cells(cell_px=16, share_of_side=15 / 224)
+        cw.check_tolerance_in_cells(student=ME, cell_px=cell, share_of_side=100 * share)
+    with rejects():                                              # a constant
+        cw.check_tolerance_in_cells(student=ME, cell_px=cell, share_of_side=0.5)
+    not_answered(capsys, cw.check_tolerance_in_cells(student=ME, cell_px=None, share_of_side=None))
 
 
-def test_pointing_tolerance_is_recomputed_from_the_scenes():
+def centre_accuracy(student, tolerances):
     from saliency_widgets.demo import make_scenes
     from saliency_widgets.explainers import CenterBaseline
     from saliency_widgets.metrics import pointing_game
 
-    scenes = make_scenes(12, seed=1)
+    c = cw.case("pointing", student)
+    scenes = make_scenes(c["n"], seed=c["seed"])
     maps = [CenterBaseline().explain(img).saliency for img in scenes.images]
-    right = {t: float(np.mean([pointing_game(m, o[0].mask, tolerance=t) for m, o in zip(maps, scenes.objects)]))
-             for t in (0, 15, 30)}
-    assert cw.check_pointing_tolerance(right, scenes)
-    wrong = dict(right)
-    wrong[15] = 1.0 - right[15] if right[15] != 0.5 else 0.0
-    with rejects("at 15 px"):
-        cw.check_pointing_tolerance(wrong, scenes)
+    return {t: float(np.mean([pointing_game(m, o[0].mask, tolerance=t) for m, o in zip(maps, scenes.objects)]))
+            for t in tolerances}
+
+
+def test_pointing_tolerance_is_recomputed_on_the_students_scenes(capsys):
+    tols = (0, 5, 10, 15, 20, 30)
+    right = centre_accuracy(ME, tols)
+    assert cw.check_pointing_tolerance(right, student=ME)
+    with rejects("no accuracy for"):                             # partial: a subset of the tolerances
+        cw.check_pointing_tolerance({t: right[t] for t in (0, 15)}, student=ME)
+    with rejects():                                              # a constant
+        cw.check_pointing_tolerance({t: 0.5 for t in tols}, student=ME)
+    other = other_student("pointing", lambda s: centre_accuracy(s, tols) != right)
+    with rejects("your scenes"):                                 # another student's (or the printed) numbers
+        cw.check_pointing_tolerance(right, student=other)
+    with rejects("misses"):                                      # inverted
+        cw.check_pointing_tolerance({t: 1 - right[t] for t in tols}, student=ME)
     with rejects("dict"):
-        cw.check_pointing_tolerance([0.5], scenes)
+        cw.check_pointing_tolerance([0.5], student=ME)
+    not_answered(capsys, cw.check_pointing_tolerance(None, student=ME))
 
 
-def test_deletion_substrate():
-    assert cw.check_deletion_substrate(wins={"black": 0.1, "mean": 0.85, "blur": 0.8}, valid="mean")
-    with rejects("another substrate"):
-        cw.check_deletion_substrate(wins={"black": 0.1, "mean": 0.85}, valid="black")
-    with rejects("no substrate"):
-        cw.check_deletion_substrate(wins={"black": 0.1, "mean": 0.4}, valid="mean")
-    with rejects("not one of"):
-        cw.check_deletion_substrate(wins={"black": 0.1, "mean": 0.85}, valid="grey")
+# ---- notebook 04 --------------------------------------------------------------------------------
+
+def contrast_model(batch):
+    """Every demo class's probability rises with the image's contrast (a 7th output takes the rest): a fast
+    stand-in for a shape classifier; deleting to black leaves a contrasted silhouette, the mean colour does not."""
+    x = np.asarray(batch, np.float32)
+    c = (x / max(1.0, float(x.max()))).std(axis=(1, 2, 3))
+    z = np.concatenate([np.repeat((40 * (c - 0.1))[:, None], 6, 1), np.zeros((len(c), 1))], 1)
+    e = np.exp(z - z.max(1, keepdims=True))
+    return e / e.sum(1, keepdims=True)
 
 
-def test_seed_agreement():
-    assert cw.check_seed_agreement(self_correlation=0.95, seed_correlation=0.6, answer="b")
-    with rejects("should exceed"):
-        cw.check_seed_agreement(self_correlation=0.5, seed_correlation=0.6, answer="b")
-    with rejects():
-        cw.check_seed_agreement(self_correlation=0.95, seed_correlation=0.6, answer="a")
+def flat_model(batch):
+    return np.full((len(batch), 6), 1 / 6)
+
+
+def deletion_answer(model, student):
+    from saliency_widgets.demo import make_scenes
+    from saliency_widgets.metrics import deletion
+
+    c = cw.case("deletion", student)
+    scenes = make_scenes(c["n"], seed=c["seed"])
+    aucs = {}
+    for name, occluder in cw.SUBSTRATES.items():
+        per = [[], []]
+        for i, (img, objs) in enumerate(zip(scenes.images.astype(np.float32), scenes.objects)):
+            for k, m in enumerate(cw.deletion_trial_maps(objs[0], i, seed=c["seed"])):
+                per[k].append(deletion(model, img, m, objs[0].label, occluder=occluder).auc)
+        aucs[name] = per
+    wins = {k: float(np.mean(np.asarray(p) < np.asarray(r))) for k, (p, r) in aucs.items()}
+    return aucs, wins
+
+
+@pytest.fixture(scope="module")
+def substrate_case():
+    return deletion_answer(contrast_model, ME)
+
+
+def test_deletion_substrate(substrate_case, capsys):
+    aucs, wins = substrate_case
+    kw = dict(model=contrast_model, student=ME, rng=np.random.default_rng(0))
+    good = [k for k, v in wins.items() if v > 0.5]
+    assert "mean" in good, wins                                  # the default substrate, valid on this toy model
+    for valid in good:                                          # any substrate that prefers the truth is accepted
+        assert cw.check_deletion_substrate(aucs=aucs, wins=wins, valid=valid, **kw)
+    flat_aucs, flat_wins = deletion_answer(flat_model, ME)      # a model that ignores the image: no valid substrate
+    assert max(flat_wins.values()) <= 0.5
+    with rejects("cannot rank"):
+        cw.check_deletion_substrate(aucs=flat_aucs, wins=flat_wins, valid="mean", **{**kw, "model": flat_model})
+    with rejects("lower-is-better"):                             # inverted win counts
+        cw.check_deletion_substrate(aucs=aucs, wins={k: 1 - v for k, v in wins.items()}, valid=good[0], **kw)
+    with rejects():                                              # a constant
+        cw.check_deletion_substrate(aucs=aucs, wins={k: 0.9 for k in wins}, valid=good[0], **kw)
+    with rejects("one per scene"):                               # partial: fewer scenes
+        cw.check_deletion_substrate(aucs={k: (p[:3], r[:3]) for k, (p, r) in aucs.items()}, wins=wins,
+                                    valid=good[0], **kw)
+    made_up = {k: (list(np.array(p) - 0.01), r) for k, (p, r) in aucs.items()}   # consistent, but not measured
+    with rejects("not the deletion AUCs"):
+        cw.check_deletion_substrate(aucs=made_up, wins=wins, valid=good[0], **kw)
+    not_answered(capsys, cw.check_deletion_substrate(aucs=None, wins=None, valid=None, **kw))
+
+
+# ---- notebook 05 --------------------------------------------------------------------------------
+
+def seed_answer(model, image, target, student):
+    from saliency_widgets.explainers import Rise
+    from saliency_widgets.metrics import convergence
+
+    s0, s1 = cw.case("seeds", student)["seeds"]
+    own = float(convergence(Rise(model, masks=500, seed=s0), image, target, checkpoints=[250]).correlation[0])
+    a = Rise(model, masks=500, seed=s0).explain(image, target).raw
+    b = Rise(model, masks=500, seed=s1).explain(image, target).raw
+    return own, float(np.corrcoef(a.ravel(), b.ravel())[0, 1])
+
+
+def test_seed_agreement(capsys):
+    image = np.random.default_rng(0).uniform(0, 1, (16, 16, 3)).astype(np.float32)
+    own, seeds = seed_answer(contrast_model, image, 0, ME)
+    letter = cw.letter_of("self_convergence", "stability", student=ME)
+    kw = dict(model=contrast_model, image=image, target=0, student=ME)
+    assert cw.check_seed_agreement(self_correlation=own, seed_correlation=seeds, answer=letter, **kw)
+    with rejects():                                              # constants (any tuple with self > seeds)
+        cw.check_seed_agreement(self_correlation=0.95, seed_correlation=0.6, answer=letter, **kw)
+    with rejects():                                              # the values printed in the notebook
+        cw.check_seed_agreement(self_correlation=0.94, seed_correlation=0.88, answer=letter, **kw)
+    with rejects("swapped"):                                     # inverted
+        cw.check_seed_agreement(self_correlation=seeds, seed_correlation=own, answer=letter, **kw)
+    other = other_student("seeds", lambda s: cw.case("seeds", s)["seeds"][0] != cw.case("seeds", ME)["seeds"][0])
+    with rejects("your seed"):                                   # a neighbour's numbers
+        cw.check_seed_agreement(self_correlation=own, seed_correlation=seeds, answer=letter,
+                                **{**kw, "student": other})
     with rejects("correlation in"):
-        cw.check_seed_agreement(self_correlation=1.5, seed_correlation=0.6, answer="b")
+        cw.check_seed_agreement(self_correlation=1.5, seed_correlation=seeds, answer=letter, **kw)
+    not_answered(capsys, cw.check_seed_agreement(self_correlation=None, seed_correlation=None, answer=None, **kw))
 
+
+# ---- notebook 06 --------------------------------------------------------------------------------
 
 def tiny_net():
     torch = pytest.importorskip("torch", reason="PyTorch is an optional dependency (not in binder/requirements.txt)")
@@ -109,10 +292,9 @@ def tiny_net():
                                torch.nn.Linear(4, 5)).eval()
 
 
-def test_torch_predict_accepts_channels_last_and_rejects_a_reshape():
+def test_torch_predict_accepts_channels_last_and_rejects_gamed_functions(capsys):
     net = tiny_net()
     import torch
-
 
     def right(batch):
         with torch.no_grad():
@@ -122,30 +304,64 @@ def test_torch_predict_accepts_channels_last_and_rejects_a_reshape():
         with torch.no_grad():
             return net(torch.from_numpy(batch).reshape(len(batch), 3, *batch.shape[1:3])).numpy()
 
+    def transposed(batch):  # height and width swapped: right on square images only
+        with torch.no_grad():
+            return net(torch.from_numpy(batch).permute(0, 3, 2, 1)).numpy()
+
     def unpermuted(batch):
         with torch.no_grad():
             return net(torch.from_numpy(batch)).numpy()
 
-    assert cw.check_torch_predict(right, net)
+    fixed = right(np.random.default_rng(0).uniform(0, 255, (2, 32, 32, 3)).astype(np.float32))
+
+    def printed(batch):  # the scores of the notebook's seeded batch, returned whatever the input
+        return fixed
+
+    rng = np.random.default_rng(1)
+    assert cw.check_torch_predict(right, net, rng=rng)
     with rejects("differ"):
-        cw.check_torch_predict(reshaped, net)
+        cw.check_torch_predict(reshaped, net, rng=rng)
+    with rejects("differ"):
+        cw.check_torch_predict(transposed, net, rng=rng)
     with rejects("raised"):
-        cw.check_torch_predict(unpermuted, net)
+        cw.check_torch_predict(unpermuted, net, rng=rng)
+    with rejects():
+        cw.check_torch_predict(printed, net, rng=rng)
+    with rejects():
+        cw.check_torch_predict(lambda batch: np.zeros((len(batch), 5)), net, rng=rng)   # a constant
+    not_answered(capsys, cw.check_torch_predict(None, net))
 
 
-def test_cascading_by_hand():
+# ---- notebook 07 --------------------------------------------------------------------------------
+
+def test_cascading_by_hand(capsys):
     from saliency_widgets.registry import build
     from saliency_widgets.sanity import randomise_layers, spearman_similarity
     from tests.sanity.test_methods import half_model
 
     model = half_model("left")
-    image = np.random.default_rng(0).uniform(0.3, 1.0, size=(12, 12, 1)).astype(np.float32)
-    a = build("occlusion", model).explain(image, 0).raw
-    b = build("occlusion", randomise_layers(model, ["decide"], seed=0)).explain(image, 0).raw
-    right = spearman_similarity(a, b)
-    assert cw.check_cascading_by_hand(right, model, image, 0, layers=["decide"])
-    with rejects("not"):
-        cw.check_cascading_by_hand(1.0, model, image, 0, layers=["decide"])
+    images = np.random.default_rng(0).uniform(0.3, 1.0, size=(2, 12, 12, 1)).astype(np.float32)
+    targets = [0, 1]
+    groups = [("decide",)]
+
+    def truth(student):
+        c = cw.case("cascade", student)
+        i = c["image"] % 2
+        a = build("occlusion", model).explain(images[i], targets[i]).raw
+        b = build("occlusion", randomise_layers(model, ["decide"], seed=c["seed"])).explain(images[i], targets[i]).raw
+        return spearman_similarity(a, b)
+
+    right = truth(ME)
+    kw = dict(student=ME, groups=groups)
+    assert cw.check_cascading_by_hand(right, model, images, targets, **kw)
+    with rejects():                                              # a constant
+        cw.check_cascading_by_hand(1.0, model, images, targets, **kw)
+    with rejects():                                              # inverted
+        cw.check_cascading_by_hand(-right, model, images, targets, **kw)
+    with rejects("your case"):                                   # the cascade's printed value (seed 0, image 0)
+        other = other_student("cascade", lambda s: not np.isclose(truth(s), right, atol=1e-3))
+        cw.check_cascading_by_hand(right, model, images, targets, student=other, groups=groups)
+    not_answered(capsys, cw.check_cascading_by_hand(None, model, images, targets, **kw))
 
 
 # ---- the notebooks' exercises --------------------------------------------------------------------
@@ -154,7 +370,7 @@ def _notebooks():
     import glob
     import os
     root = os.path.join(os.path.dirname(__file__), "..", "notebooks")
-    return sorted(glob.glob(os.path.join(root, "0[2-7]_*.ipynb")))
+    return sorted(glob.glob(os.path.join(root, "0[1-7]_*.ipynb")))
 
 
 def _strip_module():
@@ -167,31 +383,54 @@ def _strip_module():
     return mod
 
 
-@pytest.mark.parametrize("path", _notebooks(), ids=lambda p: p.rsplit("/", 1)[-1])
-def test_every_notebook_has_an_exercise_whose_solution_is_followed_by_a_self_check(path):
+def _ng(cell):
+    return cell.get("metadata", {}).get("nbgrader", {})
+
+
+# notebook 06 is being rewritten (real photos); its check cell still needs grade metadata, added after that
+_PENDING_06 = pytest.mark.xfail(strict=True, reason="notebook 06's check cell is not yet an nbgrader grade cell")
+
+
+@pytest.mark.parametrize("path", [pytest.param(p, marks=_PENDING_06) if "06_" in p else p for p in _notebooks()],
+                         ids=lambda p: p.rsplit("/", 1)[-1])
+def test_every_exercise_is_graded_automatically_and_by_hand(path):
     import nbformat
     cells = nbformat.read(path, as_version=4).cells
-    solutions = [i for i, c in enumerate(cells) if c.get("metadata", {}).get("nbgrader", {}).get("solution")]
+    solutions = [i for i, c in enumerate(cells) if _ng(c).get("solution") and c.cell_type == "code"]
     assert solutions, f"{path} has no exercise"
-    checked = [i for i in solutions
-               if "coursework.check" in cells[i + 1].source and cells[i + 1].metadata["nbgrader"]["locked"]]
-    assert checked, f"{path}: no solution is followed by a locked self-check cell"
     for i in solutions:
-        assert "### BEGIN SOLUTION" in cells[i].source and "### END SOLUTION" in cells[i].source
+        assert "BEGIN SOLUTION" in cells[i].source and "END SOLUTION" in cells[i].source
+        check = cells[i + 1]
+        assert "coursework.check" in check.source, f"{path}: answer cell {i} is not followed by a self-check"
+        assert _ng(check).get("locked") and _ng(check).get("grade") and _ng(check).get("points", 0) > 0, \
+            f"{path}: the self-check after cell {i} is not an autograded nbgrader cell with points"
+    written = [c for c in cells if c.cell_type == "markdown" and _ng(c).get("solution") and _ng(c).get("grade")]
+    assert written and all(_ng(c).get("points", 0) > 0 for c in written), f"{path}: no manually graded answer"
 
 
 @pytest.mark.parametrize("path", _notebooks(), ids=lambda p: p.rsplit("/", 1)[-1])
-def test_student_versions_have_no_solution_and_no_output(path):
+def test_student_versions_have_no_solution_no_output_and_no_widget_state(path):
     import nbformat
     mod = _strip_module()
     nb = mod.strip_notebook(nbformat.read(path, as_version=4))
     text = nbformat.writes(nb)
-    assert "BEGIN SOLUTION" not in text
+    assert "BEGIN SOLUTION" not in text and "widgets" not in nb.metadata
     for cell in nb.cells:
         if cell.cell_type == "code":
             assert cell.outputs == []
         if mod.is_solution(cell):
-            assert "raise NotImplementedError()" in cell.source
+            assert "YOUR CODE HERE" in cell.source or "YOUR ANSWER HERE" in cell.source
+            assert "raise NotImplementedError" not in cell.source     # the student version runs on
+
+
+def test_an_answer_the_solution_defines_is_declared_before_the_block():
+    import nbformat
+    mod = _strip_module()
+    cell = nbformat.v4.new_code_cell("x = None\n### BEGIN SOLUTION\ndef f(b):\n    return b\nx, y = 1, 2\n"
+                                     "### END SOLUTION", metadata={"nbgrader": {"solution": True, "grade_id": "q"}})
+    nb = mod.strip_notebook(nbformat.v4.new_notebook(cells=[cell]))
+    assert nb.cells[0].source.splitlines() == ["x = None", "f = None   # your answer: see the exercise above",
+                                               "y = None   # your answer: see the exercise above", "# YOUR CODE HERE"]
 
 
 def test_a_solution_cell_without_markers_is_refused():
@@ -203,12 +442,13 @@ def test_a_solution_cell_without_markers_is_refused():
         mod.strip_notebook(nb)
 
 
-def test_the_notebook_01_exercise_cells_are_valid_nbformat():
-    import json
-    import os
+def test_the_course_source_drops_the_saved_widget_state_and_declares_the_answers():
     import nbformat
-    path = os.path.join(os.path.dirname(__file__), "..", "notebooks", "solutions", "01_exercise.cells.json")
-    cells = [nbformat.from_dict(c) for c in json.load(open(path, encoding="utf-8"))]
-    nb = nbformat.v4.new_notebook(cells=cells)
-    nbformat.validate(nb)
-    assert cells[1].metadata["nbgrader"]["solution"] and "coursework.check_absent_class" in cells[2].source
+    mod = _strip_module()
+    path = next(p for p in _notebooks() if "01_" in p)
+    nb = nbformat.read(path, as_version=4)
+    nb.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": {"state": {"m": {}}}}   # as saved by a run
+    src = mod.course_source(nb)
+    assert "widgets" not in src.metadata                     # what nbgrader's release would otherwise carry
+    assert [c.source for c in src.cells if not mod.is_solution(c)] == [c.source for c in nb.cells
+                                                                       if not mod.is_solution(c)]
