@@ -62,13 +62,16 @@ def test_binder_links_are_made_from_the_repository_url(binder_links_module):
     assert url == f"https://github.com/{owner}/{name}"
     readme = (ROOT / "README.md").read_text()
     nb_readme = (ROOT / "notebooks" / "README.md").read_text()
-    # The badge opens notebook 01; every numbered notebook has its launch link; each link's notebook exists.
+    # The badge opens notebook 01; every numbered notebook has its launch link in the runbook, to its student
+    # version (student/, which binder/postBuild makes from notebooks/); each link's notebook exists.
     assert links.binder_url("lab/tree/notebooks/01_quick_start.ipynb") in readme
     for nb in sorted((ROOT / "notebooks").glob("[0-9]*.ipynb")):
-        assert links.binder_url(f"lab/tree/notebooks/{nb.name}") in nb_readme, nb.name
+        assert links.binder_url(f"lab/tree/student/{nb.name}") in nb_readme, nb.name
     for text in (readme, nb_readme):
         for urlpath in links.LINK.findall(text):
-            assert (ROOT / urlpath.removeprefix("lab/tree/")).exists(), urlpath
+            path = urlpath.removeprefix("lab/tree/")
+            path = "notebooks/" + path.removeprefix("student/") if path.startswith("student/") else path
+            assert (ROOT / path).exists(), urlpath
     # A link to another repository is rewritten (the check can fail).
     other = "https://mybinder.org/v2/gh/someone/else/HEAD?urlpath=lab/tree/notebooks/01_quick_start.ipynb"
     assert links.rewrite(f"[b]({other})") == f"[b]({links.binder_url('lab/tree/notebooks/01_quick_start.ipynb')})"

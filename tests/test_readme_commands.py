@@ -53,7 +53,23 @@ def commands() -> list[tuple[str, list[str]]]:
     return out
 
 
+def _runbook_block(marker: str) -> list[list[str]]:
+    """The lines of notebooks/README.md's fenced block after ``<!-- marker ...-->``: run by their own test."""
+    text = (ROOT / "notebooks" / "README.md").read_text(encoding="utf-8")
+    m = re.search(rf"<!-- {marker}.*?-->\s*```bash\n(.*?)```", text, re.S)
+    return [shlex.split(line, comments=True) for line in shell_lines(f"```bash\n{m.group(1)}```")] if m else []
+
+
+# Lines a test of their own runs as written: the wheelhouse block (tests/test_wheelhouse.py) and the
+# nbgrader set-up (tests/test_nbgrader.py runs make_student_versions.py --course and generate_assignment).
+CHECKED_ELSEWHERE = {"wheelhouse": _runbook_block("wheelhouse-commands"),
+                     "nbgrader": _runbook_block("nbgrader-commands")}
+
+
 def kind(argv: list[str]) -> str | None:
+    for name, lines in CHECKED_ELSEWHERE.items():
+        if argv in lines:
+            return name
     if argv[:2] == ["pip", "install"]:
         return "pip"
     if argv[:3] == ["python", "-m", "saliency_widgets"]:
