@@ -143,7 +143,7 @@ def _explain_with_progress(explainer, image, target, key: str):
     from tqdm.auto import tqdm
     total = getattr(explainer, "budget", None) or None
     exp = None
-    with tqdm(total=total, desc=key, unit="pass", leave=False, file=sys.stderr) as bar:
+    with tqdm(total=total, desc=key, unit="pass", leave=False, file=sys.stderr, disable=not total) as bar:
         for exp in explainer.iter_explain(image, target=target):
             bar.update(exp.n_forward - bar.n)
     return exp

@@ -396,6 +396,19 @@ def test_upload_of_a_file_that_is_not_an_image_says_so():
     assert len(w.image_picker.options) == 1
 
 
+def test_upload_of_a_decompression_bomb_is_refused_before_decoding(monkeypatch):
+    """Reported: a hostile image file got through; the upload reads the size from the header first."""
+    from ..bombs import bomb_png_bytes
+    w = make()
+    data = bomb_png_bytes(11000, 11000)
+    decoded = []
+    monkeypatch.setattr(Image.Image, "load", lambda self: decoded.append(self.size))
+    w.upload.value = ({"name": "bomb.png", "type": "image/png", "size": len(data), "content": memoryview(data),
+                       "last_modified": datetime.datetime(2026, 1, 1)},)
+    assert "'bomb.png': 11000 x 11000 pixels" in w.status.value and "50,000,000" in w.status.value
+    assert decoded == [] and len(w.image_picker.options) == 1 and w.error is not None
+
+
 def test_add_image_from_python_with_its_truth():
     w = make()
     b = np.zeros((16, 16, 3), np.float32)
