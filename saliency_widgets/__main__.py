@@ -268,11 +268,14 @@ def build_parser() -> argparse.ArgumentParser:
                                    "scenes.  The first scene of each study is timed first and the run's duration "
                                    "printed before the work starts.")
     r.add_argument("--out", default="figures", help="output folder (default: figures)")
-    r.add_argument("--tier", default="full", choices=["full", "quick", "test"],
-                   help="full: the run whose numbers the package ships (about 46 min on 2 CPU cores); quick: "
-                        "every figure and table from the first 30 + 8 scenes and 15 + 15 convergence targets, "
-                        "same methods and budgets, under 10 min on 2 cores, each labelled 'quick tier', with the "
-                        "full run's stored numbers written beside them (full_run.md); test: a tiny run")
+    from .reproduce import CONFIG, TIERS
+    q = dict(CONFIG, **TIERS["quick"])
+    r.add_argument("--tier", default="full", choices=list(TIERS),
+                   help=f"full: the run whose numbers the package ships (about 46 min on 2 CPU cores); quick: "
+                        f"every figure and table from the first {q['n_single']} + {q['n_multi']} scenes and "
+                        f"{q['conv_single']} + {q['conv_multi']} convergence targets, same methods and budgets "
+                        f"(aimed at under 10 min on 2 idle cores), each labelled 'quick tier', with the full "
+                        f"run's stored numbers written beside them (full_run.md); test: a tiny run")
     r.add_argument("--scenes", type=int, default=None,
                    help="single-object scenes for the pointing-game table (default: the tier's; full: 200)")
     r.add_argument("--quick", action="store_true", help="the same as --tier test (kept for old scripts)")

@@ -64,7 +64,7 @@ class ExplainWidget(W.VBox):
         Start in compare mode with these methods side by side.
     top_k : int, keyword-only
         The class dropdown lists the classes present in the image first (those its truth names, marked
-        "● ... in the image"), then the model's ``top_k`` most probable other classes; without truth,
+        "... ● in the image"), then the model's ``top_k`` most probable other classes; without truth,
         the model's top-k, marked "top-k".
     seed : int, keyword-only
         Seed of the explainers' random choices.
@@ -456,7 +456,7 @@ class ExplainWidget(W.VBox):
     def _class_text(self, i: int) -> str:
         mark = self._marks.get(i)
         if mark == "in the image":
-            return f"● {self.labels[i]} ({self.probs[i]:.1%}) in the image"
+            return f"{self.labels[i]} ({self.probs[i]:.1%}) ● in the image"  # the name first: type-ahead works
         if mark:
             return f"{self.labels[i]} ({self.probs[i]:.1%}) {mark}"
         return f"{self.labels[i]} ({self.probs[i]:.1%})"
