@@ -19,8 +19,10 @@ import sys
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 
-from .registry import METHODS, build_checked, label_of  # noqa: E402  (after the TF environment variables)
+from .registry import METHODS, build_checked, get_method, label_of  # noqa: E402  (after the TF environment variables)
 from .demo.imagenet import imagenet_model_names  # noqa: E402  (names only: imports no framework)
+from .cli_common import (EXIT_STATUS, CommandFailed, UsageError, check_max_pixels, check_output,  # noqa: E402
+                         max_pixels_help, write_atomic)
 
 
 def option_names() -> list[str]:
@@ -41,17 +43,61 @@ def make_explainer(method: str, model, *, budget=None, seed=0, progress=True, **
     return build_checked(method, model, budget=budget, options=given, seed=seed, progress=progress)
 
 
-def _load_image(path: str, size):
-    import numpy as np
-    from PIL import Image, UnidentifiedImageError
-    from .plotting.resize import fit_image
+def _read_image(path: str, max_pixels):
+    """The image file, whole, as (H, W, 3) uint8 (pixel limit checked from its header first)."""
+    from .images import ImageTooLargeError, load_image
+    if not os.path.isfile(path):
+        raise UsageError(f"image {path!r} not found" if not os.path.exists(path) else f"image {path!r} is not a file")
     try:
-        img = Image.open(path).convert("RGB")
-    except (OSError, ValueError, UnidentifiedImageError) as exc:
-        raise SystemExit(f"error: cannot read image {path!r}: {exc}")
-    if size is not None and img.size != (size[1], size[0]):
-        img = fit_image(img, size)  # resized to cover the model's input, centre-cropped (as the widget)
-    return np.asarray(img)
+        return load_image(path, name=repr(path), max_pixels=max_pixels)
+    except ImageTooLargeError as exc:
+        raise CommandFailed(str(exc)) from None
+    except ValueError as exc:
+        raise CommandFailed(f"cannot read image {path!r}: {exc}") from None
+
+
+def model_view(original, size):
+    """(the model's input, the region of ``original`` it shows (left, top, right, bottom) or None)."""
+    import numpy as np
+    from PIL import Image
+
+    from .images import fit_box
+    from .plotting.resize import fit_image
+    if size is None or original.shape[:2] == tuple(size):
+        return original, None
+    h, w = original.shape[:2]
+    # resized to cover the model's input, centre-cropped (as the widget)
+    return np.asarray(fit_image(Image.fromarray(original), size)), fit_box(w, h, size)
+
+
+def full_size_overlay(original, saliency, region, *, alpha: float, cmap: str):
+    """The map drawn on the original image at its own size: resized onto ``region`` (the part the model saw);
+    outside it the image is left as it is (the map says nothing there)."""
+    import numpy as np
+    from PIL import Image
+
+    from .plotting import overlay
+    if region is None:
+        return overlay(original, saliency, alpha=alpha, cmap=cmap)
+    h, w = original.shape[:2]
+    x0, y0 = int(round(region[0])), int(round(region[1]))
+    x1, y1 = max(x0 + 1, min(w, int(round(region[2])))), max(y0 + 1, min(h, int(round(region[3]))))
+    sal = np.asarray(Image.fromarray(np.asarray(saliency, np.float32), mode="F").resize((x1 - x0, y1 - y0),
+                                                                                       Image.BILINEAR))
+    out = original.copy()
+    out[y0:y1, x0:x1] = overlay(original[y0:y1, x0:x1], np.clip(sal, 0, 1), alpha=alpha, cmap=cmap)
+    return out
+
+
+def _explain_with_progress(explainer, image, target, key: str):
+    """Run the explainer with a progress bar named after the registry key that runs."""
+    from tqdm.auto import tqdm
+    total = getattr(explainer, "budget", None) or None
+    exp = None
+    with tqdm(total=total, desc=key, unit="pass", leave=False, file=sys.stderr, disable=not total) as bar:
+        for exp in explainer.iter_explain(image, target=target):
+            bar.update(exp.n_forward - bar.n)
+    return exp
 
 
 def cmd_explain(args) -> int:
@@ -59,39 +105,64 @@ def cmd_explain(args) -> int:
     from .demo import CLASS_NAMES, load_model
     from .demo.imagenet import ImageFit
     from .models.loading import class_names, load_model_spec, model_input_size
-    from .plotting import overlay, png_bytes
+    from .plotting import png_bytes
 
+    spec = get_method(args.method)
+    check_output(args.out, force=args.force)
+    if args.save_npz:
+        check_output(args.save_npz, force=args.force, what="--save-npz")
+        if os.path.abspath(args.save_npz) == os.path.abspath(args.out):
+            raise UsageError(f"--save-npz and --out are the same file {args.out!r}")
+    check_max_pixels(args)
     if args.model is None:
         model, labels = load_model(), list(CLASS_NAMES)
     else:
         model, labels = load_model_spec(args.model, input_size=args.input_size), None
     size = model_input_size(model, args.input_size, required=False)  # None: the model takes any size
     options = {name: getattr(args, name) for name in option_names()}
-    explainer = make_explainer(args.method, model, budget=args.budget, seed=args.seed, **options)  # checked
+    explainer = make_explainer(spec.key, model, budget=args.budget, seed=args.seed, progress=False,
+                               **options)  # checked before any work
+    original = _read_image(args.image, args.max_pixels)
     fit = getattr(model, "preprocess", None)
     if isinstance(fit, ImageFit):  # the model declares its crop (ImageNet's): apply it to the file as it is
-        image = fit(_load_image(args.image, None))
+        x, region = fit(original), fit.region(*original.shape[:2])
     else:
-        image = _load_image(args.image, size).astype(np.float32)                              # before any work
-    exp = explainer.explain(image, target=args.target)
+        x, region = model_view(original, size)
+    image = x.astype(np.float32)
+    try:
+        exp = _explain_with_progress(explainer, image, args.target, spec.key)
+    except ValueError as exc:  # e.g. a --target out of range: the user's input
+        raise UsageError(str(exc)) from None
+    except Exception as exc:
+        raise CommandFailed(f"{spec.key}: {type(exc).__name__}: {exc}") from None
     if labels is None:
         labels = class_names(model, image)
-    out = args.out
-    tmp = out + ".tmp"
-    with open(tmp, "wb") as f:
-        f.write(png_bytes(overlay(image, exp.saliency, alpha=args.alpha, cmap=args.cmap)))
-    os.replace(tmp, out)
+    write_atomic(args.out, png_bytes(full_size_overlay(original, exp.saliency, region, alpha=args.alpha,
+                                                       cmap=args.cmap)))
     if args.save_npz:
-        exp.save(args.save_npz)
+        try:
+            exp.save(args.save_npz)
+        except OSError as exc:
+            raise CommandFailed(f"cannot write --save-npz {args.save_npz!r}: {exc.strerror or exc}") from None
     name = labels[exp.target] if 0 <= exp.target < len(labels) else "no class: the map ignores the model"
-    print(f"{label_of(explainer, budget=True)}: class {exp.target} ({name}), p = {exp.score:.3f}, "
-          f"{exp.n_forward} forward passes -> {out}")
+    print(f"{label_of(explainer, budget=True)} ({spec.key}): class {exp.target} ({name}), p = {exp.score:.3f}, "
+          f"{exp.n_forward} forward passes -> {args.out} ({original.shape[1]} x {original.shape[0]})")
     return 0
 
 
 def cmd_reproduce(args) -> int:
     from .reproduce import reproduce
-    reproduce(args.out, n_scenes=args.scenes, quick=args.quick)
+    check_output(args.out, force=args.force, folder=True)
+    done = os.path.join(args.out, "results.json")
+    if os.path.exists(done) and not args.force:
+        raise UsageError(f"--out {args.out!r} holds a finished run ({done!r}): pass --force to replace its "
+                         f"figures and tables (an unfinished run's files are resumed without it)")
+    if args.scenes is not None and args.scenes < 3:
+        raise UsageError(f"--scenes must be 3 or more (the figures show 3 scenes), got {args.scenes}")
+    try:
+        reproduce(args.out, tier="test" if args.quick else args.tier, n_scenes=args.scenes)
+    except Exception as exc:  # after the checks above, whatever fails is a runtime error
+        raise CommandFailed(f"reproduce into {args.out!r}: {type(exc).__name__}: {exc}") from None
     return 0
 
 
@@ -101,9 +172,13 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("explain", help="write an image with its saliency overlay",
                        formatter_class=argparse.RawDescriptionHelpFormatter,
+                       description="Explain the model's decision on one image and write the image with its "
+                                   "saliency map drawn over it, at the image's own size.",
                        epilog="methods:\n" + "\n".join(f"  {k:26s} {s.label}: {s.summary}"
-                                                       for k, s in METHODS.items()))
-    p.add_argument("image", help="an image file (PNG, JPEG...), resized and centre-cropped to the model's input")
+                                                       for k, s in METHODS.items()) + "\n\n" + EXIT_STATUS)
+    p.add_argument("image", help="an image file (PNG, JPEG...); the model sees it resized to cover its input and "
+                                 "centre-cropped, the overlay is drawn on the whole image at its own size (the "
+                                 "cropped-off edges stay uncoloured)")
     p.add_argument("--model", default=None,
                    help="an ImageNet model name (" + ", ".join(imagenet_model_names()) + "; efficientnet-lite0 "
                         "works offline with the 'imagenet' extra, the Keras ones download their weights), a .keras "
@@ -125,13 +200,35 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--alpha", type=float, default=0.5, help="overlay opacity")
     p.add_argument("--cmap", default="jet")
-    p.add_argument("--out", default="overlay.png", help="output PNG")
-    p.add_argument("--save-npz", default=None, help="also save the explanation (.npz with metadata)")
+    p.add_argument("--out", default="overlay.png",
+                   help="output PNG, at the input image's size (default: overlay.png); its folder must exist, "
+                        "and an existing file is replaced only with --force")
+    p.add_argument("--save-npz", default=None,
+                   help="also save the explanation (.npz with metadata), at the model's input resolution (the "
+                        "map the metrics read); an existing file is replaced only with --force")
+    p.add_argument("--force", action="store_true", help="replace existing output files")
+    p.add_argument("--max-pixels", type=int, default=None, metavar="N", help=max_pixels_help())
     p.set_defaults(func=cmd_explain)
-    r = sub.add_parser("reproduce", help="write the paper's figures and tables (notebooks 3-5) headless")
-    r.add_argument("--out", default="figures", help="output folder")
-    r.add_argument("--scenes", type=int, default=200, help="scenes for the pointing-game table")
-    r.add_argument("--quick", action="store_true", help="a small run (for tests)")
+    r = sub.add_parser("reproduce", help="write the paper's figures and tables (notebooks 3-5) headless",
+                       formatter_class=argparse.RawDescriptionHelpFormatter, epilog=EXIT_STATUS,
+                       description="Write the paper's figures and tables (PNG + markdown) on the demo model and "
+                                   "scenes.  The first scene of each study is timed first and the run's duration "
+                                   "printed before the work starts.")
+    r.add_argument("--out", default="figures", help="output folder (default: figures)")
+    from .reproduce import CONFIG, TIERS
+    q = dict(CONFIG, **TIERS["quick"])
+    r.add_argument("--tier", default="full", choices=list(TIERS),
+                   help=f"full: the run whose numbers the package ships (about 46 min on 2 CPU cores); quick: "
+                        f"every figure and table from the first {q['n_single']} + {q['n_multi']} scenes and "
+                        f"{q['conv_single']} + {q['conv_multi']} convergence targets, same methods and budgets "
+                        f"(aimed at under 10 min on 2 idle cores), each labelled 'quick tier', with the full "
+                        f"run's stored numbers written beside them (full_run.md); test: a tiny run")
+    r.add_argument("--scenes", type=int, default=None,
+                   help="single-object scenes for the pointing-game table (default: the tier's; full: 200)")
+    r.add_argument("--quick", action="store_true", help="the same as --tier test (kept for old scripts)")
+    r.add_argument("--force", action="store_true",
+                   help="replace the figures and tables of a finished run in --out (an unfinished run's files "
+                        "are resumed without it)")
     r.set_defaults(func=cmd_reproduce)
     from . import cli_evaluate  # the `evaluate` subcommand (issue 13)
     cli_evaluate.add_parser(sub)
@@ -139,10 +236,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
-    args = build_parser().parse_args(argv)
+    """Run a command; errors are one line on stderr: exit status 2 for usage errors (argparse's, and a wrong
+    option value, name or path found before any work), 1 for runtime errors (see :data:`EXIT_STATUS`)."""
+    args = build_parser().parse_args(argv)  # argparse: exit status 2 with its usage line
     try:
         return args.func(args)
-    except (ValueError, TypeError, FileNotFoundError) as exc:
+    except CommandFailed as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except (ValueError, TypeError, FileNotFoundError) as exc:  # UsageError, and the checks of names and settings
         print(f"error: {exc}", file=sys.stderr)
         return 2
 

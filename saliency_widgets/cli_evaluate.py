@@ -19,8 +19,11 @@ __all__ = ["add_parser", "run", "model_factory", "methods_from_args"]
 
 def add_parser(subparsers):
     """Add the ``evaluate`` subcommand to an argparse ``subparsers`` object."""
+    import argparse
+
+    from .cli_common import EXIT_STATUS, max_pixels_help
     p = subparsers.add_parser(
-        "evaluate", help="score methods on a VOC / COCO dataset (pointing game, all / difficult), optionally on "
+        "evaluate", formatter_class=argparse.RawDescriptionHelpFormatter, epilog=EXIT_STATUS, help="score methods on a VOC / COCO dataset (pointing game, all / difficult), optionally on "
                          "a Dask cluster",
         description="Explain every (image, class present) of a dataset with each method and write the results "
                     "file (resumable) and the per-class pointing table (markdown).")
@@ -37,13 +40,18 @@ def add_parser(subparsers):
                    help="the image size a PyTorch module or a function takes (a Keras model says it itself)")
     p.add_argument("--methods", default="rise", help="comma-separated registry keys (e.g. mask-update,rise,center)")
     p.add_argument("--budget", type=int, default=None,
-                   help="forward passes per map (steps / masks / samples; default: each method's registry default); "
+                   help="forward passes per map (steps / masks / samples; default: each method's own, its constructor's); "
                         "with several methods, applied to those that have a budget")
-    p.add_argument("--out", default="results.jsonl", help="results file (JSON lines; an existing one is resumed)")
+    p.add_argument("--out", default="results.jsonl",
+                   help="results file (JSON lines; an existing one is resumed: it is the run's own state)")
     p.add_argument("--force-new", action="store_true",
                    help="start OUT afresh: a file made with another model, preprocessing, input size or image set "
                         "is refused otherwise")
-    p.add_argument("--table", default=None, help="markdown table file (default: OUT with .md)")
+    p.add_argument("--table", default=None,
+                   help="markdown table file (default: OUT with .md); an existing one is replaced only with --force "
+                        "or when --out is resumed (the table is then that run's)")
+    p.add_argument("--force", action="store_true", help="replace an existing --table")
+    p.add_argument("--max-pixels", type=int, default=None, metavar="N", help=max_pixels_help())
     p.add_argument("--split", default="test", help="VOC split (ImageSets/Main/SPLIT.txt)")
     p.add_argument("--classes", default=None,
                    help="VOC class names, comma-separated, or 'demo' (default: the 20 VOC classes; 'demo' with "
@@ -137,19 +145,51 @@ def _dataset(args, size):
     return open_dataset(args.dataset, **kwargs)
 
 
+def _check_outputs(args) -> str:
+    """Both output files checked before any work; returns the table's path."""
+    from .cli_common import UsageError, check_max_pixels, check_output
+    check_output(args.out, force=True)  # an existing results file is resumed
+    table = args.table or os.path.splitext(args.out)[0] + ".md"
+    if os.path.abspath(table) == os.path.abspath(args.out):
+        raise UsageError(f"--table and --out are the same file {args.out!r}")
+    check_output(table, force=args.force or os.path.exists(args.out), what="--table")
+    check_max_pixels(args)
+    return table
+
+
 def run(args) -> int:
-    from .evaluation import evaluate
+    from .cli_common import CommandFailed
+    table = _check_outputs(args)
     methods = methods_from_args(args.methods, args.budget, args.seed)  # checked before the model loads
     factory, size = model_factory(args.model, input_size=args.input_size)
     ds = _dataset(args, size)
     if args.limit is not None:
         ds = ds.subset(ds.indices()[:args.limit])
+    ds.max_pixels = args.max_pixels  # travels with the dataset to Dask workers
     metrics = tuple(m.strip() for m in args.metrics.split(",") if m.strip())
     unmapped = ds.unmapped()
     if unmapped:
         print(f"note: classes without a model class are not scored: {unmapped}", file=sys.stderr)
     common = dict(metrics=metrics, results=args.out, progress=not args.no_progress, tolerance=args.tolerance,
                   overwrite=args.force_new)
+    try:
+        rows = _evaluate(args, methods, ds, factory, common)
+    except (ValueError, TypeError):  # settings evaluate() refuses (a metric name, a results file made with
+        raise                         # other settings) before any work: the user's input, exit status 2
+    except Exception as exc:
+        raise CommandFailed(f"evaluate: {type(exc).__name__}: {exc}") from None
+    text = (f"# Pointing game: {args.dataset} ({len(ds)} images), model {args.model}\n\n"
+            + rows.pointing_table(ds.class_names) + "\n\n## All metrics\n\n" + rows.to_markdown() + "\n")
+    from .cli_common import write_atomic
+    write_atomic(table, text, what="--table")
+    print(text)
+    print(f"rows: {args.out}; table: {table}")
+    return 0
+
+
+def _evaluate(args, methods, ds, factory, common):
+    """evaluate() here or on a Dask cluster (started and closed here with --workers)."""
+    from .evaluation import evaluate
     if args.scheduler or args.workers:
         from distributed import Client, LocalCluster
         if args.scheduler:
@@ -169,13 +209,4 @@ def run(args) -> int:
         from .registry import build
         rows = evaluate({name: build(key, model, **p) for name, (key, p) in methods.items()}, ds, model=model,
                         **common)
-    text = (f"# Pointing game: {args.dataset} ({len(ds)} images), model {args.model}\n\n"
-            + rows.pointing_table(ds.class_names) + "\n\n## All metrics\n\n" + rows.to_markdown() + "\n")
-    table = args.table or os.path.splitext(args.out)[0] + ".md"
-    tmp = table + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(text)
-    os.replace(tmp, table)
-    print(text)
-    print(f"rows: {args.out}; table: {table}")
-    return 0
+    return rows

@@ -5,6 +5,12 @@ pointing-game tables (single- and multi-object scenes), the pointing-game
 figure, the insertion/deletion comparison grid and curves, the convergence
 study of the mask-update readings against RISE, as PNG and markdown, and
 ``results.json`` (what the notebooks load; the package ships a copy).
+
+Tiers (``--tier``): ``full`` is the run whose numbers the package ships (about 46 minutes on 2 CPU
+cores); ``quick`` draws every figure and table from a sample of the same scenes with the same methods
+and budgets (under 10 minutes on 2 cores), labels each as the quick tier and writes the full run's
+stored numbers beside them (``full_run.md``); ``test`` is a tiny run for the test suite.  Before the
+work starts, the first scene of each study is timed and the whole run's duration estimated from it.
 """
 from __future__ import annotations
 
@@ -18,8 +24,9 @@ from . import metrics as M
 from .evaluation import Results, evaluate
 from .truth import class_union
 
-__all__ = ["CONFIG", "READINGS", "CONVERGENCE_REFERENCE", "standard_explainers", "variants", "convergence_study",
-           "convergence_cases", "comparison_data", "reproduce", "shipped_results", "code_stamp"]
+__all__ = ["CONFIG", "TIERS", "READINGS", "CONVERGENCE_REFERENCE", "standard_explainers", "variants", "convergence_study",
+           "convergence_cases", "comparison_data", "reproduce", "tier_config", "tier_note", "estimate_seconds",
+           "full_run_markdown", "convergence_markdown", "shipped_results", "code_stamp"]
 
 # Everything that determines the shipped numbers (the drift test recomputes a sample of every table from it).
 # Every method with a budget gets the same number of forward passes ("budget").
@@ -28,6 +35,15 @@ CONFIG = {
     "budget": 1000, "explainer_seed": 0,
     "headline": ["mask-update-paper", "mask-update", "rise", "grad-cam", "lime", "occlusion", "center"],
     "conv_single": 100, "conv_multi": 100, "checkpoints": [125, 250, 500, 1000],
+}
+
+# What each tier changes in CONFIG.  "quick": the same methods, budget and checkpoints on the first scenes of
+# the same seeds (scenes are drawn one by one from the seed, so they are the full run's first scenes).
+TIERS = {
+    "full": {},
+    "quick": {"n_single": 30, "n_multi": 8, "conv_single": 15, "conv_multi": 15},
+    "test": {"n_single": 4, "n_multi": 2, "budget": 200, "conv_single": 2, "conv_multi": 2,
+             "checkpoints": [50, 100, 200]},
 }
 
 # The readings of the mask-update method compared in the convergence study, by registry key, in the order its
@@ -93,7 +109,7 @@ def variants(model, *, budget=1000, seed=0) -> dict:
     Keyed by their registry labels, in :data:`READINGS` order, each built by the
     registry with ``budget`` forward passes (range-checked) and ``seed``.
     """
-    from .registry import build_checked
+    from .registry import build_checked, get_method
     out = {}
     for key in READINGS + (CONVERGENCE_REFERENCE,):
         explainer = build_checked(key, model, budget=budget, seed=seed)
@@ -241,67 +257,165 @@ def convergence_cases(model, cfg):
             (multi, _targets(model, multi, not_top1=True)[:cfg["conv_multi"]]))
 
 
-def reproduce(out: str, *, n_scenes: int | None = None, quick: bool = False, progress: bool = True) -> dict:
-    """Write every figure and table into ``out`` and return the results dict."""
+def tier_config(tier: str = "full", *, n_scenes: int | None = None) -> dict:
+    """CONFIG with the settings of ``tier`` (a key of :data:`TIERS`); ``n_scenes`` overrides ``n_single``."""
+    if tier not in TIERS:
+        raise ValueError(f"tier must be one of {list(TIERS)}, got {tier!r}")
+    cfg = dict(CONFIG, **TIERS[tier])
+    if n_scenes is not None:
+        if isinstance(n_scenes, bool) or not isinstance(n_scenes, int) or n_scenes < 3:
+            raise ValueError(f"n_scenes must be an integer >= 3 (the figures show 3 scenes), got {n_scenes!r}")
+        cfg["n_single"] = n_scenes
+    return cfg
+
+
+def tier_note(tier: str, cfg: dict) -> str:
+    """The words every figure and table of a tier other than ``full`` carries ("" for the full run)."""
+    if tier == "full":
+        return ""
+    return (f"{tier} tier: {cfg['n_single']} single-object scenes, {cfg['n_multi']} multi-object scenes, "
+            f"{cfg['conv_single']} + {cfg['conv_multi']} convergence targets, {cfg['budget']} forward passes "
+            f"(the full run: {CONFIG['n_single']}, {CONFIG['n_multi']}, {CONFIG['conv_single']} + "
+            f"{CONFIG['conv_multi']}; its numbers are in full_run.md)")
+
+
+def estimate_seconds(first: dict, counts: dict) -> float:
+    """The whole run's duration from the timed first items: ``sum(first[k] * counts[k])``.
+
+    ``first``: seconds of the first item of each study (a single-object scene, a multi-object
+    (image, class) pair, a convergence target); ``counts``: how many items each study has.
+    """
+    unknown = set(counts) - set(first)
+    if unknown:
+        raise ValueError(f"no timing for {sorted(unknown)}: timed {sorted(first)}")
+    return float(sum(first[k] * n for k, n in counts.items()))
+
+
+def _timed_first(explainers, model, single, multi, conv_cases, cfg, paths) -> dict:
+    """Seconds of the first item of each study.  The scene rows are kept (the run resumes from them)."""
+    t = time.perf_counter()
+    evaluate(explainers, single.images[:1], single.objects[:1], progress=False, sanity=False, results=paths[0])
+    first = {"single": time.perf_counter() - t}
+    t = time.perf_counter()
+    rows = evaluate(explainers, multi.images[:1], multi.objects[:1], progress=False, sanity=False,
+                    metrics=MULTI_METRICS, results=paths[1])
+    first["multi"] = (time.perf_counter() - t) / max(1, len({r["target"] for r in rows}))
+    scenes, cases = conv_cases[0]
+    t = time.perf_counter()
+    convergence_study(model, scenes, cases[:1], checkpoints=cfg["checkpoints"], progress=False)
+    first["convergence"] = time.perf_counter() - t
+    return first
+
+
+MULTI_METRICS = ("pointing", "pointing_strict", "box_iou")
+
+
+def _announce(tier, cfg, first, counts) -> float:
+    """Print what the run does and how long it should take, before it starts."""
+    seconds = estimate_seconds(first, counts)
+    timed = ", ".join(f"{k} {v:.1f} s" for k, v in first.items() if k != "figures")
+    print(f"reproduce, {tier} tier: {counts['single']} single-object scenes, {counts['multi']} (image, class) "
+          f"pairs of multi-object scenes, {counts['convergence']} convergence targets, {cfg['budget']} forward "
+          f"passes per map; estimated {seconds / 60:.1f} min on this machine (first item of each study: {timed})",
+          flush=True)
+    return seconds
+
+
+def reproduce(out: str, *, tier: str = "full", n_scenes: int | None = None, quick: bool = False,
+              progress: bool = True) -> dict:
+    """Write every figure and table into ``out`` and return the results dict.
+
+    Parameters
+    ----------
+    out : folder (created if missing)
+    tier : ``"full"`` (the shipped run), ``"quick"`` (every figure in under 10 minutes on 2 cores, labelled as
+        the quick tier, the full run's numbers written beside it) or ``"test"``, keyword-only
+    n_scenes : single-object scenes (default: the tier's), keyword-only
+    quick : bool, keyword-only; True is ``tier="test"`` (the name older callers used)
+    progress : progress bars, keyword-only
+    """
     import matplotlib
     matplotlib.use("Agg")
 
     from .demo import load_model, make_scenes
 
-    cfg = dict(CONFIG)
-    if n_scenes is not None:
-        cfg["n_single"] = n_scenes
-    if quick:
-        cfg.update(n_single=4, n_multi=2, budget=200, conv_single=2, conv_multi=2, checkpoints=[50, 100, 200])
+    tier = "test" if quick else tier
+    cfg = tier_config(tier, n_scenes=n_scenes)
+    note = tier_note(tier, cfg)
     os.makedirs(out, exist_ok=True)
     key = {"config": cfg, "code": code_stamp()}
     model = load_model()
     single = make_scenes(cfg["n_single"], seed=cfg["single_seed"])
     multi = make_scenes(cfg["n_multi"], objects=(2, 3), seed=cfg["multi_seed"])
     explainers = standard_explainers(model, budget=cfg["budget"], seed=cfg["explainer_seed"])
-    labels = list(explainers)
+    paths = (_fresh_rows(os.path.join(out, "rows_single.jsonl"), key),
+             _fresh_rows(os.path.join(out, "rows_multi.jsonl"), key))
+    conv = convergence_cases(model, cfg)
     t0 = time.perf_counter()
+    first = _timed_first(explainers, model, single, multi, conv, cfg, paths)
+    first["figures"] = first["single"]  # the figures explain 3 scenes with the same methods
+    counts = {"single": len(single), "multi": sum(len({o.label for o in objs}) for objs in multi.objects),
+              "convergence": len(conv[0][1]) + len(conv[1][1]), "figures": 3}
+    estimate = _announce(tier, cfg, first, counts)
 
     # 1. pointing game, box IoU and insertion/deletion over single- and multi-object scenes
-    rows_single = evaluate(explainers, single.images, single.objects, progress=progress,
-                           results=_fresh_rows(os.path.join(out, "rows_single.jsonl"), key))
-    rows_multi = evaluate(explainers, multi.images, multi.objects, progress=progress,
-                          metrics=("pointing", "pointing_strict", "box_iou"),
-                          results=_fresh_rows(os.path.join(out, "rows_multi.jsonl"), key))
-    n_pairs = len({(r["image"], r["target"]) for r in rows_multi})
-    with open(os.path.join(out, "pointing.md"), "w", encoding="utf-8") as f:
-        f.write(f"## Single-object scenes ({len(single)} scenes, 96 x 96, {cfg['budget']} forward passes for "
-                f"every method with a budget)\n\n{rows_single.to_markdown()}\n\n"
-                f"## Multi-object scenes ({len(multi)} scenes, {n_pairs} (image, class) pairs, every class "
-                f"present explained once)\n\n{rows_multi.to_markdown()}\n")
+    rows_single = evaluate(explainers, single.images, single.objects, progress=progress, results=paths[0])
+    rows_multi = evaluate(explainers, multi.images, multi.objects, progress=progress, metrics=MULTI_METRICS,
+                          results=paths[1])
+    _write(out, "pointing.md", _pointing_markdown(cfg, note, single, multi, rows_single, rows_multi))
+    _figures(out, note, explainers, model, single)
+    conv_single, conv_multi, p0_multi = _convergence(out, note, model, cfg, key, conv, progress)
 
-    _figures(out, explainers, model, single)
-    conv_single, conv_multi, p0_multi = _convergence(out, model, cfg, key, progress)
-
-    results = {"config": cfg, "code": key["code"], "labels": labels,
+    results = {"config": cfg, "tier": tier, "code": key["code"], "labels": list(explainers),
                "pointing_single": rows_single.summary(), "pointing_multi": rows_multi.summary(),
                "markdown_single": rows_single.to_markdown(), "markdown_multi": rows_multi.to_markdown(),
                "sanity_single": rows_single.sanity.to_dict() if getattr(rows_single, "sanity", None) else None,
                "rows_single": list(rows_single), "rows_multi": list(rows_multi),
                "convergence_single": conv_single, "convergence_multi": conv_multi,
                "convergence_multi_p0": [float(v) for v in p0_multi],
-               "seconds": time.perf_counter() - t0}
-    tmp = os.path.join(out, "results.json.tmp")
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(results, f, indent=1, default=float)
-    os.replace(tmp, os.path.join(out, "results.json"))
-    print(f"wrote figures and tables to {out}/ in {results['seconds']:.0f} s")
+               "estimated_seconds": estimate, "seconds": time.perf_counter() - t0}
+    if tier != "full":
+        _write(out, "full_run.md", full_run_markdown())
+    _write(out, "results.json", json.dumps(results, indent=1, default=float))
+    print(f"wrote figures and tables ({tier} tier) to {out}/ in {results['seconds']:.0f} s "
+          f"(estimated {estimate:.0f} s)")
     return results
 
 
-def _figures(out, explainers, model, single):
-    """The pointing-game figure, the insertion/deletion grid and its curves."""
-    import matplotlib.pyplot as plt
+def _write(out: str, name: str, text: str) -> None:
+    """Write ``out/name`` under a temporary name first: never half-written."""
+    path = os.path.join(out, name)
+    with open(path + ".tmp", "w", encoding="utf-8") as f:
+        f.write(text)
+    os.replace(path + ".tmp", path)
 
+
+def _pointing_markdown(cfg, note, single, multi, rows_single, rows_multi) -> str:
+    n_pairs = len({(r["image"], r["target"]) for r in rows_multi})
+    head = f"**{note}**\n\n" if note else ""
+    return (f"{head}## Single-object scenes ({len(single)} scenes, 96 x 96, {cfg['budget']} forward passes for "
+            f"every method with a budget)\n\n{rows_single.to_markdown()}\n\n"
+            f"## Multi-object scenes ({len(multi)} scenes, {n_pairs} (image, class) pairs, every class "
+            f"present explained once)\n\n{rows_multi.to_markdown()}\n")
+
+
+def _save(fig, out: str, name: str, note: str) -> None:
+    """Save and close a figure; a tier's note goes above its own title."""
+    import matplotlib.pyplot as plt
+    if note:
+        own = fig.get_suptitle()
+        fig.suptitle(note + ("\n" + own if own else ""), fontsize=7)
+        fig.tight_layout()
+    fig.savefig(os.path.join(out, name), dpi=110)
+    plt.close(fig)
+
+
+def _figures(out, note, explainers, model, single) -> None:
+    """The pointing-game figure, the insertion/deletion grid and its curves, on the first 3 scenes."""
     from .demo import CLASS_NAMES
     from .plotting.figures import comparison_grid, curves_figure, pointing_figure
 
-    # 2. figures: pointing game (seed: pointing_game_result.png), the project's default reading
+    # pointing game (seed: pointing_game_result.png), the project's default reading
     default = get_label("mask-update")
     cases = []
     for i in range(3):
@@ -309,31 +423,20 @@ def _figures(out, explainers, model, single):
         exp = explainers[default].explain(single.images[i].astype(np.float32), obj.label)
         cases.append(dict(image=single.images[i], saliency=exp.saliency, box=obj.box, mask=obj.mask,
                           label=CLASS_NAMES[obj.label], method=default))
-    fig = pointing_figure(cases)
-    fig.savefig(os.path.join(out, "pointing_game.png"), dpi=110)
-    plt.close(fig)
-
-    # 3. insertion/deletion comparison grid (seed: saliency_map_comparison_1_2_3.jpg)
+    _save(pointing_figure(cases), out, "pointing_game.png", note)
+    # insertion/deletion comparison grid (seed: saliency_map_comparison_1_2_3.jpg)
     firsts = [objs[0] for objs in single.objects[:3]]
     grid_methods = [get_label(k) for k in ("lime", "grad-cam", "rise", "mask-update-paper", "mask-update")]
     maps, scores, titles, curves = comparison_data(explainers, model, single.images[:3], firsts,
                                                    methods=grid_methods)
-    fig = comparison_grid(single.images[:3], maps, scores, titles=titles)
-    fig.savefig(os.path.join(out, "insertion_deletion.png"), dpi=110)
-    plt.close(fig)
-    fig = curves_figure(curves, title=titles[0])
-    fig.savefig(os.path.join(out, "curves.png"), dpi=110)
-    plt.close(fig)
+    _save(comparison_grid(single.images[:3], maps, scores, titles=titles), out, "insertion_deletion.png", note)
+    _save(curves_figure(curves, title=titles[0]), out, "curves.png", note)
 
 
-def _convergence(out, model, cfg, key, progress):
-    """The convergence studies (cached), their figures and convergence.md; returns (single, multi, p0 multi)."""
-    import matplotlib.pyplot as plt
-
+def _convergence(out, note, model, cfg, key, conv, progress):
+    """The convergence of the readings of the method, single- and multi-object (target not top-1)."""
     from .plotting.figures import convergence_figure
-
-    # 4. convergence of the readings of the method, single- and multi-object (target not top-1)
-    (conv_s_scenes, conv_s_cases), (conv_m_scenes, conv_m_cases) = convergence_cases(model, cfg)
+    (conv_s_scenes, conv_s_cases), (conv_m_scenes, conv_m_cases) = conv
     conv_single = _cached(os.path.join(out, "convergence_single.json"), key, lambda: convergence_study(
         model, conv_s_scenes, conv_s_cases, checkpoints=cfg["checkpoints"], progress=progress))
     conv_multi = _cached(os.path.join(out, "convergence_multi.json"), key, lambda: convergence_study(
@@ -341,19 +444,37 @@ def _convergence(out, model, cfg, key, progress):
     for name, table in (("single", conv_single), ("multi", conv_multi)):
         fig = convergence_figure({k: (v["n_forward"], v["pointing"], v["pointing_ci"]) for k, v in table.items()},
                                  title=f"{name}-object scenes" + (" (target not top-1)" if name == "multi" else ""))
-        fig.savefig(os.path.join(out, f"convergence_{name}.png"), dpi=110)
-        plt.close(fig)
+        _save(fig, out, f"convergence_{name}.png", note)
     p0_multi = _p0(model, conv_m_scenes, conv_m_cases)
-    with open(os.path.join(out, "convergence.md"), "w", encoding="utf-8") as f:
-        f.write("Pointing accuracy (15 px, TorchRay's rule) with its 95% Wilson interval over targets, and in "
-                "brackets r = mean correlation of the partial map with the same run's final map (stability, "
-                "not correctness).\n\n"
-                f"## Single-object scenes ({len(conv_s_cases)} targets)\n\n{_markdown_convergence(conv_single)}\n\n"
-                f"## Multi-object scenes, target not the top-1 class ({len(conv_m_cases)} targets; the target's "
-                f"probability on the unmasked image, p0: median {np.median(p0_multi):.3g}, quartiles "
-                f"{np.quantile(p0_multi, 0.25):.3g} to {np.quantile(p0_multi, 0.75):.3g})\n\n"
-                f"{_markdown_convergence(conv_multi)}\n")
+    head = f"**{note}**\n\n" if note else ""
+    _write(out, "convergence.md", head + convergence_markdown(conv_single, conv_multi, p0_multi))
     return conv_single, conv_multi, p0_multi
+
+
+def convergence_markdown(conv_single: dict, conv_multi: dict, p0_multi) -> str:
+    """convergence.md: both convergence tables with what they measure."""
+    return ("Pointing accuracy (15 px, TorchRay's rule) with its 95% Wilson interval over targets, and in "
+            "brackets r = mean correlation of the partial map with the same run's final map (stability, "
+            "not correctness).\n\n"
+            f"## Single-object scenes ({len(next(iter(conv_single.values()))['hits'][0])} targets)\n\n"
+            f"{_markdown_convergence(conv_single)}\n\n"
+            f"## Multi-object scenes, target not the top-1 class ({len(p0_multi)} targets; the target's "
+            f"probability on the unmasked image, p0: median {np.median(p0_multi):.3g}, quartiles "
+            f"{np.quantile(p0_multi, 0.25):.3g} to {np.quantile(p0_multi, 0.75):.3g})\n\n"
+            f"{_markdown_convergence(conv_multi)}\n")
+
+
+def full_run_markdown(results: dict | None = None) -> str:
+    """The full run's stored numbers (the shipped ``results.json``), as the full run wrote its tables."""
+    r = results or shipped_results()
+    cfg = r["config"]
+    n_pairs = len({(row["image"], row["target"]) for row in r["rows_multi"]})
+    return (f"# Full run (stored; tier full, {r['seconds'] / 60:.0f} min when it was made, code {r['code']})\n\n"
+            f"## Single-object scenes ({cfg['n_single']} scenes, 96 x 96, {cfg['budget']} forward passes for "
+            f"every method with a budget)\n\n{r['markdown_single']}\n\n"
+            f"## Multi-object scenes ({cfg['n_multi']} scenes, {n_pairs} (image, class) pairs, every class "
+            f"present explained once)\n\n{r['markdown_multi']}\n\n# Convergence\n\n"
+            + convergence_markdown(r["convergence_single"], r["convergence_multi"], r["convergence_multi_p0"]))
 
 
 def get_label(key: str) -> str:

@@ -24,9 +24,10 @@ LAYERS = [
     ["explanation", "occluder", "truth", "moved"],
     ["models"],
     ["explainers", "metrics", "demo"],
-    ["registry", "datasets", "plotting"],
+    ["registry", "datasets", "plotting", "images"],
     ["sanity", "session"],
     ["evaluation", "widgets", "coursework"],
+    ["cli_common"],
     ["cli_evaluate", "reproduce", "__init__"],
     ["__main__"],
 ]

@@ -204,3 +204,74 @@ def test_a_reading_renamed_in_the_registry_is_renamed_in_the_convergence_study(m
     labels = list(variants(_brightness_model, budget=100))
     assert "renamed mask-update-paper" in labels and "renamed mask-update-relative" in labels
     assert "mask-update (paper)" not in labels
+
+
+# -- tiers and the estimate printed before the work -----------------------------------------------------
+
+def test_estimate_is_the_timed_first_items_times_their_counts():
+    from saliency_widgets.reproduce import estimate_seconds
+    assert estimate_seconds({"single": 2.0, "multi": 0.5, "convergence": 3.0},
+                            {"single": 10, "multi": 4, "convergence": 2}) == 28.0
+    with pytest.raises(ValueError, match="no timing for \\['figures'\\]"):
+        estimate_seconds({"single": 1.0}, {"single": 1, "figures": 3})
+
+
+def test_tiers_sample_the_full_runs_scenes_and_methods():
+    from saliency_widgets.reproduce import TIERS, tier_config, tier_note
+    full, quick = tier_config("full"), tier_config("quick")
+    assert full == CONFIG and tier_note("full", full) == ""
+    for k in ("headline", "budget", "checkpoints", "single_seed", "multi_seed", "explainer_seed"):
+        assert quick[k] == full[k], k  # the same methods, budgets and seeds: the first scenes of the full run
+    assert all(quick[k] < full[k] for k in ("n_single", "n_multi", "conv_single", "conv_multi"))
+    assert "quick tier" in tier_note("quick", quick) and "full_run.md" in tier_note("quick", quick)
+    with pytest.raises(ValueError, match="tier must be one of"):
+        tier_config("huge")
+    assert set(TIERS) == {"full", "quick", "test"}
+
+
+def test_full_run_markdown_is_the_shipped_numbers(shipped):
+    from saliency_widgets.reproduce import full_run_markdown
+    text = full_run_markdown()
+    assert shipped["markdown_single"] in text and shipped["markdown_multi"] in text
+    assert f"{shipped['config']['n_single']} scenes" in text and "Convergence" in text
+
+
+def test_a_tier_prints_its_estimate_first_and_labels_every_output(tmp_path, capsys, monkeypatch):
+    import saliency_widgets.reproduce as rep
+    calls = []
+    real = rep.evaluate
+
+    def spy(explainers, images, *a, **k):
+        calls.append(len(images))
+        print(f"EVALUATE {len(images)}")
+        return real(explainers, images, *a, **k)
+    monkeypatch.setattr(rep, "evaluate", spy)
+    titles = []
+    real_save = rep._save
+    monkeypatch.setattr(rep, "_save", lambda fig, out, name, note: (titles.append((name, note)),
+                                                                    real_save(fig, out, name, note)))
+    res = rep.reproduce(str(tmp_path), tier="test", progress=False)
+    out = capsys.readouterr().out
+    lines = [x for x in out.splitlines() if x.startswith(("EVALUATE", "reproduce, test tier"))]
+    assert lines[:3] == ["EVALUATE 1", "EVALUATE 1", lines[2]] and "estimated" in lines[2]  # timed, then told
+    assert lines[3] == "EVALUATE 4"                                                          # then the work
+    note = rep.tier_note("test", rep.tier_config("test"))
+    for name in ("pointing.md", "convergence.md"):
+        assert (tmp_path / name).read_text().startswith(f"**{note}**"), name
+    assert sorted(n for n, _ in titles) == sorted(["pointing_game.png", "insertion_deletion.png", "curves.png",
+                                                   "convergence_single.png", "convergence_multi.png"])
+    assert all(t == note for _, t in titles)
+    assert (tmp_path / "full_run.md").read_text() == rep.full_run_markdown()
+    assert res["tier"] == "test" and res["estimated_seconds"] > 0
+
+
+def test_the_tier_note_goes_above_a_figures_own_title(tmp_path):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from saliency_widgets.reproduce import _save
+    fig = plt.figure()
+    fig.suptitle("own title")
+    _save(fig, str(tmp_path), "f.png", "quick tier: ...")
+    assert fig.get_suptitle() == "quick tier: ...\nown title" and (tmp_path / "f.png").exists()

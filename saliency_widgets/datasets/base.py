@@ -107,9 +107,16 @@ class Dataset:
         when given, an entry's "difficult" flag is read from it instead of
         computed with :func:`ebp_difficult`; images not listed count as difficult
         for every class, as in TorchRay's benchmark.
+
+    Attributes
+    ----------
+    max_pixels : int or None
+        The pixel limit for this dataset's image files (None: :data:`saliency_widgets.images.MAX_PIXELS`);
+        a file whose header claims more is an :class:`ImageDecodeError`, nothing of it decoded.
     """
 
     name = "dataset"
+    max_pixels: int | None = None
 
     def __init__(self, *, size=None, class_map=None, difficult_flags=None):
         if size is not None:
@@ -150,16 +157,13 @@ class Dataset:
 
     # -- images ---------------------------------------------------------------
     def image(self, i: int) -> np.ndarray:
-        """Image ``i`` as (H, W, 3) uint8, resized to ``size``; :class:`ImageDecodeError` if unreadable."""
-        from PIL import Image
+        """Image ``i`` as (H, W, 3) uint8, resized to ``size``; :class:`ImageDecodeError` if unreadable or
+        over the pixel limit (:data:`saliency_widgets.images.MAX_PIXELS`, read from the file's header)."""
+        from ..images import load_image
         r = self.records[i]
-        try:
-            with Image.open(r.path) as img:
-                img = img.convert("RGB")
-                if self.size is not None and img.size != (self.size[1], self.size[0]):
-                    img = img.resize((self.size[1], self.size[0]), Image.BILINEAR)
-                return np.asarray(img)
-        except (OSError, ValueError, SyntaxError) as exc:  # PIL raises these for missing/corrupt files
+        try:  # the pixel limit is checked from the header; a large photo is decoded at about `size`
+            return load_image(r.path, size=self.size, fit="stretch", name=repr(r.path), max_pixels=self.max_pixels)
+        except (OSError, ValueError, SyntaxError) as exc:  # missing, corrupt or over the pixel limit
             raise ImageDecodeError(f"{self.name}: cannot decode image {r.path!r} (id {r.id}): {exc}") from exc
 
     def __getitem__(self, i):

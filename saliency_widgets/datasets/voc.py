@@ -2,7 +2,10 @@
 from __future__ import annotations
 
 import os
-import xml.etree.ElementTree as ET
+from xml.etree.ElementTree import ParseError
+
+import defusedxml.ElementTree as ET  # entity expansion, external entities and DTDs refused
+from defusedxml import DefusedXmlException
 
 from .base import Annotation, Dataset, DatasetError, Record
 
@@ -40,8 +43,11 @@ def parse_voc_xml(path, *, class_names=VOC_CLASSES, image_dir=None) -> Record:
         raise DatasetError(f"VOC annotation file {path} not found")
     try:
         root = ET.parse(path).getroot()
-    except ET.ParseError as exc:
+    except ParseError as exc:
         raise DatasetError(f"{path}: not valid XML ({exc})") from None
+    except DefusedXmlException as exc:  # a billion-laughs entity, an external entity or a DTD
+        raise DatasetError(f"{path}: refused XML ({type(exc).__name__}: {exc}); VOC annotations have no "
+                           f"entities or DTDs") from None
     if root.tag != "annotation":
         raise DatasetError(f"{path}: the root element is <{root.tag}>, expected <annotation>")
     stem = os.path.splitext(os.path.basename(path))[0]

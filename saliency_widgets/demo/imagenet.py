@@ -92,6 +92,17 @@ class ImageFit:
         top, left = (new_h - self.size) // 2, (new_w - self.size) // 2
         return np.ascontiguousarray(big[top:top + self.size, left:left + self.size])
 
+    def region(self, h: int, w: int) -> tuple | None:
+        """The part of an (h, w) image the crop shows, as (left, top, right, bottom) in its pixels;
+        None when the image is passed through whole (already ``size`` x ``size``)."""
+        if (h, w) == (self.size, self.size):
+            return None
+        scale_h = max(self.size, round(h * self.short_side / min(h, w))) / h  # the resize's own rounding
+        scale_w = max(self.size, round(w * self.short_side / min(h, w))) / w
+        top = (round(h * scale_h) - self.size) // 2
+        left = (round(w * scale_w) - self.size) // 2
+        return (left / scale_w, top / scale_h, (left + self.size) / scale_w, (top + self.size) / scale_h)
+
     def __repr__(self) -> str:
         return f"ImageFit(size={self.size}, short_side={self.short_side})"
 

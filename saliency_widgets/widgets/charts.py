@@ -23,40 +23,71 @@ def trace_passes(n_trace: int, n_forward: int, chains: int | None) -> np.ndarray
     return np.minimum(x, n_forward) if n_forward > 0 else x
 
 
+# One colour per method in compare mode (matplotlib's tab10), the same in both charts.
+PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f")
+
+
+def _line(xs, ys, color, label, **kw):
+    return bq.Lines(x=np.zeros(0), y=np.zeros(0), scales={"x": xs, "y": ys}, colors=[color], labels=[label], **kw)
+
+
 class ScoreChart:
-    """p(target) of the first chain against forward passes (the budget slider's unit)."""
+    """p(target) of the first chain against forward passes (the budget slider's unit); one line per traced
+    method in compare mode, with a legend.  ``line`` is the first method's line (always the same mark)."""
 
     def __init__(self):
         self.xs = bq.LinearScale()
         self.ys = bq.LinearScale(min=0.0, max=1.0)
-        self.line = bq.Lines(x=np.zeros(0), y=np.zeros(0), scales={"x": self.xs, "y": self.ys},
-                             colors=["#1f77b4"])
+        self.line = _line(self.xs, self.ys, PALETTE[0], "p(target)")
+        self.lines = [self.line]
         self.figure = bq.Figure(
             marks=[self.line], title="p(target), first chain",
             axes=[bq.Axis(scale=self.xs, label="forward passes (all chains)"),
                   bq.Axis(scale=self.ys, side="left", label="p(target)")],
-            layout=W.Layout(width="420px", height="240px"), fig_margin=_MARGIN)
+            layout=W.Layout(width="420px", height="240px"), fig_margin=_MARGIN,
+            legend_location="bottom-right")
 
     def clear(self):
-        self.line.x, self.line.y = np.zeros(0), np.zeros(0)
+        with self.figure.hold_sync():
+            for line in self.lines:
+                line.x, line.y = np.zeros(0), np.zeros(0)
+            self.figure.marks = [self.line]
 
     def show(self, trace, n_forward: int, chains: int | None):
-        trace = np.asarray(trace)
-        x = trace_passes(len(trace), n_forward, chains)
-        keep = slice(max(0, len(trace) - 5000), None)  # bounded: enough to see the chain's behaviour
-        with self.line.hold_sync():
-            self.line.x, self.line.y = x[keep], trace[keep]
+        """One method's trace (single mode)."""
+        self.show_many([(None, trace, n_forward, chains)])
+
+    def show_many(self, series):
+        """``[(label or None, trace, n_forward, chains)]``: one line each, a legend when there are several."""
+        while len(self.lines) < len(series):
+            k = len(self.lines)
+            self.lines.append(_line(self.xs, self.ys, PALETTE[k % len(PALETTE)], f"method {k + 1}"))
+        legend = len(series) > 1
+        with self.figure.hold_sync():
+            for line, (label, trace, n_forward, chains) in zip(self.lines, series):
+                trace = np.asarray(trace)
+                x = trace_passes(len(trace), n_forward, chains)
+                keep = slice(max(0, len(trace) - 5000), None)  # bounded: enough to see the chain's behaviour
+                with line.hold_sync():
+                    line.x, line.y = x[keep], trace[keep]
+                    line.labels = [label or "p(target)"]
+                    line.display_legend = legend
+            marks = self.lines[:max(1, len(series))]
+            if list(self.figure.marks) != marks:
+                self.figure.marks = marks
 
 
 class CausalChart:
-    """Insertion and deletion curves, one 1-D line each (a 2-D Lines mark did not render in the browser)."""
+    """Insertion (solid) and deletion (dashed) curves, one 1-D line each (a 2-D Lines mark did not render in
+    the browser); in compare mode two lines per method in the method's colour, with a legend.
+    ``insertion`` and ``deletion`` are the first method's lines."""
 
     def __init__(self):
         self.xs = bq.LinearScale(min=0.0, max=1.0)
         self.ys = bq.LinearScale(min=0.0, max=1.0)
-        kw = dict(x=np.zeros(0), y=np.zeros(0), scales={"x": self.xs, "y": self.ys}, display_legend=True)
-        self.insertion = bq.Lines(colors=["#2ca02c"], labels=["insertion"], **kw)
-        self.deletion = bq.Lines(colors=["#d62728"], labels=["deletion"], **kw)
+        self.insertion = _line(self.xs, self.ys, "#2ca02c", "insertion", display_legend=True)
+        self.deletion = _line(self.xs, self.ys, "#d62728", "deletion", display_legend=True, line_style="dashed")
+        self.pairs = [(self.insertion, self.deletion)]
         self.figure = bq.Figure(
             marks=[self.insertion, self.deletion], title="insertion / deletion",
             axes=[bq.Axis(scale=self.xs, label="fraction of pixels"),
@@ -64,14 +95,35 @@ class CausalChart:
             layout=W.Layout(width="420px", height="240px"), fig_margin=_MARGIN)
 
     def clear(self):
-        with self.insertion.hold_sync(), self.deletion.hold_sync(), self.figure.hold_sync():
-            for line in (self.insertion, self.deletion):
-                line.x, line.y = np.zeros(0), np.zeros(0)
+        with self.figure.hold_sync():
+            for pair in self.pairs:
+                for line in pair:
+                    line.x, line.y = np.zeros(0), np.zeros(0)
+            self.figure.marks = [self.insertion, self.deletion]
             self.figure.title = "insertion / deletion"
 
     def show(self, curves: dict):
+        """One method's curves (single mode): green insertion, red deletion, the AUCs in the title."""
         ins, dele = curves["insertion"], curves["deletion"]
-        with self.insertion.hold_sync(), self.deletion.hold_sync(), self.figure.hold_sync():
-            self.insertion.x, self.insertion.y = ins.fractions, ins.scores
-            self.deletion.x, self.deletion.y = dele.fractions, dele.scores
-            self.figure.title = f"insertion AUC {ins.auc:.3f} ↑ / deletion AUC {dele.auc:.3f} ↓"
+        self.show_many([(None, curves)])
+        self.figure.title = f"insertion AUC {ins.auc:.3f} ↑ / deletion AUC {dele.auc:.3f} ↓"
+
+    def show_many(self, series):
+        """``[(label or None, {"insertion": Curve, "deletion": Curve})]``: a method's colour, solid insertion,
+        dashed deletion; the legend names the method and the curve."""
+        while len(self.pairs) < len(series):
+            self.pairs.append((_line(self.xs, self.ys, "#000", "", display_legend=True),
+                               _line(self.xs, self.ys, "#000", "", display_legend=True, line_style="dashed")))
+        many = len(series) > 1
+        with self.figure.hold_sync():
+            for k, ((ins_line, del_line), (label, curves)) in enumerate(zip(self.pairs, series)):
+                for line, kind in ((ins_line, "insertion"), (del_line, "deletion")):
+                    curve = curves[kind]
+                    color = PALETTE[k % len(PALETTE)] if many else ("#2ca02c" if kind == "insertion" else "#d62728")
+                    with line.hold_sync():
+                        line.x, line.y = curve.fractions, curve.scores
+                        line.colors = [color]
+                        line.labels = [f"{label}: {kind}" if many else kind]
+            self.figure.marks = [line for pair in self.pairs[:max(1, len(series))] for line in pair]
+            if many:
+                self.figure.title = "insertion ↑ (solid) / deletion ↓ (dashed)"

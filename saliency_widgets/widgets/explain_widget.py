@@ -68,7 +68,9 @@ class ExplainWidget(W.VBox):
     compare : list of registry keys or labels or None, keyword-only
         Start in compare mode with these methods side by side.
     top_k : int, keyword-only
-        How many top classes the class dropdown lists.
+        The class dropdown lists the classes present in the image first (those its truth names, marked
+        "... ● in the image"), then the model's ``top_k`` most probable other classes; without truth,
+        the model's top-k, marked "top-k".
     seed : int, keyword-only
         Seed of the explainers' random choices.
     snapshots : int, keyword-only
@@ -109,6 +111,7 @@ class ExplainWidget(W.VBox):
         self.error: BaseException | None = None
         self.curves: dict = {}
         self._ran = False           # a run happened on this image: a class change re-runs
+        self._marks: dict = {}      # class -> "in the image" / "top-k": how the dropdown marks it
         self._updating = False      # the widget sets controls itself: observers ignore those changes
         self._replaying = False
         self._last_run = None
@@ -270,6 +273,7 @@ class ExplainWidget(W.VBox):
     def _on_class(self, _change):
         if self._updating:
             return  # _show_image sets the class and its truth itself
+        self._sync_search()
         self.view.canvas.truth = self.truth_boxes.get(self.target)
         if not self.running:
             self.view.show_image()
@@ -299,6 +303,8 @@ class ExplainWidget(W.VBox):
             self.session.causal = bool(change["new"])
 
     def _on_search(self, change):
+        if self._updating:
+            return  # the widget writes the selected class's name itself
         text = str(change["new"]).strip()
         if not text:
             return
@@ -325,6 +331,7 @@ class ExplainWidget(W.VBox):
             return
         self._replaying = True
         self.view.replay(self._last_run, int(change["new"]))
+        self.view.update_static(self._last_run)  # the picture is what is displayed
 
     def _on_image(self, change):
         self._show_image(int(change["new"]))
@@ -402,17 +409,31 @@ class ExplainWidget(W.VBox):
         canvas = Canvas(rgb, scale=max(1, round(256 / max(x.shape[:2]))), opacity=float(self.opacity.value),
                         cmap=self.cmap.value)
         self._last_run, self.result, self.curves, self._ran, self._replaying = None, None, {}, False, False
-        order = [int(i) for i in np.argsort(-probs)[:self.top_k]]
+        order = self._class_order(index)
         self._updating = True
         try:
             with self.class_dropdown.hold_sync():
                 self.class_dropdown.options = [(self._class_text(i), i) for i in order]
                 self.class_dropdown.value = order[0]
+            self.class_search.value = self.labels[order[0]]
             canvas.truth = self.truth_boxes.get(order[0])
+            self.view.image_name = self._image_names[index]
             self.view.reset(canvas)
             self._set_running(False)
         finally:
             self._updating = False
+        self.view.update_static(None)  # the picture is the image now shown, not the last one's run
+
+    def _class_order(self, index: int) -> list[int]:
+        """The classes the dropdown lists: those present in image ``index`` (its truth) by probability, then
+        the model's top-k others; the marks :meth:`_class_text` adds say which is which."""
+        ranked = [int(i) for i in np.argsort(-self.probs, kind="stable")]
+        present = [i for i in ranked if i in self._truths[index]]
+        self._marks = {i: "in the image" for i in present}
+        others = [i for i in ranked if i not in self._marks][:self.top_k]
+        if not present:
+            self._marks = {i: f"top-{self.top_k}" for i in others}
+        return present + others
 
     # == what the session reports (called from its thread) =======================
     def _on_event(self, event: str, run) -> None:
@@ -438,7 +459,20 @@ class ExplainWidget(W.VBox):
 
     # == helpers ================================================================
     def _class_text(self, i: int) -> str:
+        mark = self._marks.get(i)
+        if mark == "in the image":
+            return f"{self.labels[i]} ({self.probs[i]:.1%}) ● in the image"  # the name first: type-ahead works
+        if mark:
+            return f"{self.labels[i]} ({self.probs[i]:.1%}) {mark}"
         return f"{self.labels[i]} ({self.probs[i]:.1%})"
+
+    def _sync_search(self) -> None:
+        """The search box shows the selected class's name (not what was typed for an earlier one)."""
+        was, self._updating = self._updating, True
+        try:
+            self.class_search.value = self.labels[self.target]
+        finally:
+            self._updating = was
 
     def _set_running(self, running: bool):
         self.controls.set_running(running)

@@ -1,8 +1,6 @@
 """What a user hands the widget: uploaded image files and ground truth that belongs to a class."""
 from __future__ import annotations
 
-import io
-
 import numpy as np
 
 from ..plotting.resize import fit_image
@@ -24,19 +22,12 @@ def image_from_bytes(data: bytes, size: tuple[int, int], *, channels: int = 3, n
     Raises
     ------
     ValueError
-        The bytes are not an image Pillow can read (the message names the file and what was expected).
+        The bytes are not an image Pillow can read (the message names the file and what was expected);
+        :class:`~saliency_widgets.images.ImageTooLargeError` (a ValueError) when the header claims more
+        pixels than :data:`saliency_widgets.images.MAX_PIXELS` (nothing is decoded then).
     """
-    from PIL import Image, UnidentifiedImageError
-    try:
-        img = Image.open(io.BytesIO(bytes(data)))
-        img.load()
-    except UnidentifiedImageError:
-        raise ValueError(f"{name} is not an image: expected a PNG or JPEG file") from None
-    except (OSError, ValueError) as exc:  # a truncated or corrupt image file
-        raise ValueError(f"{name} is not an image that can be read: expected a PNG or JPEG file "
-                         f"({type(exc).__name__}: {exc})") from None
-    img = fit_image(img.convert("L" if channels == 1 else "RGB"), size)
-    arr = np.asarray(img, np.uint8)
+    from ..images import load_image
+    arr = load_image(bytes(data), size=size, mode="L" if channels == 1 else "RGB", name=name)  # limit checked
     return arr[..., None] if channels == 1 and arr.ndim == 2 else arr
 
 

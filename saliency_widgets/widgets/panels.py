@@ -40,8 +40,8 @@ class Canvas:
     def image_png(self) -> bytes:
         return png_bytes(upscale(self.decorate(self.rgb), self.scale))
 
-    def mask_pngs(self, mask, occluder="auto") -> tuple[bytes, bytes]:
-        """The mask in grey and the masked input, as PNG.
+    def mask_rgbs(self, mask, occluder="auto") -> tuple[np.ndarray, np.ndarray]:
+        """The mask in grey and the masked input, as (H, W, 3) uint8 arrays.
 
         Masked pixels are shown as the explainer masked them: black for ``occluder="zero"``
         (or 0), else the image's mean colour (what "auto" and "mean" use for raw-pixel models).
@@ -52,8 +52,12 @@ class Canvas:
         black = occluder in ("zero", 0, 0.0)
         fill = np.zeros(3, np.float32) if black else rgb.reshape(-1, rgb.shape[-1]).mean(0)
         masked = fill + m * (rgb - fill)
-        return (png_bytes(upscale(grey, self.scale)),
-                png_bytes(upscale(np.clip(masked, 0, 255).astype(np.uint8), self.scale)))
+        return grey, np.clip(masked, 0, 255).astype(np.uint8)
+
+    def mask_pngs(self, mask, occluder="auto") -> tuple[bytes, bytes]:
+        """:meth:`mask_rgbs` as PNG, upscaled for display."""
+        grey, masked = self.mask_rgbs(mask, occluder)
+        return png_bytes(upscale(grey, self.scale)), png_bytes(upscale(masked, self.scale))
 
 
 def box_iou_label(n_boxes: int) -> str:
@@ -84,12 +88,14 @@ def metrics_html(metrics: dict, *, n_boxes: int) -> str:
 class MapPanel(W.VBox):
     """A method's overlay, its own progress bar and the numbers under it."""
 
-    def __init__(self, title: str, blank_png: bytes):
-        self.title = W.HTML(f"<b>{html.escape(title)}</b>")
+    def __init__(self, title: str, blank_png: bytes, *, width: int = 268):
+        # Every panel of a run gets the same fixed width: a long method name or long numbers wrap inside it
+        # instead of widening their panel.
+        self.title = W.HTML(f"<b>{html.escape(title)}</b>", layout=W.Layout(width="100%"))
         self.image = W.Image(value=blank_png, format="png")
         self.progress = W.IntProgress(value=0, min=0, max=1, layout=W.Layout(width="95%"))
-        self.metrics = W.HTML(value="", layout=W.Layout(width="260px"))
+        self.metrics = W.HTML(value="", layout=W.Layout(width="100%"))
         self.drawn = None  # (Explanation, Canvas, look) of the map the image shows: unchanged maps are not redrawn
         super().__init__(children=[self.title, self.image, self.progress, self.metrics],
-                         layout=W.Layout(margin="0 8px 0 0"))
+                         layout=W.Layout(margin="0 8px 0 0", width=f"{int(width)}px", min_width=f"{int(width)}px"))
         self.add_class("saliency-map-panel")

@@ -59,10 +59,13 @@ class RunView:
         self.static = StaticFallback()
         self.canvas: Canvas | None = None
         self.updating_slider = False  # the view moves the replay slider itself: observers ignore it
+        self.shown_step: int | None = None  # the replayed snapshot on display (None: the latest maps)
+        self.image_name = "image"           # the picker's name of the image shown (the static caption)
 
     # == a new image =============================================================
     def reset(self, canvas: Canvas) -> None:
         self.canvas = canvas
+        self.shown_step = None
         blank = canvas.image_png()
         with hold(self.overlay_image, self.mask_image, self.masked_image, self.metrics_html, self.progress,
                   self.step_slider, self.play, self.step_label, self.status):
@@ -97,8 +100,11 @@ class RunView:
         budgets = ", ".join(str(m.budget) for m in run.methods)
         compare = len(run.methods) > 1
         titles = [f"<b>{esc(m.label)}</b>" for m in run.methods]
+        self.shown_step = None
         if compare and [p.title.value for p in self.panels] != titles:
-            self.panels = [MapPanel(m.label, self.canvas.image_png()) for m in run.methods]
+            # one width for every panel: the image's, or the numbers' when the image is narrower
+            width = max(self.canvas.rgb.shape[1] * self.canvas.scale + 8, 268)
+            self.panels = [MapPanel(m.label, self.canvas.image_png(), width=width) for m in run.methods]
             self.compare_box.children = self.panels
         with hold(self.progress, self.status, self.metrics_html, *self.panels):
             self.progress.max = max(1, run.methods[0].budget)
@@ -128,8 +134,14 @@ class RunView:
                         p.progress.value = min(m.result.n_forward, p.progress.max)
             if exp is not None:
                 self._update_single(first, exp, compare)
-        if exp is not None and exp.trace is not None and len(exp.trace):
-            self.score_chart.show(exp.trace, exp.n_forward, exp.params.get("chains"))
+        self.shown_step = None
+        traced = [(m.choice.label, m.result.trace, m.result.n_forward, m.result.params.get("chains"))
+                  for m in (run.methods if compare else run.methods[:1])
+                  if m.result is not None and m.result.trace is not None and len(m.result.trace)]
+        if compare and traced:
+            self.score_chart.show_many(traced)  # every traced method, with a legend
+        elif traced:
+            self.score_chart.show(*traced[0][1:])
 
     def _draw_panel(self, panel: MapPanel, exp) -> None:
         """Draw ``exp`` on ``panel`` unless the panel shows it already, drawn the same way."""
@@ -174,8 +186,11 @@ class RunView:
                 self.metrics_html.value = ""
                 for p, m in zip(self.panels, run.methods):
                     p.metrics.value = metrics_html(m.metrics, n_boxes=n_boxes) if m.result else m.status
-        if run.methods and run.methods[0].curves:
-            self.causal_chart.show(run.methods[0].curves)
+        curves = [(m.choice.label, m.curves) for m in run.methods if m.curves]
+        if len(run.methods) > 1 and curves:
+            self.causal_chart.show_many(curves)  # every method's curves, with a legend
+        elif curves:
+            self.causal_chart.show(curves[0][1])
 
     def finish_text(self, run) -> str:
         parts = []
@@ -202,16 +217,8 @@ class RunView:
         """Show snapshot ``index`` of every method of ``run`` (None: the latest maps)."""
         if run is None:
             return
-        views = []
-        for m in run.methods:
-            if index is not None and m.snapshots:
-                i = min(index, len(m.snapshots) - 1)
-                n, sal, mask, _ = m.snapshots[i]
-                views.append((sal.astype(np.float32), None if mask is None else mask.astype(np.float32), n, i))
-            elif m.result is not None:
-                views.append((m.result.saliency, m.result.mask, m.result.n_forward, None))
-            else:
-                views.append(None)
+        self.shown_step = index
+        views = self._views(run, index)
         if len(run.methods) > 1:
             for p, v in zip(self.panels, views):
                 if v is not None:
@@ -228,31 +235,75 @@ class RunView:
             if v[3] is not None:
                 self.step_label.value = f"replay: snapshot {v[3] + 1}/{len(run.methods[0].snapshots)} at pass {v[2]}"
 
+    @staticmethod
+    def _views(run, index):
+        """Per method: (saliency, mask or None, passes, snapshot index or None) of snapshot ``index`` (None: the
+        latest maps), or None for a method without a map yet."""
+        views = []
+        for m in run.methods:
+            if index is not None and m.snapshots:
+                i = min(index, len(m.snapshots) - 1)
+                n, sal, mask, _ = m.snapshots[i]
+                views.append((sal.astype(np.float32), None if mask is None else mask.astype(np.float32), n, i))
+            elif m.result is not None:
+                views.append((m.result.saliency, m.result.mask, m.result.n_forward, None))
+            else:
+                views.append(None)
+        return views
+
     # == the static view =========================================================
     def snapshot_png(self, run) -> bytes:
-        """The latest maps side by side (one method: overlay, mask, masked input), as PNG."""
+        """What the widget displays, as PNG: the image shown, its maps as displayed (the replayed snapshot when
+        the replay slider was moved), each panel under its title -- overlay, mask and masked input for one
+        method, one overlay per method in compare mode."""
         c = self.canvas
-        if run is None or not any(m.result is not None for m in run.methods):
-            return c.image_png()
-        panels = [c.overlay_rgb(m.result.saliency) for m in run.methods if m.result is not None]
-        if len(run.methods) == 1 and run.methods[0].result.mask is not None:
-            mask = np.clip(run.methods[0].result.mask, 0, 1)
-            panels += [np.repeat((mask * 255).astype(np.uint8)[..., None], 3, 2),
-                       (c.rgb * mask[..., None]).astype(np.uint8)]
-        gap = np.full((c.rgb.shape[0], 4, 3), 255, np.uint8)
-        row = panels[0]
-        for p in panels[1:]:
-            row = np.concatenate([row, gap, p], axis=1)
-        return png_bytes(upscale(row, c.scale))
+        views = self._views(run, self.shown_step) if run is not None else []
+        if not any(v is not None for v in views):
+            return png_bytes(titled_row([upscale(c.decorate(c.rgb), c.scale)], ["image (no map yet)"]))
+        if len(run.methods) == 1:
+            sal, mask, _, _ = views[0]
+            panels, titles = [c.overlay_rgb(sal)], [f"saliency overlay: {run.methods[0].choice.label}"]
+            if mask is not None:
+                result = run.methods[0].result
+                occluder = result.params.get("occluder", "auto") if result is not None else "auto"
+                panels += list(c.mask_rgbs(mask, occluder))
+                titles += ["current mask", "masked input"]
+        else:
+            pairs = [(c.overlay_rgb(v[0]) if v is not None else c.decorate(c.rgb), m.choice.label)
+                     for v, m in zip(views, run.methods)]
+            panels, titles = [p for p, _ in pairs], [t for _, t in pairs]
+        return png_bytes(titled_row([upscale(p, c.scale) for p in panels], titles))
 
     def static_caption(self, run) -> str:
+        head = f"ExplainWidget (static view): {self.image_name}"
         if run is None:
-            return "ExplainWidget (static view): no run yet"
+            return f"{head}, no run yet"
         names = ", ".join(m.label for m in run.methods)
-        return f"ExplainWidget (static view): {names} for {self.labels[run.request.target]}, {run.status}"
+        step = "" if self.shown_step is None else f", replay snapshot {self.shown_step + 1}"
+        return f"{head}: {names} for {self.labels[run.request.target]}, {run.status}{step}"
 
     def update_static(self, run, *, force: bool = False) -> None:
         try:
             self.static.update(self.snapshot_png(run), self.static_caption(run), force=force)
         except ImportError:  # no IPython (a plain script): nothing was displayed, nothing to update
             pass
+
+
+def titled_row(panels, titles, *, gap: int = 6) -> np.ndarray:
+    """(H, W, 3) uint8 panels side by side on white, each under its title (PIL's default font, cut to fit)."""
+    from PIL import Image, ImageDraw, ImageFont
+    font = ImageFont.load_default()
+    strip = 16
+    h = max(p.shape[0] for p in panels)
+    width = sum(p.shape[1] for p in panels) + gap * (len(panels) - 1)
+    canvas = Image.new("RGB", (width, h + strip), (255, 255, 255))
+    draw = ImageDraw.Draw(canvas)
+    x = 0
+    for panel, title in zip(panels, titles):
+        text = str(title)
+        while text and draw.textlength(text, font=font) > panel.shape[1]:
+            text = text[:-2] + "…" if len(text) > 2 else ""
+        draw.text((x, 2), text, fill=(0, 0, 0), font=font)
+        canvas.paste(Image.fromarray(np.ascontiguousarray(panel[..., :3])), (x, strip))
+        x += panel.shape[1] + gap
+    return np.asarray(canvas)

@@ -213,3 +213,39 @@ def test_coco_not_json_and_missing(tmp_path):
         COCODataset(tmp_path / "none.json", tmp_path, masks=False)
     with pytest.raises(ValueError, match="voc:PATH"):
         open_dataset("imagenet:/x")
+
+
+# -- hostile files: an image over the pixel limit, XML with entities ------------------------------------
+
+def test_an_image_over_the_pixel_limit_is_refused_from_its_header(voc, monkeypatch):
+    from PIL import Image as PILImage
+
+    from ..bombs import bomb_png
+    path = os.path.join(voc, "JPEGImages", "b.jpg")
+    bomb_png(path, 11000, 11000)  # 121 megapixels in 15 KB (PIL reads the format from the content)
+    ds = VOCDataset(voc, class_names=CLASSES)
+    decoded = []
+    monkeypatch.setattr(PILImage.Image, "load", lambda self: decoded.append(self.size))
+    with pytest.raises(ImageDecodeError, match="11000 x 11000 pixels .* over the limit of 50,000,000") as err:
+        ds.image(1)
+    assert "b.jpg" in str(err.value) and decoded == []
+    monkeypatch.undo()
+    ds.max_pixels = 100  # the dataset's own limit (the CLI's --max-pixels), here under a's size too
+    with pytest.raises(ImageDecodeError, match="limit of 100 pixels"):
+        ds.image(0)
+
+
+def test_voc_xml_with_entities_is_refused(tmp_path):
+    """A "billion laughs" annotation (entities expanding to gigabytes) is refused, not expanded."""
+    from saliency_widgets.datasets.voc import parse_voc_xml
+
+    from ..bombs import BILLION_LAUGHS
+    path = tmp_path / "laughs.xml"
+    path.write_text(BILLION_LAUGHS)
+    with pytest.raises(DatasetError, match="laughs.xml: refused XML .*Entities"):
+        parse_voc_xml(path, class_names=CLASSES)
+    external = tmp_path / "external.xml"
+    external.write_text('<?xml version="1.0"?><!DOCTYPE annotation [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
+                        '<annotation><filename>&x;</filename></annotation>')
+    with pytest.raises(DatasetError, match="external.xml: refused XML"):
+        parse_voc_xml(external, class_names=CLASSES)

@@ -141,5 +141,5 @@ def test_cli_explains_a_photo_file_with_the_named_model(tmp_path, capsys):
                  "--out", str(out)]) == 0
     printed = capsys.readouterr().out
     assert "class 282 (tiger cat)" in printed  # the declared crop of the file, and ImageNet's class names
-    assert Image.open(out).size == (224, 224)
+    assert Image.open(out).size == (451, 300)  # the overlay at the file's own size (the map on the crop it saw)
     assert "efficientnet-lite0" in build_parser()._subparsers._group_actions[0].choices["explain"].format_help()

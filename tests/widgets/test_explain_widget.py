@@ -245,11 +245,13 @@ def test_truth_belongs_to_a_class():
 
 def test_the_selected_class_truth_is_drawn():
     w = make(truth={1: BR})
-    no_box = w.overlay_image.value           # class 0 selected: it has no truth, nothing drawn
+    assert w.target == 1                     # the class present in the image comes first, selected
+    boxed = w.overlay_image.value
+    w.class_dropdown.value = 0               # class 0 has no truth: nothing drawn
+    no_box = w.overlay_image.value
+    assert no_box != boxed
     w.class_dropdown.value = 1
-    assert w.overlay_image.value != no_box
-    w.class_dropdown.value = 0
-    assert w.overlay_image.value == no_box
+    assert w.overlay_image.value == boxed
 
 
 def test_truth_from_scene_objects_is_the_union_per_class():
@@ -398,6 +400,19 @@ def test_upload_of_a_file_that_is_not_an_image_says_so():
     assert len(w.image_picker.options) == 1
 
 
+def test_upload_of_a_decompression_bomb_is_refused_before_decoding(monkeypatch):
+    """Reported: a hostile image file got through; the upload reads the size from the header first."""
+    from ..bombs import bomb_png_bytes
+    w = make()
+    data = bomb_png_bytes(11000, 11000)
+    decoded = []
+    monkeypatch.setattr(Image.Image, "load", lambda self: decoded.append(self.size))
+    w.upload.value = ({"name": "bomb.png", "type": "image/png", "size": len(data), "content": memoryview(data),
+                       "last_modified": datetime.datetime(2026, 1, 1)},)
+    assert "'bomb.png': 11000 x 11000 pixels" in w.status.value and "50,000,000" in w.status.value
+    assert decoded == [] and len(w.image_picker.options) == 1 and w.error is not None
+
+
 def test_add_image_from_python_with_its_truth():
     w = make()
     b = np.zeros((16, 16, 3), np.float32)
@@ -508,3 +523,124 @@ def test_a_map_from_no_signal_is_said_so_in_the_status():
     normal.budget_slider.value = 200
     normal.run()
     assert normal.wait(60) and "no signal" not in normal.status.value
+
+
+# -- the lists say what is in the image; compare mode shows every method; the static picture ---------------
+
+def test_classes_present_in_the_image_are_listed_first_and_marked():
+    """Reported: on a scene with two objects, the second object's class was listed below absent classes at
+    0.0%.  ThreeClass on a bright top-left only: class 0 first, the constant class 2 next, class 1 ~ 0%."""
+    img = np.zeros((16, 16, 3), np.float32)
+    img[:8, :8] = 1.0
+    w = make(img=img, truth={0: TL, 1: BR}, top_k=2)
+    assert w.probs[1] < w.probs[2]  # the model ranks the absent class 2 above the present class 1
+    texts, values = zip(*w.class_dropdown.options)
+    assert values[:2] == (0, 1) and values[2] == 2  # both present classes first, then the model's top-k
+    assert all("in the image" in t for t in texts[:2]) and "in the image" not in texts[2]
+    assert w.target == 0
+
+
+def test_without_truth_the_models_top_k_are_listed_and_marked():
+    w = make(top_k=2)
+    texts, values = zip(*w.class_dropdown.options)
+    assert values == (0, 1) and all("top-2" in t for t in texts)
+
+
+def test_the_search_box_follows_the_selected_class():
+    """Reported: the class search box kept showing the previous class after another was chosen."""
+    w = make()
+    w.class_search.value = "br"
+    assert w.target == 1 and w.class_search.value == "br"
+    w.class_dropdown.value = 0
+    assert w.class_search.value == "tl"
+    w.target = 2
+    assert w.class_search.value == "const"
+    b = np.zeros((16, 16, 3), np.float32)
+    b[8:, 8:] = 1
+    w.add_image(b, name="dark")  # a new image selects its own first class
+    assert w.class_search.value == w.labels[w.target] == "br"
+
+
+def test_compare_mode_charts_show_every_method_with_a_legend():
+    """Reported: in compare mode the charts showed only the first method, without a legend."""
+    w = make(truth={0: TL}, compare=["mask-update", "mask-update-paper", "rise"])
+    w.budget_slider.value = 320
+    w.run()
+    assert w.wait(120) and w.error is None, w.error
+    labels = [run.label for run in w.session.last.methods]  # the label of what ran, with its budget
+    assert [lab.split(" @ ")[0] for lab in labels] == [METHODS[k].label for k in ("mask-update", "mask-update-paper",
+                                                                                  "rise")]
+    traced = [m for m in w.score_figure.marks if len(m.y)]
+    assert [m.labels[0] for m in traced] == labels[:2]  # RISE has no trace of p(target)
+    assert all(m.display_legend for m in traced)
+    curves = {m.labels[0]: m for m in w.causal_figure.marks if len(m.y)}
+    assert set(curves) == {f"{name}: {kind}" for name in labels for kind in ("insertion", "deletion")}
+    assert all(m.display_legend for m in curves.values())
+    for m, run in zip(labels, w.session.last.methods):
+        np.testing.assert_allclose(curves[f"{m}: deletion"].y, run.curves["deletion"].scores)
+    w.mode.value = "single"
+    w.method_dropdown.value = "rise"
+    w.run()
+    assert w.wait(60)
+    assert len([m for m in w.causal_figure.marks if len(m.y)]) == 2  # one method again: its two curves
+
+
+def test_compare_panels_have_equal_widths():
+    """Reported: the panels had different widths (long method names made theirs wider)."""
+    w = make(compare=["mask-update-paper-chains", "center"], causal=False)
+    w.run()
+    assert w.wait(60)
+    widths = {p.layout.width for p in w.compare_box.children}
+    assert len(widths) == 1 and None not in widths
+    assert all(p.metrics.layout.width == "100%" and p.title.layout.width == "100%" for p in w.compare_box.children)
+
+
+def _png_size(data):
+    return Image.open(io.BytesIO(data)).size
+
+
+def test_the_static_picture_is_the_displayed_image_with_panel_titles():
+    """Reported: the static picture showed the final state of a later image and had no panel titles."""
+    a = two_quadrants()
+    b = np.zeros((16, 16, 3), np.float32)
+    b[8:, 8:] = 1
+    w = ExplainWidget(ThreeClass(), images=[a, b], labels=["tl", "br", "const"], causal=False)
+    w.budget_slider.value = 200
+    w.run()
+    assert w.wait(30)
+    after_run = w.snapshot_png()
+    w.image_picker.value = 1  # another image shown: the picture is that image, not image 1's final map
+    shown_b = w.snapshot_png()
+    assert shown_b != after_run
+    w.image_picker.value = 0
+    assert w.snapshot_png() != after_run  # image 1 again: a new session, no map yet
+    # the titles are drawn above the panels: the picture is taller than the panels themselves
+    w.run()
+    assert w.wait(30)
+    width, height = _png_size(w.snapshot_png())
+    scale = w.view.canvas.scale
+    assert height > 16 * scale and width >= 3 * 16 * scale
+    titled = np.asarray(Image.open(io.BytesIO(w.snapshot_png())).convert("L"))
+    assert (titled[: height - 16 * scale] < 128).any()  # dark title text on white
+    # the replay slider's step is what is displayed, so it is what the picture shows
+    final = w.snapshot_png()
+    w.step_slider.value = 0
+    assert w.snapshot_png() != final
+
+
+def test_the_static_fallback_follows_the_image_shown():
+    class Handle:
+        def __init__(self):
+            self.updates = []
+
+        def update(self, obj):
+            self.updates.append(obj.data)
+
+    b = np.zeros((16, 16, 3), np.float32)
+    w = ExplainWidget(ThreeClass(), images=[two_quadrants(), b], labels=["tl", "br", "const"], causal=False)
+    w.view.static.handle, w.view.static.shown_png = Handle(), w.snapshot_png()
+    w.image_picker.value = 1
+    import base64
+    assert w.view.static.handle.updates and base64.b64encode(w.snapshot_png()).decode() in \
+        w.view.static.handle.updates[-1]
+    assert "image 2" in w.view.static.handle.updates[-1]

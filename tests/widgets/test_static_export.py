@@ -14,7 +14,9 @@ CELLS = [
     "    a = x[:, :8, :8].mean((1, 2, 3)); b = x[:, 8:, 8:].mean((1, 2, 3))\n"
     "    s = np.stack([a, b], 1) + 1e-3\n"
     "    return s / s.sum(1, keepdims=True)\n"
-    "w = ExplainWidget(model, np.ones((16, 16, 3), np.float32), labels=['tl', 'br'], causal=False)\n"
+    # a bright top-left quadrant: masking it changes the score (a one-colour image gives no signal to draw)
+    "img = np.zeros((16, 16, 3), np.float32); img[:8, :8] = 1\n"
+    "w = ExplainWidget(model, img, labels=['tl', 'br'], causal=False)\n"
     "start = w.snapshot_png()\n"
     "w",
     "w.budget_slider.value = 300\nw.run(); w.wait()\n"
@@ -28,7 +30,8 @@ def test_exported_notebook_shows_the_final_overlay(tmp_path):
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in CELLS])
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     NotebookClient(nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
-    final = re.search(r"FINAL (\S+)", nb.cells[1].outputs[0]["text"]).group(1)
+    printed = "".join(o.get("text", "") for o in nb.cells[1].outputs if o.get("name") == "stdout")
+    final = re.search(r"FINAL (\S+)", printed).group(1)
     outputs = nb.cells[0].outputs
     assert "application/vnd.jupyter.widget-view+json" in outputs[0]["data"]
     fallback = outputs[1]["data"]["text/html"]
