@@ -4,8 +4,6 @@ from __future__ import annotations
 import os
 from xml.etree.ElementTree import ParseError
 
-import defusedxml.ElementTree as ET  # entity expansion, external entities and DTDs refused
-from defusedxml import DefusedXmlException
 
 from .base import Annotation, Dataset, DatasetError, Record
 
@@ -41,6 +39,9 @@ def parse_voc_xml(path, *, class_names=VOC_CLASSES, image_dir=None) -> Record:
     path = os.fspath(path)
     if not os.path.exists(path):
         raise DatasetError(f"VOC annotation file {path} not found")
+    # defusedxml refuses entity expansion, external entities and DTDs (imported here: only VOC reads XML)
+    import defusedxml.ElementTree as ET
+    from defusedxml import DefusedXmlException
     try:
         root = ET.parse(path).getroot()
     except ParseError as exc:
