@@ -296,8 +296,9 @@ def main(argv=None):
     dest = os.path.join(ROOT, "benchmarks", "gpu")
     with open(os.path.join(dest, f"{name}.json"), "w") as f:
         json.dump(dict(meta=meta, env=env, rows=rows), f, indent=1)
-    shutil.copyfile(os.path.join(args.run, "bench_gpu.md"), os.path.join(dest, f"{name}.md")) \
-        if os.path.exists(os.path.join(args.run, "bench_gpu.md")) else None
+    last = args.run[-1]  # several runs: the latest run's table (its rows replace the earlier ones')
+    if os.path.exists(os.path.join(last, "bench_gpu.md")):
+        shutil.copyfile(os.path.join(last, "bench_gpu.md"), os.path.join(dest, f"{name}.md"))
     for path, marks, first, body in (
             (os.path.join(ROOT, "benchmarks", "RESULTS.md"), MARKS["results"],
              re.compile(r"^## On a GPU.*?(?=^## )", re.S | re.M), section),
