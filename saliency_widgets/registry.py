@@ -334,6 +334,15 @@ def methods_table() -> str:
     return "\n".join(rows)
 
 
-def available_methods(*, gradients: bool = True) -> dict[str, MethodSpec]:
-    """The registered methods, without those that need gradients when the model has none."""
+def available_methods(*, gradients: bool | str | None = True) -> dict[str, MethodSpec]:
+    """The registered methods a model can run.
+
+    ``gradients``: True (every method), False or None (the model has no gradients: no method that needs
+    them), or the kind of the model's gradients, ``"keras"``, ``"torch"`` or ``"jax"`` (the adapter's
+    ``gradient_source``): the methods that need gradients from that kind (each class's
+    ``gradient_frameworks``, e.g. Grad-CAM only for Keras).
+    """
+    if isinstance(gradients, str):
+        return {k: s for k, s in METHODS.items()
+                if not s.needs_gradients or gradients in getattr(s.cls, "gradient_frameworks", ())}
     return {k: s for k, s in METHODS.items() if gradients or not s.needs_gradients}

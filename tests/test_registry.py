@@ -172,3 +172,14 @@ def test_readme_methods_table_is_the_registry():
     widget = METHODS["rise"].ui_budget
     assert f"`RISE @ {widget} masks` in the widget" in readme
     assert build("rise", lambda x: x.mean(axis=(1, 2)), grid=4).label in readme  # the bracket example
+
+
+def test_methods_that_need_gradients_are_offered_by_the_kind_of_gradients_a_model_has():
+    from saliency_widgets.registry import METHODS
+    for key, spec in METHODS.items():  # every method that needs gradients says from which frameworks
+        assert bool(getattr(spec.cls, "gradient_frameworks", ())) == spec.needs_gradients, key
+    keras, torch_, jax_ = (set(available_methods(gradients=k)) for k in ("keras", "torch", "jax"))
+    assert {k for k, s in METHODS.items() if s.needs_gradients} <= keras
+    assert "grad-cam" in keras and "grad-cam" not in torch_ | jax_
+    assert "guided-backprop" in torch_ and "guided-backprop" not in jax_
+    assert set(available_methods(gradients=None)) == set(available_methods(gradients=False))

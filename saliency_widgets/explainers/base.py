@@ -106,6 +106,9 @@ class Explainer:
     """
 
     needs_model = True
+    # Where a method that needs gradients gets them (the adapter's ``gradient_source`` kinds: "keras",
+    # "torch", "jax"); empty for a black-box method.  Front ends offer it only for such models.
+    gradient_frameworks: tuple = ()
     # The registry's readings of this class (see :mod:`.declaration`); a subclass declares its own.
     declarations: tuple = ()
     # Constructor settings left out of ``params``: execution-only ones (they do

@@ -32,6 +32,7 @@ class GradCam(Explainer):
     upsampled to the image bilinearly.
     """
 
+    gradient_frameworks = ("keras",)  # the last convolution's activations: a Keras layer graph
     declarations = (
         Declaration("grad-cam", "Grad-CAM", needs_gradients=True,
                     summary="Selvaraju et al. 2017: gradients of the class at the last convolution, also inside "

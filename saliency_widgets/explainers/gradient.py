@@ -43,6 +43,8 @@ class GradientExplainer(Explainer):
     each a forward and a backward pass.
     """
 
+    gradient_frameworks = ("keras", "torch", "jax")
+
     method = "gradient-explainer"
     guided = False  # Guided Backpropagation's modified ReLU backward pass
 

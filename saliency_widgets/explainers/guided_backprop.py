@@ -36,6 +36,8 @@ class GuidedBackprop(GradientExplainer):
     batch_size, preprocess, outputs, progress : see :class:`~.base.Explainer`.
     """
 
+    gradient_frameworks = ("keras", "torch")  # the guided rule replaces ReLU layers: a JAX function has none
+
     method = "guided-backprop"
     guided = True
     declarations = (Declaration("guided-backprop", "Guided Backpropagation", needs_gradients=True,

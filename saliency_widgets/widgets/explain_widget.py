@@ -91,7 +91,8 @@ class ExplainWidget(W.VBox):
         if isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1:
             raise ValueError(f"top_k must be an integer >= 1, got {top_k!r}")
         self.top_k, self.seed, self.snapshots = top_k, seed, snapshots
-        self.methods = _offered_methods(methods, keras=self.model.keras_model is not None)
+        source = getattr(self.model, "gradient_source", None)
+        self.methods = _offered_methods(methods, gradients=source[0] if source else None)
         k = self.model.predict(self.model.prepare(images[0])[None]).shape[1]
         if labels is None:
             labels = imagenet_labels() if k == 1000 else [f"class {i}" for i in range(k)]
@@ -518,9 +519,11 @@ def _images_and_truths(image, images, truth) -> tuple[list, list]:
     return images, truths
 
 
-def _offered_methods(methods, *, keras: bool) -> dict:
-    """The registry's methods the widget offers (Grad-CAM only for Keras models), in registry order."""
-    specs = available_methods(gradients=keras)
+def _offered_methods(methods, *, gradients: str | None) -> dict:
+    """The registry's methods the widget offers, in registry order: those that need gradients only for a
+    model that has them from a framework the method supports (``gradients``: "keras", "torch", "jax" or None;
+    Grad-CAM: Keras only)."""
+    specs = available_methods(gradients=gradients)
     if methods is None:
         return specs
     unknown = [m for m in methods if _key(m) not in specs]

@@ -72,6 +72,10 @@ def test_widget_on_a_torch_module():
 
     w = ExplainWidget(QuadrantNet(), image(), truth={0: TL})
     assert w.model.backend.native  # the session runs the torch path, not NumPy
+    # a torch module has gradients: the gradient methods are offered, Grad-CAM (Keras layers) is not
+    offered = {k for _, k in w.method_dropdown.options}
+    assert {"gradient", "smoothgrad", "integrated-gradients", "guided-backprop"} <= offered
+    assert "grad-cam" not in offered
     run_and_check(w, classes=5)
 
 
@@ -90,6 +94,10 @@ def test_widget_on_a_jax_function(wrap):
     model = jax.jit(quadrants) if wrap == "jit" else as_model(quadrants, framework="jax")
     w = ExplainWidget(model, image(), truth={0: TL})
     assert w.model.backend.native  # the session runs the JAX path, not NumPy
+    # a JAX function has gradients but no ReLU layers to guide and no Keras layers: no GB, no Grad-CAM
+    offered = {k for _, k in w.method_dropdown.options}
+    assert {"gradient", "smoothgrad", "integrated-gradients"} <= offered
+    assert not {"guided-backprop", "grad-cam"} & offered
     run_and_check(w, classes=3)
 
 
