@@ -426,7 +426,7 @@ def _figures(out, note, explainers, model, single) -> None:
     for i in range(3):
         obj = single.objects[i][0]
         exp = explainers[default].explain(single.images[i].astype(np.float32), obj.label)
-        cases.append(dict(image=single.images[i], saliency=exp.saliency, box=obj.box, mask=obj.mask,
+        cases.append(dict(image=single.images[i], saliency=exp.saliency, raw=exp.raw, box=obj.box, mask=obj.mask,
                           label=CLASS_NAMES[obj.label], method=default))
     _save(pointing_figure(cases), out, "pointing_game.png", note)
     # insertion/deletion comparison grid (seed: saliency_map_comparison_1_2_3.jpg)
