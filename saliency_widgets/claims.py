@@ -26,7 +26,8 @@ from typing import Iterator
 import numpy as np
 
 __all__ = ["FIGURE", "SETTINGS", "PROSE", "figures", "prose_of", "demo_claims", "paired_difference",
-           "render_block", "refresh_blocks", "build_claims", "claims_path", "tolerance", "unsourced"]
+           "render_block", "refresh_blocks", "build_claims", "claims_path", "tolerance", "unsourced", "verdict",
+           "convergence_intervals"]
 
 #: a number with a decimal point (not a version such as 0.1.0), a percent or a ratio ("5.2x", "59x")
 FIGURE = re.compile(r"(?<![\w.])(-?\d+(?:,\d{3})*(?:\.\d+)?(?:e-?\d+)?)(?![\w.]*\d)(\s?%|x(?![A-Za-z0-9]))?")
@@ -234,6 +235,56 @@ def unsourced(rel: str, text: str, claims: dict) -> list[str]:
         if not any(abs(value - v) <= tol for v in demo):
             missing.append(printed)
     return missing
+
+
+def _compare_words(name, ref, d, lo, hi) -> str:
+    if hi < 0:
+        return f"{name} trails {ref} by {-d:.1f} points [{lo:+.1f}, {hi:+.1f}]: the whole interval is below 0"
+    if lo > 0:
+        return f"{name} leads {ref} by {d:.1f} points [{lo:+.1f}, {hi:+.1f}]: the whole interval is above 0"
+    return (f"{name} minus {ref} is {d:+.1f} points [{lo:+.1f}, {hi:+.1f}]: the interval contains 0, so these "
+            f"scenes cannot tell them apart")
+
+
+def verdict(results: dict | None = None) -> str:
+    """The measured comparison of the paper's method, the default reading and RISE at equal forward passes,
+    in plain words, with each accuracy's interval and the paired interval of each difference (notebooks
+    03 and 05 print it)."""
+    results = results or _shipped()
+    c = demo_claims(results)
+    paper, default, rise = _label("mask-update-paper"), _label("mask-update"), _label("rise")
+    lines = [f"At {results['config']['budget']} forward passes per map on the demo scenes (shipped results, "
+             f"code {results['code']}):"]
+    for scope, what in (("single", "single-object scenes"), ("multi", "multi-object scenes")):
+        accs = ", ".join(f"{m} {_pct(c[f'{scope}/{m}/pointing'])} {_ci(c[f'{scope}/{m}/pointing_ci'])}"
+                         for m in (paper, default, rise))
+        lines.append(f"- {what}: pointing accuracy (15 px) {accs};")
+        for ref, key in ((rise, "rise"), (default, "mask-update")):
+            lines.append("    " + _compare_words(f"the paper's method ({paper})", ref,
+                                                 *c[f"{scope}/paper minus {key}"]) + ".")
+    lines.append("(95% intervals: bootstrap over images; the differences pair the two methods on the same "
+                 "images.)")
+    return "\n".join(lines)
+
+
+def convergence_intervals(results: dict, model) -> dict:
+    """``{study: {reading: [(lo, hi) per checkpoint]}}``: cluster bootstrap over images, from the stored hits.
+
+    The image of each target comes from the stored ids when the file has them, else from the study's
+    targets rebuilt from the config (the same ones, :func:`~saliency_widgets.reproduce.convergence_cases`).
+    """
+    from .reproduce import convergence_cases, convergence_ci
+    (_, s_cases), (_, m_cases) = convergence_cases(model, results["config"])
+    built = {"convergence_single": [i for i, _ in s_cases], "convergence_multi": [i for i, _ in m_cases]}
+    out = {}
+    for study, images in built.items():
+        out[study] = {}
+        for name, row in results[study].items():
+            ids = row.get("images", images)
+            if any(len(h) != len(ids) for h in row["hits"]):
+                raise ValueError(f"{study}/{name}: {len(ids)} image ids for {len(row['hits'][0])} targets")
+            out[study][name] = [tuple(convergence_ci(h, ids)) for h in row["hits"]]
+    return out
 
 
 # -- the claims file --------------------------------------------------------------------------------------

@@ -83,3 +83,44 @@ def test_paired_difference_known_answer():
     assert d == pytest.approx(20.0) and lo <= d <= hi and lo == 0.0
     with pytest.raises(ValueError, match="rows of both"):
         C.paired_difference(rows, "a", "c")
+
+
+def test_verdict_words_follow_the_interval():
+    assert "trails RISE by 15.9 points" in C._compare_words("paper", "RISE", -15.9, -21.6, -10.5)
+    assert "cannot tell them apart" in C._compare_words("paper", "RISE", -3.3, -6.9, 0.0)
+    assert "leads RISE" in C._compare_words("paper", "RISE", 2.0, 0.5, 3.5)
+
+
+def test_verdict_prints_the_paired_differences_of_the_shipped_rows():
+    shipped = shipped_results()
+    text = C.verdict(shipped)
+    from saliency_widgets.registry import get_method
+    for scope in ("single", "multi"):
+        d, lo, hi = C.paired_difference(shipped[f"rows_{scope}"], get_method("mask-update-paper").label,
+                                        get_method("rise").label)
+        assert f"[{lo:+.1f}, {hi:+.1f}]" in text
+    assert text.count("pointing accuracy (15 px)") == 2
+
+
+def test_convergence_intervals_use_the_stored_image_ids():
+    import numpy as np
+    from saliency_widgets.reproduce import convergence_ci
+    shipped = shipped_results()
+    cfg = dict(shipped["config"], conv_single=4, conv_multi=4)
+    hits = [[True, False, True, True]]
+    results = {"config": cfg,
+               "convergence_single": {"a": {"hits": hits, "images": [0, 0, 1, 1]}},
+               "convergence_multi": {"a": {"hits": hits, "images": [0, 1, 2, 3]}}}
+
+    class Top1Is5:  # a model whose top-1 class (5) is never a target: every object is a "not top-1" target
+        def predict(self, x):
+            p = np.zeros((len(x), 6), np.float32)
+            p[:, 5] = 1
+            return p
+    from saliency_widgets.models import as_model
+    out = C.convergence_intervals(results, as_model(Top1Is5().predict))
+    assert out["convergence_single"]["a"] == [tuple(convergence_ci(hits[0], [0, 0, 1, 1]))]
+    assert out["convergence_multi"]["a"] == [tuple(convergence_ci(hits[0], [0, 1, 2, 3]))]
+    results["convergence_multi"]["a"]["images"] = [0, 1]
+    with pytest.raises(ValueError, match="2 image ids for 4 targets"):
+        C.convergence_intervals(results, as_model(Top1Is5().predict))
