@@ -174,7 +174,14 @@ def convergence_study(model, scenes, cases, *, checkpoints, budget=None, progres
 
 
 def convergence_ci(hits, images) -> list:
-    """95% interval of a convergence accuracy: cluster bootstrap over images (several targets share an image)."""
+    """95% interval of a convergence accuracy: cluster bootstrap over images (several targets share an image).
+
+    Where every target hit (or every one missed) a bootstrap collapses to one point, so Wilson's interval
+    over the targets is given there, as the tables do.
+    """
+    hits = [bool(h) for h in hits]
+    if all(hits) or not any(hits):
+        return list(M.wilson_interval(sum(hits), len(hits)))
     return list(M.cluster_bootstrap_ci([float(h) for h in hits], images))
 
 

@@ -124,3 +124,12 @@ def test_convergence_intervals_use_the_stored_image_ids():
     results["convergence_multi"]["a"]["images"] = [0, 1]
     with pytest.raises(ValueError, match="2 image ids for 4 targets"):
         C.convergence_intervals(results, as_model(Top1Is5().predict))
+
+
+def test_convergence_ci_does_not_collapse_when_every_target_hit():
+    from saliency_widgets.metrics import wilson_interval
+    from saliency_widgets.reproduce import convergence_ci
+    lo, hi = convergence_ci([True] * 20, [i // 2 for i in range(20)])
+    assert (lo, hi) == pytest.approx(wilson_interval(20, 20)) and lo < 1.0
+    lo, hi = convergence_ci([True] * 19 + [False], [i // 2 for i in range(20)])
+    assert lo < 0.95 < hi
