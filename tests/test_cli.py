@@ -312,7 +312,7 @@ def test_progress_and_messages_name_the_method_that_runs(tmp_path, capsys):
                  "--out", str(tmp_path / "o.png")]) == 0
     out, err = capsys.readouterr()
     assert out.startswith("mask-update (paper) @ 100 steps (mask-update-paper): class ")  # label, budget, key
-    assert "mask-update-paper:" in err and "mask-update:" not in err
+    assert "mask-update (paper) (mask-update-paper):" in err and "mask-update:" not in err  # label (key)
 
 
 def test_a_decompression_bomb_ends_explain_in_one_line_with_nothing_decoded(tmp_path):
