@@ -90,11 +90,12 @@ def full_size_overlay(original, saliency, region, *, alpha: float, cmap: str):
 
 
 def _explain_with_progress(explainer, image, target, key: str):
-    """Run the explainer with a progress bar named after the registry key that runs."""
+    """Run the explainer with a progress bar named after what runs: its label (from its settings) and key."""
     from tqdm.auto import tqdm
     total = getattr(explainer, "budget", None) or None
     exp = None
-    with tqdm(total=total, desc=key, unit="pass", leave=False, file=sys.stderr, disable=not total) as bar:
+    desc = f"{label_of(explainer)} ({key})"
+    with tqdm(total=total, desc=desc, unit="pass", leave=False, file=sys.stderr, disable=not total) as bar:
         for exp in explainer.iter_explain(image, target=target):
             bar.update(exp.n_forward - bar.n)
     return exp

@@ -136,7 +136,9 @@ def convergence_study(model, scenes, cases, *, checkpoints, budget=None, progres
     scored by the pointing game (TorchRay's rule, map ranked by ``raw``) and by its correlation
     with the same run's final map (*stability*: how settled the map is, not whether it is right).
     Accuracy is the share of targets hit (each target is one (image, class) pair), with a 95%
-    Wilson interval; the per-target hits are stored so the drift test can recompute any of them.
+    cluster-bootstrap interval over images (targets of one image are resampled together, see
+    :func:`convergence_ci`); the per-target hits and image ids are stored so the drift test can
+    recompute any of them.
     """
     budget = budget or max(checkpoints)
     table = {}
@@ -159,18 +161,28 @@ def convergence_study(model, scenes, cases, *, checkpoints, budget=None, progres
                 corr[c].append(float(res.correlation[k]))
             if bar is not None:
                 bar.update(1)
-        pointing, ci = [], []
-        for c in checkpoints:
-            k, n = int(sum(hits[c])), len(hits[c])
-            pointing.append(k / n)
-            ci.append(list(M.wilson_interval(k, n)))
-        table[name] = {"n_forward": list(checkpoints), "pointing": pointing, "pointing_ci": ci,
+        images = [int(i) for i, _ in cases]
+        table[name] = {"n_forward": list(checkpoints), "pointing": [float(np.mean(hits[c])) for c in checkpoints],
+                       "pointing_ci": [convergence_ci(hits[c], images) for c in checkpoints],
+                       "ci_kind": "cluster bootstrap over images",
                        "correlation": [float(np.mean(corr[c])) for c in checkpoints],
-                       "hits": [hits[c] for c in checkpoints],
+                       "hits": [hits[c] for c in checkpoints], "images": images,
                        "seconds_per_map": (time.perf_counter() - t0) / max(1, len(cases))}
     if bar is not None:
         bar.close()
     return table
+
+
+def convergence_ci(hits, images) -> list:
+    """95% interval of a convergence accuracy: cluster bootstrap over images (several targets share an image).
+
+    Where every target hit (or every one missed) a bootstrap collapses to one point, so Wilson's interval
+    over the targets is given there, as the tables do.
+    """
+    hits = [bool(h) for h in hits]
+    if all(hits) or not any(hits):
+        return list(M.wilson_interval(sum(hits), len(hits)))
+    return list(M.cluster_bootstrap_ci([float(h) for h in hits], images))
 
 
 def _cached(path, key, compute):
@@ -421,7 +433,7 @@ def _figures(out, note, explainers, model, single) -> None:
     for i in range(3):
         obj = single.objects[i][0]
         exp = explainers[default].explain(single.images[i].astype(np.float32), obj.label)
-        cases.append(dict(image=single.images[i], saliency=exp.saliency, box=obj.box, mask=obj.mask,
+        cases.append(dict(image=single.images[i], saliency=exp.saliency, raw=exp.raw, box=obj.box, mask=obj.mask,
                           label=CLASS_NAMES[obj.label], method=default))
     _save(pointing_figure(cases), out, "pointing_game.png", note)
     # insertion/deletion comparison grid (seed: saliency_map_comparison_1_2_3.jpg)
@@ -453,7 +465,8 @@ def _convergence(out, note, model, cfg, key, conv, progress):
 
 def convergence_markdown(conv_single: dict, conv_multi: dict, p0_multi) -> str:
     """convergence.md: both convergence tables with what they measure."""
-    return ("Pointing accuracy (15 px, TorchRay's rule) with its 95% Wilson interval over targets, and in "
+    return ("Pointing accuracy (15 px, TorchRay's rule) with its 95% interval (cluster bootstrap over images: "
+            "targets that share an image are resampled together), and in "
             "brackets r = mean correlation of the partial map with the same run's final map (stability, "
             "not correctness).\n\n"
             f"## Single-object scenes ({len(next(iter(conv_single.values()))['hits'][0])} targets)\n\n"

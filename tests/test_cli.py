@@ -312,7 +312,7 @@ def test_progress_and_messages_name_the_method_that_runs(tmp_path, capsys):
                  "--out", str(tmp_path / "o.png")]) == 0
     out, err = capsys.readouterr()
     assert out.startswith("mask-update (paper) @ 100 steps (mask-update-paper): class ")  # label, budget, key
-    assert "mask-update-paper:" in err and "mask-update:" not in err
+    assert "mask-update (paper) (mask-update-paper):" in err and "mask-update:" not in err  # label (key)
 
 
 def test_a_decompression_bomb_ends_explain_in_one_line_with_nothing_decoded(tmp_path):
@@ -329,3 +329,29 @@ def test_a_decompression_bomb_ends_explain_in_one_line_with_nothing_decoded(tmp_
     help_text = subprocess.run([sys.executable, "-m", "saliency_widgets", "explain", "--help"],
                                capture_output=True, text=True).stdout
     assert "--max-pixels" in help_text and "50,000,000" in help_text
+
+
+def test_chains_4_is_said_in_the_result_line_and_the_progress_bar(tmp_path, capsys):
+    """Issue 20 item 6: the label printed is computed from the settings that ran (not the default 32 chains)."""
+    from saliency_widgets.demo import make_scenes
+    src = tmp_path / "scene.png"
+    Image.fromarray(make_scenes(1, seed=2).images[0]).save(src)
+    assert main(["explain", str(src), "--method", "mask-update", "--chains", "4", "--budget", "200",
+                 "--out", str(tmp_path / "o.png")]) == 0
+    captured = capsys.readouterr()
+    assert captured.out.startswith("mask-update (4 chains, score-weighted) @ 200 ")
+    assert "(mask-update): class " in captured.out and "32 chains" not in captured.out
+    assert "mask-update (4 chains, score-weighted) (mask-update)" in captured.err  # the progress bar
+    assert main(["explain", str(src), "--method", "mask-update-paper", "--budget", "200",
+                 "--out", str(tmp_path / "p.png")]) == 0
+    assert "mask-update (paper) (mask-update-paper)" in capsys.readouterr().err
+
+
+def test_chains_4_is_said_in_evaluates_table():
+    from saliency_widgets import evaluate
+    from saliency_widgets.demo import load_model, make_scenes
+    from saliency_widgets.registry import label_of
+    exp = make_explainer("mask-update", load_model(), budget=100, chains=4, progress=False)
+    scenes = make_scenes(1, seed=3)
+    rows = evaluate({label_of(exp): exp}, scenes.images, scenes.objects, progress=False, metrics=("pointing",))
+    assert "| mask-update (4 chains, score-weighted) |" in rows.to_markdown()

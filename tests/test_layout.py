@@ -28,7 +28,7 @@ LAYERS = [
     ["sanity", "session"],
     ["evaluation", "widgets", "coursework"],
     ["cli_common"],
-    ["cli_evaluate", "reproduce", "__init__"],
+    ["cli_evaluate", "reproduce", "claims", "__init__"],
     ["__main__"],
 ]
 #: known exceptions, each with the reason it stands

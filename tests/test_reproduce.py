@@ -84,6 +84,60 @@ def test_convergence_study_recomputes(shipped, model, study):
             assert hits == [ref["hits"][c][j] for j in picks], (name, cfg["checkpoints"][c])
 
 
+def test_sanity_table_recomputes(shipped, model):
+    """The metric sanity table (first 30 single-object entries): the same wins and ties from today's code."""
+    from saliency_widgets.explainers import CenterBaseline
+    cfg = shipped["config"]
+    stored = shipped["sanity_single"]
+    scenes = make_scenes(stored["n"], seed=cfg["single_seed"])  # the entries the sanity check picked
+    rows = evaluate({"centre": CenterBaseline()}, scenes.images, scenes.objects, progress=False, model=model)
+    again = rows.sanity.to_dict()
+    assert again["n"] == stored["n"]
+    assert again["wins"] == stored["wins"] and again["ties"] == stored["ties"]
+
+
+def test_p0_recomputes(shipped, model):
+    from saliency_widgets.reproduce import _p0
+    (_, _), (m_scenes, m_cases) = convergence_cases(model, shipped["config"])
+    np.testing.assert_allclose(_p0(model, m_scenes, m_cases), shipped["convergence_multi_p0"], rtol=1e-4,
+                               atol=1e-7)
+
+
+# results.json was made by older code: the sanity rule (ties count as failures, Wilson lower bound), the
+# convergence intervals (cluster bootstrap over images) and the labels changed on 2026-12-04, and a full
+# regeneration (`python -m saliency_widgets reproduce`, about 46 min on 2 cores) could not finish before the
+# day's deadline.  These tests fail until it is regenerated; strict, so they report when it has been.
+STALE = pytest.mark.xfail(strict=True, raises=AssertionError, reason="demo/data/results.json predates today's code: regenerate it with "
+                                              "`python -m saliency_widgets reproduce` (issue 20 item 3)")
+
+
+@STALE
+def test_shipped_results_carry_todays_code_stamp(shipped):
+    from saliency_widgets.reproduce import code_stamp
+    assert shipped["code"] == code_stamp()
+
+
+@STALE
+def test_shipped_sanity_verdicts_follow_todays_rule(shipped, model):
+    from saliency_widgets.explainers import CenterBaseline
+    stored = shipped["sanity_single"]
+    scenes = make_scenes(stored["n"], seed=shipped["config"]["single_seed"])
+    rows = evaluate({"centre": CenterBaseline()}, scenes.images, scenes.objects, progress=False, model=model)
+    assert rows.sanity.to_dict()["share"] == pytest.approx(stored["share"])  # the share by today's rule
+
+
+@STALE
+@pytest.mark.parametrize("study", ["convergence_single", "convergence_multi"])
+def test_shipped_convergence_intervals_are_cluster_bootstraps_over_images(shipped, model, study):
+    from saliency_widgets.reproduce import convergence_ci
+    (_, s_cases), (_, m_cases) = convergence_cases(model, shipped["config"])
+    images = [i for i, _ in (s_cases if study.endswith("single") else m_cases)]
+    for name, row in shipped[study].items():
+        assert row.get("images") == images, name
+        for hits, ci in zip(row["hits"], row["pointing_ci"]):
+            assert ci == pytest.approx(convergence_ci(hits, images)), name
+
+
 def test_a_cached_study_is_recomputed_when_the_code_changes(tmp_path):
     path = str(tmp_path / "study.json")
     calls = []

@@ -6,7 +6,7 @@ pass ``Explanation.raw``; ties are broken by a seeded random order.
 from .causal import Curve, blur, deletion, insertion
 from .convergence import ConvergenceResult, convergence
 from . import intervals, localization, ranking
-from .intervals import bootstrap_ci, bootstrap_pointing_ci, wilson_interval
+from .intervals import bootstrap_ci, bootstrap_pointing_ci, cluster_bootstrap_ci, wilson_interval
 from .localization import box_iou, iou, threshold_map
 from .pointing import pointing_accuracy, pointing_game
 from .ranking import max_point, minmax, rank_order
@@ -14,7 +14,7 @@ from .scores import localization_scores
 
 __all__ = ["pointing_game", "pointing_accuracy", "max_point", "box_iou", "threshold_map", "iou",
            "insertion", "deletion", "Curve", "blur", "convergence", "ConvergenceResult",
-           "rank_order", "minmax", "wilson_interval", "bootstrap_ci", "bootstrap_pointing_ci",
+           "rank_order", "minmax", "wilson_interval", "bootstrap_ci", "bootstrap_pointing_ci", "cluster_bootstrap_ci",
            "localization_scores"]
 
 # The metric sanity check moved to saliency_widgets.sanity (it checks the metrics, from above them).

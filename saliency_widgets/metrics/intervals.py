@@ -11,8 +11,8 @@ from typing import Callable, Sequence
 import numpy as np
 from scipy.stats import norm
 
-__all__ = ["wilson_interval", "bootstrap_ci", "bootstrap_pointing_ci", "bootstrap_mean_ci", "BOOTSTRAP_SEED",
-           "BOOTSTRAP_RESAMPLES"]
+__all__ = ["wilson_interval", "bootstrap_ci", "bootstrap_pointing_ci", "bootstrap_mean_ci", "cluster_bootstrap_ci",
+           "BOOTSTRAP_SEED", "BOOTSTRAP_RESAMPLES"]
 
 #: the seed and number of resamples every shipped table uses
 BOOTSTRAP_SEED = 0
@@ -130,4 +130,50 @@ def bootstrap_mean_ci(rows: Sequence[dict], key: str, *, n_resamples: int = BOOT
     rng = np.random.default_rng(seed)
     picks = rng.integers(0, len(groups), size=(n_resamples, len(groups)))
     weights = np.stack([np.bincount(p, minlength=len(groups)) for p in picks]).astype(float)
+    return _percentile((weights @ sums) / (weights @ counts), confidence)
+
+
+def cluster_bootstrap_ci(values, clusters, *, n_resamples: int = BOOTSTRAP_RESAMPLES, seed=BOOTSTRAP_SEED,
+                         confidence: float = 0.95) -> tuple[float, float]:
+    """Cluster-bootstrap interval of the mean of ``values``, resampling whole clusters (e.g. images).
+
+    Targets that share an image are not independent (one image's clutter makes all of its targets
+    easy or hard together); resampling the images, each with all of its targets, keeps that
+    dependence, where a Wilson interval over targets would treat them as independent and be too narrow.
+
+    Parameters
+    ----------
+    values : sequence of float (hits as 0/1 give the accuracy's interval), one per target
+    clusters : sequence of hashable, same length: the cluster (image id) of each target
+    n_resamples, seed, confidence : keyword-only; seed is an int or a numpy Generator
+
+    Returns
+    -------
+    (lo, hi)
+
+    Examples
+    --------
+    Duplicating every value within its own cluster does not narrow the interval:
+
+    >>> v = [0, 1, 1, 0, 1, 1, 1, 0, 1, 1]
+    >>> cluster_bootstrap_ci(v, range(10)) == cluster_bootstrap_ci(v + v, list(range(10)) * 2)
+    True
+    """
+    _check_confidence(confidence)
+    values = np.asarray(values, dtype=float).ravel()
+    clusters = list(clusters)
+    if len(clusters) != values.size:
+        raise ValueError(f"values and clusters must have the same length, got {values.size} values and "
+                         f"{len(clusters)} cluster ids")
+    if values.size == 0:
+        raise ValueError("cluster_bootstrap_ci needs at least one value")
+    if n_resamples < 1:
+        raise ValueError(f"n_resamples must be >= 1, got {n_resamples}")
+    ids = {c: j for j, c in enumerate(dict.fromkeys(clusters))}
+    index = np.array([ids[c] for c in clusters])
+    sums = np.bincount(index, weights=values, minlength=len(ids))
+    counts = np.bincount(index, minlength=len(ids)).astype(float)
+    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    picks = rng.integers(0, len(ids), size=(n_resamples, len(ids)))
+    weights = np.stack([np.bincount(p, minlength=len(ids)) for p in picks]).astype(float)
     return _percentile((weights @ sums) / (weights @ counts), confidence)

@@ -29,28 +29,37 @@ def pointing_figure(cases, *, threshold: float = 0.5, rule: str = "fraction"):
 
     Parameters
     ----------
-    cases : list of dicts with "image", "saliency", "box", optional "mask" and "label"
+    cases : list of dicts with "image", "saliency" (the display map, drawn), "raw" (``Explanation.raw``: the
+        region and the box IoU are computed from it, by the table's rule), "box", optional "mask" and "label"
+    threshold, rule : keyword-only; the defaults are the table's rule (``session.IOU_RULE``: pixels at >= 50%
+        of the min-max normalised raw map)
     """
+    missing = [i for i, case in enumerate(cases) if "raw" not in case]
+    if missing:
+        raise ValueError(f"pointing_figure: cases {missing} have no 'raw' map (Explanation.raw); the region and "
+                         f"box IoU are computed from the raw map, as in the table, not from the display map")
     fig, axes = _figure(len(cases), 3)
     for row, case in zip(axes, cases):
         img = to_rgb_uint8(case["image"])
         sal = np.asarray(case["saliency"])
+        raw = np.asarray(case["raw"], dtype=float)
         truth = case.get("mask")
         annot = img * (truth[..., None] if truth is not None else 1)
         row[0].imshow(draw_box(annot.astype(np.uint8), case["box"], color=(0, 255, 0)))
         row[0].set_title(f"true annotation: {case.get('label', '')}", fontsize=8)
         row[1].imshow(overlay(img, sal))
         row[1].set_title(f"saliency ({case.get('method', '')})", fontsize=8)
-        region = threshold_map(sal, rule=rule, threshold=threshold)
+        region = threshold_map(raw, rule=rule, threshold=threshold)
         shown = (img * region[..., None]).astype(np.uint8)
         rbox = box_of(region)
         if rbox is not None:
             shown = draw_box(shown, rbox, color=(255, 0, 0))
         shown = draw_box(shown, case["box"], color=(0, 255, 0))
-        iou = box_iou(sal, case["box"], rule=rule, threshold=threshold)
+        iou = box_iou(raw, case["box"], rule=rule, threshold=threshold)
         row[2].imshow(shown)
         row[2].set_title(f"box IoU = {iou:.3f}", fontsize=8)
-    fig.suptitle(f"region: pixels >= {threshold:.0%} of the map's max (red box) vs truth (green)", fontsize=8)
+    fig.suptitle(f"region: pixels >= {threshold:.0%} of the min-max normalised raw map (red box) vs truth (green)",
+                 fontsize=8)
     fig.tight_layout()
     return fig
 

@@ -57,3 +57,41 @@ def test_bootstrap_coverage_on_a_known_bernoulli():
         lo, hi = bootstrap_pointing_ci(rows, n_resamples=400, seed=int(rng.integers(1 << 30)))
         covered.append(lo <= p <= hi)
     assert 0.85 <= np.mean(covered) <= 0.99
+
+
+# --- cluster bootstrap: targets that share an image are resampled together --------------------------------
+
+from saliency_widgets.metrics import cluster_bootstrap_ci  # noqa: E402
+
+
+def test_cluster_bootstrap_with_one_target_per_image_is_the_image_bootstrap():
+    rng = np.random.default_rng(3)
+    values = rng.random(25)
+    rows = [{"image": i, "v": float(v)} for i, v in enumerate(values)]
+    assert cluster_bootstrap_ci(values, range(25)) == bootstrap_mean_ci(rows, "v")
+
+
+def test_cluster_bootstrap_known_answer_for_fully_dependent_clusters():
+    # 10 images of 10 targets each, every target of an image hit or missed together (5 images all hit):
+    # the sample is 10 images, so the resampled accuracy is Binomial(10, 0.5) / 10, whose 2.5% and 97.5%
+    # quantiles are 0.2 and 0.8.  Treating the 100 targets as independent gives about [0.40, 0.60].
+    values = np.repeat([1.0] * 5 + [0.0] * 5, 10)
+    clusters = np.repeat(np.arange(10), 10)
+    lo, hi = cluster_bootstrap_ci(values, clusters)
+    assert (lo, hi) == pytest.approx((0.2, 0.8))
+    naive_lo, naive_hi = wilson_interval(50, 100)
+    assert hi - lo > 2.5 * (naive_hi - naive_lo)
+
+
+def test_cluster_bootstrap_duplicates_inside_a_cluster_do_not_narrow_it():
+    values = [0, 1, 1, 0, 1, 1, 1, 0, 1, 1, 0, 1]
+    once = cluster_bootstrap_ci(values, range(12))
+    assert cluster_bootstrap_ci(values * 3, list(range(12)) * 3) == pytest.approx(once)
+    assert bootstrap_mean_ci([{"image": i, "v": v} for i, v in enumerate(values * 3)], "v") != pytest.approx(once)
+
+
+def test_cluster_bootstrap_bad_input():
+    with pytest.raises(ValueError, match="same length"):
+        cluster_bootstrap_ci([1.0, 0.0], [0])
+    with pytest.raises(ValueError, match="at least one"):
+        cluster_bootstrap_ci([], [])

@@ -50,7 +50,7 @@ def test_figures_draw(tmp_path):
     img = np.random.default_rng(0).integers(0, 255, (20, 20, 3), dtype=np.uint8)
     sal = np.zeros((20, 20))
     sal[5:10, 5:10] = 1
-    fig = pointing_figure([dict(image=img, saliency=sal, box=(5, 5, 10, 10), label="x", method="m")])
+    fig = pointing_figure([dict(image=img, saliency=sal, raw=sal, box=(5, 5, 10, 10), label="x", method="m")])
     assert "box IoU = 1.000" in fig.axes[2].get_title()
     fig = comparison_grid([img], [{"a": sal}], [{"a": (0.8, 0.1)}], titles=["x: 90%"])
     assert fig.axes[1].get_title() == "a: 80.00/10.00"  # "insertion/deletion" in percent, as in the paper
@@ -76,3 +76,24 @@ def test_fit_image_covers_then_crops_the_centre(size, expected):
     out = np.asarray(fit_image(Image.fromarray(arr), expected))
     assert out.shape[:2] == expected and out[1:-1, 1:-1].min() >= 250
     assert out.min() > 200  # the border only blends with its neighbours (a squeeze would leave black bands)
+
+
+def test_pointing_figure_uses_the_tables_box_iou_rule_on_the_raw_map():
+    """Issue 20 item 4: the figure's IoU was computed on the display map (0.692 where the table said 0.195)."""
+    import matplotlib
+    matplotlib.use("Agg")
+    from saliency_widgets.metrics import box_iou
+    from saliency_widgets.plotting.figures import pointing_figure
+    from saliency_widgets.session import IOU_RULE, IOU_THRESHOLD
+    img = np.zeros((20, 20, 3), np.uint8)
+    raw = np.zeros((20, 20))
+    raw[5:10, 5:10] = 1.0
+    raw[12:18, 12:18] = 0.4                  # below 50% of the raw map's range: outside the region
+    display = np.sqrt(raw)                   # a display map that lifts it above 50% (sqrt(0.4) = 0.63)
+    box = (5, 5, 10, 10)
+    table = box_iou(raw, box, rule=IOU_RULE, threshold=IOU_THRESHOLD)
+    assert table == 1.0 and box_iou(display, box) < 0.5  # the two rules disagree on this case
+    fig = pointing_figure([dict(image=img, saliency=display, raw=raw, box=box)])
+    assert fig.axes[2].get_title() == f"box IoU = {table:.3f}"
+    with pytest.raises(ValueError, match="no 'raw' map"):
+        pointing_figure([dict(image=img, saliency=display, box=box)])
