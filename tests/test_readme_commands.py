@@ -138,7 +138,8 @@ def _placeholders(tmp: Path) -> dict[str, str]:
     from saliency_widgets.demo import make_scenes
     Image.fromarray(make_scenes(1, seed=2).images[0]).save(tmp / "IMAGE.png")
     from saliency_widgets.demo import load_photo
-    Image.fromarray(load_photo("cat")).save(tmp / "cat.jpg")  # README's real-photo line
+    for name in ("cat.jpg", "PHOTO.jpg"):  # README's real-photo lines
+        Image.fromarray(load_photo("cat")).save(tmp / name)
     shutil.copy(ROOT / "saliency_widgets" / "demo" / "data" / "demo_model.keras", tmp / "my.keras")
     write_demo_voc(tmp / "voc", n_scenes=2, seed=1)
     (tmp / "mypkg").mkdir()
