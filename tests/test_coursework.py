@@ -387,12 +387,7 @@ def _ng(cell):
     return cell.get("metadata", {}).get("nbgrader", {})
 
 
-# notebook 06 is being rewritten (real photos); its check cell still needs grade metadata, added after that
-_PENDING_06 = pytest.mark.xfail(strict=True, reason="notebook 06's check cell is not yet an nbgrader grade cell")
-
-
-@pytest.mark.parametrize("path", [pytest.param(p, marks=_PENDING_06) if "06_" in p else p for p in _notebooks()],
-                         ids=lambda p: p.rsplit("/", 1)[-1])
+@pytest.mark.parametrize("path", _notebooks(), ids=lambda p: p.rsplit("/", 1)[-1])
 def test_every_exercise_is_graded_automatically_and_by_hand(path):
     import nbformat
     cells = nbformat.read(path, as_version=4).cells
