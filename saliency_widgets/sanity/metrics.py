@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..metrics.causal import deletion, insertion
+from ..metrics.grid_pointing import grid_energy
 from ..metrics.localization import box_iou
 from ..metrics.pointing import pointing_game
 from ..truth import box_of, truth_mask
@@ -23,11 +24,12 @@ from ..truth import box_of, truth_mask
 __all__ = ["sanity_check", "SanityResult", "SANITY_METRICS", "SANITY_THRESHOLD"]
 
 SANITY_METRICS = ("pointing", "pointing_strict", "box_iou", "insertion", "deletion")
+_ACCEPTED = SANITY_METRICS + ("energy", "energy_centred")  # the grid pointing game's, checked when asked for
 MODEL_METRICS = ("insertion", "deletion")
 #: a metric passes when the perfect map wins on at least this share of images
 SANITY_THRESHOLD = 0.5
 _HIGHER_IS_BETTER = {"pointing": True, "pointing_strict": True, "box_iou": True, "insertion": True,
-                     "deletion": False}
+                     "deletion": False, "energy": True, "energy_centred": True}
 
 
 @dataclass
@@ -79,9 +81,9 @@ def sanity_check(model, images, truths, targets=None, *, metrics=SANITY_METRICS,
     >>> sanity_check(None, [np.ones((20, 20, 1))], [truth], metrics=("box_iou",)).share
     {'box_iou': 1.0}
     """
-    unknown = set(metrics) - set(SANITY_METRICS)
+    unknown = set(metrics) - set(_ACCEPTED)
     if unknown:
-        raise ValueError(f"unknown metrics {sorted(unknown)}; choose from {SANITY_METRICS}")
+        raise ValueError(f"unknown metrics {sorted(unknown)}; choose from {_ACCEPTED}")
     if len(images) != len(truths):
         raise ValueError(f"got {len(images)} images but {len(truths)} truths")
     needs_model = [m for m in metrics if m in MODEL_METRICS]
@@ -123,6 +125,8 @@ def _score(metric, sal, image, mask, truth, model, target, *, tolerance, step, o
     if metric == "box_iou":
         boxes = truth if _is_boxes(truth) else box_of(mask)
         return box_iou(sal, boxes, rule=iou_rule, threshold=iou_threshold, tie_seed=tie_seed)
+    if metric in ("energy", "energy_centred"):
+        return grid_energy(sal, mask, centre=metric == "energy_centred")
     if metric == "insertion":
         return insertion(model, image, sal, target, step=step, tie_seed=tie_seed).auc
     return deletion(model, image, sal, target, step=step, occluder=occluder, tie_seed=tie_seed).auc
