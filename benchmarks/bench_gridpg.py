@@ -215,7 +215,8 @@ def main(argv=None):
     _, missing = methods_for([], model, args.passes)
     tab = table(rows, keys, labels)
     ms = moonshot(model, rows, args, labels) if args.moonshot else None
-    git = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=HERE).stdout.strip()
+    git = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                         cwd=HERE).stdout.strip()
     meta = {"command": "python benchmarks/bench_gridpg.py " + " ".join(sys.argv[1:] if argv is None else argv),
             "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
             "code_stamp": code_stamp(), "git": git, "machine": machine(), "device": args.device,
