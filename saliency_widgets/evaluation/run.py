@@ -56,9 +56,7 @@ def evaluate(explainers, images, truths=None, *, metrics=METRICS, results=None, 
         ``(label, box)`` or ``(label, mask)`` pairs, or dicts with "label", "box", "mask".
         Objects of one label form one entry (TorchRay's protocol): one row per
         (image, class, method).  None when ``images`` is a dataset.
-    metrics : subset of ("pointing", "pointing_strict", "box_iou", "insertion", "deletion", "energy",
-        "energy_centred"), keyword-only; the energy shares (the grid pointing game's, on
-        :func:`~saliency_widgets.datasets.gridpg_mosaics`) only when named
+    metrics : subset of ``ALL_METRICS`` (default ``METRICS``; GridPG's "energy", "energy_centred" when named)
     results : path or None, keyword-only
         A JSON-lines file (:mod:`~saliency_widgets.evaluation.results_file`): rows
         already there are kept, new rows are appended as they are computed, so an
