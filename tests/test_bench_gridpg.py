@@ -56,3 +56,17 @@ def test_small_tier_runs_every_method_at_equal_passes():
         assert r["n_forward"] <= 64 and (r["method"] == "occlusion" or r["n_forward"] == 64)
         assert isinstance(r["hit_strict"], bool) and 0 <= r["energy"] <= 1 and 0 <= r["energy_centred"] <= 1
     assert np.isfinite(bench.paired(rows, "mask-update")["energy_centred"]["diff"])
+
+
+def test_readme_and_notebook_05_quote_the_stored_result():
+    import json
+
+    import nbformat
+    bench = _bench()
+    with open(os.path.join(ROOT, "benchmarks", "gridpg.json"), encoding="utf-8") as f:
+        result = json.load(f)
+    text = bench.prose(result)
+    with open(os.path.join(ROOT, "README.md"), encoding="utf-8") as f:
+        assert text["readme"] in f.read(), "regenerate: bench_gridpg.prose(json.load(open('benchmarks/gridpg.json')))"
+    nb = nbformat.read(os.path.join(ROOT, "notebooks", "05_convergence.ipynb"), as_version=4)
+    assert text["notebook"] in [c for c in nb.cells if c.cell_type == "markdown"][-1].source
