@@ -74,3 +74,15 @@ def test_evaluate_scores_the_grid_pointing_game():
                     progress=False, sanity=False)
     assert len(rows) == sum(len(ds.cases[i]) for i in ds.indices()) > 0
     assert all(r["hit_strict"] and r["energy"] == 1.0 and r["energy_centred"] == 1.0 for r in rows)
+
+
+def test_the_results_table_shows_the_energy_shares():
+    from saliency_widgets import evaluate
+    from saliency_widgets.explainers.center import CenterBaseline
+
+    ds = gridpg_mosaics(_favouring(967, 282), 3, seed=0, k=2)
+    rows = evaluate([CenterBaseline()], ds, metrics=("pointing_strict", "energy", "energy_centred"), progress=False)
+    text = str(rows)
+    assert "energy share in box (Rao)" in text and "centred energy share in box" in text
+    # the centre baseline is symmetric about the mosaic's centre: every tile gets a quarter of its mass
+    assert all(abs(r["energy"] - 0.25) < 1e-9 for r in rows)
