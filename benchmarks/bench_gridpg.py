@@ -184,7 +184,8 @@ def prose(result) -> dict:
         f"{m['passes']} passes RISE put {c['rise']['mean']:.3f} of the centred map's positive mass in the target tile, "
         f"the default reading {c['mask-update']['mean']:.3f}, the paper's rules {c['mask-update-paper']['mean']:.3f}. "
         f"The best of three other readings (`{ms['winner']}`), chosen on those mosaics, differs from RISE by {_d(h)} "
-        f"on held-out mosaics ({h['n']} cases): " + ("it beats RISE." if won else "no reading beats RISE at equal passes."))
+        f"on held-out mosaics ({h['n']} cases): "
+        + ("it beats RISE." if won else "no reading beats RISE at equal passes."))
     return {"readme": readme, "notebook": notebook}
 
 
@@ -235,6 +236,9 @@ def main(argv=None):
     from saliency_widgets.registry import get_method
     from saliency_widgets.reproduce import code_stamp
     args = parse(argv)
+    stamp = code_stamp()  # the code that runs, read before it runs
+    git = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                         cwd=HERE).stdout.strip()
     t0 = time.perf_counter()
     model = load_imagenet_model("efficientnet-lite0").to(torch.device(args.device)).eval()
     keys = tuple(args.methods.split(",")) if args.methods else FULL
@@ -245,11 +249,9 @@ def main(argv=None):
     _, missing = methods_for([], model, args.passes)
     tab = table(rows, keys, labels)
     ms = moonshot(model, rows, args, labels) if args.moonshot else None
-    git = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                         cwd=HERE).stdout.strip()
     meta = {"command": "python benchmarks/bench_gridpg.py " + " ".join(sys.argv[1:] if argv is None else argv),
             "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-            "code_stamp": code_stamp(), "git": git, "machine": machine(), "device": args.device,
+            "code_stamp": stamp, "git": git, "machine": machine(), "device": args.device,
             "seconds": time.perf_counter() - t0, "mosaics": args.mosaics, "seed": args.seed, "k": args.k,
             "passes": args.passes, "photos": list(GRIDPG_PHOTOS),
             "cases": sum(len(c) for c in ds.cases), "kept_mosaics": len(ds), "dropped": len(ds.dropped)}
