@@ -8,11 +8,12 @@ from .base import (EBP_AREA, Annotation, Dataset, DatasetError, ImageDecodeError
                    resolve_class_map)
 from .coco import COCODataset
 from .demo import demo_voc, write_demo_voc
+from .gridpg import GRIDPG_PHOTOS, GridPG, gridpg_mosaics, mosaic_draw
 from .voc import VOC_CLASSES, VOCDataset, parse_voc_xml
 
 __all__ = ["Dataset", "VOCDataset", "COCODataset", "VOC_CLASSES", "Record", "Annotation", "DatasetError",
            "ImageDecodeError", "ebp_difficult", "resolve_class_map", "EBP_AREA", "write_demo_voc", "demo_voc",
-           "parse_voc_xml", "open_dataset"]
+           "parse_voc_xml", "open_dataset", "GridPG", "GRIDPG_PHOTOS", "gridpg_mosaics", "mosaic_draw"]
 
 
 def open_dataset(spec: str, **kwargs) -> Dataset:

@@ -32,7 +32,7 @@ from . import cluster
 from .methods import build_methods, resolve_methods
 from .results_file import (FORMAT, first_image, inputs_fingerprint, jsonable, merge_settings, model_prints,
                            read_results, write_results)
-from .score import METRICS, MODEL_METRICS, score_image
+from .score import ALL_METRICS, METRICS, MODEL_METRICS, score_image
 from .sources import as_source
 from .tables import Results
 
@@ -56,7 +56,7 @@ def evaluate(explainers, images, truths=None, *, metrics=METRICS, results=None, 
         ``(label, box)`` or ``(label, mask)`` pairs, or dicts with "label", "box", "mask".
         Objects of one label form one entry (TorchRay's protocol): one row per
         (image, class, method).  None when ``images`` is a dataset.
-    metrics : subset of ("pointing", "pointing_strict", "box_iou", "insertion", "deletion"), keyword-only
+    metrics : subset of ``ALL_METRICS`` (default ``METRICS``; GridPG's "energy", "energy_centred" when named)
     results : path or None, keyword-only
         A JSON-lines file (:mod:`~saliency_widgets.evaluation.results_file`): rows
         already there are kept, new rows are appended as they are computed, so an
@@ -123,14 +123,14 @@ def evaluate(explainers, images, truths=None, *, metrics=METRICS, results=None, 
 
 def _check_options(metrics, occluder, on_error, client):
     """(metrics in the table's order, the checked occluder, on_error with its default)."""
-    unknown = set(metrics) - set(METRICS)
+    unknown = set(metrics) - set(ALL_METRICS)
     if unknown:
-        raise ValueError(f"unknown metrics {sorted(unknown)}; choose from {METRICS}")
+        raise ValueError(f"unknown metrics {sorted(unknown)}; choose from {ALL_METRICS}")
     if on_error is None:
         on_error = "record" if client is not None else "raise"
     if on_error not in ("raise", "record"):
         raise ValueError(f"on_error must be 'raise' or 'record', got {on_error!r}")
-    return tuple(m for m in METRICS if m in metrics), check_occluder(occluder), on_error
+    return tuple(m for m in ALL_METRICS if m in metrics), check_occluder(occluder), on_error
 
 
 class _Methods:

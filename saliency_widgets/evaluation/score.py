@@ -10,12 +10,14 @@ import time
 import numpy as np
 
 from .. import metrics as M
-from ..metrics.scores import LOCALIZATION_METRICS
+from ..metrics.scores import ENERGY_METRICS, LOCALIZATION_METRICS
 from ..occluder import check_occluder
 
-__all__ = ["METRICS", "MODEL_METRICS", "score_image", "error_text"]
+__all__ = ["METRICS", "ALL_METRICS", "MODEL_METRICS", "score_image", "error_text"]
 
-METRICS = ("pointing", "pointing_strict", "box_iou", "insertion", "deletion")
+METRICS = ("pointing", "pointing_strict", "box_iou", "insertion", "deletion")  # evaluate()'s default
+#: every metric evaluate() accepts: the defaults and the grid pointing game's energy shares (by name only)
+ALL_METRICS = METRICS + ENERGY_METRICS
 MODEL_METRICS = ("insertion", "deletion")  # the metrics that query the model
 ROW_KEY = {"pointing": "hit", "pointing_strict": "hit_strict"}  # what a results row calls them
 
@@ -66,7 +68,7 @@ def _scores(explainer, model, image, label, mask, boxes, mset, occluder) -> dict
     row = {"seconds": time.perf_counter() - t0, "n_forward": int(exp.n_forward)}
     raw = np.asarray(exp.raw, np.float64)  # one ranking rule for every method
     tie = mset["tie_seed"]
-    local = [m for m in metrics if m in LOCALIZATION_METRICS]
+    local = [m for m in metrics if m in LOCALIZATION_METRICS + ENERGY_METRICS]
     scores = M.localization_scores(raw, mask, boxes, metrics=local, tolerance=mset["tolerance"],
                                    iou_rule=mset["iou_rule"], iou_threshold=mset["iou_threshold"], tie_seed=tie)
     row.update({ROW_KEY.get(k, k): v for k, v in scores.items()})

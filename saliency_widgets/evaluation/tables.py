@@ -8,7 +8,9 @@ import numpy as np
 from .. import metrics as M
 from ..metrics.intervals import (BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED, bootstrap_mean_ci, bootstrap_pointing_ci,
                                  wilson_interval)
-from .score import METRICS
+from .score import ALL_METRICS
+
+_MEANS = ("box_iou", "insertion", "deletion", "energy", "energy_centred")  # summarised as bootstrap means
 
 __all__ = ["Results", "pointing_interval"]
 
@@ -51,7 +53,7 @@ class Results(list):
                 if key in rows[0]:
                     s[name] = M.pointing_accuracy([(r["target"], r[key]) for r in rows])
                     s[name + "_ci"], s[name + "_ci_kind"] = pointing_interval(rows, key)
-            for key in ("box_iou", "insertion", "deletion"):
+            for key in _MEANS:
                 if key in rows[0]:
                     s[key] = float(np.mean([r[key] for r in rows]))
                     s[key + "_ci"] = list(bootstrap_mean_ci(rows, key))
@@ -69,7 +71,8 @@ class Results(list):
         occ = f"{occ:g}" if isinstance(occ, (int, float)) else occ
         return {"pointing": f"pointing ({tol:g} px) [95% CI]", "pointing_strict": "pointing (strict) [95% CI]",
                 "box_iou": f"box IoU ({region})", "insertion": "insertion AUC ↑ (gauss-reflect blur start, not RISE's gkern)",
-                "deletion": f"deletion AUC ↓ (occluder {occ})"}
+                "deletion": f"deletion AUC ↓ (occluder {occ})", "energy": "energy share in box (Rao)",
+                "energy_centred": "centred energy share in box"}
 
     def to_markdown(self) -> str:
         summary = self.summary()
@@ -78,7 +81,7 @@ class Results(list):
         heads = dict(self._headers(), failed="failed")
         failed = set(self.sanity.failed) if self.sanity is not None else set()
         cols = [("method", "method"), ("n", "n"), ("failed", "failed")] + [
-            (k, heads[k] + (" ⚠" if k in failed else "")) for k in METRICS] + [("seconds", "s / map")]
+            (k, heads[k] + (" ⚠" if k in failed else "")) for k in ALL_METRICS] + [("seconds", "s / map")]
         cols = [c for c in cols if any(c[0] in s for s in summary)]
         lines = ["| " + " | ".join(c[1] for c in cols) + " |", "|" + "---|" * len(cols)]
         for s in summary:
@@ -90,7 +93,7 @@ class Results(list):
                     lo, hi = s[key + "_ci"]
                     mark = " †" if s[key + "_ci_kind"] == "wilson" else ""
                     cells.append(f"{100 * s[key]:.1f}% [{100 * lo:.1f}, {100 * hi:.1f}]{mark}")
-                elif key in ("box_iou", "insertion", "deletion"):
+                elif key in _MEANS:
                     lo, hi = s[key + "_ci"]
                     cells.append(f"{s[key]:.3f} [{lo:.3f}, {hi:.3f}]")
                 elif key == "seconds":
@@ -118,7 +121,7 @@ class Results(list):
                          f"{self.sanity.n} entries, ties count as losses): the mask wins on {shares}; a metric "
                          f"passes when the 95% Wilson lower bound of its win rate is above "
                          f"{100 * self.sanity.threshold:.0f}%.")
-            for k in METRICS:
+            for k in ALL_METRICS:
                 if k in failed and any(k in s for s in summary):
                     lo = self.sanity.interval(k)[0]
                     lines.append(f"⚠ {heads[k]}: the ground-truth mask beats a random map on "

@@ -8,6 +8,7 @@ from .convergence import ConvergenceResult, convergence
 from . import intervals, localization, ranking
 from .intervals import bootstrap_ci, bootstrap_pointing_ci, cluster_bootstrap_ci, wilson_interval
 from .localization import box_iou, iou, threshold_map
+from .grid_pointing import grid_energy, grid_pointing
 from .pointing import pointing_accuracy, pointing_game
 from .ranking import max_point, minmax, rank_order
 from .scores import localization_scores
@@ -15,7 +16,7 @@ from .scores import localization_scores
 __all__ = ["pointing_game", "pointing_accuracy", "max_point", "box_iou", "threshold_map", "iou",
            "insertion", "deletion", "Curve", "blur", "convergence", "ConvergenceResult",
            "rank_order", "minmax", "wilson_interval", "bootstrap_ci", "bootstrap_pointing_ci", "cluster_bootstrap_ci",
-           "localization_scores"]
+           "localization_scores", "grid_pointing", "grid_energy"]
 
 # The metric sanity check moved to saliency_widgets.sanity (it checks the metrics, from above them).
 _MOVED = {"sanity": "saliency_widgets.sanity.metrics", "sanity_check": "saliency_widgets.sanity",

@@ -3,12 +3,15 @@ from __future__ import annotations
 
 import numpy as np
 
+from .grid_pointing import grid_energy
 from .localization import box_iou
 from .pointing import pointing_game
 
-__all__ = ["LOCALIZATION_METRICS", "localization_scores"]
+__all__ = ["LOCALIZATION_METRICS", "ENERGY_METRICS", "localization_scores"]
 
 LOCALIZATION_METRICS = ("pointing", "pointing_strict", "box_iou")
+#: the grid pointing game's energy share (:func:`.grid_energy`): asked for by name, never by default
+ENERGY_METRICS = ("energy", "energy_centred")
 
 
 def localization_scores(raw, mask, boxes, *, metrics=LOCALIZATION_METRICS, tolerance=15, iou_rule="fraction",
@@ -23,7 +26,9 @@ def localization_scores(raw, mask, boxes, *, metrics=LOCALIZATION_METRICS, toler
         The union of the class's objects (the pointing game's truth).
     boxes : list of (x0, y0, x1, y1)
         The class's object boxes: box IoU is the best IoU over them.
-    metrics : iterable of {"pointing", "pointing_strict", "box_iou"}, keyword-only
+    metrics : iterable of {"pointing", "pointing_strict", "box_iou", "energy", "energy_centred"}, keyword-only
+        ``energy`` is the share of the positive map in ``mask`` (:func:`.grid_energy`), ``energy_centred``
+        the same after subtracting the map's mean.
     tolerance, iou_rule, iou_threshold, tie_seed : keyword-only
         See :func:`.pointing_game` and :func:`.box_iou`.
 
@@ -39,9 +44,10 @@ def localization_scores(raw, mask, boxes, *, metrics=LOCALIZATION_METRICS, toler
     >>> localization_scores(raw, mask, [(0, 0, 3, 3)], tolerance=0)["pointing"]
     True
     """
-    unknown = sorted(set(metrics) - set(LOCALIZATION_METRICS))
+    unknown = sorted(set(metrics) - set(LOCALIZATION_METRICS + ENERGY_METRICS))
     if unknown:
-        raise ValueError(f"unknown localisation metrics {unknown}; choose from {list(LOCALIZATION_METRICS)}")
+        raise ValueError(f"unknown localisation metrics {unknown}; choose from "
+                         f"{list(LOCALIZATION_METRICS + ENERGY_METRICS)}")
     raw = np.asarray(raw, np.float64)
     out = {}
     if "pointing" in metrics:
@@ -50,4 +56,8 @@ def localization_scores(raw, mask, boxes, *, metrics=LOCALIZATION_METRICS, toler
         out["pointing_strict"] = pointing_game(raw, mask, tolerance=0, tie_seed=tie_seed)
     if "box_iou" in metrics:
         out["box_iou"] = box_iou(raw, boxes, rule=iou_rule, threshold=iou_threshold, tie_seed=tie_seed)
+    if "energy" in metrics:
+        out["energy"] = grid_energy(raw, mask)
+    if "energy_centred" in metrics:
+        out["energy_centred"] = grid_energy(raw, mask, centre=True)
     return out

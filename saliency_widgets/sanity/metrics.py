@@ -23,6 +23,7 @@ import numpy as np
 
 from ..metrics.causal import deletion, insertion
 from ..metrics.intervals import wilson_interval
+from ..metrics.grid_pointing import grid_energy
 from ..metrics.localization import box_iou
 from ..metrics.pointing import pointing_game
 from ..truth import box_of, truth_mask
@@ -30,6 +31,7 @@ from ..truth import box_of, truth_mask
 __all__ = ["sanity_check", "SanityResult", "SANITY_METRICS", "SANITY_THRESHOLD", "SANITY_RULE"]
 
 SANITY_METRICS = ("pointing", "pointing_strict", "box_iou", "insertion", "deletion")
+_ACCEPTED = SANITY_METRICS + ("energy", "energy_centred")  # the grid pointing game's, checked when asked for
 MODEL_METRICS = ("insertion", "deletion")
 #: a metric passes when the lower bound of the 95% Wilson interval of the perfect map's win rate is above this
 SANITY_THRESHOLD = 0.5
@@ -39,7 +41,7 @@ SANITY_RULE = ("the ground-truth mask (plus 1e-3 noise) as a map must beat a uni
                "majority of images: a tie counts as a loss, and the lower bound of the 95% Wilson interval of "
                "the win rate must be above 50%")
 _HIGHER_IS_BETTER = {"pointing": True, "pointing_strict": True, "box_iou": True, "insertion": True,
-                     "deletion": False}
+                     "deletion": False, "energy": True, "energy_centred": True}
 
 
 @dataclass
@@ -106,9 +108,9 @@ def sanity_check(model, images, truths, targets=None, *, metrics=SANITY_METRICS,
     >>> res.share, round(res.interval("box_iou")[0], 2), res.failed
     ({'box_iou': 1.0}, 0.68, [])
     """
-    unknown = set(metrics) - set(SANITY_METRICS)
+    unknown = set(metrics) - set(_ACCEPTED)
     if unknown:
-        raise ValueError(f"unknown metrics {sorted(unknown)}; choose from {SANITY_METRICS}")
+        raise ValueError(f"unknown metrics {sorted(unknown)}; choose from {_ACCEPTED}")
     if len(images) != len(truths):
         raise ValueError(f"got {len(images)} images but {len(truths)} truths")
     needs_model = [m for m in metrics if m in MODEL_METRICS]
@@ -150,6 +152,8 @@ def _score(metric, sal, image, mask, truth, model, target, *, tolerance, step, o
     if metric == "box_iou":
         boxes = truth if _is_boxes(truth) else box_of(mask)
         return box_iou(sal, boxes, rule=iou_rule, threshold=iou_threshold, tie_seed=tie_seed)
+    if metric in ("energy", "energy_centred"):
+        return grid_energy(sal, mask, centre=metric == "energy_centred")
     if metric == "insertion":
         return insertion(model, image, sal, target, step=step, tie_seed=tie_seed).auc
     return deletion(model, image, sal, target, step=step, occluder=occluder, tie_seed=tie_seed).auc

@@ -315,5 +315,5 @@ def test_a_class_built_directly_is_named_by_the_reading_its_settings_match():
     e.chains, e.weighting = 1, "none"  # a changed setting renames it (the cached key is dropped)
     assert (e.method, e.label) == ("mask-update-paper", "mask-update (paper)")
     assert MaskUpdate.faithful(RegionModel()).method == "mask-update-paper"
-    e.weighting = "slope"  # no reading has prototype updates read out by slope: named by its class
-    assert e.method == "MaskUpdate" and e.label.startswith("MaskUpdate(")
+    e.weighting = "slope"  # prototype updates read out by slope: the study reading of issue 24's moonshot
+    assert (e.method, e.label) == ("mask-update-slope", "mask-update (1 chains, slope read-out)")
