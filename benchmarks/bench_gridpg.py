@@ -42,7 +42,7 @@ FULL = ("mask-update-paper", "mask-update", "mask-update-relative", "mask-update
         "mask-update-relative-slope", "mask-update-slope", "rise", "occlusion")
 #: the moonshot's candidates (at most three readings, tried on the development mosaics)
 CANDIDATES = ("mask-update-relative-slope", "mask-update-relative-score", "mask-update-slope")
-GRADIENT_KEYS = ("gradients", "integrated-gradients", "smoothgrad")
+GRADIENT_KEYS = ("gradient", "smoothgrad", "integrated-gradients", "guided-backprop")
 SECTION = "## Grid pointing game on real photos (issue 24) -- `bench_gridpg.py`"
 
 
@@ -166,7 +166,8 @@ def prose(result) -> dict:
     cand = "; ".join(f"`{k}` {_d(v)}" for k, v in ms["candidates"].items())
     readme = (
         f"**On real photographs, the grid pointing game (issue 24).** `{m['command']}` ({m['seconds']:.0f} s on "
-        f"{m['machine'].split(',')[0]}, {m['date']}; table with paired intervals in "
+        f"{m['machine'].split(',')[0]}{' and an NVIDIA GPU (CUDA)' if m.get('device') == 'cuda' else ''}, "
+        f"{m['date']}; table with paired intervals in "
         f"[benchmarks/RESULTS.md](benchmarks/RESULTS.md), rows in `benchmarks/gridpg.json`): 2 x 2 mosaics of the "
         f"bundled photos, EfficientNet-Lite0, a tile kept when its class is in the top-{m['k']}; {m['cases']} cases on "
         f"{m['kept_mosaics']} mosaics, {m['passes']} forward passes per map. Share of the mean-centred map's positive "
@@ -215,7 +216,7 @@ def section(meta, tab, ms, missing):
            "after subtracting the map's mean. Δ: the method minus RISE per case, 95% cluster bootstrap over mosaics.",
            "", tab, ""]
     out.append("Not in the table: Grad-CAM (needs a Keras model; this is a torch model)" +
-               (f"; gradient methods {missing} (not on this branch)." if missing else "."))
+               (f"; the gradient methods {missing} (not in this script's method list: add them with --methods)." if missing else "."))
     if ms is not None:
         out += ["", f"**Moonshot** (`--moonshot`): candidates on the development mosaics (seed {meta['seed']}), "
                 "centred energy share minus RISE: " + "; ".join(
