@@ -177,9 +177,9 @@ def prose(result) -> dict:
         f"readings were tried on these development mosaics (centred share minus RISE: {cand}); the best, "
         f"`{ms['winner']}`, against RISE on mosaics it was not chosen on (seeds {ms['heldout_seeds']}): {_d(h)} over "
         f"{h['n']} cases. " + ("It beats RISE there." if won else
-                               "No reading of the mask-update method beats RISE at equal forward passes on this set; "
-                               "the samples are small (a CPU run on two loaded cores), and `--device cuda --mosaics 48 "
-                               "--passes 2000` is the full tier."))
+                               "No reading of the mask-update method beats RISE at equal forward passes on this set "
+                               f"({m['cases']} development cases; `--device cuda --mosaics 48 --passes 2000` is the "
+                               "full tier)."))
     notebook = (
         f"- **On real photographs** (the grid pointing game, `{m['command']}`; benchmarks/RESULTS.md): at "
         f"{m['passes']} passes RISE put {c['rise']['mean']:.3f} of the centred map's positive mass in the target tile, "
