@@ -525,6 +525,9 @@ class RandomisationResult:
     seed : int
     smoothing : int
         sMPRT's noisy copies per map (0: plain MPRT).
+    coverage : (int, int) or None
+        (layers with weights randomised in all, layers with weights in the model):
+        a cascading verdict says "the whole model" only when they are equal.
     """
 
     mode: str
@@ -544,6 +547,7 @@ class RandomisationResult:
     floor: dict = field(default_factory=dict)
     floor_vanished: dict = field(default_factory=dict)
     smoothing: int = 0
+    coverage: tuple | None = None
 
     def _scores(self, metric):
         if metric not in SIMILARITIES:
@@ -598,7 +602,7 @@ class RandomisationResult:
         self._check_method(method)
         d = decide(scores[method][-1], self.floor[method][metric], random_vanished=self.vanished[method][-1],
                    floor_vanished=self.floor_vanished[method], level=level, min_images=min_images, seed=self.seed)
-        where = "with the whole model randomised" if self.mode == "cascading" else f"with {self.steps[-1]} randomised"
+        where = self._where()
         if self.smoothing:
             where += f" (sMPRT, {self.smoothing} noisy copies per map)"
         d["deterministic"] = _deterministic(self.floor[method][metric])
@@ -606,6 +610,16 @@ class RandomisationResult:
                                     self.vanished[method][-1], self.floor_vanished[method], level, min_images,
                                     self.seed)
         return {"method": method, "metric": metric, **d, "text": _verdict_text(method, d, metric, where)}
+
+    def _where(self) -> str:
+        """What was randomised at the step the verdict reads (the last one)."""
+        if self.mode != "cascading":
+            return f"with {self.steps[-1]} randomised"
+        done, total = self.coverage or (None, None)
+        if done is None or done == total:
+            return "with the whole model randomised"
+        return (f"with {done} of {total} layers with weights randomised (output first, down to "
+                f"{self.steps[-1]}; the rest kept trained)")
 
     def verdicts(self, **kwargs) -> list[dict]:
         """:meth:`verdict` of every method."""
@@ -714,7 +728,8 @@ def model_randomisation(model, images, methods, *, targets=None, cascading: bool
         self_ssim={m: f["ssim"] for m, f in floors.items() if measured[m]},
         abs_spearman=per["abs_spearman"], hog=per["hog"], vanished=per["vanished"],
         floor={m: {k: f[k] for k in SIMILARITIES} for m, f in floors.items()},
-        floor_vanished={m: f["vanished"] for m, f in floors.items()}, smoothing=int(smoothing))
+        floor_vanished={m: f["vanished"] for m, f in floors.items()}, smoothing=int(smoothing),
+        coverage=(len({name for b in blocks for name in b}), len(weighted_layers(model))))
 
 
 def _randomised_maps(model, blocks, cascading, meths, trained, measured, images, targets, smooth, seed, bar):

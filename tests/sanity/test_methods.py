@@ -663,3 +663,14 @@ def test_a_deterministic_methods_floor_is_one_and_the_text_says_so(net, images):
     occ, rise = res.verdict(BLACK_LABEL), res.verdict("rise")
     assert occ["deterministic"] and "deterministic: the same map under any seed" in occ["text"]
     assert not rise["deterministic"] and "deterministic" not in rise["text"]
+
+
+def test_the_verdict_names_the_layers_randomised_when_they_are_not_the_whole_model(net, many):
+    """Cascading over ``layers=["decide"]`` leaves "gain" trained: the text must not say "the whole model"
+    (issue 21); cascading over every layer with weights does say it."""
+    part = sanity.model_randomisation(net, many, "occlusion", layers=["decide"], params=BLACK, progress=False)
+    text = part.verdict(BLACK_LABEL)["text"]
+    assert "whole model" not in text and "1 of 2 layers with weights" in text and "decide" in text, text
+    whole = sanity.model_randomisation(net, many, "occlusion", layers=["decide", "gain"], params=BLACK,
+                                       progress=False)
+    assert "with the whole model randomised" in whole.verdict(BLACK_LABEL)["text"]
