@@ -7,7 +7,10 @@ The prose (README.md, benchmarks/RESULTS.md, the notebooks' markdown cells) stat
   ``<!-- end generated -->`` are rendered by :func:`render_block` from that file and rewritten by
   ``python -m saliency_widgets.claims``, never typed;
 * **recorded measurements** (benchmark runs, install timings): each stored in ``claims.json`` with the
-  script that measured it, the commit that wrote it into the prose (its code stamp) and that commit's date.
+  script that measured it, the commit that wrote it into the prose (its code stamp) and that commit's date;
+  where the run stored its figures in a JSON file (``"source"``), the printed value must be one of that
+  file's numbers (as stored, or times 100 for a percentage) within its printed precision, and an entry whose
+  figure is no longer in its file is reported (:func:`recorded_problems`).
 
 A *figure* is a number with a decimal point, a percent sign or a ratio sign (``0.979``, ``93.0%``,
 ``5.2x``) outside code spans, fenced code and generated blocks; integers (counts, sizes, years, issue
@@ -27,7 +30,7 @@ import numpy as np
 
 __all__ = ["FIGURE", "SETTINGS", "PROSE", "figures", "prose_of", "demo_claims", "paired_difference",
            "render_block", "refresh_blocks", "build_claims", "claims_path", "tolerance", "unsourced", "verdict",
-           "convergence_intervals"]
+           "convergence_intervals", "recorded_problems"]
 
 #: a number with a decimal point (not a version such as 0.1.0), a percent or a ratio ("5.2x", "59x")
 FIGURE = re.compile(r"(?<![\w.])(-?\d+(?:,\d{3})*(?:\.\d+)?(?:e-?\d+)?)(?![\w.]*\d)(\s?%|x(?![A-Za-z0-9]))?")
@@ -235,6 +238,51 @@ def unsourced(rel: str, text: str, claims: dict) -> list[str]:
         if not any(abs(value - v) <= tol for v in demo):
             missing.append(printed)
     return missing
+
+
+def _numbers(obj) -> Iterator[float]:
+    if isinstance(obj, dict):
+        for v in obj.values():
+            yield from _numbers(v)
+    elif isinstance(obj, list):
+        for v in obj:
+            yield from _numbers(v)
+    elif isinstance(obj, (int, float)) and not isinstance(obj, bool):
+        yield float(obj)
+
+
+_COMMIT = re.compile(r"[0-9a-f]{7,40}")
+_JSON_NAMED = re.compile(r"benchmarks/[\w/.-]+\.json")
+
+
+def recorded_problems(root: str, claims: dict) -> list[str]:
+    """What is wrong with the recorded measurements of ``claims``: an entry whose figure is no longer in its
+    file, a measurement without a commit, a command naming a JSON file the entry does not take as its
+    ``source``, a figure that is not a number of its source file (as stored, or x 100 for a percentage)."""
+    problems, in_file, numbers = [], {}, {}
+    for r in claims["recorded"]:
+        where = f"{r['file']} line {r.get('line')}: {r['figure']}"
+        if r["file"] not in in_file:
+            in_file[r["file"]] = {p for p, *_ in figures(prose_of(os.path.join(root, r["file"])))}
+        if r["figure"] not in in_file[r["file"]]:
+            problems.append(f"{where}: no longer in the file (remove the entry)")
+        if r["kind"] == "measurement" and (not _COMMIT.fullmatch(r.get("code") or "") or set(r["code"]) == {"0"}):
+            problems.append(f"{where}: code {r.get('code')!r} is not a commit")
+        named = _JSON_NAMED.search(r["command"])
+        if named and r.get("source") != named.group(0):
+            problems.append(f"{where}: its command names {named.group(0)}, its source is {r.get('source')!r}")
+        if not r.get("source"):
+            continue
+        if r["source"] not in numbers:
+            path = os.path.join(root, r["source"])
+            numbers[r["source"]] = list(_numbers(json.load(open(path, encoding="utf-8")))) if os.path.exists(path) else None
+        if numbers[r["source"]] is None:
+            problems.append(f"{where}: source {r['source']} does not exist")
+            continue
+        value, tol = float(r["figure"].rstrip("%x").replace(",", "")), tolerance(r["figure"]) + 1e-9
+        if not any(abs(value - scale * v) <= tol for v in numbers[r["source"]] for scale in (1.0, 100.0)):
+            problems.append(f"{where}: not a number of {r['source']} (within {tol:.2g})")
+    return problems
 
 
 def _compare_words(name, ref, d, lo, hi) -> str:

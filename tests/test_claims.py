@@ -58,6 +58,29 @@ def test_recorded_measurements_name_their_command_code_and_date(claims):
             assert r["code"] and r["date"], r
 
 
+def test_recorded_figures_are_in_their_file_and_match_their_source_file(claims):
+    problems = C.recorded_problems(ROOT, claims)
+    assert not problems, "claims.json's recorded measurements:\n" + "\n".join(problems)
+
+
+def test_recorded_problems_catches_a_stale_entry_a_wrong_value_and_a_missing_source(tmp_path):
+    """The recorded check can fail: a figure not in its file, a figure not in its source JSON, a command that
+    names a JSON the entry does not check against, a measurement with no commit."""
+    (tmp_path / "benchmarks").mkdir()
+    (tmp_path / "benchmarks" / "run.json").write_text('{"rows": [{"eff": 0.912}, {"share": 0.25}]}')
+    (tmp_path / "README.md").write_text("efficiency 0.91, share 25.0%, typed 0.93, moved 0.5.\n")
+    entry = {"file": "README.md", "kind": "measurement", "code": "abcdef123456", "date": "2026-12-04",
+             "command": "python benchmarks/bench.py (rows: benchmarks/run.json)", "source": "benchmarks/run.json"}
+    rec = [dict(entry, figure="0.91", line=1), dict(entry, figure="25.0%", line=1),
+           dict(entry, figure="0.93", line=1), dict(entry, figure="0.77", line=1),
+           dict(entry, figure="0.91", line=1, source=None), dict(entry, figure="0.91", line=1, code="000000000000")]
+    problems = C.recorded_problems(str(tmp_path), {"recorded": rec})
+    assert len(problems) == 5, problems
+    assert "0.93: not a number of benchmarks/run.json" in problems[0]
+    assert "0.77: no longer in the file" in problems[1] and "0.77: not a number" in problems[2]
+    assert "its source is None" in problems[3] and "is not a commit" in problems[4]
+
+
 def test_a_typed_figure_with_no_source_is_caught(claims):
     """The checker can fail: a plausible accuracy typed into README is reported; the same in code is not."""
     text = "RISE reaches 91.7% on the scenes, 0.962 insertion.\n\n`0.5` and 2 cores, 224 x 224, 15 px, 95%."
