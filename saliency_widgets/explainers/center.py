@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..explanation import Explanation
+from ..models.base import check_image_array
 from .base import constructor_params, params_from
 from .declaration import Declaration, declaration_of, label_of
 
@@ -49,7 +50,9 @@ class CenterBaseline:
         return next(self.iter_explain(image, target))
 
     def iter_explain(self, image, target=None):
-        arr = _check_image(image)
+        arr = check_image_array(image)
+        if not np.all(np.isfinite(arr)):
+            raise ValueError("image contains NaN or inf pixels")
         if target is not None:
             # No model: the class count is unknown, but a target is still a class index.
             if isinstance(target, bool) or not isinstance(target, (int, np.integer)):
@@ -67,18 +70,3 @@ class CenterBaseline:
     def __repr__(self) -> str:
         return "CenterBaseline()"
 
-
-def _check_image(image) -> np.ndarray:
-    """The checks every explainer's model adapter makes on an image, for a method without a model."""
-    arr = np.asarray(image)
-    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
-        raise TypeError(f"image must be a numeric array (H, W, C) or (H, W), got dtype {arr.dtype}")
-    if arr.ndim == 4 and arr.shape[0] == 1:
-        raise ValueError(f"image must be one image (H, W, C), got a batch of shape {arr.shape}; pass image[0]")
-    if arr.ndim not in (2, 3):
-        raise ValueError(f"image must have shape (H, W, C) or (H, W), got shape {arr.shape}")
-    if arr.size == 0:
-        raise ValueError(f"image is empty: shape {arr.shape}")
-    if not np.all(np.isfinite(arr)):
-        raise ValueError("image contains NaN or inf pixels")
-    return arr

@@ -7,6 +7,7 @@ adapter; :mod:`.keras` and :mod:`.frameworks` build them on this class.
 from __future__ import annotations
 
 import warnings
+import weakref
 from typing import Callable
 
 import numpy as np
@@ -14,7 +15,8 @@ import numpy as np
 from ..occluder import check_color
 from .backends import numpy_backend, softmax_xp
 
-__all__ = ["ModelAdapter", "ModelError", "softmax", "check_positive_int", "check_mean_color"]
+__all__ = ["ModelAdapter", "ModelError", "softmax", "check_positive_int", "check_mean_color", "weakrefable",
+           "weak_handle", "check_image_array"]
 
 
 class ModelError(RuntimeError):
@@ -95,15 +97,7 @@ class ModelAdapter:
     # -- inputs ---------------------------------------------------------
     def prepare(self, image) -> np.ndarray:
         """Validate one image and return it as float32 (H, W, C) in the model's input space."""
-        arr = np.asarray(image)
-        if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
-            raise TypeError(f"image must be a numeric array (H, W, C) or (H, W), got dtype {arr.dtype}")
-        if arr.ndim == 4 and arr.shape[0] == 1:
-            raise ValueError(f"image must be one image (H, W, C), got a batch of shape {arr.shape}; pass image[0]")
-        if arr.ndim not in (2, 3):
-            raise ValueError(f"image must have shape (H, W, C) or (H, W), got shape {arr.shape}")
-        if arr.size == 0 or arr.shape[0] < 1 or arr.shape[1] < 1:
-            raise ValueError(f"image is empty: shape {arr.shape}")
+        arr = check_image_array(image)
         if self.preprocess is not None:
             arr = np.asarray(self.preprocess(arr))
         arr = arr.astype(np.float32, copy=False)
@@ -317,3 +311,32 @@ def check_positive_int(name: str, value) -> int:
     if value < 1:
         raise ValueError(f"{name} must be >= 1, got {value}")
     return int(value)
+
+
+def weakrefable(obj) -> bool:
+    """Whether ``obj`` takes a weak reference (a compiled function cached per model must not keep it alive)."""
+    try:
+        weakref.ref(obj)
+        return True
+    except TypeError:
+        return False
+
+
+def weak_handle(obj) -> Callable[[], object]:
+    """A call that returns ``obj``: a weak reference where ``obj`` takes one, else a closure over it."""
+    return weakref.ref(obj) if weakrefable(obj) else (lambda: obj)
+
+
+def check_image_array(image) -> np.ndarray:
+    """``image`` as an array once it is one numeric (H, W, C) or (H, W) image that is not empty; else a
+    TypeError or ValueError that names what was given (every explainer's first check, model or not)."""
+    arr = np.asarray(image)
+    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
+        raise TypeError(f"image must be a numeric array (H, W, C) or (H, W), got dtype {arr.dtype}")
+    if arr.ndim == 4 and arr.shape[0] == 1:
+        raise ValueError(f"image must be one image (H, W, C), got a batch of shape {arr.shape}; pass image[0]")
+    if arr.ndim not in (2, 3):
+        raise ValueError(f"image must have shape (H, W, C) or (H, W), got shape {arr.shape}")
+    if arr.size == 0 or arr.shape[0] < 1 or arr.shape[1] < 1:
+        raise ValueError(f"image is empty: shape {arr.shape}")
+    return arr

@@ -5,7 +5,7 @@ import weakref
 
 import numpy as np
 
-from .base import ModelAdapter
+from .base import ModelAdapter, weak_handle
 from .backends import jax_backend, torch_backend, torch_device_of, torch_module_forward
 
 __all__ = ["torch_adapter", "jax_adapter"]
@@ -25,14 +25,6 @@ def _cached(model, make):
         except TypeError:
             pass
         return be
-
-
-def _weakrefable(obj) -> bool:
-    try:
-        weakref.ref(obj)
-        return True
-    except TypeError:
-        return False
 
 
 def torch_adapter(module, *, outputs="auto", preprocess=None, batch_size=None, mean_color=None,
@@ -63,7 +55,7 @@ def jax_adapter(fn, *, outputs="auto", preprocess=None, batch_size=None, mean_co
     """A function of ``jax.Array`` batches (B, H, W, C) -> (B, K), traced inside the explainers' ``jax.jit``."""
     import jax
 
-    ref = weakref.ref(fn) if _weakrefable(fn) else (lambda: fn)
+    ref = weak_handle(fn)
     be = _cached(fn, lambda: jax_backend(lambda x: ref()(x)))  # the cache must not keep fn alive
     jitted = jax.jit(fn)
 

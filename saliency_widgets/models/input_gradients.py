@@ -36,6 +36,8 @@ import weakref
 
 import numpy as np
 
+from .base import weak_handle, weakrefable
+
 __all__ = ["input_gradient_fn", "check_gradients", "guided_relu_count"]
 
 NO_GRADIENTS = ("needs gradients: a Keras 3 model, a torch.nn.Module or a JAX function (as_model(fn, "
@@ -205,7 +207,7 @@ def _jax_fn(fn):
     import jax
     import jax.numpy as jnp
 
-    ref = weakref.ref(fn) if _weakrefable(fn) else (lambda: fn)
+    ref = weak_handle(fn)
     grad = jax.jit(jax.grad(lambda x, target: jnp.sum(jnp.take(ref()(x), target, axis=1))))
 
     def run(batch, target):
@@ -213,14 +215,6 @@ def _jax_fn(fn):
         return _checked(grad(x, jnp.int32(target)), "the JAX function")
 
     return run
-
-
-def _weakrefable(obj) -> bool:
-    try:
-        weakref.ref(obj)
-        return True
-    except TypeError:
-        return False
 
 
 def _checked(g, what) -> np.ndarray:
@@ -343,7 +337,7 @@ def _keras_clone(model, *, guided: bool, strip_softmax: bool):
     holding the model's current weights."""
     import keras
 
-    variants = _CLONES.setdefault(model, {}) if _weakrefable(model) else {}
+    variants = _CLONES.setdefault(model, {}) if weakrefable(model) else {}
     clone = variants.get((guided, strip_softmax))
     if clone is None:
         clone = keras.models.clone_model(model)

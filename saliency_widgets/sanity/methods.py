@@ -724,11 +724,10 @@ def model_randomisation(model, images, methods, *, targets=None, cascading: bool
         mode="cascading" if cascading else "independent", steps=["+".join(b) for b in blocks],
         methods=list(trained), spearman=per["spearman"], ssim=per["ssim"], trained_maps=trained,
         random_maps={m: np.array(v) for m, v in random_maps.items()}, targets=targets, seed=seed,
-        self_spearman={m: f["spearman"] for m, f in floors.items() if measured[m]},
-        self_ssim={m: f["ssim"] for m, f in floors.items() if measured[m]},
-        abs_spearman=per["abs_spearman"], hog=per["hog"], vanished=per["vanished"],
-        floor={m: {k: f[k] for k in SIMILARITIES} for m, f in floors.items()},
-        floor_vanished={m: f["vanished"] for m, f in floors.items()}, smoothing=int(smoothing),
+        self_spearman={m: f["spearman"] for m, f in floors.items() if measured[m]}, abs_spearman=per["abs_spearman"],
+        self_ssim={m: f["ssim"] for m, f in floors.items() if measured[m]}, hog=per["hog"], vanished=per["vanished"],
+        floor={m: {k: f[k] for k in SIMILARITIES} for m, f in floors.items()}, smoothing=int(smoothing),
+        floor_vanished={m: f["vanished"] for m, f in floors.items()},
         coverage=(len({name for b in blocks for name in b}), len(weighted_layers(model))))
 
 
