@@ -16,6 +16,12 @@ that photo).
     python benchmarks/bench_gridpg.py                       # the full table (outside CI)
     python benchmarks/bench_gridpg.py --mosaics 4 --passes 64 --methods rise,mask-update,occlusion --no-write
     python benchmarks/bench_gridpg.py --device cuda --mosaics 48 --passes 2000   # on a GPU
+    python benchmarks/bench_gridpg.py --add --methods gradient,smoothgrad   # more rows for the stored draw
+
+``--add`` runs the methods named on the stored run's draw (its seed, mosaics, k and passes), checks that the
+draw gives the same cases on this machine, and merges their rows into benchmarks/gridpg.json; the section
+names each addition's command, machine and time.  The gradient methods run at their own sample budget
+(``--gradient-budget``, default their constructor's), shown in the table's passes column.
 
 It writes benchmarks/gridpg.json and regenerates its section of benchmarks/RESULTS.md.
 """
@@ -38,11 +44,15 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 SCORES = ("hit_strict", "energy", "energy_centred")
 METRICS = ("pointing_strict", "energy", "energy_centred")
 #: the table's methods: the paper's, the default reading, method.md's readings, RISE, occlusion
+GRADIENT_KEYS = ("gradient", "smoothgrad", "integrated-gradients", "guided-backprop")
 FULL = ("mask-update-paper", "mask-update", "mask-update-relative", "mask-update-relative-score",
-        "mask-update-relative-slope", "mask-update-slope", "rise", "occlusion")
+        "mask-update-relative-slope", "mask-update-slope", "rise", "occlusion") + GRADIENT_KEYS
 #: the moonshot's candidates (at most three readings, tried on the development mosaics)
 CANDIDATES = ("mask-update-relative-slope", "mask-update-relative-score", "mask-update-slope")
-GRADIENT_KEYS = ("gradient", "smoothgrad", "integrated-gradients", "guided-backprop")
+#: why a gradient method has no row (the rest: not run yet)
+NOT_RUN = {"guided-backprop": "its guided rule hooks torch.nn.ReLU modules and EfficientNet-Lite0's activations "
+                              "are nn.ReLU6 modules, so it refuses the model rather than silently computing the "
+                              "vanilla gradient"}
 SECTION = "## Grid pointing game on real photos (issue 24) -- `bench_gridpg.py`"
 
 
@@ -58,16 +68,27 @@ def parse(argv=None):
     p.add_argument("--heldout-seeds", default="1,2", help="seeds of the held-out draws (default 1,2)")
     p.add_argument("--out", default=os.path.join(HERE, "gridpg.json"))
     p.add_argument("--no-write", action="store_true", help="print only; write neither the JSON nor RESULTS.md")
-    return p.parse_args(argv)
+    p.add_argument("--add", action="store_true",
+                   help="run --methods on the stored run's draw and merge their rows into --out")
+    p.add_argument("--gradient-budget", type=int, default=None,
+                   help="samples / steps of SmoothGrad and Integrated Gradients (default: their constructor's)")
+    args = p.parse_args(argv)
+    if args.add and not args.methods:
+        p.error("--add needs --methods (the rows to add)")
+    return args
 
 
-def methods_for(keys, model, passes):
-    """{key: explainer} at ``passes`` forward passes (occlusion: the stride whose grid fits the budget)."""
+def methods_for(keys, model, passes, gradient_budget=None):
+    """{key: explainer} at ``passes`` forward passes (occlusion: the stride whose grid fits the budget; the
+    gradient methods: ``gradient_budget`` samples or steps, default their constructor's)."""
     from saliency_widgets.registry import METHODS, get_method
     out = {}
     for key in keys:
         spec = get_method(key)
-        if key == "occlusion":
+        if key in GRADIENT_KEYS:
+            budget = {} if gradient_budget is None or spec.budget_arg is None else {"budget": gradient_budget}
+            out[key] = spec.build(model, **budget)
+        elif key == "occlusion":
             stride = max(1, math.ceil(224 / math.sqrt(passes)))
             out[key] = spec.build(model, window=max(2 * stride, 8), stride=stride)
         elif spec.budget_arg is not None:
@@ -78,12 +99,12 @@ def methods_for(keys, model, passes):
     return out, missing
 
 
-def run_set(model, keys, *, n, seed, k, passes, photos=None):
+def run_set(model, keys, *, n, seed, k, passes, photos=None, gradient_budget=None):
     """(dataset, rows) of one draw of mosaics."""
     from saliency_widgets import evaluate
     from saliency_widgets.datasets import GRIDPG_PHOTOS, gridpg_mosaics
     ds = gridpg_mosaics(model, n, seed=seed, k=k, photos=photos or GRIDPG_PHOTOS)
-    explainers, _ = methods_for(keys, model, passes)
+    explainers, _ = methods_for(keys, model, passes, gradient_budget)
     rows = evaluate(explainers, ds, metrics=METRICS, progress=False, sanity=False)
     rows = [dict(r, seed=seed, photo=ds.photo_of(r["image"], r["target"]), mosaic=f"{seed}:{r['image']}")
             for r in rows]
@@ -215,8 +236,13 @@ def section(meta, tab, ms, missing):
            "in the tile (RISE and the mask-update maps are positive everywhere, so it sits near 1/4); centred: "
            "after subtracting the map's mean. Δ: the method minus RISE per case, 95% cluster bootstrap over mosaics.",
            "", tab, ""]
-    out.append("Not in the table: Grad-CAM (needs a Keras model; this is a torch model)" +
-               (f"; the gradient methods {missing} (not in this script's method list: add them with --methods)." if missing else "."))
+    for a in meta.get("added", []):
+        out.append(f"Rows added by `{a['command']}` ({a['date']}; {a['machine']}, torch device {a['device']}; "
+                   f"{a['seconds']:.0f} s; code stamp `{a['code_stamp']}`, git {a['git']}), on the same draw (the "
+                   f"same {a['cases']} cases): {', '.join(a['labels'])}.  ")
+    why = [f"{k} ({NOT_RUN.get(k, 'not run yet: add it with --add --methods ' + k)})" for k in missing]
+    out.append("Not in the table: Grad-CAM (needs a Keras model; this is a torch model)"
+               + "".join(f"; {w}" for w in why) + ".")
     if ms is not None:
         out += ["", f"**Moonshot** (`--moonshot`): candidates on the development mosaics (seed {meta['seed']}), "
                 "centred energy share minus RISE: " + "; ".join(
@@ -227,6 +253,51 @@ def section(meta, tab, ms, missing):
     return "\n".join(out)
 
 
+def render(result) -> str:
+    """RESULTS.md's section, from a stored result (what main writes, and what the test re-renders)."""
+    keys = list(result["methods"])
+    missing = [k for k in GRADIENT_KEYS if k not in keys]
+    return section(result["meta"], table(result["rows"], keys, result["labels"]), result["moonshot"], missing)
+
+
+def _labels(keys, gradient_budget):
+    from saliency_widgets.registry import get_method
+    out = {}
+    for k in keys:
+        spec = get_method(k)
+        given = k in GRADIENT_KEYS and gradient_budget is not None and spec.budget_arg is not None
+        out[k] = spec.label_for({spec.budget_arg: gradient_budget} if given else None)
+    return out
+
+
+def _provenance(args, argv, stamp, git, t0):
+    return {"command": "python benchmarks/bench_gridpg.py " + " ".join(sys.argv[1:] if argv is None else argv),
+            "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+            "code_stamp": stamp, "git": git, "machine": machine(), "device": args.device,
+            "seconds": time.perf_counter() - t0}
+
+
+def add_rows(result, model, keys, args, provenance):
+    """``result`` with the rows of ``keys`` on its own draw added (replacing earlier rows of those keys)."""
+    m = result["meta"]
+    ds, rows = run_set(model, keys, n=m["mosaics"], seed=m["seed"], k=m["k"], passes=m["passes"],
+                       gradient_budget=args.gradient_budget)
+    stored = {(r["mosaic"], r["target"]) for r in result["rows"] if r["method"] == "rise"}
+    drawn = {(r["mosaic"], r["target"]) for r in rows}
+    if drawn != stored:
+        raise SystemExit(f"bench_gridpg --add: the draw gives {len(drawn)} cases here, the stored run "
+                         f"{len(stored)} ({len(drawn ^ stored)} differ: the model's top-{m['k']} differs on this "
+                         "device); rerun the whole table instead")
+    result["rows"] = [r for r in result["rows"] if r["method"] not in keys] + rows
+    result["labels"].update(_labels(keys, args.gradient_budget))
+    order = list(dict.fromkeys([k for k in result["methods"] if k not in keys] + list(keys)))
+    result["methods"] = {k: paired(result["rows"], k) for k in order}
+    added = [a for a in m.get("added", []) if not set(a["methods"]) <= set(keys)]
+    m["added"] = added + [dict(provenance or {}, methods=list(keys), labels=[result["labels"][k] for k in keys],
+                               cases=len(drawn))]
+    return result
+
+
 def main(argv=None):
     import subprocess
 
@@ -234,7 +305,6 @@ def main(argv=None):
 
     from saliency_widgets.datasets import GRIDPG_PHOTOS
     from saliency_widgets.demo import load_imagenet_model
-    from saliency_widgets.registry import get_method
     from saliency_widgets.reproduce import code_stamp
     args = parse(argv)
     stamp = code_stamp()  # the code that runs, read before it runs
@@ -243,26 +313,30 @@ def main(argv=None):
     t0 = time.perf_counter()
     model = load_imagenet_model("efficientnet-lite0").to(torch.device(args.device)).eval()
     keys = tuple(args.methods.split(",")) if args.methods else FULL
-    labels = {k: get_method(k).label_for() for k in set(keys) | set(CANDIDATES) | {"rise"}}
-    if "rise" not in keys:
-        keys = keys + ("rise",)
-    ds, rows = run_set(model, keys, n=args.mosaics, seed=args.seed, k=args.k, passes=args.passes)
-    _, missing = methods_for([], model, args.passes)
-    tab = table(rows, keys, labels)
-    ms = moonshot(model, rows, args, labels) if args.moonshot else None
-    meta = {"command": "python benchmarks/bench_gridpg.py " + " ".join(sys.argv[1:] if argv is None else argv),
-            "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-            "code_stamp": stamp, "git": git, "machine": machine(), "device": args.device,
-            "seconds": time.perf_counter() - t0, "mosaics": args.mosaics, "seed": args.seed, "k": args.k,
-            "passes": args.passes, "photos": list(GRIDPG_PHOTOS),
-            "cases": sum(len(c) for c in ds.cases), "kept_mosaics": len(ds), "dropped": len(ds.dropped)}
-    print(section(meta, tab, ms, missing))
-    if not args.no_write:
+    if args.add:
+        with open(args.out, encoding="utf-8") as f:
+            stored = json.load(f)
+        result = add_rows(stored, model, keys, args, None)
+        result["meta"]["added"][-1].update(_provenance(args, argv, stamp, git, t0))
+        rows, ms = result["rows"], result["moonshot"]
+    else:
+        labels = _labels(set(keys) | set(CANDIDATES) | {"rise"}, args.gradient_budget)
+        if "rise" not in keys:
+            keys = keys + ("rise",)
+        ds, rows = run_set(model, keys, n=args.mosaics, seed=args.seed, k=args.k, passes=args.passes,
+                           gradient_budget=args.gradient_budget)
+        ms = moonshot(model, rows, args, labels) if args.moonshot else None
+        meta = dict(_provenance(args, argv, stamp, git, t0), mosaics=args.mosaics, seed=args.seed, k=args.k,
+                    passes=args.passes, photos=list(GRIDPG_PHOTOS), cases=sum(len(c) for c in ds.cases),
+                    kept_mosaics=len(ds), dropped=len(ds.dropped))
         result = {"meta": meta, "labels": labels, "methods": {k: paired(rows, k) for k in keys},
                   "rows": [{k: v for k, v in r.items()} for r in rows], "moonshot": ms}
+    text = render(json.loads(json.dumps(result, default=str)))
+    print(text)
+    if not args.no_write:
         with open(args.out, "w", encoding="utf-8") as f:
             json.dump(result, f, indent=1, default=str)
-        write_section(os.path.join(HERE, "RESULTS.md"), section(meta, tab, ms, missing))
+        write_section(os.path.join(HERE, "RESULTS.md"), text)
     return rows, ms
 
 

@@ -216,13 +216,15 @@ def build_parser() -> argparse.ArgumentParser:
                                    "scenes.  The first scene of each study is timed first and the run's duration "
                                    "printed before the work starts.")
     r.add_argument("--out", default="figures", help="output folder (default: figures)")
-    from .reproduce import CONFIG, TIERS
+    from .reproduce import CONFIG, TIERS, shipped_results
     q = dict(CONFIG, **TIERS["quick"])
+    shipped_minutes = shipped_results()["seconds"] / 60  # what the shipped run took, not a typed figure
     r.add_argument("--tier", default="full", choices=list(TIERS),
-                   help=f"full: the run whose numbers the package ships (about 46 min on 2 CPU cores); quick: "
+                   help=f"full: the run whose numbers the package ships ({shipped_minutes:.0f} min on the 2-core "
+                        f"machine that made it); quick: "
                         f"every figure and table from the first {q['n_single']} + {q['n_multi']} scenes and "
                         f"{q['conv_single']} + {q['conv_multi']} convergence targets, same methods and budgets "
-                        f"(aimed at under 10 min on 2 idle cores), each labelled 'quick tier', with the full "
+                        f"(under 10 min on 2 idle cores), each labelled 'quick tier', with the full "
                         f"run's stored numbers written beside them (full_run.md); test: a tiny run")
     r.add_argument("--scenes", type=int, default=None,
                    help="single-object scenes for the pointing-game table (default: the tier's; full: 200)")

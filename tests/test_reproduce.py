@@ -103,21 +103,11 @@ def test_p0_recomputes(shipped, model):
                                atol=1e-7)
 
 
-# results.json was made by older code: the sanity rule (ties count as failures, Wilson lower bound), the
-# convergence intervals (cluster bootstrap over images) and the labels changed on 2026-12-04, and a full
-# regeneration (`python -m saliency_widgets reproduce`, about 46 min on 2 cores) could not finish before the
-# day's deadline.  These tests fail until it is regenerated; strict, so they report when it has been.
-STALE = pytest.mark.xfail(strict=True, raises=AssertionError, reason="demo/data/results.json predates today's code: regenerate it with "
-                                              "`python -m saliency_widgets reproduce` (issue 20 item 3)")
-
-
-@STALE
 def test_shipped_results_carry_todays_code_stamp(shipped):
     from saliency_widgets.reproduce import code_stamp
     assert shipped["code"] == code_stamp()
 
 
-@STALE
 def test_shipped_sanity_verdicts_follow_todays_rule(shipped, model):
     from saliency_widgets.explainers import CenterBaseline
     stored = shipped["sanity_single"]
@@ -126,7 +116,6 @@ def test_shipped_sanity_verdicts_follow_todays_rule(shipped, model):
     assert rows.sanity.to_dict()["share"] == pytest.approx(stored["share"])  # the share by today's rule
 
 
-@STALE
 @pytest.mark.parametrize("study", ["convergence_single", "convergence_multi"])
 def test_shipped_convergence_intervals_are_cluster_bootstraps_over_images(shipped, model, study):
     from saliency_widgets.reproduce import convergence_ci
