@@ -70,3 +70,40 @@ def test_readme_and_notebook_05_quote_the_stored_result():
         assert text["readme"] in f.read(), "regenerate: bench_gridpg.prose(json.load(open('benchmarks/gridpg.json')))"
     nb = nbformat.read(os.path.join(ROOT, "notebooks", "05_convergence.ipynb"), as_version=4)
     assert text["notebook"] in [c for c in nb.cells if c.cell_type == "markdown"][-1].source
+
+
+def test_results_md_section_is_what_the_stored_json_renders():
+    """Every GridPG figure in RESULTS.md is rendered from benchmarks/gridpg.json (issue 20): a hand edit of the
+    section, or a JSON changed without rewriting it, fails here."""
+    import json
+    bench = _bench()
+    with open(os.path.join(ROOT, "benchmarks", "gridpg.json"), encoding="utf-8") as f:
+        result = json.load(f)
+    text = open(os.path.join(ROOT, "benchmarks", "RESULTS.md"), encoding="utf-8").read()
+    start = text.index(bench.SECTION)
+    end = text.find("\n## ", start + len(bench.SECTION))
+    assert text[start:end if end >= 0 else None].rstrip() == bench.render(result).rstrip()
+
+
+def test_add_merges_rows_on_the_stored_draw_and_refuses_another_draw():
+    pytest.importorskip("efficientnet_lite_pytorch")
+    import argparse
+
+    from saliency_widgets.demo import load_imagenet_model
+    bench = _bench()
+    model = load_imagenet_model("efficientnet-lite0").eval()
+    _, rows = bench.run_set(model, ("rise",), n=2, seed=0, k=5, passes=16)
+    result = {"meta": {"mosaics": 2, "seed": 0, "k": 5, "passes": 16}, "labels": {"rise": "RISE"},
+              "methods": {"rise": bench.paired(rows, "rise")}, "rows": rows, "moonshot": None}
+    args = argparse.Namespace(gradient_budget=2)
+    out = bench.add_rows(result, model, ("gradient", "smoothgrad"), args, {"command": "x"})
+    cases = {(r["mosaic"], r["target"]) for r in rows}
+    for key in ("gradient", "smoothgrad"):
+        assert {(r["mosaic"], r["target"]) for r in out["rows"] if r["method"] == key} == cases
+    assert list(out["methods"]) == ["rise", "gradient", "smoothgrad"]
+    assert out["labels"]["smoothgrad"].startswith("SmoothGrad (2 samples")
+    assert out["meta"]["added"][-1]["methods"] == ["gradient", "smoothgrad"] and out["meta"]["added"][-1]["cases"] == len(cases)
+    assert "vanilla gradient" in bench.table(out["rows"], list(out["methods"]), out["labels"])
+    out["rows"] = [r for r in out["rows"] if r["mosaic"] != rows[0]["mosaic"] or r["method"] != "rise"]
+    with pytest.raises(SystemExit, match="rerun the whole table"):
+        bench.add_rows(out, model, ("gradient",), args, {})
