@@ -9,12 +9,19 @@ per student). Read from the kernel process and its children while it runs (psuti
 
     python benchmarks/bench_notebooks.py                 # every notebook, a table on stdout
     python benchmarks/bench_notebooks.py --markdown out.md notebooks/02_*.ipynb
+    python benchmarks/bench_notebooks.py --json benchmarks/notebooks.json --paste   # what the docs quote
+
+``--paste`` rewrites the table between the ``notebooks-table`` markers of benchmarks/RESULTS.md and
+notebooks/README.md (sizing a JupyterHub) from the JSON, which stays as the source of those figures in
+``claims.json`` (tests/benchmarks/test_bench_notebooks.py checks both blocks are what the JSON renders).
 
 Targets: <= 60 s and < 2 GB each on two cores (mybinder.org's limit).
 """
 from __future__ import annotations
 
 import argparse
+import datetime
+import json
 import os
 import threading
 import time
@@ -26,6 +33,10 @@ import psutil
 from nbclient import NotebookClient
 
 ROOT = Path(__file__).resolve().parents[1]
+#: the files that quote the table, between these markers
+QUOTED_IN = (ROOT / "benchmarks" / "RESULTS.md", ROOT / "notebooks" / "README.md")
+TABLE_START = "<!-- notebooks-table: rendered from benchmarks/notebooks.json by bench_notebooks.py --paste -->"
+TABLE_END = "<!-- end notebooks-table -->"
 
 
 def _peak_rss_mb(proc: psutil.Process) -> float:
@@ -84,12 +95,15 @@ def run(path: Path) -> dict:
     finally:
         stop.set()
         t.join()
-    return {"notebook": path.name, "wall_s": time.perf_counter() - t0, "cpu_s": seen["cpu"], "peak_mb": seen["rss"],
-            "load": os.getloadavg()[1]}
+    wall = time.perf_counter() - t0
+    # the derived figures are stored too: the docs quote them, and claims.json checks them against this file
+    return {"notebook": path.name, "wall_s": wall, "cpu_s": seen["cpu"], "cores_busy": seen["cpu"] / wall,
+            "peak_mb": seen["rss"], "peak_gb": seen["rss"] / 1024, "load": os.getloadavg()[1]}
 
 
-def markdown(rows, machine: str) -> str:
-    lines = [f"Measured by `benchmarks/bench_notebooks.py` on {machine}, one notebook at a time, each in a "
+def markdown(rows, machine: str, date: str | None = None) -> str:
+    when = f" ({date})" if date else ""
+    lines = [f"Measured by `benchmarks/bench_notebooks.py` on {machine}{when}, one notebook at a time, each in a "
              "fresh kernel (solutions included).", "",
              "| notebook | wall time | CPU time (kernel) | cores busy on average | peak kernel memory | "
              "machine load (5-min average) |",
@@ -100,16 +114,47 @@ def markdown(rows, machine: str) -> str:
     top = max(rows, key=lambda r: r["peak_mb"])
     lines += ["", "A machine load above its core count means other work shared the cores: the wall times are then "
               "longer than on an idle machine; CPU time is hardly affected and memory not at all.",
-              "", f"Largest: {top['notebook']} at {top['peak_mb'] / 1024:.2f} GB; total CPU time of the seven: "
-              f"{sum(r['cpu_s'] for r in rows) / 60:.1f} min per student."]
+              "", f"Largest: {top['notebook']} at {top['peak_mb'] / 1024:.2f} GB; total CPU time of the {len(rows)} notebooks: "
+              f"{total_cpu_min(rows):.1f} min per student."]
     return "\n".join(lines) + "\n"
+
+
+def from_json(data: dict) -> str:
+    """The table as the docs quote it, from what ``--json`` stored."""
+    return markdown(data["rows"], data["machine"], data.get("date"))
+
+
+def paste(path: Path, table: str) -> None:
+    """Replace the block between the markers in ``path`` with ``table`` (refuses a file without them)."""
+    text = path.read_text(encoding="utf-8")
+    start, end = text.find(TABLE_START), text.find(TABLE_END)
+    if start < 0 or end < start:
+        raise SystemExit(f"{path}: no {TABLE_START!r} ... {TABLE_END!r} block to paste into")
+    path.write_text(text[:start + len(TABLE_START)] + "\n" + table + text[end:], encoding="utf-8")
+
+
+def quoted(path: Path) -> str:
+    """The table block of ``path`` as it stands."""
+    text = path.read_text(encoding="utf-8")
+    start = text.index(TABLE_START) + len(TABLE_START) + 1
+    return text[start:text.index(TABLE_END, start)]
+
+
+def total_cpu_min(rows) -> float:
+    """One student's compute for the whole set: the kernels' CPU time summed, in minutes."""
+    return sum(r["cpu_s"] for r in rows) / 60
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("notebooks", nargs="*", type=Path)
     parser.add_argument("--markdown", type=Path, help="also write the table to this Markdown file")
+    parser.add_argument("--json", type=Path, help="also write the rows (and the machine, date, total) as JSON")
+    parser.add_argument("--paste", action="store_true",
+                        help="rewrite the quoted tables in benchmarks/RESULTS.md and notebooks/README.md")
     args = parser.parse_args(argv)
+    if args.paste and args.notebooks:
+        parser.error("--paste quotes the whole set: run it without naming notebooks")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     paths = args.notebooks or sorted((ROOT / "notebooks").glob("[0-9]*.ipynb"))
     machine = _common.machine()
@@ -120,9 +165,19 @@ def main(argv=None):
         r = rows[-1]
         print(f"{r['notebook']:36s} {r['wall_s']:6.1f} s wall {r['cpu_s']:6.1f} s CPU   peak kernel RSS "
               f"{r['peak_mb']:6.0f} MB", flush=True)
+    date = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d")
     if args.markdown:
-        args.markdown.write_text(markdown(rows, machine), encoding="utf-8")
+        args.markdown.write_text(markdown(rows, machine, date), encoding="utf-8")
         print(f"wrote {args.markdown}")
+    if args.json:
+        args.json.write_text(json.dumps({"machine": machine, "date": date, "rows": rows,
+                                         "total_cpu_min": total_cpu_min(rows)}, indent=1) + "\n", encoding="utf-8")
+        print(f"wrote {args.json}")
+    if args.paste:
+        data = {"machine": machine, "date": date, "rows": rows}
+        for path in QUOTED_IN:
+            paste(path, from_json(data))
+            print(f"pasted the table into {path.relative_to(ROOT)}")
 
 
 if __name__ == "__main__":
