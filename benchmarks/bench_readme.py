@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT))
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--venv", action="append", default=[], help="an environment folder to measure (du -sh)")
-    ap.add_argument("--skip", action="append", default=[], help="subcommands not to run (e.g. reproduce: 46 min)")
+    ap.add_argument("--skip", action="append", default=[], help="subcommands not to run (e.g. reproduce: about half an hour on 2 cores)")
     ap.add_argument("--setup", default="", help="time the first run of .ci/lab and/or .ci/run: lab,run")
     args = ap.parse_args(argv)
     for name in filter(None, args.setup.split(",")):
