@@ -26,10 +26,16 @@ import sys
 
 import numpy as np
 
-__all__ = ["WrongAnswer", "QUESTIONS", "SUBSTRATES", "DEMO_GROUPS", "case", "student_seed", "ask", "letter_of",
+__all__ = ["WrongAnswer", "PLACEHOLDER_ID", "QUESTIONS", "SUBSTRATES", "DEMO_GROUPS", "case", "student_seed", "ask", "letter_of",
            "check_choice", "check_absent_class", "check_mask_update_rule", "check_tolerance_in_cells",
            "check_pointing_tolerance", "check_deletion_substrate", "deletion_trial_maps", "check_seed_agreement",
            "check_torch_predict", "check_cascading_by_hand"]
+
+
+#: the id a student version starts from (the instructor notebooks set their own id in a solution block, so
+#: the released notebooks never carry the id whose answers the published solutions print); every check
+#: treats it as "not answered yet" until the student enters their name or id
+PLACEHOLDER_ID = "your-name-or-id"
 
 
 class WrongAnswer(AssertionError):
@@ -48,6 +54,14 @@ def _wrong(text: str, hint: str):
 def _not_answered(names: str) -> bool:
     # stderr, not an exception: the student notebook still runs on; nbgrader scores the cell 0
     print(f"… not answered yet: set {names} in the exercise cell above, then rerun this cell.", file=sys.stderr)
+    return False
+
+
+def _id_unset(student) -> bool:
+    """True (after saying so) while ``student`` is still the placeholder of the student versions."""
+    if isinstance(student, str) and student.strip().lower() == PLACEHOLDER_ID:
+        _not_answered("`STUDENT` (your name or student id: your own numbers and choices come from it)")
+        return True
     return False
 
 
@@ -84,7 +98,9 @@ def case(key: str, student: str) -> dict:
     """
     rng = np.random.default_rng(student_seed(student, key))
     if key == "mask_update":
-        return {"p": float(rng.choice([0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.7, 0.75, 0.8, 0.85, 0.9]))}
+        p = float(rng.choice([0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.7, 0.75, 0.8, 0.85, 0.9]))
+        # the student's own learning rate: never the prototype's 0.02, so reading it off the notebook is wrong
+        return {"p": p, "learning_rate": float(rng.choice([0.01, 0.03, 0.04, 0.05, 0.08, 0.1]))}
     if key == "gradcam_cells":
         size, feature = [(128, 8), (224, 7), (224, 14), (160, 10), (192, 12), (256, 8), (112, 7)][rng.integers(7)]
         return {"image_size": size, "feature_size": feature, "tolerance": int(rng.choice([8, 10, 12, 20, 25]))}
@@ -199,6 +215,8 @@ def ask(key: str, *, student: str) -> None:
     """Print the multiple-choice question ``key`` with its choices, in ``student``'s order."""
     order = _order(key, student)
     question, choices, _, _ = QUESTIONS[key]
+    if isinstance(student, str) and student.strip().lower() == PLACEHOLDER_ID:
+        print("(set STUDENT to your name or student id first: the order of the choices below is not yours yet)")
     print(question)
     for letter, c in zip("abcdefgh", order):
         print(f"  ({letter}) {choices[c]}")
@@ -206,6 +224,8 @@ def ask(key: str, *, student: str) -> None:
 
 def check_choice(key: str, answer, *, student: str) -> bool:
     """Check the letter ``answer`` to question ``key``, as :func:`ask` showed it to ``student``."""
+    if _id_unset(student):
+        return False
     order = _order(key, student)
     if answer is None:
         return _not_answered("`answer`")
@@ -227,6 +247,8 @@ def check_choice(key: str, answer, *, student: str) -> bool:
 def check_absent_class(answer, explanation, *, model, image, student: str, threshold: float = 0.05) -> bool:
     """``explanation`` must explain a class that is absent from ``image`` (the model's probability, recomputed
     here, below ``threshold``); ``answer`` is the letter for ``QUESTIONS["absent_class"]``."""
+    if _id_unset(student):
+        return False
     if answer is None or explanation is None:
         return _unanswered(answer=answer, exp=explanation)
     target = getattr(explanation, "target", None)
@@ -252,13 +274,15 @@ def check_absent_class(answer, explanation, *, model, image, student: str, thres
 # Notebook 02: one update of the mask-update chain
 # ---------------------------------------------------------------------------------------------
 
-def check_mask_update_rule(*, student: str, on_stays, off_turns_on, max_change, learning_rate: float = 0.02) -> bool:
-    """Predicted effect of one update at the probability ``p = case("mask_update", student)["p"]``: the share
-    of on cells that stay on, of off cells that turn on, and the largest change the regulariser makes to a
-    newly-on cell (a fraction of 1)."""
+def check_mask_update_rule(*, student: str, on_stays, off_turns_on, max_change) -> bool:
+    """Predicted effect of one update at the probability ``p`` and learning rate of
+    ``case("mask_update", student)``: the share of on cells that stay on, of off cells that turn on, and the
+    largest change the regulariser makes to a newly-on cell (a fraction of 1)."""
+    if _id_unset(student):
+        return False
     if on_stays is None or off_turns_on is None or max_change is None:
         return _unanswered(on_stays=on_stays, off_turns_on=off_turns_on, max_change=max_change)
-    p = case("mask_update", student)["p"]
+    p, learning_rate = case("mask_update", student)["p"], case("mask_update", student)["learning_rate"]
     for name, v in (("on_stays", on_stays), ("off_turns_on", off_turns_on), ("max_change", max_change)):
         if not _is_number(v):
             _wrong(f"{name} = {v!r} is not a number.", "give each answer as one number.")
@@ -276,8 +300,9 @@ def check_mask_update_rule(*, student: str, on_stays, off_turns_on, max_change, 
         _wrong(f"{max_change} is a percentage; give the change as a fraction of 1.",
                f"{100 * learning_rate:g}% is {learning_rate:g}.")
     if not np.isclose(max_change, learning_rate, atol=1e-9):
-        _wrong(f"the regulariser's largest change is not {max_change}.",
-               "a newly-on cell gets 1 - learning_rate * |d| with d the change of probability, |d| <= 1.")
+        _wrong(f"the regulariser's largest change is not {max_change} at your learning rate.",
+               "a newly-on cell gets 1 - learning_rate * |d| with d the change of probability, |d| <= 1; "
+               "use the learning rate printed for you, not the prototype's.")
     flips = "inverted: most on cells switch off and most off cells switch on" if p < 0.5 else "mostly kept"
     return _ok(f"at p = {p:g}, {on_stays:g} of on cells stay on and {off_turns_on:g} of off cells turn on "
                f"(the mask is {flips}); the regulariser changes a cell by at most {learning_rate:g}.")
@@ -290,6 +315,8 @@ def check_mask_update_rule(*, student: str, on_stays, off_turns_on, max_change, 
 def check_tolerance_in_cells(*, student: str, cell_px, share_of_side) -> bool:
     """Grad-CAM's cell size in pixels (image side / feature-map side) and the tolerance as a share of the
     side, for the sizes ``case("gradcam_cells", student)`` gives."""
+    if _id_unset(student):
+        return False
     if cell_px is None or share_of_side is None:
         return _unanswered(cell_px=cell_px, share_of_side=share_of_side)
     c = case("gradcam_cells", student)
@@ -326,6 +353,8 @@ def check_pointing_tolerance(answer, *, student: str, tolerances=(0, 5, 10, 15, 
     """``answer`` = {tolerance: pointing accuracy of the centre baseline on the first object of each scene of
     ``make_scenes(n, seed=seed)`` with ``case("pointing", student)``}, for every tolerance in ``tolerances``.
     The check rebuilds the scenes and recomputes every accuracy."""
+    if _id_unset(student):
+        return False
     from .demo import make_scenes
     from .explainers import CenterBaseline
 
@@ -394,6 +423,8 @@ def check_deletion_substrate(*, aucs, wins, valid, model, student: str, spot_che
     half of the scenes).  ``spot_checks`` scenes, drawn from ``rng`` (fresh entropy by default: the student
     cannot know which), are recomputed with the package; the shares are recomputed from ``aucs``.
     """
+    if _id_unset(student):
+        return False
     from .demo import make_scenes
 
     if aucs is None or wins is None or valid is None:
@@ -442,6 +473,8 @@ def check_seed_agreement(*, self_correlation, seed_correlation, answer, model, i
     ``self_correlation`` = the first seed's map after ``checkpoint`` masks against its own final map
     (:func:`saliency_widgets.metrics.convergence`), ``seed_correlation`` = the two final ``raw`` maps
     against each other.  Both are recomputed; ``answer`` is the letter for ``QUESTIONS["self_convergence"]``."""
+    if _id_unset(student):
+        return False
     from .explainers import Rise
     from .metrics import convergence
 
@@ -515,6 +548,8 @@ def check_cascading_by_hand(similarity, model, images, targets, *, student: str,
     """``similarity``: Spearman correlation between ``method``'s raw map of ``images[i]`` (class
     ``targets[i]``) on ``model`` and on ``randomise_layers(model, groups[g], seed=s)``, with ``i``, ``g``,
     ``s`` from ``case("cascade", student)``.  Recomputed here."""
+    if _id_unset(student):
+        return False
     from .registry import build, get_method
     from .sanity import randomise_layers, spearman_similarity
 

@@ -123,19 +123,26 @@ def test_absent_class(capsys):
 # ---- notebook 02 --------------------------------------------------------------------------------
 
 def test_mask_update_rule(capsys):
-    p = cw.case("mask_update", ME)["p"]
-    assert cw.check_mask_update_rule(student=ME, on_stays=p, off_turns_on=1 - p, max_change=0.02)
+    p, lr = cw.case("mask_update", ME)["p"], cw.case("mask_update", ME)["learning_rate"]
+    assert cw.check_mask_update_rule(student=ME, on_stays=p, off_turns_on=1 - p, max_change=lr)
     with rejects():                                              # a constant
-        cw.check_mask_update_rule(student=ME, on_stays=0.5, off_turns_on=0.5, max_change=0.02)
+        cw.check_mask_update_rule(student=ME, on_stays=0.5, off_turns_on=0.5, max_change=lr)
+    with rejects("learning rate"):                               # the prototype's learning rate, read off the notebook
+        cw.check_mask_update_rule(student=ME, on_stays=p, off_turns_on=1 - p, max_change=0.02)
+    other_lr = other_student("mask_update", lambda s: cw.case("mask_update", s)["learning_rate"] != lr)
+    with rejects("learning rate"):                               # a neighbour's learning rate
+        cw.check_mask_update_rule(student=ME, on_stays=p, off_turns_on=1 - p,
+                                  max_change=cw.case("mask_update", other_lr)["learning_rate"])
     other = other_student("mask_update", lambda s: cw.case("mask_update", s)["p"] != p)
     with rejects("your p"):                                      # the numbers printed for another p
-        cw.check_mask_update_rule(student=other, on_stays=p, off_turns_on=1 - p, max_change=0.02)
+        cw.check_mask_update_rule(student=other, on_stays=p, off_turns_on=1 - p,
+                                  max_change=cw.case("mask_update", other)["learning_rate"])
     with rejects("swapped"):                                     # inverted
-        cw.check_mask_update_rule(student=ME, on_stays=1 - p, off_turns_on=p, max_change=0.02)
+        cw.check_mask_update_rule(student=ME, on_stays=1 - p, off_turns_on=p, max_change=lr)
     with rejects("percentage"):
-        cw.check_mask_update_rule(student=ME, on_stays=p, off_turns_on=1 - p, max_change=2)
+        cw.check_mask_update_rule(student=ME, on_stays=p, off_turns_on=1 - p, max_change=100 * lr)
     with rejects("not a number"):
-        cw.check_mask_update_rule(student=ME, on_stays=p, off_turns_on=1 - p, max_change=[0.02])
+        cw.check_mask_update_rule(student=ME, on_stays=p, off_turns_on=1 - p, max_change=[lr])
     not_answered(capsys, cw.check_mask_update_rule(student=ME, on_stays=None, off_turns_on=None, max_change=None))
 
 
@@ -402,7 +409,8 @@ def test_notebook_06_check_without_pytorch_writes_to_stderr_so_it_scores_zero(ca
 def test_every_exercise_is_graded_automatically_and_by_hand(path):
     import nbformat
     cells = nbformat.read(path, as_version=4).cells
-    solutions = [i for i, c in enumerate(cells) if _ng(c).get("solution") and c.cell_type == "code"]
+    solutions = [i for i, c in enumerate(cells) if _ng(c).get("solution") and c.cell_type == "code"
+                 and not _ng(c)["grade_id"].endswith("-student")]   # the id cell: an answer, checked by every check
     assert solutions, f"{path} has no exercise"
     for i in solutions:
         assert "BEGIN SOLUTION" in cells[i].source and "END SOLUTION" in cells[i].source
@@ -458,3 +466,43 @@ def test_the_course_source_drops_the_saved_widget_state_and_declares_the_answers
     assert "widgets" not in src.metadata                     # what nbgrader's release would otherwise carry
     assert [c.source for c in src.cells if not mod.is_solution(c)] == [c.source for c in nb.cells
                                                                        if not mod.is_solution(c)]
+
+
+@pytest.mark.parametrize("path", _notebooks(), ids=lambda p: p.rsplit("/", 1)[-1])
+def test_the_student_versions_start_from_the_placeholder_id_not_the_instructors(path):
+    """The released notebooks must not carry the id whose answers the published solutions print: left as it
+    is, a student's checks would accept the instructor's printed letters and numbers."""
+    import nbformat
+    from saliency_widgets.coursework import PLACEHOLDER_ID
+    instructor = nbformat.read(path, as_version=4)
+    if not any("STUDENT =" in c.source for c in instructor.cells if c.cell_type == "code"):
+        pytest.skip("no per-student exercise in this notebook")
+    ids = [c for c in instructor.cells if _ng(c).get("grade_id", "").endswith("-student")]
+    assert len(ids) == 1 and _ng(ids[0])["solution"], f"{path}: the STUDENT cell is not an nbgrader answer cell"
+    student = _strip_module().strip_notebook(instructor)
+    code = "\n".join(c.source for c in student.cells if c.cell_type == "code")
+    assert '"instructor"' not in code
+    assert f'STUDENT = "{PLACEHOLDER_ID}"' in code
+
+
+def test_every_check_says_not_answered_while_the_id_is_the_placeholder(capsys):
+    from saliency_widgets.coursework import PLACEHOLDER_ID as ph
+    calls = [
+        lambda: cw.check_choice("absent_class", "a", student=ph),
+        lambda: cw.check_absent_class("a", object(), model=None, image=None, student=ph),
+        lambda: cw.check_mask_update_rule(student=ph, on_stays=0.5, off_turns_on=0.5, max_change=0.02),
+        lambda: cw.check_tolerance_in_cells(student=ph, cell_px=16.0, share_of_side=0.1),
+        lambda: cw.check_pointing_tolerance({0: 0.5}, student=ph),
+        lambda: cw.check_deletion_substrate(aucs=[[0.1, 0.2]], wins=1, valid=1, model=None, student=ph),
+        lambda: cw.check_seed_agreement(self_correlation=0.9, seed_correlation=0.5, answer="a", model=None,
+                                                image=None, target=0, student=ph),
+        lambda: cw.check_cascading_by_hand(0.5, None, None, None, student=ph),
+    ]
+    for call in calls:
+        assert call() is False
+        err = capsys.readouterr().err
+        assert "not answered yet" in err and "STUDENT" in err
+    # an id of the student's own is checked as before (here: a wrong letter is wrong, not "not answered")
+    with pytest.raises(WrongAnswer):
+        for letter in "abcd":
+            cw.check_choice("absent_class", letter, student="ada")
