@@ -200,7 +200,9 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument(f"--{name}", type=int, default=None, help=f"default per method ({ranges})")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--alpha", type=float, default=0.5, help="overlay opacity")
-    p.add_argument("--cmap", default="jet")
+    p.add_argument("--cmap", default="viridis",
+                   help="matplotlib colormap of the overlay (default: viridis, perceptually uniform; jet as in the "
+                        "original prototype)")
     p.add_argument("--out", default="overlay.png",
                    help="output PNG, at the input image's size (default: overlay.png); its folder must exist, "
                         "and an existing file is replaced only with --force")

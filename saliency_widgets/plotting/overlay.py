@@ -38,13 +38,13 @@ def _lut(cmap: str) -> np.ndarray:
     return (cm(np.linspace(0, 1, 256))[:, :3] * 255).round().astype(np.uint8)
 
 
-def colorize(saliency, cmap: str = "jet") -> np.ndarray:
+def colorize(saliency, cmap: str = "viridis") -> np.ndarray:
     """(H, W) map in [0, 1] -> (H, W, 3) uint8 through a matplotlib colormap."""
     sal = np.clip(np.nan_to_num(np.asarray(saliency, np.float64)), 0, 1)
     return _lut(cmap)[np.round(sal * 255).astype(np.uint8)]
 
 
-def overlay(image, saliency, *, alpha: float = 0.5, cmap: str = "jet") -> np.ndarray:
+def overlay(image, saliency, *, alpha: float = 0.5, cmap: str = "viridis") -> np.ndarray:
     """Blend the colourised map over the image: ``(1 - alpha) * image + alpha * heat``."""
     img = to_rgb_uint8(image).astype(np.float32)
     heat = colorize(saliency, cmap).astype(np.float32)

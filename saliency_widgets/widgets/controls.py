@@ -10,7 +10,9 @@ from ..session import MethodChoice, RunRequest
 
 __all__ = ["Controls", "hold"]
 
-CMAPS = ("jet", "turbo", "viridis", "inferno", "magma", "gray")
+# viridis first: perceptually uniform (equal steps of the map look like equal steps of colour); jet is kept
+# for comparison with the original prototype, whose figures use it
+CMAPS = ("viridis", "inferno", "magma", "turbo", "jet", "gray")
 DEFAULT_METHOD = "mask-update"
 
 
@@ -68,7 +70,7 @@ class Controls:
         self.run_button = W.Button(description="Run", button_style="primary", icon="play")
         self.stop_button = W.Button(description="Stop", button_style="warning", icon="stop", disabled=True)
         self.opacity = W.FloatSlider(value=0.5, min=0, max=1, step=0.05, description="opacity")
-        self.cmap = W.Dropdown(options=CMAPS, value="jet", description="colormap")
+        self.cmap = W.Dropdown(options=CMAPS, value="viridis", description="colormap")
         self.step_slider = W.IntSlider(value=0, min=0, max=0, description="replay", layout=W.Layout(width="420px"))
         self.play = W.Play(value=0, min=0, max=0, interval=100, description="play")
         W.jslink((self.play, "value"), (self.step_slider, "value"))

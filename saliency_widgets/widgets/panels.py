@@ -16,7 +16,7 @@ __all__ = ["Canvas", "MapPanel", "metrics_html", "box_iou_label"]
 class Canvas:
     """How maps are drawn on one image: its RGB copy, the selected class's truth, scale, colours."""
 
-    def __init__(self, rgb: np.ndarray, *, scale: int, truth=None, opacity: float = 0.5, cmap: str = "jet"):
+    def __init__(self, rgb: np.ndarray, *, scale: int, truth=None, opacity: float = 0.5, cmap: str = "viridis"):
         self.rgb = rgb
         self.scale = scale
         self.truth = truth          # the selected class's object boxes [(x0, y0, x1, y1)], or None
