@@ -111,6 +111,8 @@ def cmd_explain(args) -> int:
     spec = get_method(args.method)
     check_output(args.out, force=args.force)
     if args.save_npz:
+        if not args.save_npz.endswith(".npz"):   # numpy adds the suffix: check the file it will write
+            args.save_npz += ".npz"
         check_output(args.save_npz, force=args.force, what="--save-npz")
         if os.path.abspath(args.save_npz) == os.path.abspath(args.out):
             raise UsageError(f"--save-npz and --out are the same file {args.out!r}")
@@ -252,6 +254,12 @@ def main(argv=None) -> int:
     except (ValueError, TypeError, FileNotFoundError) as exc:  # UsageError, and the checks of names and settings
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except ImportError as exc:  # an optional extra not installed (e.g. --model efficientnet-lite0 without [imagenet])
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:   # Ctrl-C: one line, the shell's status for SIGINT, no traceback
+        print("interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

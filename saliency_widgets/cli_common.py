@@ -21,8 +21,10 @@ class CommandFailed(RuntimeError):
 
 EXIT_STATUS = """exit status:
   0  done
-  1  runtime error: an input file could not be read or is over the pixel limit, the model failed, a write failed
-  2  usage error: an option, a name or a path given is wrong (nothing was computed)"""
+  1  runtime error: an input file could not be read or is over the pixel limit, the model failed, a write failed,
+     an optional extra is not installed
+  2  usage error: an option, a name or a path given is wrong (nothing was computed)
+  130  interrupted (Ctrl-C)"""
 
 
 def check_output(path: str, *, force: bool, what: str = "--out", folder: bool = False) -> str:

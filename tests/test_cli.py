@@ -355,3 +355,30 @@ def test_chains_4_is_said_in_evaluates_table():
     scenes = make_scenes(1, seed=3)
     rows = evaluate({label_of(exp): exp}, scenes.images, scenes.objects, progress=False, metrics=("pointing",))
     assert "| mask-update (4 chains, score-weighted) |" in rows.to_markdown()
+
+
+def test_save_npz_without_the_suffix_checks_the_file_numpy_writes(tmp_path, capsys, no_work):
+    """numpy writes ``xx.npz`` for ``--save-npz xx``: an existing xx.npz is kept unless --force (it was
+    replaced without a word when only ``xx`` was checked)."""
+    src = _scene_png(tmp_path / "in.png")
+    (tmp_path / "xx.npz").write_bytes(b"precious")
+    given = str(tmp_path / "xx")
+    assert main(["explain", str(src), "--method", "center", "--out", str(tmp_path / "o.png"),
+                 "--save-npz", given]) == 2
+    assert capsys.readouterr().err == f"error: --save-npz {given + '.npz'!r} exists: pass --force to replace it\n"
+    assert (tmp_path / "xx.npz").read_bytes() == b"precious"
+
+
+@pytest.mark.parametrize("raised, status, line", [(ImportError("No module named 'efficientnet_lite_pytorch'"), 1,
+                                                   "error: No module named 'efficientnet_lite_pytorch'\n"),
+                                                  (KeyboardInterrupt(), 130, "interrupted\n")])
+def test_a_missing_extra_and_ctrl_c_end_in_one_line_not_a_traceback(tmp_path, capsys, monkeypatch, raised,
+                                                                   status, line):
+    import saliency_widgets.__main__ as cli
+
+    def boom(args):
+        raise raised
+    monkeypatch.setattr(cli, "cmd_explain", boom)
+    src = _scene_png(tmp_path / "in.png")
+    assert cli.main(["explain", str(src), "--out", str(tmp_path / "o.png")]) == status
+    assert capsys.readouterr().err == line
