@@ -45,7 +45,6 @@ class GradientExplainer(Explainer):
 
     gradient_frameworks = ("keras", "torch", "jax")
 
-    method = "gradient-explainer"
     guided = False  # Guided Backpropagation's modified ReLU backward pass
 
     def __init__(self, model, *, differentiate="output", batch_size=None, preprocess=None, outputs="auto",
@@ -112,7 +111,6 @@ class Gradient(GradientExplainer):
     1
     """
 
-    method = "gradient"
     declarations = (Declaration("gradient", "vanilla gradient", needs_gradients=True,
                                 summary="Simonyan et al. 2014: the absolute gradient of the class output, "
                                         "largest over channels"),)

@@ -41,7 +41,6 @@ class GuidedBackprop(Gradient):
 
     gradient_frameworks = ("keras", "torch")  # the guided rule replaces ReLU layers: a JAX function has none
 
-    method = "guided-backprop"
     guided = True
     declarations = (Declaration("guided-backprop", "Guided Backpropagation", needs_gradients=True,
                                 summary="Springenberg et al. 2015: the gradient with ReLUs passing back only "

@@ -38,7 +38,6 @@ class IntegratedGradients(GradientExplainer):
     batch_size, preprocess, outputs, progress : see :class:`~.base.Explainer`.
     """
 
-    method = "integrated-gradients"
     declarations = (Declaration("integrated-gradients", "Integrated Gradients ({steps} steps)", budget="steps",
                                 budget_range=(1, 1000), needs_gradients=True, interactive_budget=20,
                                 summary="Sundararajan et al. 2017: the gradient integrated from a baseline "

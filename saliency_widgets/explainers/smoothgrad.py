@@ -38,7 +38,6 @@ class SmoothGrad(GradientExplainer):
     batch_size, preprocess, outputs, progress : see :class:`~.base.Explainer`.
     """
 
-    method = "smoothgrad"
     declarations = (Declaration("smoothgrad", "SmoothGrad ({samples} samples, noise {noise})", budget="samples",
                                 budget_range=(1, 500), needs_gradients=True, interactive_budget=20,
                                 summary="Smilkov et al. 2017: the gradient averaged over noisy copies of "

@@ -167,3 +167,21 @@ def test_differentiate_logit_needs_logits_it_can_reach():
                                   Gradient(module, outputs="logits").explain(img, target=1).raw)
     with pytest.raises(ValueError, match="differentiate must be one of"):
         Gradient(module, differentiate="probability")
+
+
+@pytest.mark.parametrize("cls_name", ["Gradient", "SmoothGrad", "IntegratedGradients", "GuidedBackprop"])
+def test_the_key_comes_from_the_declarations_only(cls_name):
+    # No class on the way down from Explainer hard-codes a key: a subclass that declares another reading
+    # is named by its declaration (a class attribute `method = "..."` would shadow it).
+    import dataclasses
+
+    import saliency_widgets as sw
+    from saliency_widgets.explainers.base import Explainer
+
+    cls = getattr(sw, cls_name)
+    assert not [c.__name__ for c in cls.__mro__ if c is not Explainer and "method" in vars(c)]
+    renamed = type("Renamed", (cls,), {"declarations": (dataclasses.replace(cls.declarations[0], key="renamed"),)})
+    model = refs.keras_mlp(refs.mlp_weights(0))
+    assert cls(model, outputs="logits").method == cls.declarations[0].key
+    e = renamed(model, outputs="logits")
+    assert e.method == "renamed" and e.explain(refs.image(1).astype(np.float32), target=0).method == "renamed"
