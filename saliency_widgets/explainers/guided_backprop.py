@@ -25,15 +25,25 @@ class GuidedBackprop(Gradient):
 
     Parameters
     ----------
-    model : a Keras 3 model or a torch.nn.Module with ReLUs it can modify
-        Keras: ``Activation("relu")``, ``ReLU`` layers without a negative
-        slope, and layers with ``activation="relu"`` or ``"relu6"``, in a
-        clone (the model is not modified).  PyTorch: the ``torch.nn.ReLU``
-        modules, by hooks removed after each call.  ReLUs applied in other
-        ways (``torch.relu`` / ``F.relu`` in ``forward``, ``keras.ops.relu``
-        in a custom layer) are not modified; a model with no modifiable ReLU
-        at all raises a ValueError instead of silently giving the vanilla
-        gradient.  A JAX function (no layers) raises a TypeError.
+    model : a Keras 3 model or a torch.nn.Module with ReLUs
+        The guided rule replaces the backward pass of every ReLU-type
+        activation; the user's model is never modified, and nothing is left on
+        it that another thread (another widget) could see.  Keras: in a clone,
+        ``Activation("relu")`` / ``Activation("relu6")`` layers, ``ReLU``
+        layers without a negative slope (``max_value=6`` too) and layers with
+        ``activation="relu"`` or ``"relu6"`` (Keras's, ``keras.ops``' or
+        ``tf.nn``'s functions).  PyTorch: every call of ``nn.ReLU``,
+        ``nn.ReLU6``, ``nn.Hardtanh(0, max)``, ``F.relu``, ``F.relu6``,
+        ``torch.relu``, ``Tensor.relu`` or ``clamp(min=0)`` made while the
+        explaining thread runs the forward pass (a thread-local
+        ``TorchFunctionMode``; no hooks).  A ReLU6 passes gradients only for
+        ``0 < x < 6``.  Other activations (SiLU, GELU, a leaky ReLU,
+        ``keras.ops.relu`` inside a custom layer...) keep their ordinary
+        gradient; a model in which no ReLU-type activation runs raises a
+        ValueError naming the activations it found instead of silently giving
+        the vanilla gradient (a Keras model when the explainer is built, a
+        torch module at its first forward pass).  A JAX function (no layers)
+        raises a TypeError.
     differentiate : {"output", "logit"}
         The model's output (default) or the target's logit: see :class:`~.gradient.GradientExplainer`.
     batch_size, preprocess, outputs, progress : see :class:`~.base.Explainer`.

@@ -20,18 +20,20 @@ Which framework differentiates is read from the adapter's
 
 ``guided=True`` gives Guided Backpropagation (Springenberg et al. 2015): the
 backward pass of every ReLU passes only positive gradients through positive
-inputs, ``grad_in = grad_out * (x > 0) * (grad_out > 0)``.  Keras: on a cached
-clone of the model (the user's model is never modified) whose ``Activation``
-layers, ``ReLU`` layers (without a negative slope) and layers with
-``activation="relu"`` or ``"relu6"`` use a ``keras.ops.custom_gradient``
-ReLU.  PyTorch: forward hooks on the ``torch.nn.ReLU`` modules, removed after
-each call.  A model with no such ReLU (a PyTorch module that calls
-``torch.relu`` / ``F.relu`` in ``forward``) is refused with a ``ValueError``
-rather than silently giving the vanilla gradient.
+inputs, ``grad_in = grad_out * (x > 0) * (grad_out > 0)`` (a ReLU6 also only
+below 6).  Neither way modifies the user's model or leaves state on it that
+another thread could see.  Keras: on a cached clone of the model whose
+``Activation`` layers, ``ReLU`` layers (without a negative slope) and layers
+with ``activation="relu"`` or ``"relu6"`` use a ``keras.ops.custom_gradient``
+ReLU.  PyTorch: a thread-local ``TorchFunctionMode`` (:mod:`.torch_guided`)
+substitutes the guided ReLU for every ReLU-type call (``nn.ReLU``,
+``nn.ReLU6``, ``F.relu``, ``clamp(min=0)``...) while this thread runs the
+forward pass.  A model in which no such ReLU runs is refused with a
+``ValueError`` that names the activations it found, rather than silently
+giving the vanilla gradient.
 """
 from __future__ import annotations
 
-import contextlib
 import weakref
 
 import numpy as np
@@ -43,10 +45,6 @@ __all__ = ["input_gradient_fn", "check_gradients", "guided_relu_count"]
 NO_GRADIENTS = ("needs gradients: a Keras 3 model, a torch.nn.Module or a JAX function (as_model(fn, "
                 "framework='jax')); {name} is a plain callable whose gradients cannot be taken. Use a "
                 "black-box explainer (MaskUpdate, Rise, Lime, Occlusion) for callables")
-
-NO_TORCH_RELU = ("Guided Backpropagation found no torch.nn.ReLU module called in {name}: it hooks nn.ReLU "
-                 "modules, and a module that calls torch.relu / F.relu in forward() has none to hook, so it "
-                 "would silently compute the vanilla gradient; use nn.ReLU modules, or the vanilla gradient")
 
 # Per model: the compiled gradient functions, and the modified clones of a Keras model.
 _FNS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
@@ -77,29 +75,41 @@ def check_gradients(adapter, method: str, *, guided: bool = False):
         if kind == "jax":
             raise TypeError(f"{method} replaces the backward pass of ReLU layers, which a JAX function does "
                             "not expose: give a Keras model or a torch.nn.Module")
-        if guided_relu_count(source) == 0:
-            if kind == "torch":
-                raise ValueError(f"{method}: " + NO_TORCH_RELU.format(name=adapter.name))
+        if kind == "keras" and guided_relu_count(source) == 0:
+            others = _keras_other_activations(model)
+            found = (f"its activations cannot be guided: {', '.join(others)}" if others else
+                     "it has no activation layer at all")
             raise ValueError(f"{method} found no ReLU (an Activation('relu') or ReLU layer, or a layer with "
                              f"activation='relu' or 'relu6') in {adapter.name}, so it would silently compute "
-                             "the vanilla gradient; use the vanilla gradient explicitly, or build the model "
-                             "with ReLU layers")
+                             f"the vanilla gradient; {found}. Use the vanilla gradient explicitly, or build the "
+                             "model with ReLU layers")
+        # A torch module's ReLUs are the calls its forward pass makes (F.relu has no module): counted as
+        # they run, and a pass that runs none is refused then (see _torch_fn).
     return source
 
 
 def guided_relu_count(source) -> int:
-    """How many ReLUs Guided Backpropagation would modify in ``(kind, model)``."""
+    """How many ReLU layers Guided Backpropagation would modify in ``(kind, model)``.
+
+    A torch module: its ``nn.ReLU``, ``nn.ReLU6`` and ``nn.Hardtanh(0, max)`` modules (its functional
+    ReLUs are found only as its forward pass runs).
+    """
     kind, model = source
     if kind == "torch":
         import torch
-        return sum(isinstance(m, torch.nn.ReLU) for m in model.modules())
+        return sum(isinstance(m, torch.nn.ReLU) or (isinstance(m, torch.nn.Hardtanh) and m.min_val == 0)
+                   for m in model.modules())
     if kind == "keras":
         return len(_keras_relus(model))
     return 0
 
 
-def input_gradient_fn(adapter, *, guided: bool = False, logit: bool = False, method: str = "gradient"):
+def input_gradient_fn(adapter, *, guided: bool = False, logit: bool = False, method: str = "gradient",
+                      values: bool = False):
     """``grads(batch, target) -> (B, H, W, C) float64``: d output[:, target] / d batch, per image.
+
+    ``values=True``: ``grads(batch, target) -> (f (B,) float64, gradients (B, H, W, C))``, ``f`` the
+    differentiated output itself (what Integrated Gradients' completeness compares with).
 
     ``batch`` is a NumPy array (B, H, W, C) in the model's input space; it is
     sent to the model in the model's own float dtype (float64 for a float64
@@ -122,8 +132,14 @@ def input_gradient_fn(adapter, *, guided: bool = False, logit: bool = False, met
                              "probabilities and is not a Keras model whose last layer's softmax can be "
                              "removed; use differentiate='output' (the probability), or give the model "
                              "that returns logits with outputs='logits'")
+    run = _framework_fn(adapter, kind, model, guided=guided, strip=strip, method=method)
+    return run if values else (lambda batch, target: run(batch, target)[1])
+
+
+def _framework_fn(adapter, kind, model, *, guided, strip, method):
+    """``run(batch, target) -> (values, gradients)`` for the adapter's framework."""
     if kind == "torch":
-        return _torch_fn(model, guided)
+        return _torch_fn(model, guided, name=adapter.name, method=method)
     if kind == "jax":
         return _cached(model, "jax", lambda: _jax_fn(model))
     if guided or strip:
@@ -169,13 +185,13 @@ def _tf_fn(model):
     def grad(x, target):
         with tf.GradientTape() as tape:
             tape.watch(x)
-            out = _first(ref()(x, training=False))
-            total = tf.reduce_sum(tf.gather(out, target, axis=1))
-        return tape.gradient(total, x)
+            out = tf.gather(_first(ref()(x, training=False)), target, axis=1)
+            total = tf.reduce_sum(out)
+        return out, tape.gradient(total, x)
 
     def run(batch, target):
-        g = grad(tf.convert_to_tensor(np.asarray(batch, dtype)), tf.constant(int(target), tf.int32))
-        return _checked(g, "the Keras model")
+        f, g = grad(tf.convert_to_tensor(np.asarray(batch, dtype)), tf.constant(int(target), tf.int32))
+        return np.asarray(f, np.float64), _checked(g, "the Keras model")
 
     return run
 
@@ -190,15 +206,16 @@ def _keras_jax_fn(model):
 
     def total(trainable, non_trainable, x, target):
         out, _ = ref().stateless_call(trainable, non_trainable, x, training=False)
-        return jnp.sum(jnp.take(_first(out), target, axis=1))
+        f = jnp.take(_first(out), target, axis=1)
+        return jnp.sum(f), f
 
-    grad = jax.jit(jax.grad(total, argnums=2))
+    grad = jax.jit(jax.grad(total, argnums=2, has_aux=True))
 
     def run(batch, target):
         m = ref()
-        g = grad([v.value for v in m.trainable_variables], [v.value for v in m.non_trainable_variables],
-                 jnp.asarray(np.asarray(batch, dtype)), jnp.int32(target))
-        return _checked(g, "the Keras model")
+        g, f = grad([v.value for v in m.trainable_variables], [v.value for v in m.non_trainable_variables],
+                    jnp.asarray(np.asarray(batch, dtype)), jnp.int32(target))
+        return np.asarray(f, np.float64), _checked(g, "the Keras model")
 
     return run
 
@@ -208,11 +225,16 @@ def _jax_fn(fn):
     import jax.numpy as jnp
 
     ref = weak_handle(fn)
-    grad = jax.jit(jax.grad(lambda x, target: jnp.sum(jnp.take(ref()(x), target, axis=1))))
+    def total(x, target):
+        f = jnp.take(ref()(x), target, axis=1)
+        return jnp.sum(f), f
+
+    grad = jax.jit(jax.grad(total, has_aux=True))
 
     def run(batch, target):
         x = jnp.asarray(np.asarray(batch, np.float64 if jax.config.jax_enable_x64 else np.float32))
-        return _checked(grad(x, jnp.int32(target)), "the JAX function")
+        g, f = grad(x, jnp.int32(target))
+        return np.asarray(f, np.float64), _checked(g, "the JAX function")
 
     return run
 
@@ -224,7 +246,7 @@ def _checked(g, what) -> np.ndarray:
 
 
 # -- PyTorch -----------------------------------------------------------------
-def _torch_fn(module, guided):
+def _torch_fn(module, guided, *, name, method):
     import torch
 
     from .backends import torch_device_of
@@ -234,50 +256,30 @@ def _torch_fn(module, guided):
 
     def run(batch, target):
         x = torch.as_tensor(np.asarray(batch), dtype=dtype, device=device).requires_grad_(True)
-        with torch.enable_grad(), (_guided_hooks(module) if guided else contextlib.nullcontext()) as fired:
-            out = _first(module(x.permute(0, 3, 1, 2)))
-            if guided and not fired:  # ReLU modules registered but never called: forward() uses F.relu
-                raise ValueError(NO_TORCH_RELU.format(name=f"torch module {type(module).__name__!r}"))
-            total = out[:, int(target)].sum()
-            if not total.requires_grad:
+        with torch.enable_grad():
+            out = _torch_forward(module, x.permute(0, 3, 1, 2), guided, name=name, method=method)
+            f = out[:, int(target)]
+            if not f.requires_grad:
                 raise ValueError("the output of the torch module does not depend on its input: no gradient")
-            (g,) = torch.autograd.grad(total, x, allow_unused=True)
+            (g,) = torch.autograd.grad(f.sum(), x, allow_unused=True)
         if g is None:
             raise ValueError("the output of the torch module does not depend on its input: no gradient")
-        return g.detach().to("cpu").double().numpy()
+        return f.detach().to("cpu").double().numpy(), g.detach().to("cpu").double().numpy()
 
     return run
 
 
-@contextlib.contextmanager
-def _guided_hooks(module):
-    """Every ``torch.nn.ReLU``'s output replaced by a guided ReLU of its input while the block runs."""
-    import torch
+def _torch_forward(module, x, guided, *, name, method):
+    """The module's output on ``x``; ``guided``: with every ReLU-type call guided, in this thread only."""
+    if not guided:
+        return _first(module(x))
+    from .torch_guided import GuidedMode, no_guided_text
 
-    class GuidedReLU(torch.autograd.Function):
-        @staticmethod
-        def forward(ctx, x):
-            # An inplace ReLU has already turned x into relu(x): relu(x) > 0 exactly where x > 0.
-            ctx.save_for_backward(x > 0)
-            return x.clamp(min=0)
-
-        @staticmethod
-        def backward(ctx, grad_out):
-            (positive,) = ctx.saved_tensors
-            return grad_out.clamp(min=0) * positive
-
-    fired = []
-
-    def hook(mod, inputs, output):
-        fired.append(mod)
-        return GuidedReLU.apply(inputs[0])
-
-    handles = [m.register_forward_hook(hook) for m in module.modules() if isinstance(m, torch.nn.ReLU)]
-    try:
-        yield fired
-    finally:
-        for h in handles:
-            h.remove()
+    with GuidedMode() as mode:
+        out = _first(module(x))
+    if not mode.guided:
+        raise ValueError(no_guided_text(method, name, module, mode))
+    return out
 
 
 # -- Keras guided ReLU -------------------------------------------------------
@@ -285,7 +287,7 @@ def _keras_relus(model) -> list:
     """``(layer, kind)`` for every ReLU a guided clone replaces, nested models opened."""
     import keras
 
-    acts = {keras.activations.relu: "relu", keras.activations.relu6: "relu6"}
+    acts = _keras_relu_functions()
     out = []
     for layer in model.layers:
         if hasattr(layer, "layers") and hasattr(layer, "inputs"):
@@ -295,6 +297,39 @@ def _keras_relus(model) -> list:
                 out.append((layer, "layer"))
         elif getattr(layer, "activation", None) in acts:
             out.append((layer, acts[layer.activation]))
+    return out
+
+
+def _keras_relu_functions() -> dict:
+    """{activation function: "relu" or "relu6"}: Keras's own, keras.ops' and (on TensorFlow) tf.nn's."""
+    import keras
+
+    acts = {keras.activations.relu: "relu", keras.activations.relu6: "relu6", keras.ops.relu: "relu",
+            keras.ops.relu6: "relu6"}
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+        acts.update({tf.nn.relu: "relu", tf.nn.relu6: "relu6"})
+    return acts
+
+
+def _keras_other_activations(model) -> list[str]:
+    """``"layer (activation)"`` of every layer with a non-linear activation the guided rule cannot modify."""
+    import keras
+
+    out = []
+    for layer in model.layers:
+        if hasattr(layer, "layers") and hasattr(layer, "inputs"):
+            out += [f"{layer.name}/{a}" for a in _keras_other_activations(layer)]
+            continue
+        act = getattr(layer, "activation", None)
+        if "softmax" in (type(layer).__name__ + getattr(act, "__name__", "")).lower():
+            continue  # a classifier's output, not a hidden unit
+        if isinstance(layer, keras.layers.ReLU):
+            out.append(f"{layer.name} (ReLU with negative_slope={float(layer.negative_slope):g})")
+        elif type(layer).__module__.startswith("keras.src.layers.activations"):
+            out.append(f"{layer.name} ({type(layer).__name__})")
+        elif callable(act) and act is not keras.activations.linear:
+            out.append(f"{layer.name} ({getattr(act, '__name__', type(act).__name__)})")
     return out
 
 

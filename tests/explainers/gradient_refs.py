@@ -17,16 +17,19 @@ def mlp_weights(seed: int, sizes=(16, 12, 3)):
     return [(rng.normal(0, 1 / np.sqrt(a), (a, b)), rng.normal(0, 0.1, b)) for a, b in zip(dims[:-1], dims[1:])]
 
 
-def mlp_gradient(weights, x, target, *, guided=False):
-    """d logit[target] / d x of the MLP (NumPy, by hand): ReLU backward plain or guided."""
+def mlp_gradient(weights, x, target, *, guided=False, cap=None):
+    """d logit[target] / d x of the MLP (NumPy, by hand): ReLU backward plain or guided.
+
+    ``cap=6``: ReLU6 units, min(max(z, 0), 6), whose gradient passes only where 0 < z < 6.
+    """
     h, pre = np.asarray(x, np.float64).reshape(-1), []
     for w, b in weights[:-1]:
         z = h @ w + b
         pre.append(z)
-        h = np.maximum(z, 0)
+        h = np.clip(z, 0, cap)
     g = weights[-1][0][:, target]
     for (w, _), z in zip(reversed(weights[:-1]), reversed(pre)):
-        g = g * (z > 0)
+        g = g * ((z > 0) & (z < (np.inf if cap is None else cap)))
         if guided:
             g = np.maximum(g, 0)
         g = w @ g
@@ -135,3 +138,56 @@ def dense_tanh_gradient(model, x, target, *, softmax=False):
     p = np.exp(z - z.max())
     p /= p.sum()
     return (p[target] * (g[:, target] - g @ p)).reshape(SHAPE)
+
+
+#: ways a torch module writes a ReLU6 (``torch_mlp``'s ``acts``) and a ReLU
+TORCH_RELU6 = ("ReLU6", "ReLU6-inplace", "F.relu6", "hardtanh", "clamp", "Tensor.clamp_")
+TORCH_RELU = ("ReLU", "F.relu", "torch.relu", "Tensor.relu_", "clamp_min")
+
+
+def torch_activation(kind: str):
+    """A torch module (or None) and a function ``f(x, module)`` that applies activation ``kind``."""
+    import torch
+    import torch.nn.functional as F
+
+    modules = {"ReLU6": torch.nn.ReLU6(), "ReLU6-inplace": torch.nn.ReLU6(inplace=True), "ReLU": torch.nn.ReLU(),
+               "hardtanh": torch.nn.Hardtanh(0.0, 6.0)}
+    calls = {"F.relu6": lambda x: F.relu6(x), "clamp": lambda x: torch.clamp(x, 0, 6),
+             "Tensor.clamp_": lambda x: x.clamp_(min=0, max=6), "F.relu": lambda x: F.relu(x),
+             "torch.relu": lambda x: torch.relu(x), "Tensor.relu_": lambda x: x.relu_(),
+             "clamp_min": lambda x: torch.clamp_min(x, 0)}
+    if kind in modules:
+        return modules[kind], lambda x, m: m(x)
+    return None, lambda x, m: calls[kind](x)
+
+
+def torch_mlp(weights, acts, *, dtype=None):
+    """The MLP of ``mlp_weights`` as a torch module (float64) taking (B, C, H, W) images of SHAPE.
+
+    ``acts``: the activation of each hidden layer, as written in ``torch_activation`` (e.g. ``("ReLU6",
+    "clamp")``: an ``nn.ReLU6`` module, then ``torch.clamp(x, 0, 6)`` in ``forward``).
+    """
+    import torch
+
+    class MLP(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.layers = torch.nn.ModuleList(torch.nn.Linear(*w.shape) for w, _ in weights)
+            made = [torch_activation(a) for a in acts]
+            self.acts = torch.nn.ModuleList(m for m, _ in made if m is not None)
+            self.calls = [f for _, f in made]
+            self.slots = [m for m, _ in made]
+
+        def forward(self, x):
+            x = x.to(self.layers[0].weight.dtype)  # predict() feeds float32; gradients come in float64
+            h = x.permute(0, 2, 3, 1).reshape(len(x), -1)  # flattened as NumPy flattens (H, W, C)
+            for layer, call, mod in zip(self.layers[:-1], self.calls, self.slots):
+                h = call(layer(h), mod)
+            return self.layers[-1](h)
+
+    net = MLP().to(torch.float64 if dtype is None else dtype)
+    with torch.no_grad():
+        for layer, (w, b) in zip(net.layers, weights):
+            layer.weight.copy_(torch.as_tensor(w.T))
+            layer.bias.copy_(torch.as_tensor(b))
+    return net

@@ -94,21 +94,114 @@ def test_guided_backprop_barely_changes_when_the_top_layer_is_randomised():
     assert np.mean(guided) > np.mean(vanilla) + 0.3, (guided, vanilla)
 
 
-def test_a_torch_module_with_functional_relu_is_refused():
+def test_a_torch_module_with_functional_relu_is_guided_as_its_module_twin_by_captum():
+    # F.relu / torch.relu in forward() have no module to hook: the guided rule reaches them all the same.
+    torch = pytest.importorskip("torch", reason="needs the [torch] extra")
+    captum = pytest.importorskip("captum.attr", reason="the Captum cross-check needs `pip install captum`")
+    functional, twin = refs.torch_cnn(seed=2, functional=True), refs.torch_cnn(seed=2)  # the same weights
+    x = refs.image(3).astype(np.float32)
+    t = torch.tensor(x).permute(2, 0, 1)[None].requires_grad_(True)
+    ref = captum.GuidedBackprop(twin).attribute(t, target=0)[0].permute(1, 2, 0).detach().numpy()
+    close(GuidedBackprop(functional, outputs="logits").explain(x, target=0).raw, np.abs(ref).max(axis=-1))
+    unused = refs.torch_cnn(seed=2, functional=True, registered=True)  # nn.ReLU modules registered, never called
+    close(GuidedBackprop(unused, outputs="logits").explain(x, target=0).raw, np.abs(ref).max(axis=-1))
+
+
+@pytest.mark.parametrize("acts", [("ReLU6", "F.relu6"), ("ReLU6-inplace", "clamp"), ("hardtanh", "Tensor.clamp_")],
+                         ids="+".join)
+def test_torch_relu6_units_are_guided_with_their_upper_cut(acts):
+    # EfficientNet-Lite / MobileNet units: nn.ReLU6 (a Hardtanh(0, 6)), F.relu6, clamp(0, 6), in place or not;
+    # large weights, so both cuts matter.  Reference: the MLP by hand in NumPy.
     pytest.importorskip("torch", reason="needs the [torch] extra")
-    module = refs.torch_cnn(seed=0, functional=True)
-    with pytest.raises(ValueError, match=r"no torch.nn.ReLU module.*F.relu.*vanilla gradient"):
-        GuidedBackprop(module)
-    # nn.ReLU modules registered but never called: found out at the backward pass, not silently vanilla
-    unused = refs.torch_cnn(seed=0, functional=True, registered=True)
-    explainer = GuidedBackprop(unused, outputs="logits")
-    with pytest.raises(ValueError, match=r"no torch.nn.ReLU module called.*vanilla gradient"):
+    weights = [(5 * w, b) for w, b in refs.mlp_weights(8)]
+    x = refs.image(9).astype(np.float32)  # what the adapter feeds (the reference takes the same values)
+    z = x.reshape(-1) @ weights[0][0] + weights[0][1]
+    assert (z > 6).any() and (z < 0).any()
+    net = refs.torch_mlp(weights, acts)
+    for target in range(3):
+        want = refs.mlp_gradient(weights, x, target, guided=True, cap=6)
+        got = GuidedBackprop(net, outputs="logits").explain(x, target=target).raw
+        close(got, np.abs(want).max(-1), tol=1e-6)  # raw is float32: exact to its rounding
+    plain = Gradient(net, outputs="logits").explain(x, target=0).raw  # the module keeps its own gradient
+    close(plain, np.abs(refs.mlp_gradient(weights, x, 0, cap=6)).max(-1), tol=1e-6)
+
+
+@pytest.mark.parametrize("acts", [("ReLU", "F.relu"), ("torch.relu", "Tensor.relu_"), ("clamp_min", "ReLU")],
+                         ids="+".join)
+def test_torch_relu_calls_of_every_form_are_guided(acts):
+    pytest.importorskip("torch", reason="needs the [torch] extra")
+    weights = refs.mlp_weights(3)
+    x = refs.image(4).astype(np.float32)
+    want = refs.mlp_gradient(weights, x, 1, guided=True)
+    close(GuidedBackprop(refs.torch_mlp(weights, acts), outputs="logits").explain(x, target=1).raw,
+          np.abs(want).max(-1), tol=1e-6)
+
+
+def test_a_torch_module_without_a_relu_is_refused_naming_its_activations():
+    torch = pytest.importorskip("torch", reason="needs the [torch] extra")
+
+    class Swish(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = torch.nn.Conv2d(2, 4, 3, padding=1)
+            self.act = torch.nn.SiLU()
+            self.head = torch.nn.Linear(4, 3)
+
+        def forward(self, x):
+            return self.head(torch.nn.functional.gelu(self.act(self.conv(x))).mean(dim=(2, 3)))
+
+    explainer = GuidedBackprop(Swish(), outputs="logits")
+    with pytest.raises(ValueError, match=r"no ReLU-type activation ran.*act \(SiLU\).*gelu.*vanilla gradient"):
         explainer.explain(refs.image(0).astype(np.float32), target=0)
-    Gradient(module, outputs="logits").explain(refs.image(0).astype(np.float32), target=0)  # gradients still work
+    Gradient(Swish(), outputs="logits").explain(refs.image(0).astype(np.float32), target=0)  # gradients still work
 
 
-def test_a_keras_model_without_relu_is_refused():
-    with pytest.raises(ValueError, match=r"found no ReLU .*vanilla gradient"):
+@pytest.mark.slow
+def test_guided_backprop_on_efficientnet_lite0_guides_its_relu6_modules():
+    # EfficientNet-Lite0: 17 nn.ReLU6 modules, called 33 times.  Reference: a deep copy whose ReLU6 modules
+    # are replaced by a guided ReLU6 written here (an independent implementation of the rule).
+    torch = pytest.importorskip("torch", reason="needs the [torch] extra")
+    pytest.importorskip("efficientnet_lite_pytorch", reason="needs the [imagenet] extra")
+    import copy
+
+    from saliency_widgets.demo import load_imagenet_model, load_photo
+
+    class Guided6(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return torch.clamp(x, 0, 6)
+
+        @staticmethod
+        def backward(ctx, g):
+            (x,) = ctx.saved_tensors
+            return torch.where((x > 0) & (x < 6) & (g > 0), g, torch.zeros_like(g))
+
+    class GuidedReLU6(torch.nn.Module):
+        def forward(self, x):
+            return Guided6.apply(x)
+
+    model = load_imagenet_model("efficientnet-lite0")
+    ref_model = copy.deepcopy(model)
+    for name, m in list(ref_model.named_modules()):
+        for child_name, child in list(m.named_children()):
+            if isinstance(child, torch.nn.ReLU6):
+                setattr(m, child_name, GuidedReLU6())
+    e = GuidedBackprop(model)
+    x = e.model.prepare(load_photo("coffee"))
+    got = e.explain(x, target=967)
+    t = torch.tensor(x[None]).permute(0, 3, 1, 2).requires_grad_(True)
+    (g,) = torch.autograd.grad(ref_model(t)[0, 967], t)
+    want = np.abs(g[0].permute(1, 2, 0).numpy()).max(-1)
+    close(got.raw, want, tol=1e-4)
+    vanilla = Gradient(model).explain(x, target=967).raw
+    assert np.abs(got.raw / got.raw.max() - vanilla / vanilla.max()).max() > 0.1
+    assert all(not m._forward_hooks for m in model.modules())
+
+
+def test_a_keras_model_without_relu_is_refused_naming_its_activations():
+    with pytest.raises(ValueError, match=r"found no ReLU .*vanilla gradient; its activations cannot be guided: "
+                                         r"conv2d\w* \(tanh\)"):
         GuidedBackprop(refs.keras_smooth_net(0, softmax=False))
 
 
@@ -119,23 +212,32 @@ def test_a_jax_function_is_refused():
         GuidedBackprop(fn)
 
 
-def test_keras_relu6_units_are_guided_with_their_upper_cut():
-    # MobileNet-style units: activation="relu6" and ReLU(max_value=6) pass gradients only for 0 < z < 6.
+def _relu6_unit(form, width, dtype="float64"):
+    """A Dense layer of ``width`` units followed by a ReLU6 written as ``form`` (a list of Keras layers)."""
+    if form == "dense-relu6":
+        return [keras.layers.Dense(width, activation="relu6", dtype=dtype)]
+    act = {"ReLU(max_value=6)": lambda: keras.layers.ReLU(max_value=6.0, dtype=dtype),
+           "Activation('relu6')": lambda: keras.layers.Activation("relu6", dtype=dtype),
+           "Activation(keras.ops.relu6)": lambda: keras.layers.Activation(keras.ops.relu6, dtype=dtype)}[form]()
+    return [keras.layers.Dense(width, dtype=dtype), act]
+
+
+@pytest.mark.parametrize("forms", [("dense-relu6", "ReLU(max_value=6)"),
+                                   ("Activation('relu6')", "Activation(keras.ops.relu6)")], ids="+".join)
+def test_keras_relu6_units_are_guided_with_their_upper_cut(forms):
+    # MobileNet / EfficientNet-Lite units (Keras ports write relu6 in each of these ways) pass gradients only
+    # for 0 < z < 6.  Reference: the MLP by hand in NumPy.
     weights = [(5 * w, b) for w, b in refs.mlp_weights(8)]  # large weights: many units beyond 6
-    (w1, b1), (w2, b2), (w3, b3) = weights
-    model = keras.Sequential([keras.Input(refs.SHAPE, dtype="float64"), keras.layers.Flatten(dtype="float64"),
-                              keras.layers.Dense(16, activation="relu6", dtype="float64"),
-                              keras.layers.Dense(12, dtype="float64"),
-                              keras.layers.ReLU(max_value=6.0, dtype="float64"),
-                              keras.layers.Dense(3, dtype="float64")])
-    model.set_weights([w1, b1, w2, b2, w3, b3])
+    model = keras.Sequential([keras.Input(refs.SHAPE, dtype="float64"), keras.layers.Flatten(dtype="float64")]
+                             + _relu6_unit(forms[0], 16) + _relu6_unit(forms[1], 12)
+                             + [keras.layers.Dense(3, dtype="float64")])
+    model.set_weights([a for pair in weights for a in pair])
     x = refs.image(9).astype(np.float32)
     h, pre = x.astype(np.float64).reshape(-1), []
     for w, b in weights[:-1]:
         pre.append(h @ w + b)
         h = np.clip(pre[-1], 0, 6)
     assert any(((z > 6).any() and (z < 0).any()) for z in pre)  # both cuts matter here
-    g = w3[:, 1]
-    for (w, _), z in zip(reversed(weights[:-1]), reversed(pre)):
-        g = w @ (np.maximum(g, 0) * ((z > 0) & (z < 6)))
-    close(GuidedBackprop(model, outputs="logits").explain(x, target=1).raw, np.abs(g.reshape(refs.SHAPE)).max(-1))
+    for target in range(3):
+        want = refs.mlp_gradient(weights, x, target, guided=True, cap=6)
+        close(GuidedBackprop(model, outputs="logits").explain(x, target=target).raw, np.abs(want).max(-1))
