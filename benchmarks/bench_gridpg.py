@@ -44,15 +44,13 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 SCORES = ("hit_strict", "energy", "energy_centred")
 METRICS = ("pointing_strict", "energy", "energy_centred")
 #: the table's methods: the paper's, the default reading, method.md's readings, RISE, occlusion
-GRADIENT_KEYS = ("gradient", "smoothgrad", "integrated-gradients", "guided-backprop")
+GRADIENT_KEYS = ("gradient", "smoothgrad", "integrated-gradients", "guided-backprop", "grad-cam")
 FULL = ("mask-update-paper", "mask-update", "mask-update-relative", "mask-update-relative-score",
         "mask-update-relative-slope", "mask-update-slope", "rise", "occlusion") + GRADIENT_KEYS
 #: the moonshot's candidates (at most three readings, tried on the development mosaics)
 CANDIDATES = ("mask-update-relative-slope", "mask-update-relative-score", "mask-update-slope")
-#: why a gradient method has no row (the rest: not run yet)
-NOT_RUN = {"guided-backprop": "its guided rule hooks torch.nn.ReLU modules and EfficientNet-Lite0's activations "
-                              "are nn.ReLU6 modules, so it refuses the model rather than silently computing the "
-                              "vanilla gradient"}
+#: why a gradient method has no row, where it cannot run (the rest: not run yet)
+NOT_RUN: dict = {}
 SECTION = "## Grid pointing game on real photos (issue 24) -- `bench_gridpg.py`"
 
 
@@ -241,8 +239,8 @@ def section(meta, tab, ms, missing):
                    f"{a['seconds']:.0f} s; code stamp `{a['code_stamp']}`, git {a['git']}), on the same draw (the "
                    f"same {a['cases']} cases): {', '.join(a['labels'])}.  ")
     why = [f"{k} ({NOT_RUN.get(k, 'not run yet: add it with --add --methods ' + k)})" for k in missing]
-    out.append("Not in the table: Grad-CAM (needs a Keras model; this is a torch model)"
-               + "".join(f"; {w}" for w in why) + ".")
+    if why:
+        out.append("Not in the table: " + "; ".join(why) + ".")
     if ms is not None:
         out += ["", f"**Moonshot** (`--moonshot`): candidates on the development mosaics (seed {meta['seed']}), "
                 "centred energy share minus RISE: " + "; ".join(

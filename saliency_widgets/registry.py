@@ -340,7 +340,7 @@ def available_methods(*, gradients: bool | str | None = True) -> dict[str, Metho
     ``gradients``: True (every method), False or None (the model has no gradients: no method that needs
     them), or the kind of the model's gradients, ``"keras"``, ``"torch"`` or ``"jax"`` (the adapter's
     ``gradient_source``): the methods that need gradients from that kind (each class's
-    ``gradient_frameworks``, e.g. Grad-CAM only for Keras).
+    ``gradient_frameworks``, e.g. Guided Backpropagation and Grad-CAM not for a JAX function).
     """
     if isinstance(gradients, str):
         return {k: s for k, s in METHODS.items()

@@ -14,7 +14,7 @@ from saliency_widgets.registry import available_methods, build_checked
 
 from . import gradient_refs as refs
 
-ROUNDS = 8
+ROUNDS = 4
 
 
 def gradient_keys(kind):
@@ -78,8 +78,8 @@ def assert_same_maps(results, sequential):
 
 def test_every_gradient_method_in_two_threads_on_one_torch_model():
     torch = pytest.importorskip("torch", reason="needs the [torch] extra")
-    module = refs.torch_cnn(seed=4, in_channels=3, width=16, depth=3)
-    x = np.random.default_rng(0).uniform(0, 1, (24, 24, 3)).astype(np.float32)
+    module = refs.torch_cnn(seed=4, in_channels=3, width=8, depth=2)
+    x = np.random.default_rng(0).uniform(0, 1, (16, 16, 3)).astype(np.float32)
     assert "guided-backprop" in gradient_keys("torch")
     sequential = explain_all(build_all(module, "torch"), x, gradient_keys("torch"))
     assert_same_maps(run_in_threads(module, "torch", x), sequential)
@@ -88,6 +88,7 @@ def test_every_gradient_method_in_two_threads_on_one_torch_model():
     assert isinstance(module, torch.nn.Module)
 
 
+@pytest.mark.slow  # Keras builds Grad-CAM's sub-models and traces the gradient functions in each thread
 def test_every_gradient_method_in_two_threads_on_one_keras_model():
     keras = pytest.importorskip("keras", reason="needs the [tf] extra")
     keras.utils.set_random_seed(0)

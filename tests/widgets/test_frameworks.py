@@ -72,11 +72,15 @@ def test_widget_on_a_torch_module():
 
     w = ExplainWidget(QuadrantNet(), image(), truth={0: TL})
     assert w.model.backend.native  # the session runs the torch path, not NumPy
-    # a torch module has gradients: the gradient methods are offered, Grad-CAM (Keras layers) is not
+    # a torch module has gradients and layers: the gradient methods and Grad-CAM are offered
     offered = {k for _, k in w.method_dropdown.options}
-    assert {"gradient", "smoothgrad", "integrated-gradients", "guided-backprop"} <= offered
-    assert "grad-cam" not in offered
+    assert {"gradient", "smoothgrad", "integrated-gradients", "guided-backprop", "grad-cam"} <= offered
     run_and_check(w, classes=5)
+    w.mode.value = "single"
+    w.method_dropdown.value = "grad-cam"  # its last (only) convolution, "grey", read through the widget
+    w.run()
+    assert w.wait(120) and w.error is None, w.error
+    assert w.result.saliency.shape == (16, 16) and w.result.params["layer"] == "grey"
 
 
 @pytest.mark.parametrize("wrap", ["jit", "as_model"])
