@@ -150,6 +150,8 @@ def cmd_explain(args) -> int:
     name = labels[exp.target] if 0 <= exp.target < len(labels) else "no class: the map ignores the model"
     print(f"{label_of(explainer, budget=True)} ({spec.key}): class {exp.target} ({name}), p = {exp.score:.3f}, "
           f"{exp.n_forward} forward passes -> {args.out} ({original.shape[1]} x {original.shape[0]})")
+    for note in exp.notes:  # what the map's reader must know (e.g. Integrated Gradients' completeness)
+        print(f"note: {note}")
     return 0
 
 

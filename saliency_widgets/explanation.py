@@ -93,6 +93,13 @@ class Explanation:
         model's score never changed, so ``raw`` is the method's arithmetic on a
         constant (kept as computed) and ``saliency`` is all zeros, not min-max
         normalised noise.
+    diagnostics : dict, numbers a method checks itself by (JSON-serialisable):
+        Integrated Gradients' ``attribution_sum``, ``output_difference``
+        (f(image) - f(baseline)) and ``completeness_error`` (their relative
+        difference) on its final map; empty for most methods.
+    notes : list of str, what a reader of the map must know about it (shown
+        with the map by the widget and the command line), e.g. that
+        Integrated Gradients missed completeness by more than 5 %.
     """
 
     saliency: np.ndarray
@@ -107,6 +114,8 @@ class Explanation:
     trace: np.ndarray | None = None
     score_range: tuple | None = None
     no_signal: bool = False
+    diagnostics: dict = field(default_factory=dict)
+    notes: list = field(default_factory=list)
 
     _ARRAYS = ("saliency", "raw", "mask", "trace")
 
@@ -128,6 +137,8 @@ class Explanation:
             "done": bool(self.done),
             "score_range": None if self.score_range is None else [float(v) for v in self.score_range],
             "no_signal": bool(self.no_signal),
+            "diagnostics": self.diagnostics,
+            "notes": [str(n) for n in self.notes],
             "format": "saliency_widgets.Explanation/1",
         }
         arrays = {k: np.asarray(getattr(self, k)) for k in self._ARRAYS if getattr(self, k) is not None}

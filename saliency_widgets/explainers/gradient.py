@@ -55,28 +55,39 @@ class GradientExplainer(Explainer):
         super().__init__(model, batch_size=batch_size, preprocess=preprocess, outputs=outputs, progress=progress)
         check_gradients(self.model, type(self).__name__, guided=self.guided)
 
-    def _gradient_sums(self, n, make, target, *, partials):
+    def _gradient_sums(self, n, make, target, *, partials, transform=None, weights=None, values=None):
         """Yield ``(done, sum of the gradients of images [0, done), final)`` in batches of ``batch_size``.
 
         ``make(i0, i1)`` builds images ``i0 .. i1 - 1`` (a NumPy batch in the model's input space).
+        ``transform``: applied to each image's gradient before summing (``np.abs``...); ``weights``: (n,)
+        weights of the images in the sum; ``values``: a list that receives each batch's differentiated
+        outputs (B,).
         """
         grads = input_gradient_fn(self.model, guided=self.guided, logit=self.differentiate == "logit",
-                                  method=type(self).__name__)
+                                  method=type(self).__name__, values=True)
         pacer = Pacer(self.model.backend.yield_interval_s if partials else math.inf)
         acc, bs = None, self.model.batch_size
         for step, i0 in enumerate(range(0, n, bs)):
             i1 = min(i0 + bs, n)
-            try:
-                g = grads(make(i0, i1), target)
-            except (ModelError, ValueError, TypeError):
-                raise
-            except Exception as exc:  # the framework's own error: say which model and which step
-                raise ModelError(f"{self.method}: at step {step}: {self.model.name} raised "
-                                 f"{type(exc).__name__} in its backward pass: {exc}") from exc
-            acc = g.sum(axis=0) if acc is None else acc + g.sum(axis=0)
+            f, g = self._backward(grads, make(i0, i1), target, step)
+            if values is not None:
+                values.append(f)
+            g = g if transform is None else transform(g)
+            g = g.sum(axis=0) if weights is None else np.tensordot(weights[i0:i1], g, axes=1)
+            acc = g if acc is None else acc + g
             final = i1 >= n
             if pacer.due(final):
                 yield i1, acc, final
+
+    def _backward(self, grads, batch, target, step):
+        """``grads(batch, target)``; the framework's own error names the model and the step."""
+        try:
+            return grads(batch, target)
+        except (ModelError, ValueError, TypeError):
+            raise
+        except Exception as exc:  # the framework's own error: say which model and which step
+            raise ModelError(f"{self.method}: at step {step}: {self.model.name} raised "
+                             f"{type(exc).__name__} in its backward pass: {exc}") from exc
 
     def _explanation(self, raw, target, score, done, final) -> Explanation:
         raw = np.asarray(raw, np.float64)

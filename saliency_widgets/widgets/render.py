@@ -207,6 +207,9 @@ class RunView:
                 parts[-1] += (f" <span style='color:#c00'>- no signal: the class score never changed under the "
                               f"perturbations (p in [{lo:.4g}, {hi:.4g}]), so no map is drawn; try another "
                               f"occluder or image</span>")
+            if exp is not None and exp.done:
+                for note in getattr(exp, "notes", None) or []:  # e.g. Integrated Gradients' completeness
+                    parts[-1] += f" <span style='color:#c00'>- {esc(note)}</span>"
         return f"{'; '.join(parts)} for <b>{esc(self.labels[run.request.target])}</b> in {run.seconds:.2f} s"
 
     def error(self, exc: BaseException, *, hint: str = "fix the cause and press Run again") -> None:

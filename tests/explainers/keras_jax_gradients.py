@@ -40,6 +40,10 @@ def main():
     linear.set_weights([w.reshape(-1, 2), np.zeros(2)])
     attr = IntegratedGradients(linear, steps=4, outputs="logits").attributions(x, target=1)
     close(attr, x * w[..., 1], tol=1e-9)
+    for rule in ("midpoint", "trapezoid", "gauss-legendre"):  # f(x) - f(b) from the JAX backward pass
+        check = IntegratedGradients(linear, steps=4, rule=rule, outputs="logits").explain(x, target=1).diagnostics
+        assert check["completeness_error"] < 1e-9, check
+        assert abs(check["output_difference"] - float((x * w[..., 1]).sum())) < 1e-9, check
 
     weights = refs.mlp_weights(3)
     mlp = refs.keras_mlp(weights)
