@@ -49,7 +49,7 @@ def parse(argv=None):
                                                       "the constructor's)")
     p.add_argument("--noise", type=float, default=0.15, help="SmoothGrad's noise level (default 0.15)")
     p.add_argument("--seeds", default="0,1", help="the two seeds compared (default 0,1)")
-    p.add_argument("--steps", default="20,50,100", help="Integrated Gradients step counts (default 20,50,100)")
+    p.add_argument("--steps", default="20,50,128", help="Integrated Gradients step counts (default 20,50,128)")
     p.add_argument("--rules", default=",".join(RULES), help="Integrated Gradients rules (default: all three)")
     p.add_argument("--out", default=os.path.join(HERE, "gradients.json"))
     p.add_argument("--no-write", action="store_true", help="print only; write neither the JSON nor RESULTS.md")
