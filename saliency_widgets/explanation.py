@@ -77,8 +77,10 @@ class Explanation:
         LIME: the superpixel's ridge coefficient; occlusion: the mean drop
         ``p(x) - p(occluded)``; centre baseline: the Gaussian bump; vanilla
         gradient, Guided Backpropagation: ``max_c |gradient|``; SmoothGrad:
-        ``max_c |mean gradient over noisy copies|``; Integrated Gradients:
-        the attribution summed over channels (signed).
+        the largest over channels of the mean over noisy copies of
+        ``|gradient|`` (``aggregate="absolute"``), of the gradient (then its
+        absolute value, ``"signed"``) or of its square (``"squared"``);
+        Integrated Gradients: the attribution summed over channels (signed).
     target : int, the explained class.
     score : float, the target's probability on the unmasked image.
     n_forward : int, forward passes (images through the model) spent so far.
