@@ -174,10 +174,14 @@ class RandomisationResult:
         self._check_method(method)
         first = mean_interval(self.floor[method][metric], level=level, seed=self.seed)
         rows = [first] + [mean_interval(s, level=level, seed=self.seed) for s in scores[method]]
-        ds = [decide(**self._inputs(method, k)(metric), level=level, min_images=1, seed=self.seed)
-              for k in range(len(self.steps))]
+        # the first point compares the floor with itself: ND 0 by definition (undefined when floor = chance)
+        itself = {**self._inputs(method, 0)(metric), "random_vanished": self.floor_vanished[method]}
+        itself["random"] = itself["floor"]
+        ds = [decide(**itself, level=level, min_images=1, seed=self.seed)] + [
+            decide(**self._inputs(method, k)(metric), level=level, min_images=1, seed=self.seed)
+            for k in range(len(self.steps))]
         mean, low, high = (np.array([r[i] for r in rows]) for i in range(3))
-        nd = {key: np.array([0.0] + [d[key] for d in ds]) for key in ("nd", "nd_low", "nd_high")}
+        nd = {key: np.array([d[key] for d in ds]) for key in ("nd", "nd_low", "nd_high")}
         chance = mean_interval(self.chance[method][metric], level=level, seed=self.seed)
         return {"steps": ["trained"] + list(self.steps), "mean": mean, "low": low, "high": high, **nd,
                 "chance": chance[0], "chance_low": chance[1], "chance_high": chance[2], "metric": metric,
@@ -273,7 +277,7 @@ class RandomisationResult:
         ax.set_xticklabels(["trained\n(other seed)"] + list(self.steps), rotation=30, ha="right")
         if show == "nd":
             ax.axhline(ND_PASS, color="grey", lw=1, ls=":")
-            ax.set_ylabel(f"ND on {_NAMES[metric]}\n(0 = unchanged, 1 = another image's map)")
+            ax.set_ylabel(f"ND, {_NAMES[metric]}\n0 unchanged, 1 another image's map")
         else:
             ax.set_ylabel(f"{_NAMES[metric]}\nwith the trained map")
         ax.set_xlabel("cascading randomisation: layers re-initialised, output first"

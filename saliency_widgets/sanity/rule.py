@@ -27,10 +27,12 @@ fixed seed), the three means recomputed together in every resample.
 """
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from ..metrics.intervals import BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED
-from .similarity import SIMILARITIES, map_similarity, mean_interval
+from .similarity import SIMILARITIES, map_similarity
 
 __all__ = ["RANDOMISATION_RULE", "ND_PASS", "MIN_IMAGES", "CHANCE_SHIFTS", "VERDICTS", "decide",
            "chance_partners", "chance_similarities", "verdict_text"]
@@ -129,31 +131,48 @@ def chance_similarities(maps, *, seed: int) -> dict:
 # The rule
 # ---------------------------------------------------------------------------------------------
 
+@functools.lru_cache(maxsize=16)
+def _resample_counts(k: int, n_boot: int, seed: int) -> np.ndarray:
+    """(n_boot, k) how often each image is drawn in each resample: :func:`bootstrap_mean_ci`'s draws."""
+    picks = np.random.default_rng(seed).integers(0, k, size=(n_boot, k))
+    counts = np.stack([np.bincount(p, minlength=k) for p in picks]).astype(np.float64)
+    counts.flags.writeable = False
+    return counts
+
+
+def _interval(stats, level):
+    alpha = (1 - level) / 2
+    lo, hi = np.nanquantile(stats, [alpha, 1 - alpha])
+    return float(lo), float(hi)
+
+
 def _effect(random, floor, chance, *, level: float, n_boot: int, seed: int) -> dict:
-    """ND = (F - R) / (F - C) of the means, and the bootstrap intervals of ND and of the gap F - C.
+    """The three means with their intervals, ND = (F - R) / (F - C) and the gap F - C with theirs.
 
     Every resample draws images (with replacement) and recomputes the three means together; a
     resample whose gap is not positive has no ND (the map does not depend on the image there) and
     counts as -inf, so it can only lower the interval; with no positive gap on all the images, ND and
-    its interval are NaN.  The picks are :func:`bootstrap_mean_ci`'s (same seed, same draws), so the
-    similarity intervals printed beside ND come from the same resamples.
+    its interval are NaN.  The draws and the arithmetic of the means are :func:`bootstrap_mean_ci`'s
+    (same seed), so each similarity's interval is the one the tables print.
     """
     k = len(random)
+    counts = _resample_counts(k, n_boot, seed)
+    drawn = counts @ np.ones(k)  # k in every resample, exactly
+    fb, rb, cb = (counts @ floor) / drawn, (counts @ random) / drawn, (counts @ chance) / drawn
     f_mean, r_mean, c_mean = floor.mean(), random.mean(), chance.mean()
-    gap = f_mean - c_mean
-    picks = np.random.default_rng(seed).integers(0, k, size=(n_boot, k))
-    counts = np.stack([np.bincount(p, minlength=k) for p in picks]).astype(np.float64)
-    fb, rb, cb = (counts @ floor) / k, (counts @ random) / k, (counts @ chance) / k  # sums, then one division
-    gb = fb - cb
+    gap, gb = f_mean - c_mean, fb - cb
     with np.errstate(divide="ignore", invalid="ignore"):
         ndb = np.where(gb > 0, (fb - rb) / np.where(gb > 0, gb, 1.0), -np.inf)
     alpha = (1 - level) / 2
-    gap_low, gap_high = np.quantile(gb, [alpha, 1 - alpha])
     nd_low, nd_high = np.quantile(ndb, [alpha, 1 - alpha], method="inverted_cdf")
     if not gap > 0:  # the map does not depend on the image: ND is undefined, and so is its interval
         nd_low = nd_high = np.nan
+    (low, high), (f_low, f_high), (c_low, c_high), (gap_low, gap_high) = (
+        _interval(x, level) for x in (rb, fb, cb, gb))
     return {"nd": float((f_mean - r_mean) / gap) if gap > 0 else float("nan"), "nd_low": float(nd_low),
-            "nd_high": float(nd_high), "gap": float(gap), "gap_low": float(gap_low), "gap_high": float(gap_high)}
+            "nd_high": float(nd_high), "gap": float(gap), "gap_low": gap_low, "gap_high": gap_high,
+            "mean": float(r_mean), "low": low, "high": high, "floor": float(f_mean), "floor_low": f_low,
+            "floor_high": f_high, "chance": float(c_mean), "chance_low": c_low, "chance_high": c_high}
 
 
 def _vanished(values, flags):
@@ -223,16 +242,13 @@ def decide(random, floor, chance, *, random_vanished=None, floor_vanished=None, 
     gone = rv | fv | np.isnan(c)
     keep = ~gone
     k = int(keep.sum())
-    out = {"n": k, "vanished": int(gone.sum())}
-    for name, v in (("mean", r), ("floor", f), ("chance", c)):
-        m, lo, hi = mean_interval(v[keep], level=level, n_boot=n_boot, seed=seed) if k else (float("nan"),) * 3
-        low, high = ("low", "high") if name == "mean" else (f"{name}_low", f"{name}_high")
-        out.update({name: m, low: lo, high: hi})
     nan = float("nan")
-    effect = _effect(r[keep], f[keep], c[keep], level=level, n_boot=n_boot, seed=seed) if k else {
-        "nd": nan, "nd_low": nan, "nd_high": nan, "gap": nan, "gap_low": nan, "gap_high": nan}
+    effect = _effect(r[keep], f[keep], c[keep], level=level, n_boot=n_boot, seed=seed) if k else dict.fromkeys(
+        ("nd", "nd_low", "nd_high", "gap", "gap_low", "gap_high", "mean", "low", "high", "floor", "floor_low",
+         "floor_high", "chance", "chance_low", "chance_high"), nan)
     verdict, reason = _verdict(gone, k, min_images, effect, rv, fv)
-    return {"verdict": verdict, "passes": verdict == "passes", **effect, **out, "reason": reason}
+    return {"verdict": verdict, "passes": verdict == "passes", **effect, "n": k, "vanished": int(gone.sum()),
+            "reason": reason}
 
 
 def _ci(m, lo, hi) -> str:

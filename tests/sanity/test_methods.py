@@ -734,6 +734,7 @@ def test_curve_and_plot_show_nd(net, many):
     c = res.curve(BLACK_LABEL)
     assert c["nd"][0] == 0 and c["nd"].shape == (3,) and c["nd"][1] == res.verdict(BLACK_LABEL, step=0)["nd"]
     assert c["nd_low"][2] == res.verdict(BLACK_LABEL)["nd_low"] and 0 < c["chance"] < 1
+    assert np.isnan(res.curve("centre baseline")["nd"]).all()   # one map for every image: no ND, not even 0
     ax = res.plot("spearman", show="nd")
     assert "ND" in ax.get_ylabel() and any(np.allclose(line.get_ydata(), 0.5) for line in ax.get_lines())
     with pytest.raises(ValueError, match="show"):
