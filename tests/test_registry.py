@@ -62,7 +62,7 @@ def test_fixed_settings_cannot_be_overridden_and_names_resolve():
 
 def test_widget_and_cli_offer_exactly_the_registry_methods():
     from saliency_widgets import ExplainWidget
-    from saliency_widgets.__main__ import build_parser
+    from saliency_widgets.cli import build_parser
     from saliency_widgets.demo import load_model, make_scenes
     parser = build_parser()
     explain = parser._subparsers._group_actions[0].choices["explain"]
@@ -97,7 +97,7 @@ def test_a_seeded_method_built_without_a_seed_is_reproducible(key):
 ])
 def test_front_ends_refuse_a_bad_choice_with_the_same_words(tmp_path, capsys, key, budget, options, words):
     """The CLI's explain and evaluate and the widget's session all go through MethodSpec.check."""
-    from saliency_widgets.__main__ import main
+    from saliency_widgets.cli import main
     from saliency_widgets.registry import build_checked
     from saliency_widgets.session import ExplainSession, MethodChoice, RunRequest
     with pytest.raises(ValueError) as direct:
