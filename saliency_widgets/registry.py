@@ -81,11 +81,6 @@ class MethodSpec:
         return label_from(self.declaration, self.cls, dict(params or {}), budget=budget)
 
     @property
-    def budget_label(self) -> str | None:
-        """What the budget counts, as a UI names it ("steps", "masks", "samples"); None: no budget."""
-        return self.budget_arg
-
-    @property
     def name(self) -> str:
         """How error messages name the method: its key and its label."""
         return f"{self.key} ({self.label!r})"

@@ -21,7 +21,7 @@ PACKAGE = "saliency_widgets"
 
 #: bottom first; a module may import its own layer and those below
 LAYERS = [
-    ["explanation", "occluder", "truth", "moved"],
+    ["explanation", "occluder", "truth"],
     ["models"],
     ["explainers", "metrics", "demo"],
     ["registry", "datasets", "plotting", "images"],

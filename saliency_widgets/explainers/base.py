@@ -11,7 +11,7 @@ from typing import Iterator
 import numpy as np
 
 from ..explanation import Explanation, has_no_signal, no_signal_text
-from ..models import ModelError, as_model
+from ..models import as_model
 from ..models.adapter import check_positive_int
 from ..occluder import check_occluder, occluder_param, resolve_occluder
 from .declaration import declaration_of, label_of
@@ -225,13 +225,6 @@ class Explainer:
         """Yield partial explanations (as often as the backend's pacer allows; only the final one
         when ``partials`` is False) and the final one with ``done=True``."""
         raise NotImplementedError
-
-    def _forward(self, batch: np.ndarray, target: int, step: int) -> np.ndarray:
-        """Target probabilities of a batch; a failure names the step it happened at."""
-        try:
-            return self.model.predict(batch)[:, target]
-        except ModelError as exc:
-            raise ModelError(f"{self.method}: at step {step}: {exc}") from exc.__cause__
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.params.items())

@@ -17,18 +17,3 @@ __all__ = ["pointing_game", "pointing_accuracy", "max_point", "box_iou", "thresh
            "insertion", "deletion", "Curve", "blur", "convergence", "ConvergenceResult",
            "rank_order", "minmax", "wilson_interval", "bootstrap_ci", "bootstrap_pointing_ci", "cluster_bootstrap_ci",
            "localization_scores", "grid_pointing", "grid_energy"]
-
-# The metric sanity check moved to saliency_widgets.sanity (it checks the metrics, from above them).
-_MOVED = {"sanity": "saliency_widgets.sanity.metrics", "sanity_check": "saliency_widgets.sanity",
-          "SanityResult": "saliency_widgets.sanity"}
-
-
-def __getattr__(name):
-    if name in _MOVED:
-        import importlib
-
-        from ..moved import moved_warning
-        moved_warning(f"saliency_widgets.metrics.{name}", f"{_MOVED[name]}" + ("" if name == "sanity" else f".{name}"))
-        module = importlib.import_module(_MOVED[name])
-        return module if name == "sanity" else getattr(module, name)
-    raise AttributeError(f"module 'saliency_widgets.metrics' has no attribute {name!r}")
