@@ -14,7 +14,7 @@ from ..explanation import Explanation, has_no_signal, no_signal_text
 from ..models import as_model
 from ..models.adapter import check_positive_int
 from ..occluder import check_occluder, occluder_param, resolve_occluder
-from .declaration import declaration_of, label_of
+from .declaration import check_declared, declaration_of, label_of
 
 __all__ = ["Explainer", "check_target", "check_positive_int", "seed_param", "constructor_params",
            "EXECUTION_PARAMS", "MODEL_PARAMS", "params_from"]
@@ -117,6 +117,7 @@ class Explainer:
     _not_params = EXECUTION_PARAMS | MODEL_PARAMS
 
     def __init__(self, model, *, batch_size=None, preprocess=None, outputs="auto", progress=False):
+        check_declared(self)  # the budget and options in their declared ranges, as every front end checks them
         if batch_size is not None:
             check_positive_int("batch_size", batch_size)
         self.batch_size = batch_size

@@ -48,7 +48,7 @@ def test_evaluate_command_reports_bad_input(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("methods,budget,words", [
-    ("rise", "5", "masks=5 (the budget) is outside its range [100, 10000]"),
+    ("rise", "0", "masks=0 (the budget) is outside its range [1, 100000]"),
     ("occlusion", "100", "has no budget of forward passes"),  # one method named: as in `explain`
     ("center,occlusion", "100", "none of ['center', 'occlusion'] has a budget"),
 ])

@@ -246,7 +246,7 @@ def exploding_model(batch):
 
 @pytest.mark.parametrize("argv,status,words", [
     (["explain", "{img}", "--method", "nope"], 2, "invalid choice"),                      # argparse
-    (["explain", "{img}", "--method", "rise", "--budget", "5"], 2, "outside its range"),
+    (["explain", "{img}", "--method", "rise", "--budget", "0"], 2, "outside its range"),
     (["explain", "{tmp}/missing.png", "--method", "center"], 2, "not found"),
     (["explain", "{img}", "--method", "center", "--max-pixels", "0"], 2, "--max-pixels must be"),
     (["explain", "{img}", "--method", "rise", "--budget", "100", "--target", "99"], 2, "99"),
