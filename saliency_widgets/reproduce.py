@@ -319,7 +319,7 @@ def _timed_first(explainers, model, single, multi, conv_cases, cfg, paths) -> di
     return first
 
 
-MULTI_METRICS = ("pointing", "pointing_strict", "box_iou")
+MULTI_METRICS = M.LOCALIZATION_METRICS  # multi-object scenes: insertion/deletion are about one class
 
 
 def _announce(tier, cfg, first, counts) -> float:

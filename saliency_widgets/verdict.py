@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .metrics.names import ROW_KEY
+
 __all__ = ["paired_difference", "demo_figures", "verdict", "convergence_intervals"]
 
 
@@ -44,7 +46,7 @@ def demo_figures(results: dict) -> dict:
     for scope in ("single", "multi"):
         for s in results[f"pointing_{scope}"]:
             m = s["method"]
-            for k in ("pointing", "pointing_strict"):
+            for k in ROW_KEY:
                 out[f"{scope}/{m}/{k}"] = 100 * s[k]
                 out[f"{scope}/{m}/{k}_ci"] = [100 * v for v in s[k + "_ci"]]
             for k in ("box_iou", "insertion", "deletion"):

@@ -12,7 +12,8 @@ One job per module, each importing only those below it:
 """
 from .results_file import FORMAT
 from .run import evaluate
-from .score import METRICS, score_image
+from ..metrics.names import METRICS
+from .score import score_image
 from .sources import ArraySource, as_source
 from .tables import Results
 

@@ -32,7 +32,8 @@ from . import cluster
 from .methods import build_methods, resolve_methods
 from .results_file import (FORMAT, first_image, inputs_fingerprint, jsonable, merge_settings, model_prints,
                            read_results, write_results)
-from .score import ALL_METRICS, METRICS, MODEL_METRICS, score_image
+from ..metrics.names import ALL_METRICS, METRICS, MODEL_METRICS
+from .score import score_image
 from .sources import as_source
 from .tables import Results
 

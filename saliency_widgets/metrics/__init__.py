@@ -12,8 +12,10 @@ from .grid_pointing import grid_energy, grid_pointing
 from .pointing import pointing_accuracy, pointing_game
 from .ranking import max_point, minmax, rank_order
 from .scores import localization_scores
+from .names import ALL_METRICS, ENERGY_METRICS, LOCALIZATION_METRICS, METRICS, MODEL_METRICS
 
 __all__ = ["pointing_game", "pointing_accuracy", "max_point", "box_iou", "threshold_map", "iou",
            "insertion", "deletion", "Curve", "blur", "convergence", "ConvergenceResult",
            "rank_order", "minmax", "wilson_interval", "bootstrap_ci", "bootstrap_pointing_ci", "cluster_bootstrap_ci",
-           "localization_scores", "grid_pointing", "grid_energy"]
+           "localization_scores", "grid_pointing", "grid_energy",
+           "METRICS", "ALL_METRICS", "LOCALIZATION_METRICS", "MODEL_METRICS", "ENERGY_METRICS"]
