@@ -93,7 +93,7 @@ def verdict(results: dict | None = None) -> str:
     c = demo_figures(results)
     paper, default, rise = _label("mask-update-paper"), _label("mask-update"), _label("rise")
     lines = [f"At {results['config']['budget']} forward passes per map on the demo scenes (shipped results, "
-             f"code {results['code']}):"]
+             f"saliency_widgets {results['version']}, {results['date']}):"]
     for scope, what in (("single", "single-object scenes"), ("multi", "multi-object scenes")):
         accs = ", ".join(f"{m} {_pct(c[f'{scope}/{m}/pointing'])} {_ci(c[f'{scope}/{m}/pointing_ci'])}"
                          for m in (paper, default, rise))

@@ -127,7 +127,7 @@ def _smallest_budget() -> str:
 
 
 SMALL = {"explain": ["--budget", _smallest_budget()], "evaluate": ["--budget", _smallest_budget(), "--limit", "2"],
-         "reproduce": ["--quick"]}
+         "reproduce": ["--tier", "test"]}
 
 
 def _placeholders(tmp: Path) -> dict[str, str]:

@@ -23,7 +23,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import subprocess
 from typing import Iterator
 
 import numpy as np
@@ -113,7 +112,7 @@ def _readme_verdict(results, c) -> str:
         d, lo, hi = c[f"{scope}/paper minus {ref}"]
         return f"{d:+.1f} points [{lo:+.1f}, {hi:+.1f}]"
     return (f"On the demo scenes ({results['config']['budget']} forward passes each, `reproduce`'s tables, "
-            f"shipped in `saliency_widgets/demo/data/results.json`, code {results['code']}), the paper's "
+            f"shipped in `saliency_widgets/demo/data/results.json`), the paper's "
             f"method ({paper}) reaches a pointing accuracy of {acc('single', paper)} against RISE's "
             f"{acc('single', rise)} on {n_single} single-object scenes, and {acc('multi', paper)} against "
             f"{acc('multi', rise)} on {n_pairs} (image, class) pairs of multi-object scenes: paper minus RISE "
@@ -129,7 +128,8 @@ def _results_tables(results, c) -> str:
     n_pairs = len({(r["image"], r["target"]) for r in results["rows_multi"]})
     sanity = results.get("sanity_single") or {}
     sanity = ", ".join(f"{k} {w}/{sanity['n']} ({_pct(c['sanity/' + k])})" for k, w in sanity.get("wins", {}).items())
-    return (f"Stored run: code {results['code']}, {c['minutes']:.0f} min on the machine that made it.\n\n"
+    return (f"Stored run: saliency_widgets {results['version']}, {results['date']}, {c['minutes']:.0f} min on "
+            f"the machine that made it.\n\n"
             f"Single-object scenes ({cfg['n_single']}):\n\n{results['markdown_single']}\n\n"
             f"Metric sanity check on these scenes (the ground-truth mask against a uniform random map; wins, "
             f"ties counted as failures): {sanity}.\n\n"
@@ -156,9 +156,8 @@ def refresh_blocks(text: str, results: dict | None = None) -> str:
     """``text`` with every generated block re-rendered (the header names the command and the code)."""
     def one(m):
         name = m.group("name")
-        code = (results or _shipped())["code"]
-        return (f"<!-- generated: {name} by `python -m tools.claims` from results.json "
-                f"(code {code}) -->\n{render_block(name, results)}<!-- end generated -->")
+        return (f"<!-- generated: {name} by `python -m tools.claims` from results.json -->\n"
+                f"{render_block(name, results)}<!-- end generated -->")
     return _GENERATED.sub(one, text)
 
 
@@ -242,23 +241,11 @@ def recorded_problems(root: str, claims: dict) -> list[str]:
 
 # -- the claims file --------------------------------------------------------------------------------------
 
-def _git(*args, cwd):
-    return subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=True).stdout
-
-
-def _results_date(root):
-    path = "saliency_widgets/demo/data/results.json"
-    try:
-        return _git("log", "-1", "--format=%cs", "--", path, cwd=root).strip() or None
-    except (OSError, subprocess.CalledProcessError):
-        return None
-
-
 def build_claims(root: str, recorded: list, results: dict | None = None) -> dict:
     """The claims file: the demo-scene figures (from results.json) and the recorded measurements."""
     results = results or _shipped()
     return {"about": __doc__.split("\n\n")[0],
-            "demo": {"command": COMMAND, "code": results["code"], "date": _results_date(root),
+            "demo": {"command": COMMAND, "version": results["version"], "date": results["date"],
                      "source": "saliency_widgets/demo/data/results.json", "claims": demo_figures(results)},
             "recorded": recorded}
 

@@ -10,6 +10,8 @@ __all__ = ["add_parser", "run"]
 
 
 def run(args) -> int:
+    if args.check:
+        return _check()
     from ..reproduce import reproduce
     check_output(args.out, force=args.force, folder=True)
     done = os.path.join(args.out, "results.json")
@@ -19,17 +21,33 @@ def run(args) -> int:
     if args.scenes is not None and args.scenes < 3:
         raise UsageError(f"--scenes must be 3 or more (the figures show 3 scenes), got {args.scenes}")
     try:
-        reproduce(args.out, tier="test" if args.quick else args.tier, n_scenes=args.scenes)
+        reproduce(args.out, tier=args.tier, n_scenes=args.scenes)
     except Exception as exc:  # after the checks above, whatever fails is a runtime error
         raise CommandFailed(f"reproduce into {args.out!r}: {type(exc).__name__}: {exc}") from None
     return 0
 
 
+def _check() -> int:
+    """``--check``: 0 when the shipped tables are what this code computes, else 1 and what moved."""
+    import saliency_widgets
+    from ..reproduce import check_shipped
+    where = os.path.dirname(saliency_widgets.__file__)
+    moved = check_shipped()
+    if not moved:
+        print(f"the shipped tables are what the code in {where} computes")
+        return 0
+    print(f"the code in {where} computes otherwise than the code that made the shipped tables:")
+    for line in moved:
+        print(f"  {line}")
+    print("run `python -m saliency_widgets reproduce --out DIR`, copy DIR/results.json into "
+          "saliency_widgets/demo/data/ and re-render the prose (python -m tools.claims)")
+    return 1
+
 
 def add_parser(subparsers):
     """Add the ``reproduce`` subcommand to an argparse ``subparsers`` object."""
     r = subparsers.add_parser("reproduce", help="write the paper's figures and tables (notebooks 3-5) headless",
-                       formatter_class=argparse.RawDescriptionHelpFormatter, epilog=EXIT_STATUS,
+                       formatter_class=argparse.RawDescriptionHelpFormatter, epilog=EXIT_STATUS + "\n  with --check: 0 the shipped tables are today's, 1 they are not",
                        description="Write the paper's figures and tables (PNG + markdown) on the demo model and "
                                    "scenes.  The first scene of each study is timed first and the run's duration "
                                    "printed before the work starts.")
@@ -46,7 +64,9 @@ def add_parser(subparsers):
                         f"run's stored numbers written beside them (full_run.md); test: a tiny run")
     r.add_argument("--scenes", type=int, default=None,
                    help="single-object scenes for the pointing-game table (default: the tier's; full: 200)")
-    r.add_argument("--quick", action="store_true", help="the same as --tier test (kept for old scripts)")
+    r.add_argument("--check", action="store_true",
+                   help="compute nothing but the fingerprint: exit 0 when the shipped tables are what this code "
+                        "computes, 1 (naming each table and method that moved) when a reproduce run is needed")
     r.add_argument("--force", action="store_true",
                    help="replace the figures and tables of a finished run in --out (an unfinished run's files "
                         "are resumed without it)")

@@ -113,7 +113,7 @@ class Explainer:
     declarations: tuple = ()
     # Constructor settings left out of ``params``: execution-only ones (they do
     # not change the map) and the model-side ``preprocess`` (a callable; the
-    # adapter ``self.model`` carries it).  Subclasses add deprecated aliases.
+    # adapter ``self.model`` carries it).
     _not_params = EXECUTION_PARAMS | MODEL_PARAMS
 
     def __init__(self, model, *, batch_size=None, preprocess=None, outputs="auto", progress=False):
@@ -156,19 +156,6 @@ class Explainer:
     def params(self) -> dict:
         """The settings that determine the map, JSON-ready (no ``batch_size``, ``progress``, ``preprocess``)."""
         return params_from(self, exclude=self._not_params)
-
-    @staticmethod
-    def _occluder_alias(occluder, value, cls_name):
-        """``value=`` (deprecated) is the old spelling of a numeric ``occluder=``."""
-        if value is None:
-            return check_occluder(occluder)
-        import warnings
-        if not (isinstance(occluder, str) and occluder == "auto"):
-            raise ValueError(f"{cls_name}: give occluder= or the deprecated value=, not both "
-                             f"(got occluder={occluder!r}, value={value!r})")
-        warnings.warn(f"{cls_name}(value=...) is deprecated; use occluder={value!r}", DeprecationWarning,
-                      stacklevel=3)
-        return check_occluder(value)
 
     def _fill(self, x: np.ndarray) -> np.ndarray:
         """The occluder's fill image (H, W, C) for the prepared image ``x``."""

@@ -88,7 +88,7 @@ def test_reproduce_command_writes_the_report(tmp_path, monkeypatch):
     calls = []
     import saliency_widgets.reproduce as rep
     monkeypatch.setattr(rep, "reproduce", lambda out, **kw: calls.append((out, kw)))
-    assert main(["reproduce", "--out", str(tmp_path), "--quick", "--scenes", "7"]) == 0
+    assert main(["reproduce", "--out", str(tmp_path), "--tier", "test", "--scenes", "7"]) == 0
     assert main(["reproduce", "--out", str(tmp_path), "--tier", "quick"]) == 0
     assert calls == [(str(tmp_path), {"n_scenes": 7, "tier": "test"}), (str(tmp_path), {"n_scenes": None,
                                                                                          "tier": "quick"})]
