@@ -27,7 +27,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow]
+pytestmark = [pytest.mark.browser, pytest.mark.env, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parents[1]
 OUTPUT = ROOT / "test-output" / "browser"

@@ -24,7 +24,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ("README.md", "notebooks/README.md")
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.env, pytest.mark.slow]
 
 
 def shell_lines(text: str) -> list[str]:
