@@ -32,7 +32,7 @@ __all__ = ["CONFIG", "TIERS", "READINGS", "CONVERGENCE_REFERENCE", "standard_exp
 # Every method with a budget gets the same number of forward passes ("budget").
 CONFIG = {
     "single_seed": 2024, "multi_seed": 2025, "n_single": 200, "n_multi": 40,
-    "budget": 1000, "explainer_seed": 0,
+    "budget": 1000, "explainer_seed": 0, "protocol": "rise",
     "headline": ["mask-update-paper", "mask-update", "rise", "grad-cam", "lime", "occlusion", "center"],
     "conv_single": 100, "conv_multi": 100, "checkpoints": [125, 250, 500, 1000],
 }
@@ -85,7 +85,8 @@ def shipped_fingerprint(cfg: dict | None = None) -> dict:
                               checkpoints=[PROBE_BUDGET // 4, PROBE_BUDGET // 2, PROBE_BUDGET])
     study = {name: {k: row[k] for k in ("pointing", "correlation", "hits")} for name, row in study.items()}
     return {
-        "single": table_fingerprint(headline, M.METRICS, {}, {"single": (cfg["single_seed"], (1, 1))}),
+        "single": table_fingerprint(headline, M.METRICS, {"protocol": cfg["protocol"]},
+                                    {"single": (cfg["single_seed"], (1, 1))}),
         "multi": table_fingerprint(headline, MULTI_METRICS, {}, {"multi": (cfg["multi_seed"], (2, 3))}),
         "convergence": table_fingerprint(readings, ("pointing",), {},
                                          {"single": (cfg["single_seed"], (1, 1)),
@@ -256,7 +257,8 @@ def comparison_data(explainers, model, images, objects, methods=None):
         scores.append({})
         for name in names:
             exp = explainers[name].explain(x, obj.label)
-            ins, dele = M.insertion(adapter, x, exp.raw, obj.label), M.deletion(adapter, x, exp.raw, obj.label)
+            ins = M.insertion(adapter, x, exp.raw, obj.label, protocol=CONFIG["protocol"])
+            dele = M.deletion(adapter, x, exp.raw, obj.label, protocol=CONFIG["protocol"])
             maps[-1][name], scores[-1][name] = exp.saliency, (ins.auc, dele.auc)
             if i == 0:
                 curves[name] = (ins, dele)
@@ -324,7 +326,8 @@ def estimate_seconds(first: dict, counts: dict) -> float:
 def _timed_first(explainers, model, single, multi, conv_cases, cfg, paths) -> dict:
     """Seconds of the first item of each study.  The scene rows are kept (the run resumes from them)."""
     t = time.perf_counter()
-    evaluate(explainers, single.images[:1], single.objects[:1], progress=False, sanity=False, results=paths[0])
+    evaluate(explainers, single.images[:1], single.objects[:1], progress=False, sanity=False, results=paths[0],
+             protocol=cfg["protocol"])
     first = {"single": time.perf_counter() - t}
     t = time.perf_counter()
     rows = evaluate(explainers, multi.images[:1], multi.objects[:1], progress=False, sanity=False,
@@ -387,7 +390,8 @@ def reproduce(out: str, *, tier: str = "full", n_scenes: int | None = None, prog
     estimate = _announce(tier, cfg, first, counts)
 
     # 1. pointing game, box IoU and insertion/deletion over single- and multi-object scenes
-    rows_single = evaluate(explainers, single.images, single.objects, progress=progress, results=paths[0])
+    rows_single = evaluate(explainers, single.images, single.objects, progress=progress, results=paths[0],
+                           protocol=cfg["protocol"])
     rows_multi = evaluate(explainers, multi.images, multi.objects, progress=progress, metrics=MULTI_METRICS,
                           results=paths[1])
     _write(out, "pointing.md", _pointing_markdown(cfg, note, single, multi, rows_single, rows_multi))

@@ -62,6 +62,10 @@ def add_parser(subparsers):
     p.add_argument("--difficult-flags", default=None, help="TorchRay's difficult-flag file (default: EBP's rule)")
     p.add_argument("--metrics", default="pointing,pointing_strict", help="comma-separated evaluate() metrics")
     p.add_argument("--tolerance", type=int, default=15, help="pointing tolerance in pixels of the model input")
+    from ..metrics.causal import PROTOCOL, PROTOCOLS
+    p.add_argument("--protocol", default=PROTOCOL, choices=PROTOCOLS,
+                   help="insertion/deletion protocol (default: rise, RISE's code: gkern blur padded with the "
+                        "occluder, RISE's AUC; gauss-reflect: reflected Gaussian blur, trapezoid AUC)")
     p.add_argument("--limit", type=int, default=None, help="only the first N images (a quick try)")
     p.add_argument("--scheduler", default=None, help="a Dask scheduler address (tcp://host:8786)")
     p.add_argument("--workers", type=int, default=None,
@@ -171,6 +175,7 @@ def run(args) -> int:
     if unmapped:
         print(f"note: classes without a model class are not scored: {unmapped}", file=sys.stderr)
     common = dict(metrics=metrics, results=args.out, progress=not args.no_progress, tolerance=args.tolerance,
+                  protocol=args.protocol,
                   overwrite=args.force_new)
     try:
         rows = _evaluate(args, methods, ds, factory, common)

@@ -67,8 +67,9 @@ def _scores(explainer, model, image, label, mask, boxes, mset, occluder) -> dict
                                    iou_rule=mset["iou_rule"], iou_threshold=mset["iou_threshold"], tie_seed=tie)
     row.update({ROW_KEY.get(k, k): v for k, v in scores.items()})
     if "insertion" in metrics:
-        row["insertion"] = M.insertion(model, image, raw, label, step=mset["step"], tie_seed=tie).auc
+        row["insertion"] = M.insertion(model, image, raw, label, step=mset["step"], occluder=occluder, tie_seed=tie,
+                                       protocol=mset.get("protocol", M.PROTOCOL)).auc
     if "deletion" in metrics:
         row["deletion"] = M.deletion(model, image, raw, label, step=mset["step"], occluder=occluder,
-                                     tie_seed=tie).auc
+                                     tie_seed=tie, protocol=mset.get("protocol", M.PROTOCOL)).auc
     return row

@@ -8,6 +8,7 @@ import numpy as np
 from .. import metrics as M
 from ..metrics.intervals import (BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED, bootstrap_mean_ci, bootstrap_pointing_ci,
                                  wilson_interval)
+from ..metrics.causal import protocol_text
 from ..metrics.names import ALL_METRICS, ROW_KEY
 
 _MEANS = ("box_iou", "insertion", "deletion", "energy", "energy_centred")  # summarised as bootstrap means
@@ -69,10 +70,13 @@ class Results(list):
         region = f"≥ {thr:g} of min-max raw" if rule == "fraction" else f"top {100 * thr:g}% of raw"
         occ = m.get("occluder", "auto")
         occ = f"{occ:g}" if isinstance(occ, (int, float)) else occ
+        # a file written before the protocol was recorded was scored with the earlier default
+        protocol = m.get("protocol", "gauss-reflect")
         return {"pointing": f"pointing ({tol:g} px) [95% CI]", "pointing_strict": "pointing (strict) [95% CI]",
-                "box_iou": f"box IoU ({region})", "insertion": "insertion AUC ↑ (gauss-reflect blur start, not RISE's gkern)",
-                "deletion": f"deletion AUC ↓ (occluder {occ})", "energy": "energy share in box (Rao)",
-                "energy_centred": "centred energy share in box"}
+                "box_iou": f"box IoU ({region})",
+                "insertion": f"insertion AUC ↑ ({protocol_text(protocol)}, occluder {occ})",
+                "deletion": f"deletion AUC ↓ ({protocol_text(protocol, 'deletion')}, occluder {occ})",
+                "energy": "energy share in box (Rao)", "energy_centred": "centred energy share in box"}
 
     def to_markdown(self) -> str:
         summary = self.summary()
