@@ -29,6 +29,7 @@ import numpy as np
 from . import metrics as M
 from .explanation import Explanation
 from .models import as_model
+from .plotting.colorbar import display_range
 from .registry import build_checked, get_method, label_of
 from .truth import truth_by_class
 
@@ -98,7 +99,9 @@ class MethodRun:
     label : str, what the explainer that runs is called (``label_of(explainer, budget=True)``).
     budget : int, forward passes the explainer will spend (0: no budget, e.g. Grad-CAM).
     result : Explanation or None, the latest (partial or final) map.
-    snapshots : list of (n_forward, saliency float16 (H, W), mask float16 (H, W) or None, trace length).
+    snapshots : list of (n_forward, saliency float16 (H, W), mask float16 (H, W) or None, trace length,
+        display range: the raw values drawn as 0 and 1 (:func:`~saliency_widgets.plotting.colorbar.display_range`)
+        or None).
     status : "running" | "done" | "stopped" | "error"
     metrics : dict, pointing/IoU against the target's truth (when there is one) and insertion/deletion.
     curves : dict, {"insertion": Curve, "deletion": Curve} once computed.
@@ -157,6 +160,7 @@ class RunState:
     phase: str = "map"               # "map" | "curves" | "done"
     curve: tuple | None = None       # (method index, "insertion" | "deletion") being computed
     curves_stopped: bool = False     # Stop (or a restart) came while the curves were computed
+    started: float = 0.0             # time.perf_counter() at the request (what seconds count from)
 
     @property
     def result(self) -> Explanation | None:
@@ -403,7 +407,7 @@ class ExplainSession:
                     self._stop.clear()
                 t0 = self._requested_at
                 self._runs += 1
-                state = RunState(request=request, number=self._runs)
+                state = RunState(request=request, number=self._runs, started=t0)
                 self.last = state
             try:
                 self._run_one(state, t0)
@@ -509,7 +513,8 @@ class ExplainSession:
             return
         snap = (exp.n_forward, exp.saliency.astype(np.float16),
                 None if exp.mask is None else exp.mask.astype(np.float16),
-                0 if exp.trace is None else len(exp.trace))
+                0 if exp.trace is None else len(exp.trace),
+                None if getattr(exp, "no_signal", False) else display_range(exp.saliency, exp.raw))
         if len(mrun.snapshots) >= self.snapshots:
             mrun.snapshots[-1] = snap  # the final state replaces the last one: never more than the limit
         else:
