@@ -7,8 +7,9 @@ map on the object score low, and each is visible in the map's numbers:
 - a *signed* map (LIME's coefficients, occlusion's score drops: negative where hiding a region raises the
   class score) puts the 50% line near or below 0 when its minimum is as far below 0 as its maximum is
   above: pixels of no importance pass, and the box around them spans the image;
-- a map broader than the object (smooth masks, windows or segments larger than the object), or with
-  pixels above the line away from it: the box around the region is larger than the object box.
+- a map broader than the object (smooth masks, windows or segments larger than the object), or a few
+  pixels above the line away from it (a noisy map): the box around the region is larger than the
+  object box; or only part of the object passes the line.
 """
 from __future__ import annotations
 
@@ -62,9 +63,10 @@ def iou_reason(raw, boxes, *, threshold: float = 0.5) -> str | None:
         return (f"signed map (min {lo:.3g}, max {hi:.3g}): the 50% line of its min-max range is {line:.3g}, "
                 f"so pixels of little importance pass it; {outside:.0%} of the region lies outside the "
                 f"object box and the box around it is {_size(rbox)} against the object's {_size(best)}")
-    if outside > 0.5:
-        return (f"{outside:.0%} of the region (pixels >= {line:.3g}, 50% of the min-max range) lies outside "
-                f"the object box: the box around it is {_size(rbox)} against the object's {_size(best)}")
+    if region.sum() < 0.5 * _area(rbox):  # a sparse region: a few pixels far apart stretch its box
+        return (f"the region (pixels >= {line:.3g}, 50% of the min-max range) is scattered: {outside:.0%} of it "
+                f"lies outside the object box, and the box around all of it is {_size(rbox)} against the "
+                f"object's {_size(best)}")
     if _area(rbox) > _area(best):
         return (f"the map is broader than the object: the region's box is {_size(rbox)} against the object's "
                 f"{_size(best)}")
