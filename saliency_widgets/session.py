@@ -260,6 +260,7 @@ class ExplainSession:
                  causal: bool = True, seed: int = 0, snapshots: int = 100, refresh_interval: float = 0.12,
                  batch_size: int | None = 16):
         self.model = as_model(model)
+        self.model.count_compiled = True  # every image counted, inside compiled device steps too
         self.image = np.asarray(image)
         self._x = self.model.prepare(self.image)
         self.probs = self.model.predict(self._x[None])[0]  # (K,) class probabilities of the image

@@ -137,15 +137,21 @@ class ArrayBackend:
     def to_numpy(self, a) -> np.ndarray:
         return np.asarray(self._to_numpy(a))
 
-    def count_images(self, batch) -> None:
+    @property
+    def traced(self) -> bool:
+        """True when compiled steps are traced (JAX, TensorFlow): their Python runs once per trace."""
+        return self._count_in_step is not None
+
+    def count_images(self, batch, *, in_traced: bool = True) -> None:
         """Count ``batch``'s images (leading axis) each time the step that calls this runs.
 
         Eager backends (NumPy, PyTorch) add at the call; a traced one (JAX, TensorFlow) compiles a host
-        callback into the step, so the count follows executions, a ``scan``'s iterations included.
+        callback into the step when ``in_traced``, so the count follows executions, a ``scan``'s
+        iterations included (without it, nothing is counted there).
         """
         if self._count_in_step is None:
             self.counter.add(batch.shape[0])
-        else:
+        elif in_traced:
             self._count_in_step(self.counter, batch)
 
     def counted(self) -> int:

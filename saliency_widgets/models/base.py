@@ -96,6 +96,9 @@ class ModelAdapter:
         # Images sent to the model (forward_count): on a device path the backend's counter (one per model),
         # on the host path this adapter's own, shared with its re-wraps (as_model(adapter, batch_size=...)).
         self.counter = self.backend.counter if self.backend.native else ForwardCounter()
+        # Count inside compiled steps too (a host callback per batch under jax.jit / tf.function): off by
+        # default, so the device paths' throughput is untouched; the widget's session turns it on.
+        self.count_compiled = False
 
     @property
     def forward_count(self) -> int:
@@ -103,8 +106,11 @@ class ModelAdapter:
 
         Counts this adapter's calls and those of its re-wraps (``as_model(adapter, batch_size=...)``,
         what the explainers make); on a device path every adapter of the same model shares one count.
-        Gradient methods reach the model through its framework's autodiff, not through the adapter: their
-        passes are not in this count.  Read it before and after some work for that work's passes.
+        On the host path and PyTorch's device path every image is counted. Inside a traced step (JAX,
+        TensorFlow on a device) images are counted only with :attr:`count_compiled` set (a host callback
+        at each execution; off by default so the device paths run as fast as before). Gradient methods
+        reach the model through its framework's autodiff, not through the adapter: their passes are not
+        in this count.  Read it before and after some work for that work's passes.
         """
         return self.backend.counted() if self.backend.native else self.counter.value
 
@@ -162,6 +168,7 @@ class ModelAdapter:
         be = self.backend
         xp = be.xp
         bs = self.batch_size
+        counted = self.count_compiled
         if not be.native:
             fwd, soft = self.predict, False
         else:
@@ -170,7 +177,7 @@ class ModelAdapter:
         def scores(batch, target_idx):
             n = batch.shape[0]
             if be.native:  # the host path counts in _call
-                be.count_images(batch)
+                be.count_images(batch, in_traced=counted)
             if be.native and n is not None and n > bs:  # e.g. more chains than batch_size: chunked calls
                 out = xp.concat([fwd(batch[i:i + bs]) for i in range(0, n, bs)], axis=0)
             else:
@@ -186,7 +193,9 @@ class ModelAdapter:
     def compile_step(self, name: str, make, *static):
         """``make(xp, scores)`` compiled once per model, softmax decision, batch size and ``static`` settings."""
         be = self.backend
-        return be.compile((name, bool(self._softmax), self.batch_size) + tuple(static), make(be.xp, self.scores_fn()))
+        counted = ("counted",) if self.count_compiled and be.traced else ()  # a step with the count's callback
+        return be.compile((name, bool(self._softmax), self.batch_size) + tuple(static) + counted,
+                          make(be.xp, self.scores_fn()))
 
     def path_scores(self, x_start: np.ndarray, x_finish: np.ndarray, order: np.ndarray, counts: np.ndarray,
                     target: int) -> np.ndarray:

@@ -1,8 +1,10 @@
 """The two bqplot charts: the target's probability during the run, and insertion/deletion after it.
 
-A chart with nothing to draw is hidden (``figure.layout.display = "none"``), not shown empty: the
-probability chart for methods that keep no trace of it, the curves before they are computed or when
-they are switched off. In compare mode the lines carry the method's colour (its panel's swatch) and a
+A chart with nothing to draw is hidden, not shown empty: the probability chart for methods that keep no
+trace of it, the curves before they are computed or when they are switched off. Each chart sits in its
+own ``box``, which holds the figure only while it is shown (``shown``): a bqplot figure drawn while
+hidden by CSS keeps a zero-size plot area, so the figure is taken out of the page instead, and laid out
+afresh when it comes back. In compare mode the lines carry the method's colour (its panel's swatch) and a
 short legend label, the registry key, inside the plot area; the panels carry the full labels.
 """
 from __future__ import annotations
@@ -17,10 +19,27 @@ _MARGIN = dict(top=40, bottom=40, left=50, right=20)
 #: legend text inside the plot area, small enough for a few short labels
 LEGEND_TEXT = {"font-size": "10px"}
 LEGEND_STYLE = {"fill": "white", "fill-opacity": "0.8", "stroke": "#ccc"}
+#: a title that fits the chart's width (bqplot's default is larger)
+TITLE_STYLE = {"font-size": "13px"}
+SIZE = dict(width="460px", height="240px")
 
 
-def _show(figure, visible: bool) -> None:
-    figure.layout.display = None if visible else "none"
+class _Chart:
+    """What both charts share: a box that holds the figure while it has something to draw."""
+
+    figure: bq.Figure
+
+    def _make_box(self) -> None:
+        self.box = W.Box([], layout=W.Layout(min_width="0"))
+
+    @property
+    def shown(self) -> bool:
+        """Whether the figure is on the page (it is, exactly while it has lines to draw)."""
+        return bool(self.box.children)
+
+    def _show(self, visible: bool) -> None:
+        if visible != self.shown:
+            self.box.children = (self.figure,) if visible else ()
 
 
 def trace_passes(n_trace: int, n_forward: int, chains: int | None) -> np.ndarray:
@@ -44,7 +63,7 @@ def _line(xs, ys, color, label, **kw):
     return bq.Lines(x=np.zeros(0), y=np.zeros(0), scales={"x": xs, "y": ys}, colors=[color], labels=[label], **kw)
 
 
-class ScoreChart:
+class ScoreChart(_Chart):
     """p(target) of the first chain against forward passes (the budget slider's unit); one line per traced
     method in compare mode, with a legend.  ``line`` is the first method's line (always the same mark).
     Hidden while no method has a trace to draw."""
@@ -56,17 +75,18 @@ class ScoreChart:
         self.lines = [self.line]
         self.figure = bq.Figure(
             marks=[self.line], title="p(target), first chain",
-            axes=[bq.Axis(scale=self.xs, label="forward passes (all chains)"),
+            axes=[bq.Axis(scale=self.xs, label="forward passes (all chains)", tick_format="~s"),  # 1k, not 1000
                   bq.Axis(scale=self.ys, side="left", label="p(target)")],
-            layout=W.Layout(width="420px", height="240px", display="none"), fig_margin=_MARGIN,
+            layout=W.Layout(**SIZE), fig_margin=_MARGIN, title_style=TITLE_STYLE,
             legend_location="bottom-right", legend_text=LEGEND_TEXT, legend_style=LEGEND_STYLE)
+        self._make_box()
 
     def clear(self):
         with self.figure.hold_sync():
             for line in self.lines:
                 line.x, line.y = np.zeros(0), np.zeros(0)
             self.figure.marks = [self.line]
-            _show(self.figure, False)
+            self._show(False)
 
     def show(self, trace, n_forward: int, chains: int | None):
         """One method's trace (single mode)."""
@@ -92,10 +112,10 @@ class ScoreChart:
             marks = self.lines[:max(1, len(series))]
             if list(self.figure.marks) != marks:
                 self.figure.marks = marks
-            _show(self.figure, bool(series))
+            self._show(bool(series))
 
 
-class CausalChart:
+class CausalChart(_Chart):
     """Insertion (solid) and deletion (dashed) curves, one 1-D line each (a 2-D Lines mark did not render in
     the browser); in compare mode two lines per method in the method's colour, one legend entry per method
     (the solid line; the title says which is which).  ``insertion`` and ``deletion`` are the first method's
@@ -111,8 +131,9 @@ class CausalChart:
             marks=[self.insertion, self.deletion], title="insertion / deletion",
             axes=[bq.Axis(scale=self.xs, label="fraction of pixels"),
                   bq.Axis(scale=self.ys, side="left", label="p(target)")],
-            layout=W.Layout(width="420px", height="240px", display="none"), fig_margin=_MARGIN,
+            layout=W.Layout(**SIZE), fig_margin=_MARGIN, title_style=TITLE_STYLE,
             legend_location="right", legend_text=LEGEND_TEXT, legend_style=LEGEND_STYLE)
+        self._make_box()
 
     def clear(self):
         with self.figure.hold_sync():
@@ -121,14 +142,14 @@ class CausalChart:
                     line.x, line.y = np.zeros(0), np.zeros(0)
             self.figure.marks = [self.insertion, self.deletion]
             self.figure.title = "insertion / deletion"
-            _show(self.figure, False)
+            self._show(False)
 
     def show(self, curves: dict, *, passes: int):
         """One method's curves (single mode): green insertion, red deletion, the AUCs and the forward passes
         they took (``passes``) in the title."""
         ins, dele = curves["insertion"], curves["deletion"]
         self.show_many([(None, curves, None)], passes=passes)
-        self.figure.title = f"insertion AUC {ins.auc:.3f} ↑ / deletion AUC {dele.auc:.3f} ↓ (extra: {passes} passes)"
+        self.figure.title = f"insertion AUC {ins.auc:.3f} ↑, deletion {dele.auc:.3f} ↓ · {passes} extra passes"
 
     def show_many(self, series, *, passes: int):
         """``[(legend label or None, {"insertion": Curve, "deletion": Curve}, colour)]``: a method's colour,
@@ -149,5 +170,5 @@ class CausalChart:
                         line.display_legend = kind == "insertion" or not many
             self.figure.marks = [line for pair in self.pairs[:max(1, len(series))] for line in pair]
             if many:
-                self.figure.title = f"insertion ↑ solid, deletion ↓ dashed (extra: {passes} passes)"
-            _show(self.figure, bool(series))
+                self.figure.title = f"insertion ↑ solid, deletion ↓ dashed · {passes} extra passes"
+            self._show(bool(series))

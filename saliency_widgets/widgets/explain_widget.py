@@ -183,7 +183,7 @@ class ExplainWidget(W.VBox):
             W.HBox([c.play, c.step_slider, v.step_label]),
             W.HBox([c.opacity, c.cmap]),
             v.metrics_html,
-            W.HBox([v.score_chart.figure, v.causal_chart.figure]),
+            W.HBox([v.score_chart.box, v.causal_chart.box]),
             W.HBox([c.save_path, c.save_button]),
         ], layout=W.Layout(border="1px solid #ddd", padding="6px"))
         self.add_class("saliency-explain-widget")

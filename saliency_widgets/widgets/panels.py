@@ -89,7 +89,7 @@ def metrics_html(metrics: dict, *, n_boxes: int, reason: str | None = None) -> s
     if reason and "box_iou" in metrics:
         text += (f"<br/><span class='saliency-iou-reason' style='color:#555'>box IoU {metrics['box_iou']:.2f} "
                  f"is low: {html.escape(reason)}</span>")
-    return text
+    return f"<div style='line-height:1.4'>{text}</div>" if text else ""
 
 
 def map_reason(result, boxes) -> str | None:
@@ -112,7 +112,7 @@ class ColorBar(W.VBox):
         self.cmap = None
         self.scale: tuple[float, float] | None = None
         self.strip = W.Image(format="png", layout=W.Layout(width=f"{self.width}px", height="10px"))
-        self.ticks = W.HTML(layout=W.Layout(width=f"{self.width}px"))
+        self.ticks = W.HTML(layout=W.Layout(width=f"{self.width}px", margin="0"))
         super().__init__(children=[self.strip, self.ticks], layout=W.Layout(width=f"{self.width}px"))
         self.add_class("saliency-colorbar")
         self.show(None, cmap=cmap)
@@ -149,8 +149,9 @@ def ticks_html(scale, *, blank: bool = False) -> str:
         words = f"display (raw); raw ≤ {scale[0]:.3g} is drawn as 0"
         cells = [f"{d:g} ({r:.3g})" for d, r in ticks]
     spans = "".join(f"<span>{html.escape(c)}</span>" for c in cells)
-    return (f"<div style='display:flex;justify-content:space-between;font-size:11px;line-height:1.2'>{spans}</div>"
-            f"<div style='font-size:11px;color:#555;line-height:1.2'>{html.escape(words)}</div>")
+    return (f"<div style='display:flex;justify-content:space-between;font-size:11px;line-height:1.3;"
+            f"padding-right:2px'>{spans}</div>"
+            f"<div style='font-size:11px;color:#555;line-height:1.3'>{html.escape(words)}</div>")
 
 
 class MapPanel(W.VBox):
@@ -165,8 +166,11 @@ class MapPanel(W.VBox):
         # instead of widening their panel.
         self.label = title
         swatch = f"<span style='color:{color}'>■</span> " if color else ""
-        self.title = W.HTML(f"{swatch}<b>{html.escape(title)}</b>", layout=W.Layout(width="100%"))
+        # two lines' height for every title: the images of a row line up when a long label wraps
+        self.title = W.HTML(f"<div style='line-height:1.3;min-height:2.6em'>{swatch}<b>{html.escape(title)}</b></div>",
+                            layout=W.Layout(width="100%"))
         self.image = W.Image(value=blank_png, format="png")
+        self.image.add_class("saliency-panel-map")
         self.colorbar = ColorBar(width=image_width or width - 8, cmap=cmap)
         self.progress = W.IntProgress(value=0, min=0, max=1, layout=W.Layout(width="95%"))
         self.metrics = W.HTML(value="", layout=W.Layout(width="100%"))

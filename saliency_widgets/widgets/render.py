@@ -35,7 +35,7 @@ def snapshots_text(passes) -> str:
         return "no snapshots yet"
     shown = passes if len(passes) <= 4 else passes[:3] + ["…", passes[-1]]
     word = "snapshot" if len(passes) == 1 else "snapshots"
-    return f"{len(passes)} {word} for replay, at passes {', '.join(str(p) for p in shown)}"
+    return f"{len(passes)} {word} at passes {', '.join(str(p) for p in shown)}"
 
 
 def passes_text(run) -> str:
@@ -67,7 +67,7 @@ class RunView:
         self.step_slider, self.play = step_slider, play
         self.progress = W.IntProgress(value=0, min=0, max=1, description="progress", layout=W.Layout(width="320px"))
         self.status = W.HTML(value=READY)
-        self.step_label = W.Label(value="")
+        self.step_label = W.HTML(value="", layout=W.Layout(flex="1 1 0", min_width="200px"))  # wraps, never cut
         self.metrics_html = W.HTML(value="")
         self.overlay_image = W.Image(format="png")
         self.mask_image = W.Image(format="png")
@@ -225,10 +225,11 @@ class RunView:
         index, kind = run.curve or (0, "insertion")
         method = run.methods[index]
         self.status.value = (
-            f"map done: {run.map_passes} forward passes in {run.map_seconds:.1f} s; now the insertion/deletion "
-            f"curves (extra work, off with the “insertion/deletion curves” box before a run): {kind} curve of "
-            f"<b>{esc(method.label)}</b> for <b>{esc(self.labels[run.request.target])}</b> · {run.curve_passes} "
-            f"forward passes so far · {time.perf_counter() - run.started:.1f} s")
+            f"computing the insertion/deletion curves (extra work after the map; untick “insertion/deletion "
+            f"curves” before a run to skip them): {kind} curve of <b>{esc(method.label)}</b> for "
+            f"<b>{esc(self.labels[run.request.target])}</b> · map: {run.map_passes} forward passes in "
+            f"{run.map_seconds:.1f} s · curves: {run.curve_passes} forward passes so far · "
+            f"{time.perf_counter() - run.started:.1f} s")
 
     def finish(self, run, *, truth_boxes) -> None:
         """Draw the end of ``run``; ``truth_boxes`` is ``{class: [object boxes]}`` (the metrics' label counts them)."""

@@ -106,7 +106,8 @@ def test_the_jax_device_path_counts_executions_not_traces(wrap):
         return s / s.sum(axis=1, keepdims=True)
 
     model = as_model(quadrants, framework="jax")
-    assert model.backend.native
+    assert model.backend.native and model.backend.traced
+    model.count_compiled = True  # what the widget's session sets
     if wrap == "scan":  # blocks of several batches per compiled call, as on an accelerator
         model.backend.pixels_per_dispatch = 4 * 16 * 16 * 16
     explain_and_curves(model)
@@ -129,5 +130,30 @@ def test_the_tensorflow_device_path_counts_executions_not_traces():
 
     host = CountingQuadrants()
     model = ModelAdapter(host, backend=tf_backend(quadrants))
+    model.count_compiled = True
     explain_and_curves(model)
     assert seen.value > 100 and model.forward_count == seen.value + host.images
+
+
+def test_compiled_steps_get_no_callback_unless_asked():
+    """The device paths' throughput is left alone by default: no host callback in a traced step (its
+    images are then not counted), and a counted step is compiled apart from an uncounted one."""
+    jax = pytest.importorskip("jax")
+    jnp = pytest.importorskip("jax.numpy")
+    seen = ForwardCounter()
+
+    def quadrants(x):
+        jax.debug.callback(functools.partial(seen.add, x.shape[0]))
+        a = x[:, :8, :8].mean(axis=(1, 2, 3))
+        return jnp.stack([a, 1 - a], axis=1)
+
+    model = as_model(quadrants, framework="jax", outputs="probabilities")
+    Rise(model, masks=100, grid=4, seed=0, batch_size=16).explain(IMAGE, 0)
+    jax.effects_barrier()
+    assert seen.value >= 100 and model.forward_count == 1  # only the host-path prediction of the image
+    assert not any("counted" in k for k in model.backend._compiled)
+    counted = as_model(model, batch_size=16)
+    counted.count_compiled = True
+    before = model.forward_count
+    Rise(counted, masks=100, grid=4, seed=0, batch_size=16).explain(IMAGE, 0)
+    assert model.forward_count - before == 101 and any("counted" in k for k in model.backend._compiled)

@@ -337,7 +337,7 @@ def test_compare_mode_shows_every_method_with_its_own_progress_and_numbers():
     # each panel names the reading and the forward passes that ran (the labels are computed, not written)
     assert [p.label for p in panels] == [f"{METHODS['mask-update'].label} @ 640 steps",
                                          f"{METHODS['rise'].label} @ 640 masks", METHODS['occlusion'].label]
-    assert all(p.title.value.endswith(f"<b>{p.label}</b>") for p in panels)  # after the chart colour's swatch
+    assert all(f"</span> <b>{p.label}</b>" in p.title.value for p in panels)  # after the chart colour's swatch
     run = w.session.last
     for p, m in zip(panels, run.methods):
         assert m.status == "done" and p.progress.value == p.progress.max == max(1, m.budget)

@@ -78,7 +78,7 @@ def test_the_curves_can_be_switched_off_before_the_run_and_are_called_extra_work
     assert w.wait(60)
     assert w.passes == {"map": 101, "curves": 0, "total": model.images - before}
     assert "curves" not in text(w.status.value) and "101 forward passes" in text(w.status.value)
-    assert w.curves == {} and w.causal_figure.layout.display == "none"  # no curves: no empty chart
+    assert w.curves == {} and not w.view.causal_chart.shown  # no curves: no empty chart
 
 
 def _boxes(widget):
@@ -112,8 +112,8 @@ def test_the_status_line_shows_progress_while_running_and_says_when_the_curves_r
     running = seen["update"][0]
     assert running.startswith("running RISE @ 200 masks") and "/200" in running and "forward passes so far" in running
     curves = seen["curves"]
-    assert [c.split(": ")[2].split(" curve")[0] for c in curves][:1] == ["insertion"]
-    assert all("extra work" in c and "map done: 201 forward passes" in c for c in curves)
+    assert [c.split("): ")[1].split(" curve")[0] for c in curves] == ["insertion", "deletion"]
+    assert all("extra work" in c and "map: 201 forward passes in" in c and "done" not in c for c in curves)
 
 
 def test_the_docstring_example_runs():
@@ -231,7 +231,7 @@ def test_replay_label_states_the_actual_snapshot_passes():
     first = w.session.last.methods[0]
     passes = [s[0] for s in first.snapshots]
     label = w.step_label.value
-    n, listed = re.search(r"(\d+) snapshots for replay, at passes (.*)$", label).groups()
+    n, listed = re.search(r"(\d+) snapshots at passes (.*)$", label).groups()
     assert int(n) == len(passes) and passes[-1] == 2000
     shown = [int(v) for v in listed.replace("…", "").split(",") if v.strip()]
     assert shown == passes[:3] + passes[-1:] if len(passes) > 4 else shown == passes
@@ -274,16 +274,15 @@ def test_the_reason_is_given_exactly_when_the_box_iou_is_low(method):
 def test_every_chart_is_populated_or_hidden_in_compare_mode(methods, causal):
     w = make(compare=methods, causal=causal)
     w.budget_slider.value = 300
-    assert all(f.layout.display == "none" for f in (w.score_figure, w.causal_figure))  # before a run: no data
+    charts = (w.view.score_chart, w.view.causal_chart)
+    assert not any(c.shown for c in charts)  # before a run: no data
     w.run()
     assert w.wait(60) and w.error is None, w.error
-    for figure in (w.score_figure, w.causal_figure):
-        shown = figure.layout.display != "none"
-        filled = [len(m.y) > 0 for m in figure.marks]
-        assert (shown and all(filled)) or (not shown and not any(filled)), (figure.title, shown, filled)
+    for chart in charts:
+        filled = [len(m.y) > 0 for m in chart.figure.marks]
+        assert (chart.shown and all(filled)) or (not chart.shown and not any(filled)), (chart.figure.title, filled)
     traced = any(m.result.trace is not None for m in w.session.last.methods)
-    assert (w.score_figure.layout.display != "none") == traced
-    assert (w.causal_figure.layout.display != "none") == causal
+    assert w.view.score_chart.shown == traced and w.view.causal_chart.shown == causal
 
 
 def test_a_single_method_without_a_trace_hides_the_probability_chart():
@@ -292,11 +291,11 @@ def test_a_single_method_without_a_trace_hides_the_probability_chart():
     w.budget_slider.value = 200
     w.run()
     assert w.wait(60)
-    assert w.score_figure.layout.display == "none" and not any(len(m.y) for m in w.score_figure.marks)
+    assert not w.view.score_chart.shown and not any(len(m.y) for m in w.score_figure.marks)
     w.method_dropdown.value = "mask-update"
     w.run()
     assert w.wait(60)
-    assert w.score_figure.layout.display != "none" and len(w.score_line.y) > 0
+    assert w.view.score_chart.shown and len(w.score_line.y) > 0
 
 
 def test_an_error_shows_in_the_status_and_the_widget_keeps_working():
