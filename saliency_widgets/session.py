@@ -253,7 +253,8 @@ class ExplainSession:
 
     Forward passes are counted by the model adapter as images are sent to the model
     (``ModelAdapter.forward_count``), per method and phase: ``RunState.map_passes``, ``curve_passes``,
-    ``forward_passes``.
+    ``forward_passes``. The session sets ``count_compiled`` on its adapter, so the images of compiled
+    device steps (JAX, TensorFlow on a GPU) are counted too, by a host callback per batch.
     """
 
     def __init__(self, model, image, *, listener: Callable | None = None, truth=None,
