@@ -1,8 +1,4 @@
 """saliency_widgets: see why an image classifier decided what it did, inside Jupyter."""
-from . import moved
-
-moved.install()  # old paths of moved modules (saliency_widgets.distributed, ...) keep working, with a warning
-
 from .evaluation import Results, evaluate
 from .explainers import (CenterBaseline, Explainer, GradCam, Gradient, GuidedBackprop, IntegratedGradients, Lime,
                          MaskUpdate, Occlusion, Rise, SmoothGrad)

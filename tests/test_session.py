@@ -246,7 +246,7 @@ def test_compare_mode_runs_every_method_with_its_own_progress_and_metrics():
 @pytest.mark.parametrize("choice,match", [
     (MethodChoice("rise", 200, {"chains": 4}), "offers no setting"),
     (MethodChoice("rise", 200, {"grid": 99}), "outside its range"),
-    (MethodChoice("rise", 5), "outside its range"),
+    (MethodChoice("rise", 0), "outside its range"),
     (MethodChoice("magic"), "unknown method"),
 ])
 def test_bad_requests_raise_clear_errors(choice, match):

@@ -32,7 +32,8 @@ from . import cluster
 from .methods import build_methods, resolve_methods
 from .results_file import (FORMAT, first_image, inputs_fingerprint, jsonable, merge_settings, model_prints,
                            read_results, write_results)
-from .score import ALL_METRICS, METRICS, MODEL_METRICS, score_image
+from ..metrics.names import ALL_METRICS, METRICS, MODEL_METRICS
+from .score import score_image
 from .sources import as_source
 from .tables import Results
 
@@ -76,7 +77,7 @@ def evaluate(explainers, images, truths=None, *, metrics=METRICS, results=None, 
         (image, class) entries (seed ``sanity_seed``) and flag failing metrics in the table.
     client : ``dask.distributed.Client`` or None, keyword-only
         Run shards of ``shard_size`` images on the cluster's workers
-        (:mod:`saliency_widgets.distributed`); rows stream back into ``results``.
+        (:mod:`saliency_widgets.evaluation.cluster`); rows stream back into ``results``.
         Needs ``model_factory``.  Without a client everything runs here.
     model_factory : picklable callable () -> model, keyword-only
         Each worker calls it once and keeps the model (models do not travel).

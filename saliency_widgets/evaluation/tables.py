@@ -8,7 +8,7 @@ import numpy as np
 from .. import metrics as M
 from ..metrics.intervals import (BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED, bootstrap_mean_ci, bootstrap_pointing_ci,
                                  wilson_interval)
-from .score import ALL_METRICS
+from ..metrics.names import ALL_METRICS, ROW_KEY
 
 _MEANS = ("box_iou", "insertion", "deletion", "energy", "energy_centred")  # summarised as bootstrap means
 
@@ -89,7 +89,7 @@ class Results(list):
             for key, _ in cols:
                 if key not in s:
                     cells.append("–")
-                elif key in ("pointing", "pointing_strict"):
+                elif key in ROW_KEY:
                     lo, hi = s[key + "_ci"]
                     mark = " †" if s[key + "_ci_kind"] == "wilson" else ""
                     cells.append(f"{100 * s[key]:.1f}% [{100 * lo:.1f}, {100 * hi:.1f}]{mark}")
@@ -105,7 +105,7 @@ class Results(list):
         lines += ["", f"One row per (image, class present); maps ranked by `Explanation.raw`, ties in a random order "
                       f"(tie_seed={tie}). Intervals: 95% percentile bootstrap over images ({BOOTSTRAP_RESAMPLES} "
                       f"resamples, seed {BOOTSTRAP_SEED}); pointing = mean of per-class hit rates (TorchRay)."]
-        if any(s.get(k + "_ci_kind") == "wilson" for s in summary for k in ("pointing", "pointing_strict")):
+        if any(s.get(k + "_ci_kind") == "wilson" for s in summary for k in ROW_KEY):
             lines.append("† every entry hit (or every entry missed): the bootstrap has no spread, so the interval "
                          "is Wilson's for the pooled proportion hits / entries.")
         errors = [r for r in self if "error" in r]

@@ -30,7 +30,6 @@ and the same pixel order (``rank_order``; RISE's own order is
 """
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -110,7 +109,7 @@ def _prepare(model, image, batch_size):
     return model, model.prepare(image)
 
 
-def deletion(model, image, saliency, target, *, step=None, occluder="auto", substrate=None, batch_size=None,
+def deletion(model, image, saliency, target, *, step=None, occluder="auto", batch_size=None,
              tie_seed=TIE_SEED, protocol="gauss-reflect") -> Curve:
     """Replace the most salient pixels by the occluder first, ``step`` at a time; lower AUC is better.
 
@@ -128,8 +127,6 @@ def deletion(model, image, saliency, target, *, step=None, occluder="auto", subs
         mean colour: what RISE's 0 in a normalised input is.  Deleting to black
         on a raw-pixel model leaves the object's silhouette, and a perfect map
         then loses to a random one (see :func:`~.sanity.sanity_check`).
-    substrate : float or array, keyword-only
-        Deprecated alias of ``occluder`` (a value in the model's input space).
     tie_seed : keyword-only
         Seed of the random order among equal map values.
     protocol : {"gauss-reflect", "rise"}, keyword-only
@@ -140,9 +137,6 @@ def deletion(model, image, saliency, target, *, step=None, occluder="auto", subs
     -------
     Curve with ceil(H*W/step) + 1 points; all forward passes batched.
     """
-    if substrate is not None:
-        warnings.warn("deletion(substrate=) is renamed occluder=", DeprecationWarning, stacklevel=2)
-        occluder = substrate
     _check_protocol(protocol)
     model, x = _prepare(model, image, batch_size)
     if isinstance(occluder, np.ndarray) and occluder.ndim == 3:

@@ -25,14 +25,14 @@ from ..metrics.causal import deletion, insertion
 from ..metrics.intervals import wilson_interval
 from ..metrics.grid_pointing import grid_energy
 from ..metrics.localization import box_iou
+from ..metrics.names import ALL_METRICS, METRICS, MODEL_METRICS
 from ..metrics.pointing import pointing_game
 from ..truth import box_of, truth_mask
 
 __all__ = ["sanity_check", "SanityResult", "SANITY_METRICS", "SANITY_THRESHOLD", "SANITY_RULE"]
 
-SANITY_METRICS = ("pointing", "pointing_strict", "box_iou", "insertion", "deletion")
-_ACCEPTED = SANITY_METRICS + ("energy", "energy_centred")  # the grid pointing game's, checked when asked for
-MODEL_METRICS = ("insertion", "deletion")
+SANITY_METRICS = METRICS  # evaluate()'s default metrics; the grid pointing game's are checked when asked for
+_ACCEPTED = ALL_METRICS
 #: a metric passes when the lower bound of the 95% Wilson interval of the perfect map's win rate is above this
 SANITY_THRESHOLD = 0.5
 SANITY_CONFIDENCE = 0.95

@@ -117,11 +117,13 @@ class Controls:
         spec = self.methods[self.method_dropdown.value]
         with hold(self.budget_slider, *self.option_sliders.values()):
             if spec.budget is not None:
-                lo, hi = spec.budget.low, spec.budget.high
+                # the slider offers up to ten times the interactive budget (within the declared range, which
+                # the constructor checks): a slider over 100,000 passes cannot pick a value by hand
+                lo, hi = spec.budget.low, min(spec.budget.high, 10 * spec.ui_budget)
                 self.budget_slider.min, self.budget_slider.max = 0, max(hi, self.budget_slider.max)
                 self.budget_slider.max, self.budget_slider.min = hi, lo
                 self.budget_slider.value = spec.ui_budget  # the interactive budget; the label shows it
-                self.budget_slider.step = max(1, lo // 2)
+                self.budget_slider.step = max(1, hi // 1000)
                 self.budget_slider.tooltip = f"{spec.budget_arg}: forward passes in total (all chains together)"
             self.apply_mode()
 

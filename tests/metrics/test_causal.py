@@ -48,13 +48,6 @@ def test_auto_occluder_is_the_image_mean_for_a_raw_pixel_model(scene):
         deletion(model, img, sal, 0, step=8, occluder=0).auc, abs=1e-3)
 
 
-def test_substrate_is_a_deprecated_alias(scene):
-    img, truth, model = scene
-    with pytest.warns(DeprecationWarning, match="occluder"):
-        old = deletion(model, img, truth.astype(float), 0, step=8, substrate=0.0)
-    assert old.auc == deletion(model, img, truth.astype(float), 0, step=8, occluder=0.0).auc
-
-
 def test_truth_beats_random_map(scene):
     img, truth, model = scene
     rand = np.random.default_rng(0).random((24, 24))

@@ -56,7 +56,8 @@ def test_a_metric_that_scores_every_map_the_same_fails():
                                            (20, 30, False), (22, 30, True)])
 def test_a_clear_majority_is_a_wilson_lower_bound_above_one_half(wins, n, passes):
     """4 of 4 passes (lower bound 0.51), 3 of 3 cannot (0.44); 20 of 30 is not clear (0.49), 22 of 30 is."""
-    from saliency_widgets.metrics import SanityResult, wilson_interval
+    from saliency_widgets.metrics import wilson_interval
+    from saliency_widgets.sanity import SanityResult
     res = SanityResult({"m": wins / n}, {"m": wins}, {"m": 0}, n)
     assert res.passed("m") is passes and (res.failed == []) is passes
     assert (wilson_interval(wins, n)[0] > 0.5) is passes

@@ -222,7 +222,9 @@ def test_any_class_by_name_or_index():
 def test_method_settings_follow_the_registry():
     w = make()
     w.method_dropdown.value = "rise"
-    assert w.budget_slider.max == METHODS["rise"].budget.high and w.budget_slider.value == 2000
+    spec = METHODS["rise"]
+    assert w.budget_slider.max == min(spec.budget.high, 10 * spec.ui_budget) and w.budget_slider.value == 2000
+    assert w.budget_slider.min == spec.budget.low
     assert w.chains_slider.layout.visibility == "hidden" and w.grid_slider.layout.visibility == "visible"
     w.method_dropdown.value = "lime"
     assert w.option_sliders["segments"].layout.visibility == "visible"
