@@ -19,7 +19,7 @@ widget_single_<frontend>.png, widget_compare_<frontend>.png, widget_midrun_lab.p
 timings to test-output/browser/browser_timing_<frontend>.json. With ``SW_WRITE_DOCS_IMAGES=1`` the mid-run
 screenshot is also written to docs/images/widget.png (the README's picture, kept under 300 KB)::
 
-    SW_WRITE_DOCS_IMAGES=1 python -m pytest tests/test_browser.py -k mid_run -p no:cacheprovider
+    SW_WRITE_DOCS_IMAGES=1 python -m pytest tests/test_browser.py -m browser -k mid_run -p no:cacheprovider
 """
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """The README's picture of the widget: docs/images/widget.png, written by the browser test.
 
-Regenerate it with ``SW_WRITE_DOCS_IMAGES=1 python -m pytest tests/test_browser.py -k mid_run`` (a screenshot
+Regenerate it with ``SW_WRITE_DOCS_IMAGES=1 python -m pytest tests/test_browser.py -m browser -k mid_run`` (a screenshot
 of ExplainWidget mid-run in JupyterLab, kept under 300 KB); this quick check only reads the file.
 """
 import io
