@@ -69,10 +69,8 @@ def evaluate(explainers, images, truths=None, *, metrics=METRICS, results=None, 
     tolerance : pointing-game tolerance in pixels, a hit needs distance < tolerance (strict: on the object)
     step : insertion/deletion pixels per step (default: the image width)
     iou_rule, iou_threshold : box IoU region of the min-max normalised raw map (see ``threshold_map``)
-    occluder : what deletion replaces pixels with, and (RISE's protocol) what pads insertion's blur (default "auto":
-        the model's mean colour, else the image's: RISE's normalised 0)
-    protocol : {"rise", "gauss-reflect"} of insertion and deletion (default RISE's, see
-        :mod:`saliency_widgets.metrics.causal`); the table's header names it
+    occluder : deleted pixels, and the padding of RISE's blur (default "auto": the model's mean colour, RISE's 0)
+    protocol : of insertion/deletion, "rise" (default) or "gauss-reflect" (:mod:`~saliency_widgets.metrics.causal`)
     tie_seed : seed of the random order among equal map values, in every metric
     model : the model insertion/deletion query (default: the first explainer's); not needed for
         pointing and box IoU
