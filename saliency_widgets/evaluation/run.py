@@ -67,13 +67,12 @@ def evaluate(explainers, images, truths=None, *, metrics=METRICS, results=None, 
         set is refused (the error names what differs).
     progress : bool, keyword-only (tqdm.auto: a widget in Jupyter, text in a terminal)
     tolerance : pointing-game tolerance in pixels, a hit needs distance < tolerance (strict: on the object)
-    step : insertion/deletion pixels per step (default: the image width)
-    iou_rule, iou_threshold : box IoU region of the min-max normalised raw map (see ``threshold_map``)
+    step, iou_rule, iou_threshold : insertion/deletion pixels per step (default: the image width); box IoU's
+        region of the min-max normalised raw map (``threshold_map``)
     occluder : deleted pixels, and the padding of RISE's blur (default "auto": the model's mean colour, RISE's 0)
     protocol : of insertion/deletion, "rise" (default) or "gauss-reflect" (:mod:`~saliency_widgets.metrics.causal`)
-    tie_seed : seed of the random order among equal map values, in every metric
-    model : the model insertion/deletion query (default: the first explainer's); not needed for
-        pointing and box IoU
+    tie_seed, model : the seed of the random order among equal map values (every metric); the model
+        insertion/deletion query (default: the first explainer's)
     sanity : bool, keyword-only
         Run :func:`~saliency_widgets.metrics.sanity_check` on the first ``sanity_images``
         (image, class) entries (seed ``sanity_seed``) and flag failing metrics in the table.
