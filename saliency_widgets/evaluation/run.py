@@ -66,7 +66,7 @@ def evaluate(explainers, images, truths=None, *, metrics=METRICS, results=None, 
         made with other settings, another model, preprocessing, input size or image
         set is refused (the error names what differs).
     progress : bool, keyword-only (tqdm.auto: a widget in Jupyter, text in a terminal)
-    tolerance : pointing-game tolerance in pixels, a hit needs distance < tolerance (strict: on the object)
+    tolerance : the pointing game's, in pixels: a hit needs distance < tolerance (strict: on the object)
     step, iou_rule, iou_threshold : insertion/deletion pixels per step (default: the image width); box IoU's
         region of the min-max normalised raw map (``threshold_map``)
     occluder : deleted pixels, and the padding of RISE's blur (default "auto": the model's mean colour, RISE's 0)
@@ -100,9 +100,8 @@ def evaluate(explainers, images, truths=None, *, metrics=METRICS, results=None, 
     """
     metrics, occluder, on_error = _check_options(metrics, occluder, on_error, client)
     source, needs_model = as_source(images, truths), any(m in MODEL_METRICS for m in metrics)
-    mset = {"metrics": list(metrics), "tolerance": tolerance, "step": step, "iou_rule": iou_rule,
-            "iou_threshold": iou_threshold, "occluder": occluder_param(occluder), "tie_seed": tie_seed,
-            "protocol": check_protocol(protocol), "map": "raw"}
+    mset = dict(metrics=list(metrics), tolerance=tolerance, step=step, iou_rule=iou_rule, iou_threshold=iou_threshold,
+                occluder=occluder_param(occluder), tie_seed=tie_seed, protocol=check_protocol(protocol), map="raw")
     run = _Methods(explainers, model, needs_model, client, model_factory, source, fingerprint=bool(results))
     current = dict(jsonable({"format": FORMAT, "metrics": mset, "explainers": run.specs}), inputs=run.inputs)
     header, stored_rows, settings, changed = _stored(results, current, overwrite=overwrite)
