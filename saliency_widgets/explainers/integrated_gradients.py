@@ -4,7 +4,6 @@ from __future__ import annotations
 import numpy as np
 
 from ..occluder import check_occluder, resolve_occluder
-from .base import check_positive_int
 from .declaration import Declaration
 from .gradient import GradientExplainer
 
@@ -97,21 +96,21 @@ class IntegratedGradients(GradientExplainer):
     """
 
     declarations = (Declaration("integrated-gradients", "Integrated Gradients ({steps} steps, {rule} rule)",
-                                budget="steps", budget_range=(1, 1000), needs_gradients=True,
+                                budget="steps", budget_range=(1, 10_000), needs_gradients=True,
                                 summary="Sundararajan et al. 2017: the gradient integrated from a baseline "
                                         "image, times the difference to it; reports its completeness error"),)
 
     def __init__(self, model, *, steps=128, baseline="zero", rule="gauss-legendre", differentiate="output",
                  batch_size=None, preprocess=None, outputs="auto", progress=False):
-        self.steps = check_positive_int("steps", steps)
+        self.steps = steps  # range-checked against the declaration by Explainer.__init__
         self.baseline = check_occluder(baseline)
         if not isinstance(rule, str) or rule not in RULES:
             raise ValueError(f"rule must be one of {RULES} (the path integral's quadrature), got {rule!r}")
-        if rule == "trapezoid" and self.steps < 2:
-            raise ValueError(f"the trapezoid rule needs steps >= 2 (both ends of the path), got steps={steps}")
         self.rule = rule
         super().__init__(model, differentiate=differentiate, batch_size=batch_size, preprocess=preprocess,
                          outputs=outputs, progress=progress)
+        if rule == "trapezoid" and self.steps < 2:
+            raise ValueError(f"the trapezoid rule needs steps >= 2 (both ends of the path), got steps={steps}")
 
     @property
     def budget(self) -> int:

@@ -133,8 +133,8 @@ def test_partial_maps_count_the_passes_and_only_the_final_map_checks_completenes
 
 
 @pytest.mark.parametrize("kwargs, error, match", [
-    ({"steps": 0}, ValueError, "steps must be >= 1"),
-    ({"steps": 2.5}, TypeError, "steps must be an integer"),
+    ({"steps": 0}, ValueError, r"steps=0 \(the budget\) is outside its range \[1, 10000\]"),
+    ({"steps": 2.5}, TypeError, r"steps=2.5 \(the budget\) must be an integer"),
     ({"baseline": "black"}, ValueError, "occluder must be one of"),
     ({"rule": "simpson"}, ValueError, r"rule must be one of \('midpoint', 'trapezoid', 'gauss-legendre'\)"),
     ({"rule": "trapezoid", "steps": 1}, ValueError, "the trapezoid rule needs steps >= 2"),
