@@ -144,7 +144,8 @@ def render(result) -> str:
     """RESULTS.md's section, from a stored result (what main writes, and what the test re-renders)."""
     m, sg, ig = result["meta"], result["smoothgrad"], result["integrated_gradients"]
     out = [SECTION, "", f"Command: `{m['command']}`  ",
-           f"Date: {m['date']}; git {m['git']}; machine: {m['machine']}, torch device cpu; took {m['seconds']:.0f} s.",
+           f"Date: {m['date']}; git {m['git']}; machine: {m['machine']}, torch device cpu, {m['threads']} thread(s); "
+           f"took {m['seconds']:.0f} s (load average {m['load']:.1f} at the start: the cores were shared).",
            "", f"EfficientNet-Lite0 on {len(m['photos'])} bundled photos with an ImageNet class "
            f"({', '.join(f'{p} (class {t})' for p, t in m['photos'].items())}), the photo's listed class the model "
            "scores highest as the target, the gradient of its logit.", ""]
@@ -211,15 +212,17 @@ def main(argv=None):
     args = parse(argv)
     git = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
                          cwd=HERE).stdout.strip()
-    t0 = time.perf_counter()
+    t0, load = time.perf_counter(), os.getloadavg()[0]  # other jobs on the machine slow the run down
     model = load_imagenet_model("efficientnet-lite0").eval()
     cases = photo_cases(model, None if args.photos is None else args.photos.split(","))
     sg = run_smoothgrad(model, cases, args)
     ig = run_integrated_gradients(model, cases, args)
-    meta = {"command": "python benchmarks/bench_gradients.py " + " ".join(sys.argv[1:] if argv is None else argv),
+    import torch
+    given = sys.argv[1:] if argv is None else argv
+    meta = {"command": " ".join(["python benchmarks/bench_gradients.py"] + list(given)),
             "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "git": git,
-            "machine": machine(), "seconds": time.perf_counter() - t0,
-            "photos": {name: target for name, _, target, _ in cases}}
+            "machine": machine(), "threads": torch.get_num_threads(), "load": load,
+            "seconds": time.perf_counter() - t0, "photos": {name: target for name, _, target, _ in cases}}
     result = json.loads(json.dumps({"meta": meta, "smoothgrad": sg, "integrated_gradients": ig}))
     text = render(result)
     print(text)
