@@ -384,3 +384,18 @@ def test_a_missing_extra_and_ctrl_c_end_in_one_line_not_a_traceback(tmp_path, ca
     src = _scene_png(tmp_path / "in.png")
     assert cli.main(["explain", str(src), "--out", str(tmp_path / "o.png")]) == status
     assert capsys.readouterr().err == line
+
+
+def test_explain_prints_the_maps_notes(tmp_path, capsys):
+    # Integrated Gradients at one step misses completeness on the demo model: the note comes with the map
+    pytest.importorskip("keras", reason="the demo model needs the [tf] extra")
+    from saliency_widgets import Explanation
+    from saliency_widgets.demo import make_scenes
+    src, out, npz = tmp_path / "in.png", tmp_path / "out.png", tmp_path / "e.npz"
+    Image.fromarray(make_scenes(1, seed=2).images[0].astype(np.uint8)).save(src)
+    assert main(["explain", str(src), "--method", "integrated-gradients", "--budget", "1", "--out", str(out),
+                 "--save-npz", str(npz)]) == 0
+    exp = Explanation.load(npz)
+    lines = capsys.readouterr().out.splitlines()
+    assert exp.notes and lines[1:] == [f"note: {n}" for n in exp.notes]
+    assert "misses completeness by" in lines[1] and exp.diagnostics["completeness_error"] > 0.05

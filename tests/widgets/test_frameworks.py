@@ -81,6 +81,13 @@ def test_widget_on_a_torch_module():
     w.run()
     assert w.wait(120) and w.error is None, w.error
     assert w.result.saliency.shape == (16, 16) and w.result.params["layer"] == "grey"
+    # Integrated Gradients' completeness is shown with the map: one step misses it on this softmax model
+    w.method_dropdown.value = "integrated-gradients"
+    w.budget_slider.value = 1
+    w.run()
+    assert w.wait(120) and w.error is None, w.error
+    err = w.result.diagnostics["completeness_error"]
+    assert err > 0.05 and "misses completeness by" in w.status.value and f"{err:.1%}" in w.status.value
 
 
 @pytest.mark.parametrize("wrap", ["jit", "as_model"])
