@@ -72,6 +72,12 @@ def make_torch_any_size():
     return declare(make_torch(), input_size="any", pixel_range=(0, 255))
 
 
+def make_jax_any_size():
+    """The JAX function, declaring any size and RGB in [0, 255] (each image explained at its own size)."""
+    from saliency_widgets.models import declare
+    return declare(make_jax(), input_size="any", pixel_range=(0, 255))
+
+
 def make_torch_declared():
     """A module that takes (B, 3, 16, 16) RGB in [0, 255] and returns logits, declaring all of it."""
     import torch

@@ -90,7 +90,7 @@ def model_factory(name: str, *, input_size=None):
     from .models import load_model_spec, model_input_size
     if name == "demo":
         return functools.partial(load_model), (IMAGE_SIZE, IMAGE_SIZE)
-    if name in TORCH_IMAGENET_MODELS:  # offline (the 'imagenet' extra): an adapter with the declared crop
+    if name in TORCH_IMAGENET_MODELS:  # offline (the 'imagenet' extra): declared (input size, crop, fill)
         return functools.partial(load_model_spec, name), (224, 224)
     if name in IMAGENET_MODELS:
         side = IMAGENET_MODELS[name][2]
@@ -161,9 +161,40 @@ def _check_outputs(args) -> str:
     return table
 
 
+def _check_inputs(args) -> None:
+    """Every input path checked before a framework is imported: the dataset's folder or annotation file, the
+    class map (read: it must be JSON), the difficult-flag file, the model's name or file."""
+    from .common import UsageError
+    from .models import check_model_spec, parse_input_size
+    kind, _, rest = args.dataset.partition(":")
+    if kind == "voc":
+        if not os.path.isdir(rest):
+            raise UsageError(f"--dataset {args.dataset!r}: the folder {rest!r} does not exist")
+    elif kind == "coco":
+        ann, _, folder = rest.partition(":") if not os.path.exists(rest) else (rest, "", "")
+        if not os.path.isfile(ann):
+            raise UsageError(f"--dataset {args.dataset!r}: the annotation file {ann!r} does not exist")
+        if folder and not os.path.isdir(folder):
+            raise UsageError(f"--dataset {args.dataset!r}: the image folder {folder!r} does not exist")
+    for what, path in (("--class-map", args.class_map), ("--difficult-flags", args.difficult_flags)):
+        if path is not None and not os.path.isfile(path):
+            raise UsageError(f"{what} {path!r} does not exist")
+    if args.class_map is not None:
+        try:
+            with open(args.class_map, encoding="utf-8") as f:
+                json.load(f)
+        except (OSError, ValueError) as exc:
+            raise UsageError(f"--class-map {args.class_map!r} is not a JSON file {{class: index}} ({exc})") from None
+    if args.model != "demo":
+        check_model_spec(args.model)
+    if args.input_size is not None:
+        parse_input_size(args.input_size)
+
+
 def run(args) -> int:
     from .common import CommandFailed
     table = _check_outputs(args)
+    _check_inputs(args)  # before any framework is imported
     methods = methods_from_args(args.methods, args.budget, args.seed)  # checked before the model loads
     factory, size = model_factory(args.model, input_size=args.input_size)
     ds = _dataset(args, size)
