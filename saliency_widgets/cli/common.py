@@ -50,12 +50,13 @@ def check_output(path: str, *, force: bool, what: str = "--out", folder: bool = 
 
 
 def write_atomic(path: str, data, *, what: str = "--out") -> None:
-    """Write ``data`` (bytes or str, or a function that writes a file given its path) under a temporary name,
-    then rename: never half-written.  An error names ``path``, not the temporary file."""
+    """Write ``data`` (bytes or str, or a function that writes into a binary file object) under a temporary
+    name, then rename: never half-written.  An error names ``path``, not the temporary file."""
     tmp = path + ".tmp"
     try:
         if callable(data):
-            data(tmp)
+            with open(tmp, "wb") as f:
+                data(f)
         else:
             with open(tmp, "wb" if isinstance(data, bytes) else "w", **({} if isinstance(data, bytes) else
                                                                        {"encoding": "utf-8"})) as f:

@@ -151,7 +151,7 @@ def _view(adapter, original):
                   f"{crop.describe()} (the default of saliency_widgets.models.declare, crop='imagenet')",
                   file=sys.stderr)
         return crop.region(*original.shape[:2]), original
-    return None, adapter.declaration.take_pixels(original)  # a crop of the user's own: the overlay shows its view
+    return None, None  # a crop of the user's own: the overlay shows the model's view
 
 
 def run(args) -> int:
@@ -166,19 +166,20 @@ def run(args) -> int:
                                **{name: getattr(args, name) for name in option_names()})
     region, canvas = _view(adapter, original)
     try:
-        exp = _explain_with_progress(explainer, original, args.target, spec.key)
+        image = adapter.fit(original)  # the declared pixel rule and crop, once (a method without a model too)
+        exp = _explain_with_progress(explainer, image, args.target, spec.key)
     except ValueError as exc:  # e.g. a --target out of range, an image the declaration refuses: the user's input
         raise UsageError(str(exc)) from None
     except Exception as exc:
         raise CommandFailed(f"{spec.key}: {type(exc).__name__}: {exc}") from None
-    labels = class_names(adapter, original)
+    labels = class_names(adapter, image)
+    del image
     size = original.shape
-    if canvas is not original:
-        canvas = np.asarray(adapter.declaration.crop(canvas))
-        region = None
+    if canvas is not original:  # a crop of the user's own: the overlay shows the model's view
+        canvas, region = adapter.fit(original), None
     drawn = full_size_overlay(canvas, exp.saliency, region, alpha=args.alpha, cmap=args.cmap, inplace=True)
     del original, canvas
-    write_atomic(args.out, lambda tmp: write_png(tmp, drawn))
+    write_atomic(args.out, lambda f: write_png(f, drawn))
     if args.save_npz:
         try:
             exp.save(args.save_npz)

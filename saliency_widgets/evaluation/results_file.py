@@ -45,13 +45,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 import uuid
 import warnings
 
 import numpy as np
 
 from . import file_lines
+from .json_form import jsonable
 from .file_lines import ROW_CHECKSUM, row_checks, seal_header, seal_row, side_file
 
 __all__ = ["FORMAT", "INPUT_FIELDS", "jsonable", "read_results", "diff", "merge_settings", "write_results",
@@ -70,19 +70,6 @@ PROBE_SEED = 0
 _INPUT_WORDS = {"model": "another model", "preprocess": "another preprocessing", "input_size": "another input size",
                 "images": "another image set"}
 _FRESH = "pass overwrite=True (command line: --force-new) to start a new file, or use another results file"
-
-
-def jsonable(obj):
-    """A JSON round trip, so settings compare as they are stored."""
-    def default(o):
-        if isinstance(o, np.generic):
-            return o.item()
-        if isinstance(o, (np.ndarray, tuple, set)):
-            return list(o)
-        if callable(o) and hasattr(o, "__qualname__"):  # a function: its name, stable across runs
-            return f"{getattr(o, '__module__', '')}.{o.__qualname__}"
-        return re.sub(r" at 0x[0-9a-fA-F]+", "", repr(o))  # no memory address: equal settings compare equal
-    return json.loads(json.dumps(obj, default=default, sort_keys=True))
 
 
 def read_results(path):

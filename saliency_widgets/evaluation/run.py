@@ -61,11 +61,10 @@ def evaluate(explainers, images, truths=None, *, metrics=METRICS, results=None, 
         (image, class, method).  None when ``images`` is a dataset.
     metrics : subset of ``ALL_METRICS`` (default ``METRICS``; GridPG's "energy", "energy_centred" when named)
     results : path or None, keyword-only
-        A JSON-lines file (:mod:`~saliency_widgets.evaluation.results_file`): rows
-        already there are kept, new rows are appended as they are computed, so an
-        interrupted run resumes (rows holding an ``"error"`` are recomputed).  A file
-        made with other settings, another model, preprocessing, input size or image
-        set is refused (the error names what differs).
+        A JSON-lines file (:mod:`~saliency_widgets.evaluation.results_file`), resumed: rows that check are
+        kept, others set aside and recomputed, new rows appended as they are computed.  A file made with
+        other settings, model, preprocessing, input size, image set, or methods that now compute other
+        maps is refused (the error names what differs).
     progress : bool, keyword-only (tqdm.auto: a widget in Jupyter, text in a terminal)
     tolerance : pointing-game tolerance in pixels, a hit needs distance < tolerance (strict: on the object)
     step : insertion/deletion pixels per step (default: the image width)
@@ -108,9 +107,7 @@ def evaluate(explainers, images, truths=None, *, metrics=METRICS, results=None, 
             "iou_threshold": iou_threshold, "occluder": occluder_param(occluder), "tie_seed": tie_seed,
             "protocol": check_protocol(protocol), "map": "raw"}
     run = _Methods(explainers, model, needs_model, client, model_factory, source, fingerprint=bool(results))
-    current = dict(jsonable({"format": FORMAT, "metrics": mset, "explainers": run.specs}), inputs=run.inputs)
-    if results:
-        current.update(file_id=new_file_id(), package=package_info(), fingerprints=methods_fingerprints(run.specs))
+    current = _header(run, mset, results)
     keys = [(i, label, n_obj) for i in source.indices() for label, n_obj in source.labels(i)]
     header, stored_rows, settings, changed = _stored(results, current, keys, overwrite=overwrite)
     sanity_result, stored_sanity, fresh = _sanity(run, source, keys, settings, header.get("__sanity__"), mset,
@@ -119,16 +116,31 @@ def evaluate(explainers, images, truths=None, *, metrics=METRICS, results=None, 
     rows = Results(stored_rows, settings=settings, sanity=sanity_result)
     if results and (changed or fresh or not header):
         write_results(results, settings, stored_rows, stored_sanity)
+    _score_pending(rows, run, source, keys, mset, results=results, file_id=settings.get("file_id"),
+                   progress=progress, on_rows=on_rows, on_error=on_error, shard_size=shard_size)
+    return rows
+
+
+def _score_pending(rows, run, source, keys, mset, *, results, file_id, progress, on_rows, on_error, shard_size):
+    """Score every (image, class, method) the file does not hold yet, here or on the cluster, appending rows."""
     pending = _pending(keys, list(run.specs), {(r["image"], r["target"], r["method"]) for r in rows})
-    with _Writer(rows, results, sum(len(t) for t in pending.values()), progress, client, on_rows,
-                 file_id=settings.get("file_id")) as emit:
-        if client is not None:
-            cluster.run_on_cluster(client, model_factory, run.methods, source, pending, mset, on_error, emit,
+    with _Writer(rows, results, sum(len(t) for t in pending.values()), progress, run.client, on_rows,
+                 file_id=file_id) as emit:
+        if run.client is not None:
+            cluster.run_on_cluster(run.client, run.factory, run.methods, source, pending, mset, on_error, emit,
                                    shard_size=shard_size)
         else:
             for i, tasks in pending.items():
                 emit(score_image(run.methods, run.model, source, i, tasks, mset, on_error))
-    return rows
+
+
+def _header(run, mset, results) -> dict:
+    """The settings this run writes: format, metric settings, methods, inputs; with a results file also a new
+    file id, the package version and the methods' behavioural fingerprints."""
+    current = dict(jsonable({"format": FORMAT, "metrics": mset, "explainers": run.specs}), inputs=run.inputs)
+    if results:
+        current.update(file_id=new_file_id(), package=package_info(), fingerprints=methods_fingerprints(run.specs))
+    return current
 
 
 def _check_options(metrics, occluder, on_error, client):

@@ -97,6 +97,17 @@ def as_model(model, *, outputs: str = "auto", preprocess: Callable | None = None
                        masks_on=masks_on, input_shape=input_shape)
     decl = _given(declaration_of(model), outputs=outputs, preprocess=preprocess, mean_color=mean_color,
                   input_shape=input_shape)
+    adapter, decl = _framework_adapter(model, decl, framework=framework, batch_size=batch_size, masks_on=masks_on,
+                                       input_shape=input_shape)
+    if decl.outputs == "auto":
+        decl = decl.replace(outputs=adapter.outputs)  # e.g. a Keras model whose last layer is a softmax
+    adapter.declaration = decl
+    adapter.wrapped = model  # what the user gave (a results file fingerprints it)
+    return adapter
+
+
+def _framework_adapter(model, decl, *, framework, batch_size, masks_on, input_shape):
+    """(the framework's adapter of ``model``, the declaration with what the framework says: a Keras input shape)."""
     kwargs = dict(outputs=decl.outputs, preprocess=decl.preprocess, batch_size=batch_size, mean_color=decl.mean_color,
                   masks_on="host" if framework == "numpy" else masks_on)
     if is_keras_model(model):
@@ -119,11 +130,7 @@ def as_model(model, *, outputs: str = "auto", preprocess: Callable | None = None
     else:
         raise TypeError("model must be a Keras model, a torch.nn.Module, a JAX function or a callable "
                         f"batch -> scores, got {type(model).__name__}")
-    if decl.outputs == "auto":
-        decl = decl.replace(outputs=adapter.outputs)  # e.g. a Keras model whose last layer is a softmax
-    adapter.declaration = decl
-    adapter.wrapped = model  # what the user gave (a results file fingerprints it)
-    return adapter
+    return adapter, decl
 
 
 def _check_input_shape(input_shape):

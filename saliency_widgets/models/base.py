@@ -155,10 +155,8 @@ class ModelAdapter:
         In order: the declared pixel rule (:meth:`ModelDeclaration.take_pixels`: refuse or convert),
         the declared crop for an image of another size (or a refusal), ``preprocess``, the checks.
         """
-        arr = check_image_array(image)
+        arr = self.fit(image)
         decl = self._declaration
-        arr = decl.take_pixels(arr, name=self.name)
-        arr = self._fit(arr)
         if decl.preprocess is not None:
             if self._fill_rule is None and decl.mean_color is None:
                 self._fill_rule = derive_fill(decl.preprocess, arr)
@@ -184,6 +182,13 @@ class ModelAdapter:
         if not np.all(np.isfinite(arr)):
             raise ValueError("image contains NaN or inf pixels")
         return np.ascontiguousarray(arr)
+
+    def fit(self, image) -> np.ndarray:
+        """``image`` as the declaration brings it to the model, before ``preprocess``: checked, its pixels taken
+        by the declared rule (refused or converted), an image of another size cropped by the declared crop
+        (or refused).  What a front end passes to a method that calls no model (the centre baseline)."""
+        arr = check_image_array(image)
+        return self._fit(self._declaration.take_pixels(arr, name=self.name))
 
     def _fit(self, arr: np.ndarray) -> np.ndarray:
         """The declared crop for an image of another size; a refusal for a model that declares no size."""

@@ -361,8 +361,7 @@ def declare(model, *, input_size, pixel_range, crop="imagenet", convert=None, pr
     """
     decl = make_declaration(input_size=input_size, pixel_range=pixel_range, crop=crop, convert=convert,
                             preprocess=preprocess, mean_color=mean_color, outputs=outputs, class_names=class_names)
-    from .base import ModelAdapter
-    if isinstance(model, ModelAdapter):
+    if isinstance(getattr(type(model), "declaration", None), property):  # a ModelAdapter: its own declaration
         model.declaration = decl
         return model
     if not callable(model):

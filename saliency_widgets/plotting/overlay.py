@@ -122,10 +122,11 @@ def upscale(image: np.ndarray, factor: int) -> np.ndarray:
     return np.repeat(np.repeat(image, factor, axis=0), factor, axis=1)
 
 
-def write_png(path, image: np.ndarray) -> None:
-    """Encode (H, W), (H, W, 3) or (H, W, 4) uint8 as PNG straight into the file ``path`` (no bytes in memory)."""
+def write_png(file, image: np.ndarray) -> None:
+    """Encode (H, W), (H, W, 3) or (H, W, 4) uint8 as PNG straight into ``file`` (a path or a binary file
+    object; no PNG bytes held in memory)."""
     from PIL import Image
-    Image.fromarray(np.asarray(image)).save(path, format="PNG", compress_level=1)
+    Image.fromarray(np.asarray(image)).save(file, format="PNG", compress_level=1)
 
 
 def png_bytes(image: np.ndarray) -> bytes:
