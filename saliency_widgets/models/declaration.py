@@ -98,6 +98,14 @@ class ImageFit:
         self.height, self.width = h, w
         self.size = h if h == w else (h, w)
 
+    @property
+    def short_side(self):
+        """A square input's short side before the crop (256 for 224 at the ImageNet fraction)."""
+        if self._short_side is not None:
+            return self._short_side
+        side = self.short_sides[0] if self.height <= self.width else self.short_sides[1]
+        return int(side) if float(side).is_integer() else side
+
     def _geometry(self, h: int, w: int):
         """(new_h, new_w): the resized image's size, the crop centred in it."""
         scale = max(self.short_sides[0] / h, self.short_sides[1] / w)
