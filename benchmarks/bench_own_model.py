@@ -165,28 +165,20 @@ def big_png_peak():
 
 
 def widget_run(model, photo, counter, budget):
-    """(seconds, passes) of the map and of the curves of one widget run (RISE at its interactive budget)."""
+    """The widget's whole run of RISE at ``budget`` masks with the curves (an ExplainSession, what the widget
+    runs): its own counts and times (map and curves apart), and the images the module itself received."""
     from saliency_widgets.session import ExplainSession, MethodChoice, RunRequest
     session = ExplainSession(model, photo, causal=True, seed=0)
     target = int(session.probs.argmax())
-    marks = {}
-
-    def listener(event, state):
-        if event == "finish":
-            marks["finish"] = time.perf_counter()
-    session.listener = listener
     counter.clear()
-    t0 = time.perf_counter()
     session.run(RunRequest(target, (MethodChoice("rise", budget),)))
     session.wait()
-    total = time.perf_counter() - t0
     state = session.last
     m = state.methods[0]
-    map_passes = int(m.result.n_forward)
     session.close()
-    return {"label": m.label, "seconds": total, "map_seconds": state.seconds,
-            "curve_seconds": total - state.seconds, "map_passes": map_passes,
-            "curve_passes": sum(counter) - map_passes - 1, "passes": sum(counter),
+    return {"label": m.label, "seconds": state.seconds, "map_seconds": state.map_seconds,
+            "curve_seconds": state.curve_seconds, "map_passes": state.map_passes,
+            "curve_passes": state.curve_passes, "passes": state.forward_passes, "module_images": sum(counter),
             "insertion": m.metrics.get("insertion_auc"), "deletion": m.metrics.get("deletion_auc")}
 
 
@@ -254,8 +246,9 @@ def render(result) -> str:
              + ", ".join(f"{r['gradient_ratio']:.2f}x" for r in grads)
              + " of the gradient floor: the cost is the backward pass's, not the package's.", "",
              f"**The widget's whole run** ({w['label']}, with the insertion and deletion curves, as the widget "
-             f"runs them): {w['seconds']:.1f} s and {w['passes']} forward passes in all: the map "
-             f"{w['map_seconds']:.1f} s ({w['map_passes']} passes, and one on the unmasked image), the curves "
+             f"runs them, counted by the session): {w['seconds']:.1f} s and {w['passes']} forward passes in all "
+             f"({w['module_images']} images reached the module, the unmasked image's included): the map "
+             f"{w['map_seconds']:.1f} s ({w['map_passes']} passes), the curves "
              f"{w['curve_seconds']:.1f} s ({w['curve_passes']} passes: {w['curve_passes'] / max(1, w['map_passes']):.1f}x "
              f"the map's). Insertion AUC {w['insertion']:.3f}, deletion AUC {w['deletion']:.3f}.", "",
              f"**Memory on a 49-megapixel photo** (a one-colour 7000 x 7000 PNG of {mem['file_bytes'] / 1e3:.0f} KB, "
