@@ -179,9 +179,14 @@ def _check_fingerprints(path, stored, current) -> None:
     their params (already equal here)."""
     from .fingerprint import differences
     old_fp, new_fp = stored.get("fingerprints", {}), current.get("fingerprints", {})
+    same_version = stored.get("package") == current.get("package")
     for name in sorted(set(old_fp) & set(new_fp)):
         a, b = old_fp[name], new_fp[name]
         if a.get("probe") is None or b.get("probe") is None:
+            if not same_version and a.get("key") is not None:
+                warnings.warn(f"{path}: method {name!r} was written by another version and its maps cannot be "
+                              f"compared on the probe ({b.get('note') or a.get('note') or 'no probe recorded'}); "
+                              "its rows are kept because its settings are equal", RuntimeWarning, stacklevel=4)
             continue
         moved = differences({"methods": {name: a}}, {"methods": {name: b}}, table=str(path))
         if moved:
