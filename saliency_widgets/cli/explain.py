@@ -155,7 +155,6 @@ def _view(adapter, original):
 
 
 def run(args) -> int:
-    import numpy as np
     from ..plotting import write_png
     from .models import class_names
 
