@@ -172,7 +172,7 @@ def load_image(source, *, size: tuple[int, int] | None = None, fit: str = "cover
         with img:
             if size is None:
                 img.load()
-                return np.asarray(img.convert(mode))
+                return np.asarray(img if img.mode == mode else img.convert(mode))  # no second full-size copy
             h, w = (int(v) for v in size)
             if fit == "stretch":
                 need = (w, h)

@@ -13,12 +13,14 @@ silhouette, which is exactly what a shape classifier reads.
 Accepted values (``occluder=`` of the perturbation explainers and metrics):
 
 ``"auto"`` (default)
-    the model's declared mean colour if it declares one
-    (``ModelAdapter.mean_color``; set by ``load_imagenet_model`` to the
-    ImageNet mean, which is what the prototype's caffe-preprocessed masking
-    produced), else the image's own mean colour -- except when ``preprocess=``
-    is given, where masking happens in the preprocessed space and 0 is used,
-    as in the prototype.
+    the model's declared fill (``mean_color`` of its declaration,
+    :func:`saliency_widgets.models.declare`; ``load_imagenet_model`` declares
+    the ImageNet mean, which is what the prototype's caffe-preprocessed masking
+    produced), else the image's own mean colour.  With a ``preprocess=`` and no
+    declared fill, masking happens in the preprocessed space and the fill is
+    derived from the preprocess and stated in a warning: one that keeps pixel
+    values (a crop) masks to the image's mean colour; one that normalises masks
+    to its 0, as in the prototype (the warning names the pixel colour that is).
 ``"mean"``
     the image's mean colour (per channel).
 ``"zero"`` or ``0``
@@ -99,13 +101,7 @@ def resolve_occluder(x: np.ndarray, occluder, *, model=None) -> np.ndarray:
         raise ValueError(f"resolve_occluder takes one prepared image (H, W, C), got shape {x.shape}")
     occluder = check_occluder(occluder)
     if occluder == "auto":
-        color = getattr(model, "mean_color", None) if model is not None else None
-        if color is not None:
-            occluder = tuple(float(v) for v in color)
-        elif model is not None and getattr(model, "preprocess", None) is not None:
-            occluder = "zero"
-        else:
-            occluder = "mean"
+        occluder = _auto(model)
     if occluder == "mean":
         fill = np.broadcast_to(x.mean(axis=(0, 1), dtype=np.float64).astype(np.float32), x.shape)
     elif occluder == "zero":
@@ -119,6 +115,19 @@ def resolve_occluder(x: np.ndarray, occluder, *, model=None) -> np.ndarray:
                              "channels")
         fill = np.broadcast_to(color, x.shape)
     return np.ascontiguousarray(fill, dtype=np.float32)
+
+
+def _auto(model):
+    """What "auto" is for ``model``: the adapter's own rule (its declared fill, or one derived and stated),
+    else its ``mean_color``, else 0 with a ``preprocess``, else the image's mean colour."""
+    if model is not None and hasattr(model, "auto_fill"):
+        return model.auto_fill()
+    color = getattr(model, "mean_color", None) if model is not None else None
+    if color is not None:
+        return tuple(float(v) for v in color)
+    if model is not None and getattr(model, "preprocess", None) is not None:
+        return "zero"
+    return "mean"
 
 
 def blur(image: np.ndarray, sigma: float = 5, kernel: int = 11) -> np.ndarray:

@@ -273,7 +273,7 @@ def test_a_framework_model_scores_like_its_numpy_twin(framework):
     pytest.importorskip(framework)
     from . import toy_frameworks as T
     images, truths = _red_squares()
-    framework_model = T.make_torch() if framework == "torch" else T.make_jax()
+    framework_model = T.make_torch_any_size() if framework == "torch" else T.make_jax_any_size()
     methods = {"RISE": ("rise", {"masks": 300, "grid": 4, "seed": 1}), "occlusion": ("occlusion", {"window": 4})}
     common = dict(metrics=("pointing", "pointing_strict", "insertion", "deletion"), tolerance=2, step=16,
                   progress=False, sanity=False)

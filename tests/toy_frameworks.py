@@ -63,3 +63,38 @@ class NeedsArguments:
 
     def __init__(self, depth):
         self.depth = depth
+
+
+def make_torch_any_size():
+    """The same module, declaring what it takes (``saliency_widgets.models.declare``): any image size, RGB in
+    [0, 255].  For the toy frameworks' tests, where each image is explained at its own size."""
+    from saliency_widgets.models import declare
+    return declare(make_torch(), input_size="any", pixel_range=(0, 255))
+
+
+def make_jax_any_size():
+    """The JAX function, declaring any size and RGB in [0, 255] (each image explained at its own size)."""
+    from saliency_widgets.models import declare
+    return declare(make_jax(), input_size="any", pixel_range=(0, 255))
+
+
+def make_torch_declared():
+    """A module that takes (B, 3, 16, 16) RGB in [0, 255] and returns logits, declaring all of it."""
+    import torch
+
+    from saliency_widgets.models import declare
+
+    class LeftHalfLogits(torch.nn.Module):
+        def forward(self, x):
+            w = x.shape[3]
+            return x[:, :, :, : w // 2].mean(dim=(2, 3)) * SCALE
+
+    return declare(LeftHalfLogits(), input_size=(16, 16), pixel_range=(0, 255), mean_color=127,
+                   outputs="logits", class_names=["red", "green", "blue"])
+
+
+def make_torch_size_attribute():
+    """A module that says its input size the older way, with the attribute ``saliency_widgets_input_shape``."""
+    net = make_torch()
+    net.saliency_widgets_input_shape = (24, 32, 3)
+    return net

@@ -50,13 +50,17 @@ def check_output(path: str, *, force: bool, what: str = "--out", folder: bool = 
 
 
 def write_atomic(path: str, data, *, what: str = "--out") -> None:
-    """Write ``data`` (bytes or str) under a temporary name, then rename: never half-written.  An error names
-    ``path``, not the temporary file."""
+    """Write ``data`` (bytes or str, or a function that writes into a binary file object) under a temporary
+    name, then rename: never half-written.  An error names ``path``, not the temporary file."""
     tmp = path + ".tmp"
     try:
-        with open(tmp, "wb" if isinstance(data, bytes) else "w", **({} if isinstance(data, bytes) else
-                                                                   {"encoding": "utf-8"})) as f:
-            f.write(data)
+        if callable(data):
+            with open(tmp, "wb") as f:
+                data(f)
+        else:
+            with open(tmp, "wb" if isinstance(data, bytes) else "w", **({} if isinstance(data, bytes) else
+                                                                       {"encoding": "utf-8"})) as f:
+                f.write(data)
         os.replace(tmp, path)
     except OSError as exc:
         if os.path.exists(tmp):

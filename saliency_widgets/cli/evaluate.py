@@ -90,7 +90,7 @@ def model_factory(name: str, *, input_size=None):
     from .models import load_model_spec, model_input_size
     if name == "demo":
         return functools.partial(load_model), (IMAGE_SIZE, IMAGE_SIZE)
-    if name in TORCH_IMAGENET_MODELS:  # offline (the 'imagenet' extra): an adapter with the declared crop
+    if name in TORCH_IMAGENET_MODELS:  # offline (the 'imagenet' extra): declared (input size, crop, fill)
         return functools.partial(load_model_spec, name), (224, 224)
     if name in IMAGENET_MODELS:
         side = IMAGENET_MODELS[name][2]
@@ -106,6 +106,24 @@ def model_factory(name: str, *, input_size=None):
         except ValueError as exc:
             raise ValueError(f"{name}: {exc}; the dataset needs a fixed input size") from None
         return factory, size
+    raise ValueError(f"--model must be 'demo', one of {imagenet_model_names()}, a .keras file or a Python import "
+                     f"path package.module:attribute, got {name!r}")
+
+
+def _check_model_name(name: str) -> None:
+    """``--model`` is one of the forms :func:`model_factory` takes (nothing imported: a module is imported when
+    the model loads)."""
+    import re
+
+    from ..demo.imagenet import imagenet_model_names
+    if name == "demo" or name in imagenet_model_names():
+        return
+    if name.endswith(".keras"):
+        if not os.path.exists(name):
+            raise FileNotFoundError(f"model file {name!r} not found")
+        return
+    if ":" in name and re.match(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$", name):
+        return
     raise ValueError(f"--model must be 'demo', one of {imagenet_model_names()}, a .keras file or a Python import "
                      f"path package.module:attribute, got {name!r}")
 
@@ -161,10 +179,42 @@ def _check_outputs(args) -> str:
     return table
 
 
+def _check_inputs(args) -> None:
+    """Every input path checked before a framework is imported: the dataset's folder or annotation file, the
+    class map (read: it must be JSON), the difficult-flag file, the model's name or file."""
+    from .common import UsageError
+    from .models import parse_input_size
+    _check_model_name(args.model)
+    kind, _, rest = args.dataset.partition(":")
+    if kind == "voc":
+        if not os.path.isdir(rest):
+            raise UsageError(f"--dataset {args.dataset!r}: the folder {rest!r} was not found")
+    elif kind == "coco":
+        ann, _, folder = rest.partition(":") if not os.path.exists(rest) else (rest, "", "")
+        if not os.path.isfile(ann):
+            raise UsageError(f"--dataset {args.dataset!r}: the annotation file {ann!r} was not found")
+        if folder and not os.path.isdir(folder):
+            raise UsageError(f"--dataset {args.dataset!r}: the image folder {folder!r} was not found")
+    else:
+        raise UsageError(f"dataset must be 'voc:PATH' or 'coco:ANNOTATIONS.json[:IMAGE_FOLDER]', got {args.dataset!r}")
+    for what, path in (("--class-map", args.class_map), ("--difficult-flags", args.difficult_flags)):
+        if path is not None and not os.path.isfile(path):
+            raise UsageError(f"{what} {path!r} was not found")
+    if args.class_map is not None:
+        try:
+            with open(args.class_map, encoding="utf-8") as f:
+                json.load(f)
+        except (OSError, ValueError) as exc:
+            raise UsageError(f"--class-map {args.class_map!r} is not a JSON file {{class: index}} ({exc})") from None
+    if args.input_size is not None:
+        parse_input_size(args.input_size)
+
+
 def run(args) -> int:
     from .common import CommandFailed
     table = _check_outputs(args)
     methods = methods_from_args(args.methods, args.budget, args.seed)  # checked before the model loads
+    _check_inputs(args)  # before any framework is imported
     factory, size = model_factory(args.model, input_size=args.input_size)
     ds = _dataset(args, size)
     if args.limit is not None:

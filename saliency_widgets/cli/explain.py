@@ -7,8 +7,15 @@ the method does not offer or a budget for a method without one is an ``error: ..
 
 ``--model`` takes a ``.keras`` file or a Python import path ``package.module:attribute`` (a Keras model, a
 PyTorch module, a JAX function or a callable, or a class / function of no arguments returning one; see
-:func:`saliency_widgets.cli.models.load_model_spec`); ``--input-size H,W`` says what a PyTorch module or a
-function takes.
+:func:`saliency_widgets.cli.models.load_model_spec`).  The model is explained as its declaration says
+(:func:`saliency_widgets.models.declare`: input size, crop, pixel range, fill, class names), exactly as the
+Python API explains it; ``--input-size H,W`` declares the size of a PyTorch module or a function that does
+not declare one (the ImageNet crop for an image of another size).
+
+Everything that can be checked without a framework is checked first, in this order: the output paths,
+the method's settings, the model's name or file, the image file (its header against the pixel limit, then
+the whole file decoded: a truncated file is found here).  Only then is a framework imported and the model
+loaded.
 """
 from __future__ import annotations
 
@@ -55,7 +62,9 @@ def _read_image(path: str, max_pixels):
 
 
 def model_view(original, size):
-    """(the model's input, the region of ``original`` it shows (left, top, right, bottom) or None)."""
+    """(the model's input, the region of ``original`` it shows (left, top, right, bottom) or None): ``original``
+    resized to cover ``size`` and centre-cropped (the widget's upload rule; a model's declaration decides what
+    ``explain`` does)."""
     import numpy as np
     from PIL import Image
 
@@ -64,27 +73,18 @@ def model_view(original, size):
     if size is None or original.shape[:2] == tuple(size):
         return original, None
     h, w = original.shape[:2]
-    # resized to cover the model's input, centre-cropped (as the widget)
     return np.asarray(fit_image(Image.fromarray(original), size)), fit_box(w, h, size)
 
 
-def full_size_overlay(original, saliency, region, *, alpha: float, cmap: str):
+def full_size_overlay(original, saliency, region, *, alpha: float, cmap: str, inplace: bool = False):
     """The map drawn on the original image at its own size: resized onto ``region`` (the part the model saw);
-    outside it the image is left as it is (the map says nothing there)."""
-    import numpy as np
-    from PIL import Image
-
-    from ..plotting import overlay
-    if region is None:
-        return overlay(original, saliency, alpha=alpha, cmap=cmap)
-    h, w = original.shape[:2]
-    x0, y0 = int(round(region[0])), int(round(region[1]))
-    x1, y1 = max(x0 + 1, min(w, int(round(region[2])))), max(y0 + 1, min(h, int(round(region[3]))))
-    sal = np.asarray(Image.fromarray(np.asarray(saliency, np.float32), mode="F").resize((x1 - x0, y1 - y0),
-                                                                                       Image.BILINEAR))
-    out = original.copy()
-    out[y0:y1, x0:x1] = overlay(original[y0:y1, x0:x1], np.clip(sal, 0, 1), alpha=alpha, cmap=cmap)
-    return out
+    outside it the image is left as it is (the map says nothing there).  Drawn in uint8, in strips (no
+    full-size float copy); ``inplace=True`` draws into ``original`` itself."""
+    from ..plotting import overlay_region, to_rgb_uint8
+    image = to_rgb_uint8(original)
+    if not inplace or image is not original:
+        image = image.copy()
+    return overlay_region(image, saliency, region, alpha=alpha, cmap=cmap)
 
 
 def _explain_with_progress(explainer, image, target, key: str):
@@ -99,14 +99,10 @@ def _explain_with_progress(explainer, image, target, key: str):
     return exp
 
 
-def run(args) -> int:
-    import numpy as np
-    from ..demo import CLASS_NAMES, load_model
-    from ..demo.imagenet import ImageFit
-    from .models import class_names, load_model_spec, model_input_size
-    from ..plotting import png_bytes
-
-    spec = get_method(args.method)
+def _check_first(args, spec):
+    """Everything the command line can check without a framework: outputs, settings, the model's name, and
+    the image file (header, pixel limit, decoding: a truncated file is found here).  Returns the image."""
+    from .models import check_model_spec, parse_input_size
     check_output(args.out, force=args.force)
     if args.save_npz:
         if not args.save_npz.endswith(".npz"):   # numpy adds the suffix: check the file it will write
@@ -115,31 +111,74 @@ def run(args) -> int:
         if os.path.abspath(args.save_npz) == os.path.abspath(args.out):
             raise UsageError(f"--save-npz and --out are the same file {args.out!r}")
     check_max_pixels(args)
-    if args.model is None:
-        model, labels = load_model(), list(CLASS_NAMES)
-    else:
-        model, labels = load_model_spec(args.model, input_size=args.input_size), None
-    size = model_input_size(model, args.input_size, required=False)  # None: the model takes any size
     options = {name: getattr(args, name) for name in option_names()}
-    explainer = make_explainer(spec.key, model, budget=args.budget, seed=args.seed, progress=False,
-                               **options)  # checked before any work
-    original = _read_image(args.image, args.max_pixels)
-    fit = getattr(model, "preprocess", None)
-    if isinstance(fit, ImageFit):  # the model declares its crop (ImageNet's): apply it to the file as it is
-        x, region = fit(original), fit.region(*original.shape[:2])
+    spec.checked_params(budget=args.budget, options={k: v for k, v in options.items() if v is not None},
+                        seed=args.seed)
+    check_model_spec(args.model)
+    if args.input_size is not None:
+        parse_input_size(args.input_size)
+    return _read_image(args.image, args.max_pixels)
+
+
+def _load_model(args):
+    """(the model, its adapter) for ``--model``; a model with a fixed input size but no declared crop gets the
+    declaration's default (the ImageNet rule), said on stderr when it is used."""
+    from ..models import as_model
+    from ..models.declaration import IMAGENET_CROP_FRACTION, ImageFit
+    if args.model in (None, "demo"):
+        from ..demo import load_model
+        model = load_model()
     else:
-        x, region = model_view(original, size)
-    image = x.astype(np.float32)
+        from .models import load_model_spec
+        model = load_model_spec(args.model, input_size=args.input_size)
+    adapter = as_model(model)
+    decl = adapter.declaration
+    if decl.fixed_size is not None and decl.crop is None:
+        adapter.declaration = decl.replace(crop=ImageFit(size=decl.fixed_size, crop_fraction=IMAGENET_CROP_FRACTION))
+        adapter.cli_crop_note = True
+    return adapter
+
+
+def _view(adapter, original):
+    """(the region of ``original`` the model sees or None, the image the overlay is drawn on)."""
+    from ..models.declaration import ImageFit
+    crop, size = adapter.declaration.crop, adapter.declaration.fixed_size
+    if size is None or original.shape[:2] == size or crop is None:
+        return None, original
+    if isinstance(crop, ImageFit):
+        if getattr(adapter, "cli_crop_note", False):
+            print(f"note: the model declares no crop; the {original.shape[1]} x {original.shape[0]} image was "
+                  f"{crop.describe()} (the default of saliency_widgets.models.declare, crop='imagenet')",
+                  file=sys.stderr)
+        return crop.region(*original.shape[:2]), original
+    return None, None  # a crop of the user's own: the overlay shows the model's view
+
+
+def run(args) -> int:
+    from ..plotting import write_png
+    from .models import class_names
+
+    spec = get_method(args.method)
+    original = _check_first(args, spec)  # nothing imported yet that loads a framework
+    adapter = _load_model(args)
+    explainer = make_explainer(spec.key, adapter, budget=args.budget, seed=args.seed, progress=False,
+                               **{name: getattr(args, name) for name in option_names()})
+    region, canvas = _view(adapter, original)
     try:
+        image = adapter.fit(original)  # the declared pixel rule and crop, once (a method without a model too)
         exp = _explain_with_progress(explainer, image, args.target, spec.key)
-    except ValueError as exc:  # e.g. a --target out of range: the user's input
+    except ValueError as exc:  # e.g. a --target out of range, an image the declaration refuses: the user's input
         raise UsageError(str(exc)) from None
     except Exception as exc:
         raise CommandFailed(f"{spec.key}: {type(exc).__name__}: {exc}") from None
-    if labels is None:
-        labels = class_names(model, image)
-    write_atomic(args.out, png_bytes(full_size_overlay(original, exp.saliency, region, alpha=args.alpha,
-                                                       cmap=args.cmap)))
+    labels = class_names(adapter, image)
+    del image
+    size = original.shape
+    if canvas is not original:  # a crop of the user's own: the overlay shows the model's view
+        canvas, region = adapter.fit(original), None
+    drawn = full_size_overlay(canvas, exp.saliency, region, alpha=args.alpha, cmap=args.cmap, inplace=True)
+    del original, canvas
+    write_atomic(args.out, lambda f: write_png(f, drawn))
     if args.save_npz:
         try:
             exp.save(args.save_npz)
@@ -147,11 +186,10 @@ def run(args) -> int:
             raise CommandFailed(f"cannot write --save-npz {args.save_npz!r}: {exc.strerror or exc}") from None
     name = labels[exp.target] if 0 <= exp.target < len(labels) else "no class: the map ignores the model"
     print(f"{label_of(explainer, budget=True)} ({spec.key}): class {exp.target} ({name}), p = {exp.score:.3f}, "
-          f"{exp.n_forward} forward passes -> {args.out} ({original.shape[1]} x {original.shape[0]})")
+          f"{exp.n_forward} forward passes -> {args.out} ({size[1]} x {size[0]})")
     for note in exp.notes:  # what the map's reader must know (e.g. Integrated Gradients' completeness)
         print(f"note: {note}")
     return 0
-
 
 
 def add_parser(subparsers):
@@ -172,7 +210,10 @@ def add_parser(subparsers):
                         "module, JAX function or callable, or a class / function of no arguments returning one; "
                         "default: the bundled demo model)")
     p.add_argument("--input-size", default=None, metavar="H,W[,C]",
-                   help="the image size a PyTorch module or a function takes (a Keras model says it itself)")
+                   help="the image size a PyTorch module or a function takes when it does not declare one "
+                        "(saliency_widgets.models.declare); an image of another size is brought to it by the "
+                        "ImageNet rule (short side to H / 0.875, centre crop). A model that declares its size, "
+                        "and a Keras model, need none")
     p.add_argument("--method", default="mask-update", choices=list(METHODS),
                    help=f"a registry key (default: mask-update = {METHODS['mask-update'].label!r})")
     p.add_argument("--target", type=int, default=None, help="class index (default: the top-1 class)")

@@ -4,8 +4,12 @@
 call; it is a module-level function so that ``functools.partial(load_model_spec, spec, input_size=...)``
 pickles (a Dask worker loads its own copy of the model with it).
 
-A PyTorch module, a JAX function or a plain callable does not say what image size it takes, so
-``input_size`` (the CLI's ``--input-size H,W[,C]``) is required for them; a Keras model says it itself.
+A model says what it takes through its declaration (:func:`saliency_widgets.models.declare`); a Keras
+model says its input size itself.  A PyTorch module, a JAX function or a plain callable that declares no
+input size needs ``input_size`` (the CLI's ``--input-size H,W[,C]``), which is exactly
+``declare(model, input_size=(H, W), pixel_range=None)``: the ImageNet crop for an image of another size,
+values passed as they are.  A model that declares its size needs no ``--input-size`` (one that disagrees
+is refused).
 """
 from __future__ import annotations
 
@@ -14,7 +18,7 @@ import inspect
 import os
 import re
 
-__all__ = ["load_model_spec", "parse_input_size", "model_input_size", "class_names"]
+__all__ = ["load_model_spec", "check_model_spec", "parse_input_size", "model_input_size", "class_names"]
 
 _IMPORT_PATH = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
 
@@ -44,6 +48,25 @@ def parse_input_size(text) -> tuple[int, ...]:
     return size
 
 
+def check_model_spec(spec) -> None:
+    """Check what ``--model`` names without importing anything: a name, an existing ``.keras`` file, or the form
+    ``package.module:attribute`` (the module itself is imported when the model loads)."""
+    if spec is None:
+        return
+    if not isinstance(spec, (str, os.PathLike)):
+        raise TypeError(f"model spec must be a .keras path or 'package.module:attribute', got {type(spec).__name__}")
+    spec = os.fspath(spec)
+    from ..demo.imagenet import imagenet_model_names
+    if spec in imagenet_model_names() or spec == "demo" or _IMPORT_PATH.match(spec):
+        return
+    if spec.endswith(".keras"):
+        if not os.path.exists(spec):
+            raise FileNotFoundError(f"model file {spec!r} not found")
+        return
+    raise ValueError(f"model {spec!r} is neither a .keras file nor a Python import path "
+                     "'package.module:attribute' (e.g. 'mypkg.nets:make_model')")
+
+
 def load_model_spec(spec: str, *, input_size=None, outputs: str = "auto"):
     """Load the model that ``spec`` names.
 
@@ -70,11 +93,11 @@ def load_model_spec(spec: str, *, input_size=None, outputs: str = "auto"):
 
     Returns
     -------
-    keras.Model or ModelAdapter
+    model or ModelAdapter
         A Keras model as loaded (it keeps its gradients for Grad-CAM and its
-        ``input_shape`` / ``output_shape``); anything else as a
-        :class:`~saliency_widgets.models.ModelAdapter` whose ``input_shape`` is
-        ``(H, W, C)`` from ``input_size``.
+        ``input_shape`` / ``output_shape``), and any model that declares its input size
+        (:func:`~saliency_widgets.models.declare`), as they are; anything else as a
+        :class:`~saliency_widgets.models.ModelAdapter` declared with ``input_size``.
 
     Raises
     ------
@@ -92,7 +115,8 @@ def load_model_spec(spec: str, *, input_size=None, outputs: str = "auto"):
     spec = os.fspath(spec)
     from ..demo.imagenet import imagenet_model_names
     if spec in imagenet_model_names():  # load_imagenet_model's names; efficientnet-lite0 works offline
-        return _as_loaded(_named_imagenet_model(spec), spec, size, outputs)
+        from ..demo.imagenet import load_imagenet_model
+        return _as_loaded(load_imagenet_model(spec), spec, size, outputs)
     if spec.endswith(".keras"):
         if not os.path.exists(spec):
             raise FileNotFoundError(f"model file {spec!r} not found")
@@ -104,16 +128,6 @@ def load_model_spec(spec: str, *, input_size=None, outputs: str = "auto"):
         raise ValueError(f"model {spec!r} is neither a .keras file nor a Python import path "
                          "'package.module:attribute' (e.g. 'mypkg.nets:make_model')")
     return _as_loaded(obj, spec, size, outputs)
-
-
-def _named_imagenet_model(name: str):
-    from ..demo.imagenet import load_imagenet_model
-    model = load_imagenet_model(name)
-    from ..models.adapter import is_keras_model
-    if is_keras_model(model):
-        return model
-    from ..models.adapter import as_model
-    return as_model(model)  # a torch module: the adapter carries its declared input size and crop
 
 
 def _import_object(spec: str):
@@ -164,35 +178,46 @@ def _as_loaded(obj, spec, size, outputs):
         raise TypeError(f"model {spec!r} is a {type(obj).__name__}, none of the accepted kinds: a Keras model, a "
                         "torch.nn.Module, a JAX function or a callable (B, H, W, C) batch -> (B, K) scores "
                         "(or a class / function of no arguments that returns one)")
-    from ..models.adapter import ModelAdapter
-    own = obj.input_shape if isinstance(obj, ModelAdapter) else None
-    if own is not None and None not in own[:2]:  # an adapter that knows its size (a named ImageNet model)
-        if size is not None and tuple(size[:2]) != tuple(own[:2]):
-            raise ValueError(f"--input-size gives {size[:2]} but the model {spec!r} takes {tuple(own[:2])}: "
-                             "leave --input-size out for this model")
+    decl = as_model(obj).declaration
+    own = decl.fixed_size
+    if own is not None:  # the model declares its size: nothing to add
+        if size is not None and tuple(size[:2]) != own:
+            raise ValueError(f"--input-size gives {tuple(size[:2])} but the model {spec!r} declares {own}: leave "
+                             "--input-size out for this model")
         return obj
     if size is None:
+        if decl.input_size == "any":
+            return obj
         kind = "a PyTorch module" if is_torch_module(obj) else "a function"
         raise ValueError(f"model {spec!r} is {kind}, which does not say what image size it takes: "
-                         "give --input-size H,W (e.g. --input-size 224,224)")
-    # A module or a function says no input shape: the user's size is what images are resized to and
-    # checked against (ModelAdapter.prepare).
-    return as_model(obj, outputs=outputs, input_shape=(size[0], size[1], size[2] if len(size) == 3 else 3))
+                         "give --input-size H,W (e.g. --input-size 224,224), or declare it in Python "
+                         "(saliency_widgets.models.declare)")
+    return declared_with_size(obj, size, outputs=outputs)
+
+
+def declared_with_size(obj, size, *, outputs: str = "auto"):
+    """An adapter of ``obj`` declared as ``declare(obj, input_size=size, pixel_range=None)`` would declare it
+    (the ImageNet crop, values passed as they are), keeping what ``obj`` declares otherwise (its fill,
+    normalisation, outputs, class names); ``obj`` itself is not changed."""
+    from ..models.adapter import as_model
+    from ..models.declaration import make_declaration
+    adapter = as_model(obj, outputs=outputs)
+    own = adapter.declaration
+    made = make_declaration(input_size=tuple(size), pixel_range=None)
+    adapter.declaration = own.replace(input_size=made.input_size, crop=made.crop, declared=True)
+    return adapter
 
 
 def model_input_size(model, input_size=None, *, required: bool = True) -> tuple[int, int] | None:
-    """The (H, W) images are resized to: the model's own, else ``input_size``.
+    """The (H, W) images are brought to: the model's declared (or own) size, else ``input_size``.
 
     A model that takes any size, given no ``input_size``: a ValueError, or None
     when ``required=False`` (each image keeps its own size).
     """
-    shape = getattr(model, "input_shape", None)
-    if shape is None:
-        own = ()
-    else:
-        own = tuple(shape[1:3]) if len(shape) == 4 else tuple(shape[:2])  # Keras (B, H, W, C); adapter (H, W, C)
-    if len(own) == 2 and None not in own:
-        return int(own[0]), int(own[1])
+    from ..models.adapter import as_model
+    own = as_model(model).declaration.fixed_size
+    if own is not None:
+        return own
     if input_size is not None:
         size = parse_input_size(input_size)
         return size[0], size[1]
@@ -202,11 +227,15 @@ def model_input_size(model, input_size=None, *, required: bool = True) -> tuple[
 
 
 def class_names(model, image=None) -> list[str]:
-    """Names of the model's classes: ImageNet's for 1000 outputs, else ``"class i"``.
+    """Names of the model's classes: the declared ones, else ImageNet's for 1000 outputs, else ``"class i"``.
 
     A Keras model's ``output_shape`` says how many there are; for anything else the
     adapter's ``num_classes`` (known after a prediction), else one prediction on ``image``.
     """
+    from ..models.adapter import as_model
+    declared = as_model(model).declaration.class_names
+    if declared is not None:
+        return list(declared)
     shape = getattr(model, "output_shape", None)
     if shape is not None:
         n_classes = int(shape[-1])
@@ -217,7 +246,7 @@ def class_names(model, image=None) -> list[str]:
         if n_classes is None:
             if image is None:
                 raise ValueError("the number of classes of a non-Keras model needs an image to predict on")
-            n_classes = int(adapter.predict(image[None]).shape[-1])
+            n_classes = int(adapter.predict(adapter.prepare(image)[None]).shape[-1])
     if n_classes == 1000:
         from ..demo import imagenet_labels
         return list(imagenet_labels())

@@ -11,8 +11,10 @@ from importlib import resources
 
 import numpy as np
 
+from ..models.declaration import ImageFit  # the crop a model declares (re-exported: it was defined here)
+
 __all__ = ["imagenet_labels", "load_imagenet_model", "imagenet_model_names", "IMAGENET_MODELS",
-           "TORCH_IMAGENET_MODELS", "ImageFit", "WeightsUnavailableError"]
+           "TORCH_IMAGENET_MODELS", "ImageFit", "WeightsUnavailableError", "declare_imagenet"]
 
 # The pixel colour (RGB, in [0, 255]) that each preprocessing maps to 0: what a
 # masked pixel was in the prototype, which masked the preprocessed input.
@@ -42,69 +44,6 @@ TORCH_IMAGENET_MODELS = {
 def imagenet_model_names() -> list[str]:
     """Every name :func:`load_imagenet_model` takes: the offline PyTorch model first, then Keras'."""
     return list(TORCH_IMAGENET_MODELS) + list(IMAGENET_MODELS)
-
-
-class ImageFit:
-    """Bring a photo to a square model input as ImageNet evaluation does: short side, then centre crop.
-
-    ``fit(image)`` resizes an (H, W, C) image (bilinear, anti-aliased) so that its short side is
-    ``short_side`` pixels, then crops the centre ``size`` x ``size``; values keep their range (RGB
-    in [0, 255] stays so).  An image that is already ``size`` x ``size`` is taken as cropped and
-    returned unchanged (as float32), so a map always covers the image that was passed in.
-
-    Parameters
-    ----------
-    size : int, keyword-only
-        The model's input side (224).
-    short_side : int, keyword-only
-        The short side before the crop (256); must be >= ``size``.
-
-    Examples
-    --------
-    >>> fit = ImageFit(size=224, short_side=256)
-    >>> fit(np.zeros((300, 451, 3))).shape
-    (224, 224, 3)
-    >>> fit(np.zeros((224, 224, 3))).shape
-    (224, 224, 3)
-    """
-
-    def __init__(self, *, size: int = 224, short_side: int = 256):
-        for name, v in (("size", size), ("short_side", short_side)):
-            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
-                raise ValueError(f"{name} must be an integer >= 1, got {v!r}")
-        if short_side < size:
-            raise ValueError(f"short_side ({short_side}) must be >= size ({size}): the crop must fit inside")
-        self.size, self.short_side = int(size), int(short_side)
-
-    def __call__(self, image) -> np.ndarray:
-        arr = np.asarray(image)
-        if arr.ndim not in (2, 3) or min(arr.shape[:2]) < 1:
-            raise ValueError(f"image must have shape (H, W, C) or (H, W), got {arr.shape}")
-        arr = arr.astype(np.float32, copy=False)
-        h, w = arr.shape[:2]
-        if (h, w) == (self.size, self.size):
-            return arr
-        from skimage.transform import resize
-        scale = self.short_side / min(h, w)
-        new_h, new_w = max(self.size, round(h * scale)), max(self.size, round(w * scale))
-        big = resize(arr, (new_h, new_w) + arr.shape[2:], order=1, anti_aliasing=scale < 1,
-                     preserve_range=True).astype(np.float32)
-        top, left = (new_h - self.size) // 2, (new_w - self.size) // 2
-        return np.ascontiguousarray(big[top:top + self.size, left:left + self.size])
-
-    def region(self, h: int, w: int) -> tuple | None:
-        """The part of an (h, w) image the crop shows, as (left, top, right, bottom) in its pixels;
-        None when the image is passed through whole (already ``size`` x ``size``)."""
-        if (h, w) == (self.size, self.size):
-            return None
-        scale_h = max(self.size, round(h * self.short_side / min(h, w))) / h  # the resize's own rounding
-        scale_w = max(self.size, round(w * self.short_side / min(h, w))) / w
-        top = (round(h * scale_h) - self.size) // 2
-        left = (round(w * scale_w) - self.size) // 2
-        return (left / scale_w, top / scale_h, (left + self.size) / scale_w, (top + self.size) / scale_h)
-
-    def __repr__(self) -> str:
-        return f"ImageFit(size={self.size}, short_side={self.short_side})"
 
 
 class WeightsUnavailableError(RuntimeError):
@@ -160,8 +99,9 @@ def load_imagenet_model(name: str = "MobileNetV2", *, weights: str | None = "ima
     """
     if name in TORCH_IMAGENET_MODELS:
         from .efficientnet import load_efficientnet_lite0
-        return load_efficientnet_lite0(weights, fit=ImageFit(size=224, short_side=256),
-                                       class_names=imagenet_labels())
+        fit = ImageFit(size=224, short_side=256)
+        model = load_efficientnet_lite0(weights, fit=fit, class_names=imagenet_labels())
+        return declare_imagenet(model, size=224, mean_color=(127.0,) * 3, outputs="logits", crop=fit)
     if name not in IMAGENET_MODELS:
         raise ValueError(f"unknown model {name!r}; choose one of {imagenet_model_names()}")
     import keras
@@ -187,7 +127,18 @@ def load_imagenet_model(name: str = "MobileNetV2", *, weights: str | None = "ima
     model = keras.Model(inputs, outputs, name=f"{name}_imagenet")
     from ..models.keras import MEAN_COLOR_ATTR
     setattr(model, MEAN_COLOR_ATTR, MEAN_COLORS[prep_name])
-    return model
+    return declare_imagenet(model, size=size, mean_color=MEAN_COLORS[prep_name], outputs="probabilities")
+
+
+def declare_imagenet(model, *, size: int, mean_color, outputs: str, crop=None):
+    """Declare what an ImageNet model of the package takes (:func:`saliency_widgets.models.declare`): RGB values
+    in [0, 255] at ``size`` x ``size``, ImageNet's crop (short side ``size`` / 0.875, centre crop) for a photo
+    of another size, ``mean_color`` as the fill (what its normalisation maps to 0), ``outputs`` and ImageNet's
+    1000 class names.  Framework-neutral: a Keras model and a PyTorch module are declared alike."""
+    from ..models import declare
+    return declare(model, input_size=(size, size, 3), pixel_range=(0, 255),
+                   crop=crop if crop is not None else "imagenet", mean_color=mean_color, outputs=outputs,
+                   class_names=imagenet_labels())
 
 
 def _Preprocess(prep_name):

@@ -6,7 +6,7 @@ from importlib import resources
 
 from .scenes import CLASS_NAMES
 
-__all__ = ["load_model", "load_permuted_model", "build_model", "MODEL_PATH", "PERMUTED_MODEL_PATH",
+__all__ = ["load_model", "load_permuted_model", "build_model", "declare_demo", "MODEL_PATH", "PERMUTED_MODEL_PATH",
            "CLASS_NAMES", "IMAGE_SIZE"]
 
 IMAGE_SIZE = 96
@@ -54,7 +54,18 @@ def load_model(path: str | os.PathLike | None = None, *, permuted: bool = False)
     path = os.fspath(path or default)
     if not os.path.exists(path):
         raise FileNotFoundError(f"the demo model file {path} is missing; regenerate it with {command}")
-    return keras.saving.load_model(path, safe_mode=True)
+    return declare_demo(keras.saving.load_model(path, safe_mode=True))
+
+
+def declare_demo(model):
+    """Declare what the demo model takes (:func:`saliency_widgets.models.declare`): (96, 96, 3) RGB values in
+    [0, 255] (uint8, or floats in that range), a photo of another size resized to cover 96 x 96 and
+    centre-cropped (as the widget's upload), the image's mean colour as the fill, probabilities of
+    :data:`CLASS_NAMES`."""
+    from ..models import declare
+    size = tuple(model.input_shape[1:3])
+    return declare(model, input_size=size, pixel_range=(0, 255), crop="cover", outputs="probabilities",
+                   class_names=CLASS_NAMES)
 
 
 def load_permuted_model(path: str | os.PathLike | None = None):

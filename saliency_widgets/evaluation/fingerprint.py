@@ -56,7 +56,7 @@ def _blocks(raw) -> list:
 
 
 def _canonical(params) -> str:
-    from .results_file import jsonable
+    from .json_form import jsonable
     return json.dumps(jsonable(params), sort_keys=True)
 
 

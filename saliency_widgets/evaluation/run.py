@@ -30,8 +30,9 @@ from ..occluder import check_occluder, occluder_param
 from ..sanity import metrics as metric_sanity
 from . import cluster
 from .methods import build_methods, resolve_methods
-from .results_file import (FORMAT, first_image, inputs_fingerprint, jsonable, merge_settings, model_prints,
-                           read_results, write_results)
+from .file_lines import seal_row
+from .results_file import (FORMAT, first_image, inputs_fingerprint, jsonable, merge_settings, methods_fingerprints,
+                           model_prints, new_file_id, package_info, read_results, set_aside_rows, write_results)
 from ..metrics.causal import PROTOCOL, check_protocol
 from ..metrics.names import ALL_METRICS, METRICS, MODEL_METRICS
 from .score import score_image
@@ -60,11 +61,10 @@ def evaluate(explainers, images, truths=None, *, metrics=METRICS, results=None, 
         (image, class, method).  None when ``images`` is a dataset.
     metrics : subset of ``ALL_METRICS`` (default ``METRICS``; GridPG's "energy", "energy_centred" when named)
     results : path or None, keyword-only
-        A JSON-lines file (:mod:`~saliency_widgets.evaluation.results_file`): rows
-        already there are kept, new rows are appended as they are computed, so an
-        interrupted run resumes (rows holding an ``"error"`` are recomputed).  A file
-        made with other settings, another model, preprocessing, input size or image
-        set is refused (the error names what differs).
+        A JSON-lines file (:mod:`~saliency_widgets.evaluation.results_file`), resumed: rows that check are
+        kept, others set aside and recomputed, new rows appended as they are computed.  A file made with
+        other settings, model, preprocessing, input size, image set, or methods that now compute other
+        maps is refused (the error names what differs).
     progress : bool, keyword-only (tqdm.auto: a widget in Jupyter, text in a terminal)
     tolerance : the pointing game's, in pixels: a hit needs distance < tolerance (strict: on the object)
     step, iou_rule, iou_threshold : insertion/deletion pixels per step (default: the image width); box IoU's
@@ -103,24 +103,40 @@ def evaluate(explainers, images, truths=None, *, metrics=METRICS, results=None, 
     mset = dict(metrics=list(metrics), tolerance=tolerance, step=step, iou_rule=iou_rule, iou_threshold=iou_threshold,
                 occluder=occluder_param(occluder), tie_seed=tie_seed, protocol=check_protocol(protocol), map="raw")
     run = _Methods(explainers, model, needs_model, client, model_factory, source, fingerprint=bool(results))
-    current = dict(jsonable({"format": FORMAT, "metrics": mset, "explainers": run.specs}), inputs=run.inputs)
-    header, stored_rows, settings, changed = _stored(results, current, overwrite=overwrite)
+    current = _header(run, mset, results)
     keys = [(i, label, n_obj) for i in source.indices() for label, n_obj in source.labels(i)]
+    header, stored_rows, settings, changed = _stored(results, current, keys, overwrite=overwrite)
     sanity_result, stored_sanity, fresh = _sanity(run, source, keys, settings, header.get("__sanity__"), mset,
                                                   n=sanity_images if sanity else 0, seed=sanity_seed,
                                                   needs_model=needs_model, progress=progress)
     rows = Results(stored_rows, settings=settings, sanity=sanity_result)
     if results and (changed or fresh or not header):
         write_results(results, settings, stored_rows, stored_sanity)
+    _score_pending(rows, run, source, keys, mset, results=results, file_id=settings.get("file_id"),
+                   progress=progress, on_rows=on_rows, on_error=on_error, shard_size=shard_size)
+    return rows
+
+
+def _score_pending(rows, run, source, keys, mset, *, results, file_id, progress, on_rows, on_error, shard_size):
+    """Score every (image, class, method) the file does not hold yet, here or on the cluster, appending rows."""
     pending = _pending(keys, list(run.specs), {(r["image"], r["target"], r["method"]) for r in rows})
-    with _Writer(rows, results, sum(len(t) for t in pending.values()), progress, client, on_rows) as emit:
-        if client is not None:
-            cluster.run_on_cluster(client, model_factory, run.methods, source, pending, mset, on_error, emit,
+    with _Writer(rows, results, sum(len(t) for t in pending.values()), progress, run.client, on_rows,
+                 file_id=file_id) as emit:
+        if run.client is not None:
+            cluster.run_on_cluster(run.client, run.factory, run.methods, source, pending, mset, on_error, emit,
                                    shard_size=shard_size)
         else:
             for i, tasks in pending.items():
                 emit(score_image(run.methods, run.model, source, i, tasks, mset, on_error))
-    return rows
+
+
+def _header(run, mset, results) -> dict:
+    """The settings this run writes: format, metric settings, methods, inputs; with a results file also a new
+    file id, the package version and the methods' behavioural fingerprints."""
+    current = dict(jsonable({"format": FORMAT, "metrics": mset, "explainers": run.specs}), inputs=run.inputs)
+    if results:
+        current.update(file_id=new_file_id(), package=package_info(), fingerprints=methods_fingerprints(run.specs))
+    return current
 
 
 def _check_options(metrics, occluder, on_error, client):
@@ -176,13 +192,46 @@ def _model_of(explainers, *, required=True):
     return None
 
 
-def _stored(results, current, *, overwrite):
-    """(header, rows without errors, settings to keep, whether the file must be rewritten) of ``results``."""
-    header, rows = (None, []) if overwrite else read_results(results)
+def _stored(results, current, keys, *, overwrite):
+    """(header, rows without errors, settings to keep, whether the file must be rewritten) of ``results``.
+
+    Every line that does not check, and every row that checks but is not one of this run's (a duplicate
+    of an earlier row, a class its image does not have, a method the header does not name), is set aside
+    to the side file and the file rewritten without it (:func:`~.results_file.set_aside_rows`); rows
+    holding an ``"error"`` are recomputed."""
+    header, rows, bad = (None, [], []) if overwrite else read_results(results)
     settings, changed = merge_settings(results, (header or {}).get("__settings__"), current)
+    rows, foreign = _screen(rows, keys, settings)
+    bad = sorted(bad + foreign)
+    if bad:
+        head = {"__settings__": settings, **({"__sanity__": header["__sanity__"]} if "__sanity__" in header else {})}
+        set_aside_rows(results, head, rows, bad)
     if any("error" in r for r in rows):  # failed rows are recomputed: the file keeps one row per key
         rows, changed = [r for r in rows if "error" not in r], True
     return header or {}, rows, settings, changed
+
+
+def _screen(rows, keys, settings):
+    """(the rows that belong to this file, the others as (line, reason, text)): one row per (image, class,
+    method), of a class its image has, of a method the header names."""
+    valid = {(i, label) for i, label, _ in keys}
+    names = set(settings.get("explainers", {}))
+    seen, kept, out = {}, [], []
+    for r in rows:
+        n, text = r.pop("__line__", None), r.pop("__text__", None)
+        key = (r["image"], r["target"], r["method"])
+        if key in seen:
+            reason = f"a duplicate of line {seen[key]} (image {key[0]}, class {key[1]}, method {key[2]!r})"
+        elif (r["image"], r["target"]) not in valid:
+            reason = f"image {r['image']} has no class {r['target']} in the image set"
+        elif r["method"] not in names:
+            reason = f"method {r['method']!r} is not in the file's settings"
+        else:
+            seen[key] = n
+            kept.append(r)
+            continue
+        out.append((n, reason, text if text is not None else json.dumps(r)))
+    return kept, out
 
 
 def _sanity(run, source, keys, settings, stored, mset, *, n, seed, needs_model, progress):
@@ -234,8 +283,8 @@ def _pending(keys, names, done) -> dict[int, list]:
 class _Writer:
     """The driver's only writer: appends rows once per key, flushes, updates the bar, calls ``on_rows``."""
 
-    def __init__(self, rows, results, n_tasks, progress, client, on_rows):
-        self.rows, self.on_rows = rows, on_rows
+    def __init__(self, rows, results, n_tasks, progress, client, on_rows, *, file_id=None):
+        self.rows, self.on_rows, self.file_id = rows, on_rows, file_id
         self.done = {(r["image"], r["target"], r["method"]) for r in rows}
         self.bar = None
         if progress:
@@ -264,7 +313,7 @@ class _Writer:
         for row in fresh:
             self.rows.append(row)
             if self.out:
-                self.out.write(json.dumps(row) + "\n")
+                self.out.write(json.dumps(seal_row(jsonable(row), self.file_id)) + "\n")
         if self.out:
             self.out.flush()
         if self.bar is not None:

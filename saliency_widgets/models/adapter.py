@@ -9,7 +9,8 @@ from __future__ import annotations
 import sys
 from typing import Callable
 
-from .base import ModelAdapter, ModelError, check_positive_int, softmax
+from .base import ModelAdapter, ModelError, check_mean_color, check_positive_int, softmax
+from .declaration import ModelDeclaration, declaration_of
 
 __all__ = ["ModelAdapter", "ModelError", "as_model", "softmax", "check_positive_int", "is_keras_model",
            "is_torch_module", "is_jax_function"]
@@ -62,16 +63,22 @@ def as_model(model, *, outputs: str = "auto", preprocess: Callable | None = None
         TensorFlow when TensorFlow sees a GPU (on a CPU the host path is as
         fast there); ``"host"``: NumPy; ``"device"``: the framework's device
         path even on a CPU.
-    mean_color : sequence of C floats or None
-        The input colour the model's preprocessing maps to 0 (see
-        :class:`ModelAdapter`); a Keras model may declare it itself as a
-        ``saliency_widgets_mean_color`` attribute (``load_imagenet_model`` does).  A PyTorch module
-        may also declare ``saliency_widgets_input_shape``, ``saliency_widgets_preprocess`` and
-        ``saliency_widgets_outputs``; settings passed here win over what a model declares.
-    input_shape : (H, W, C) or None, keyword-only
-        The image shape the model takes, for a module or function that does
-        not say (images are checked against it); a Keras model's own
-        ``input_shape`` is used and must not be contradicted.
+    outputs, preprocess, mean_color, input_shape : keyword-only
+        Fields of the model's declaration (:func:`~saliency_widgets.models.declare`, where a user's
+        model says once what it takes: input size, crop, pixel range, normalisation, fill, outputs,
+        class names), given here for this adapter only; each one given wins over what the model
+        declares.  ``mean_color``: the fill that means "masked" in the model's input space (the colour
+        its normalisation maps to 0).  ``input_shape`` (H, W, C): the image shape, checked, with no
+        crop (an image of another size is refused); a Keras model's own ``input_shape`` is used and
+        must not be contradicted.
+
+    Returns
+    -------
+    ModelAdapter
+        Its ``declaration`` is what every front end reads.  A PyTorch module, a JAX function or a
+        Keras model with a free input size that declares no input size refuses images (``prepare``)
+        instead of explaining each at whatever size it has; a plain Python function takes each
+        image at its own size.
 
     Examples
     --------
@@ -88,33 +95,42 @@ def as_model(model, *, outputs: str = "auto", preprocess: Callable | None = None
     if isinstance(model, ModelAdapter):
         return _rewrap(model, outputs=outputs, preprocess=preprocess, batch_size=batch_size, mean_color=mean_color,
                        masks_on=masks_on, input_shape=input_shape)
-    kwargs = dict(outputs=outputs, preprocess=preprocess, batch_size=batch_size, mean_color=mean_color,
+    decl = _given(declaration_of(model), outputs=outputs, preprocess=preprocess, mean_color=mean_color,
+                  input_shape=input_shape)
+    adapter, decl = _framework_adapter(model, decl, framework=framework, batch_size=batch_size, masks_on=masks_on,
+                                       input_shape=input_shape)
+    if decl.outputs == "auto":
+        decl = decl.replace(outputs=adapter.outputs)  # e.g. a Keras model whose last layer is a softmax
+    adapter.declaration = decl
+    adapter.wrapped = model  # what the user gave (a results file fingerprints it)
+    return adapter
+
+
+def _framework_adapter(model, decl, *, framework, batch_size, masks_on, input_shape):
+    """(the framework's adapter of ``model``, the declaration with what the framework says: a Keras input shape)."""
+    kwargs = dict(outputs=decl.outputs, preprocess=decl.preprocess, batch_size=batch_size, mean_color=decl.mean_color,
                   masks_on="host" if framework == "numpy" else masks_on)
     if is_keras_model(model):
         from .keras import keras_adapter
         adapter = keras_adapter(model, **kwargs)
-        if input_shape is not None and any(w is not None and g is not None and g != w
-                                           for g, w in zip(input_shape, adapter.input_shape)):
-            raise ValueError(f"input_shape={input_shape} contradicts the Keras model's own input shape "
-                             f"{adapter.input_shape}: leave input_shape out for a Keras model")
+        decl = _with_keras_shape(decl, adapter.input_shape, input_shape)
+        adapter.requires_size = None in tuple(adapter.input_shape[:2])
     elif framework == "torch" or (framework == "auto" and is_torch_module(model)):
         from .frameworks import torch_adapter
-        kwargs, input_shape = _torch_declared(model, kwargs, input_shape)
         adapter = torch_adapter(model, **kwargs)
-        adapter.input_shape = input_shape
+        adapter.requires_size = True
     elif framework == "jax" or (framework == "auto" and is_jax_function(model)):
         from .frameworks import jax_adapter
         adapter = jax_adapter(model, **kwargs)
-        adapter.input_shape = input_shape
+        adapter.requires_size = True
     elif callable(model):
         name = getattr(model, "__name__", type(model).__name__)
-        adapter = ModelAdapter(model, input_shape=input_shape, outputs=outputs, preprocess=preprocess,
-                               batch_size=batch_size, name=f"model {name!r}", mean_color=mean_color)
+        adapter = ModelAdapter(model, outputs=decl.outputs, preprocess=decl.preprocess, batch_size=batch_size,
+                               name=f"model {name!r}", mean_color=decl.mean_color)
     else:
         raise TypeError("model must be a Keras model, a torch.nn.Module, a JAX function or a callable "
                         f"batch -> scores, got {type(model).__name__}")
-    adapter.wrapped = model  # what the user gave (a results file fingerprints it)
-    return adapter
+    return adapter, decl
 
 
 def _check_input_shape(input_shape):
@@ -126,17 +142,38 @@ def _check_input_shape(input_shape):
     return input_shape
 
 
-def _torch_declared(model, kwargs: dict, input_shape):
-    """What a PyTorch module declares (``load_imagenet_model``'s does), under the caller's settings."""
-    kwargs = dict(kwargs)
-    if kwargs["outputs"] == "auto":
-        kwargs["outputs"] = getattr(model, "saliency_widgets_outputs", "auto")
-    for name in ("preprocess", "mean_color"):
-        if kwargs[name] is None:
-            kwargs[name] = getattr(model, f"saliency_widgets_{name}", None)
-    if input_shape is None:
-        input_shape = getattr(model, "saliency_widgets_input_shape", None)
-    return kwargs, None if input_shape is None else tuple(input_shape)
+def _given(decl: ModelDeclaration, *, outputs, preprocess, mean_color, input_shape) -> ModelDeclaration:
+    """The model's declaration under the caller's settings (the caller wins, field by field).
+
+    ``input_shape=`` given here declares a size without a crop (another size is refused), unless it is the
+    size the model itself declares."""
+    changes = {}
+    if outputs != "auto":
+        changes["outputs"] = outputs
+    if preprocess is not None:
+        changes["preprocess"] = preprocess
+    if mean_color is not None:
+        changes["mean_color"] = check_mean_color(mean_color)
+    if input_shape is not None and input_shape != decl.input_size:
+        changes.update(input_size=input_shape, crop=None)
+    return decl.replace(**changes) if changes else decl
+
+
+def _with_keras_shape(decl: ModelDeclaration, shape, given) -> ModelDeclaration:
+    """A Keras model's own input shape is what it takes: a declaration or an ``input_shape=`` may fill its free
+    entries, never contradict it."""
+    shape = tuple(shape)
+    size = decl.input_size
+    if size is None or size == "any":
+        if size == "any" and None not in shape[:2]:
+            raise ValueError(f"the Keras model takes {shape} but is declared input_size='any'")
+        return decl.replace(input_size=shape) if size is None else decl
+    if any(w is not None and g is not None and g != w for g, w in zip(size, shape)):
+        what = "input_shape=" if given is not None else "the declared input_size"
+        raise ValueError(f"{what} {size} contradicts the Keras model's own input shape {shape}: leave "
+                         f"{'input_shape' if given is not None else 'input_size'} out for a Keras model, or "
+                         "declare its own")
+    return decl
 
 
 def _rewrap(model: ModelAdapter, *, outputs, preprocess, batch_size, mean_color, masks_on, input_shape):
@@ -147,13 +184,11 @@ def _rewrap(model: ModelAdapter, *, outputs, preprocess, batch_size, mean_color,
     backend = model.backend if model.backend.native else None
     if masks_on == "host":
         backend = None
-    out = ModelAdapter(model.fn, input_shape=model.input_shape if input_shape is None else input_shape,
-                       outputs=model.outputs if outputs == "auto" else outputs,
-                       preprocess=preprocess or model.preprocess,
-                       batch_size=batch_size or model.batch_size, name=model.name,
-                       keras_model=model.keras_model, pad_batches=model.pad_batches,
-                       mean_color=model.mean_color if mean_color is None else mean_color,
-                       backend=backend)
+    out = ModelAdapter(model.fn, batch_size=batch_size or model.batch_size, name=model.name,
+                       keras_model=model.keras_model, pad_batches=model.pad_batches, backend=backend)
+    out.declaration = _given(model.declaration, outputs=outputs, preprocess=preprocess, mean_color=mean_color,
+                             input_shape=input_shape)
+    out.requires_size = model.requires_size
     out.num_classes = model.num_classes
     out.counter = model.counter  # the same model: one count of the images sent to it
     out.count_compiled = model.count_compiled

@@ -14,9 +14,10 @@ import numpy as np
 
 from ..occluder import check_color
 from .backends import ForwardCounter, numpy_backend, softmax_xp
+from .declaration import ModelDeclaration
 
 __all__ = ["ModelAdapter", "ModelError", "softmax", "check_positive_int", "check_mean_color", "weakrefable",
-           "weak_handle", "check_image_array"]
+           "weak_handle", "check_image_array", "derive_fill"]
 
 
 class ModelError(RuntimeError):
@@ -64,6 +65,17 @@ class ModelAdapter:
         Where the explainers make and apply their masks
         (:mod:`saliency_widgets.models.backends`); ``None``: NumPy on the host.
         On an accelerator ``batch_size`` defaults to 256 instead of 64.
+
+    Attributes
+    ----------
+    declaration : :class:`~saliency_widgets.models.declaration.ModelDeclaration`
+        What the model takes and returns (:func:`~saliency_widgets.models.declare`): ``input_shape``,
+        ``preprocess``, ``mean_color`` and ``outputs`` are its fields; ``prepare`` applies its crop and
+        pixel rule.  Every front end reads it here.
+    requires_size : bool
+        True for a model that cannot be trusted with an image of any size (a PyTorch module, a JAX
+        function, a Keras model with a free input size): without a declared input size, ``prepare``
+        refuses an image rather than explain it at whatever size it has.
     """
 
     def __init__(self, fn: Callable, *, input_shape=None, outputs: str = "auto",
@@ -77,16 +89,18 @@ class ModelAdapter:
         if preprocess is not None and not callable(preprocess):
             raise TypeError(f"preprocess must be a callable image -> model input, got {type(preprocess).__name__}")
         self.fn = fn
-        self.input_shape = None if input_shape is None else tuple(input_shape)
-        self.outputs = outputs
-        self.preprocess = preprocess
+        self._declaration = ModelDeclaration(
+            input_size=None if input_shape is None else tuple(input_shape), preprocess=preprocess,
+            mean_color=check_mean_color(mean_color), outputs=outputs)
+        self.requires_size = False
+        self._fill_rule: tuple | None = None  # (occluder, statement) derived from a preprocess without a fill
+        self._fill_stated = False
         self.backend = numpy_backend() if backend is None else backend
         default_bs = 256 if self.backend.accelerator else 64
         self.batch_size = check_positive_int("batch_size", default_bs if batch_size is None else batch_size)
         self.name = name
         self.keras_model = keras_model
         self.pad_batches = pad_batches
-        self.mean_color = check_mean_color(mean_color)
         self._softmax = {"auto": None, "probabilities": False, "logits": True}[outputs]
         self.num_classes: int | None = None
         # (kind, model) for the gradient explainers (models/input_gradients.py): "keras", "torch" or
@@ -114,12 +128,59 @@ class ModelAdapter:
         """
         return self.backend.counted() if self.backend.native else self.counter.value
 
+    # -- the declaration ------------------------------------------------
+    @property
+    def declaration(self) -> ModelDeclaration:
+        return self._declaration
+
+    @declaration.setter
+    def declaration(self, decl: ModelDeclaration) -> None:
+        if not isinstance(decl, ModelDeclaration):
+            raise TypeError(f"declaration must be a ModelDeclaration, got {type(decl).__name__}")
+        if decl.outputs != self._declaration.outputs:
+            self._softmax = {"auto": None, "probabilities": False, "logits": True}[decl.outputs]
+        if decl.preprocess is not self._declaration.preprocess or decl.mean_color != self._declaration.mean_color:
+            self._fill_rule, self._fill_stated = None, False
+        self._declaration = decl
+
+    def _field(name):  # noqa: N805 - a property factory for the declaration's fields
+        def get(self):
+            value = getattr(self._declaration, name)
+            if name == "input_size":
+                return None if value in (None, "any") else value
+            return value
+
+        def set_(self, value):
+            if name == "input_size":
+                value = None if value is None else tuple(value)
+            elif name == "mean_color":
+                value = check_mean_color(value)
+            self.declaration = self._declaration.replace(**{name: value})
+        return property(get, set_, doc=f"The declaration's ``{name}``.")
+
+    input_shape = _field("input_size")
+    preprocess = _field("preprocess")
+    mean_color = _field("mean_color")
+    outputs = _field("outputs")
+    del _field
+
+    def describe(self) -> str:
+        """What this model is declared to take and return (:meth:`ModelDeclaration.describe`)."""
+        return f"{self.name}:\n  " + self._declaration.describe().replace("\n", "\n  ")
+
     # -- inputs ---------------------------------------------------------
     def prepare(self, image) -> np.ndarray:
-        """Validate one image and return it as float32 (H, W, C) in the model's input space."""
-        arr = check_image_array(image)
-        if self.preprocess is not None:
-            arr = np.asarray(self.preprocess(arr))
+        """Validate one image and return it as float32 (H, W, C) in the model's input space.
+
+        In order: the declared pixel rule (:meth:`ModelDeclaration.take_pixels`: refuse or convert),
+        the declared crop for an image of another size (or a refusal), ``preprocess``, the checks.
+        """
+        arr = self.fit(image)
+        decl = self._declaration
+        if decl.preprocess is not None:
+            if self._fill_rule is None and decl.mean_color is None:
+                self._fill_rule = derive_fill(decl.preprocess, arr)
+            arr = np.asarray(decl.preprocess(arr))
         arr = arr.astype(np.float32, copy=False)
         expected_c = self.input_shape[-1] if self.input_shape else None
         if arr.ndim == 2:
@@ -135,10 +196,53 @@ class ModelAdapter:
             for got, want, axis in zip(arr.shape[:2], self.input_shape[:2], ("height", "width")):
                 if want is not None and got != want:
                     raise ValueError(f"image {axis} is {got} but the model takes {want}: expected shape "
-                                     f"{self._shape_text()}, got {arr.shape}; resize the image or pass preprocess=")
+                                     f"{self._shape_text()}, got {arr.shape}; resize the image, or declare how "
+                                     "another size reaches the model's: saliency_widgets.models.declare(model, "
+                                     "input_size=..., pixel_range=..., crop='imagenet')")
         if not np.all(np.isfinite(arr)):
             raise ValueError("image contains NaN or inf pixels")
         return np.ascontiguousarray(arr)
+
+    def fit(self, image) -> np.ndarray:
+        """``image`` as the declaration brings it to the model, before ``preprocess``: checked, its pixels taken
+        by the declared rule (refused or converted), an image of another size cropped by the declared crop
+        (or refused).  What a front end passes to a method that calls no model (the centre baseline)."""
+        arr = check_image_array(image)
+        return self._fit(self._declaration.take_pixels(arr, name=self.name))
+
+    def _fit(self, arr: np.ndarray) -> np.ndarray:
+        """The declared crop for an image of another size; a refusal for a model that declares no size."""
+        decl = self._declaration
+        if self.requires_size and decl.fixed_size is None and decl.input_size != "any":
+            h, w = arr.shape[:2]
+            raise ValueError(
+                f"{self.name} declares no input size, so the image of {h} x {w} pixels would be explained at that "
+                "size, which the model may never have seen; declare what it takes: saliency_widgets.models."
+                "declare(model, input_size=(H, W), pixel_range=(0, 255)) (an image of another size is then "
+                "scaled and centre-cropped by the ImageNet rule, crop='imagenet'), or input_size='any' for a "
+                "model meant to take every size (the command line: --input-size H,W)")
+        size = decl.fixed_size
+        if size is None or decl.crop is None or arr.shape[:2] == size:
+            return arr
+        out = np.asarray(decl.crop(arr))
+        if out.shape[:2] != size:
+            raise ValueError(f"the declared crop {decl.crop!r} returned an image of {out.shape[0]} x {out.shape[1]}, "
+                             f"not the declared input size {size[0]} x {size[1]}")
+        return out
+
+    def auto_fill(self):
+        """What ``occluder="auto"`` fills with: the declared ``mean_color``; without one, the image's mean
+        colour (``"mean"``), or with a ``preprocess`` the fill derived from it (stated once, as a warning)."""
+        if self.mean_color is not None:
+            return tuple(float(v) for v in self.mean_color)
+        if self.preprocess is None:
+            return "mean"
+        occluder, statement = self._fill_rule or ("zero", f"{self.name}: masked pixels are 0 after preprocess "
+                                                          "(no image was prepared to derive the fill from)")
+        if not self._fill_stated:
+            self._fill_stated = True
+            warnings.warn(statement, UserWarning, stacklevel=4)
+        return occluder
 
     def _shape_text(self) -> str:
         return "(" + ", ".join("any" if d is None else str(d) for d in self.input_shape) + ")"
@@ -271,6 +375,10 @@ class ModelAdapter:
         if not np.all(np.isfinite(out)):
             raise ModelError(f"{self.name} returned NaN or inf scores")
         if self.num_classes is None:
+            names = self._declaration.class_names
+            if names is not None and len(names) != out.shape[1]:
+                raise ValueError(f"{self.name} declares {len(names)} class_names but returns {out.shape[1]} "
+                                 "classes")
             self.num_classes = out.shape[1]
         elif out.shape[1] != self.num_classes:
             raise ModelError(f"{self.name} returned {out.shape[1]} classes, earlier {self.num_classes}")
@@ -284,6 +392,36 @@ class ModelAdapter:
 
     def __repr__(self) -> str:
         return f"ModelAdapter({self.name}, input_shape={self.input_shape}, batch_size={self.batch_size})"
+
+
+def derive_fill(preprocess, image: np.ndarray) -> tuple:
+    """(occluder, statement) for a ``preprocess`` given without ``mean_color``, probed on two constant images
+    of ``image``'s shape: one that keeps pixel values (a crop, a resize) masks to the image's mean colour
+    ("mean"); one that changes them masks to its 0 ("zero"), and the statement names the pixel colour that
+    0 is when the map is affine per channel."""
+    img = np.asarray(image, np.float64)
+    lo, hi = float(img.min()), float(img.max())
+    a, b = (lo + 0.25 * (hi - lo), lo + 0.75 * (hi - lo)) if hi > lo else (lo, lo + 1.0)
+    try:
+        pa = np.asarray(preprocess(np.full(img.shape, a, np.float32)), np.float64)
+        pb = np.asarray(preprocess(np.full(img.shape, b, np.float32)), np.float64)
+    except Exception as exc:  # noqa: BLE001 - a preprocess that refuses constant images: say so, fill 0
+        return "zero", (f"preprocess= was given without mean_color and could not be probed ({type(exc).__name__}: "
+                        f"{exc}): masked pixels are 0 after preprocess; pass mean_color= to choose the fill")
+    if np.allclose(pa, a, rtol=1e-4, atol=1e-4 * max(1.0, abs(a))) and \
+            np.allclose(pb, b, rtol=1e-4, atol=1e-4 * max(1.0, abs(b))):
+        return "mean", ("preprocess= keeps pixel values (a crop or a resize) and no mean_color was given: a masked "
+                        "pixel becomes the image's mean colour, as without preprocess (not 0, which is black there); "
+                        "declare a crop as crop= and the fill as mean_color= to say so")
+    colour = ""
+    if pa.ndim == 3 and np.allclose(pa, pa[:1, :1]) and np.allclose(pb, pb[:1, :1]):
+        slope = (pb[0, 0] - pa[0, 0]) / (b - a)
+        if np.all(np.abs(slope) > 1e-12):
+            zero = a - pa[0, 0] / slope
+            colour = (", i.e. the pixel colour (" + ", ".join(f"{round(float(v), 3):g}" for v in zero) + ")"
+                      + (" (black)" if np.allclose(zero, 0, atol=0.5) else ""))
+    return "zero", (f"preprocess= changes pixel values and no mean_color was given: a masked pixel is 0 after "
+                    f"preprocess{colour}; pass mean_color= (in preprocess's output space) to choose the fill")
 
 
 def _path_step(xp, scores, shape):

@@ -86,15 +86,19 @@ class _Keras:
     def clone(model):
         import keras
 
+        from .declaration import ATTRIBUTE
         from .keras import MEAN_COLOR_ATTR
 
         clone = keras.models.clone_model(model)
         clone.set_weights(model.get_weights())
-        # The declared occluder colour (e.g. load_imagenet_model's) goes with the clone: the trained and the
-        # randomised model must be masked the same way, or the comparison measures the occluder too.
+        # What the model declares (its crop, pixels, fill, outputs, class names; e.g. load_imagenet_model's)
+        # goes with the clone: the trained and the randomised model see the same image, masked alike.
         color = getattr(model, MEAN_COLOR_ATTR, None)
         if color is not None:
             setattr(clone, MEAN_COLOR_ATTR, color)
+        decl = getattr(model, ATTRIBUTE, None)
+        if decl is not None:
+            setattr(clone, ATTRIBUTE, decl)
         return clone
 
     @staticmethod

@@ -6,7 +6,8 @@ import io
 
 import numpy as np
 
-__all__ = ["to_rgb_uint8", "colorize", "overlay", "draw_box", "png_bytes", "upscale"]
+__all__ = ["to_rgb_uint8", "colorize", "overlay", "overlay_region", "draw_box", "png_bytes", "write_png",
+           "upscale", "STRIP_ROWS"]
 
 
 def to_rgb_uint8(image) -> np.ndarray:
@@ -44,13 +45,62 @@ def colorize(saliency, cmap: str = "viridis") -> np.ndarray:
     return _lut(cmap)[np.round(sal * 255).astype(np.uint8)]
 
 
-def overlay(image, saliency, *, alpha: float = 0.5, cmap: str = "viridis") -> np.ndarray:
-    """Blend the colourised map over the image: ``(1 - alpha) * image + alpha * heat``."""
-    img = to_rgb_uint8(image).astype(np.float32)
-    heat = colorize(saliency, cmap).astype(np.float32)
-    if heat.shape[:2] != img.shape[:2]:
-        raise ValueError(f"saliency {heat.shape[:2]} and image {img.shape[:2]} differ in size")
-    return np.round((1 - alpha) * img + alpha * heat).astype(np.uint8)
+#: rows blended at a time: a full-size overlay never holds a float copy of the whole image
+STRIP_ROWS = 256
+
+
+def overlay(image, saliency, *, alpha: float = 0.5, cmap: str = "viridis", out=None) -> np.ndarray:
+    """Blend the colourised map over the image: ``(1 - alpha) * image + alpha * heat``, as (H, W, 3) uint8.
+
+    Computed :data:`STRIP_ROWS` rows at a time (float32 per strip only), so a 49-megapixel image costs its
+    uint8 result and no more; ``out`` (an (H, W, 3) uint8 array, e.g. the image itself) receives it.
+    """
+    sal = np.asarray(saliency)
+    rgb = to_rgb_uint8(image)
+    if sal.shape[:2] != rgb.shape[:2]:
+        raise ValueError(f"saliency {sal.shape[:2]} and image {rgb.shape[:2]} differ in size")
+    result = np.empty(rgb.shape, np.uint8) if out is None else out
+    for y in range(0, rgb.shape[0], STRIP_ROWS):
+        heat = colorize(sal[y:y + STRIP_ROWS], cmap).astype(np.float32)
+        img = rgb[y:y + STRIP_ROWS].astype(np.float32)
+        result[y:y + STRIP_ROWS] = np.round((1 - alpha) * img + alpha * heat).astype(np.uint8)
+    return result
+
+
+def overlay_region(image, saliency, region, *, alpha: float = 0.5, cmap: str = "viridis") -> np.ndarray:
+    """Draw ``saliency`` over the part ``region`` = (left, top, right, bottom) of ``image`` (H, W, 3) uint8,
+    **in place** (bilinear, in strips: no full-size float copy), and return the image.  Outside the region
+    the image is left as it is (the map says nothing there); ``region`` None: the whole image."""
+    h, w = image.shape[:2]
+    if region is None:
+        region = (0, 0, w, h)
+    x0, y0 = int(round(region[0])), int(round(region[1]))
+    x1, y1 = max(x0 + 1, min(w, int(round(region[2])))), max(y0 + 1, min(h, int(round(region[3]))))
+    sal = np.clip(np.asarray(saliency, np.float32), 0, 1)
+    cols = _linear_taps(sal.shape[1], x1 - x0)
+    for y in range(y0, y1, STRIP_ROWS):
+        rows = _linear_taps(sal.shape[0], y1 - y0, start=y - y0, stop=min(y1, y + STRIP_ROWS) - y0)
+        strip = _resample(sal, rows, cols)
+        overlay(image[y:y + strip.shape[0], x0:x1], strip, alpha=alpha, cmap=cmap,
+                out=image[y:y + strip.shape[0], x0:x1])
+    return image
+
+
+def _linear_taps(n_in: int, n_out: int, *, start: int = 0, stop: int | None = None):
+    """(low index, high index, weight of high) of output samples ``start:stop`` of a bilinear resize n_in ->
+    n_out (pixel centres aligned, edges clamped: what Pillow's BILINEAR does when enlarging)."""
+    stop = n_out if stop is None else stop
+    pos = (np.arange(start, stop, dtype=np.float64) + 0.5) * (n_in / n_out) - 0.5
+    pos = np.clip(pos, 0, n_in - 1)
+    lo = np.floor(pos).astype(np.int64)
+    hi = np.minimum(lo + 1, n_in - 1)
+    return lo, hi, (pos - lo).astype(np.float32)
+
+
+def _resample(sal, rows, cols):
+    (rl, rh, rw), (cl, ch, cw) = rows, cols
+    part = sal[rl] * (1 - rw)[:, None] + sal[rh] * rw[:, None]
+    return part[:, cl] * (1 - cw) + part[:, ch] * cw
 
 
 def draw_box(image: np.ndarray, box, color=(0, 255, 0), width: int = 1) -> np.ndarray:
@@ -70,6 +120,13 @@ def upscale(image: np.ndarray, factor: int) -> np.ndarray:
     if factor <= 1:
         return image
     return np.repeat(np.repeat(image, factor, axis=0), factor, axis=1)
+
+
+def write_png(file, image: np.ndarray) -> None:
+    """Encode (H, W), (H, W, 3) or (H, W, 4) uint8 as PNG straight into ``file`` (a path or a binary file
+    object; no PNG bytes held in memory)."""
+    from PIL import Image
+    Image.fromarray(np.asarray(image)).save(file, format="PNG", compress_level=1)
 
 
 def png_bytes(image: np.ndarray) -> bytes:

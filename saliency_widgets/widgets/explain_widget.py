@@ -47,7 +47,8 @@ class ExplainWidget(W.VBox):
     images : list of images or None, keyword-only
         Several images: the widget shows an image picker (uploaded files join the list).
     labels : sequence of class names or None, keyword-only
-        Default: the ImageNet names for a 1000-class model, else "class i".
+        Default: the names the model declares (:func:`saliency_widgets.models.declare`), else the
+        ImageNet names for a 1000-class model, else "class i".
     preprocess : callable or None, keyword-only
         Applied to the image before the model (and before masking).
     framework : {"auto", "numpy", "torch", "jax"}, keyword-only
@@ -131,8 +132,9 @@ class ExplainWidget(W.VBox):
         source = getattr(self.model, "gradient_source", None)
         self.methods = _offered_methods(methods, gradients=source[0] if source else None)
         k = self.model.predict(self.model.prepare(images[0])[None]).shape[1]
-        if labels is None:
-            labels = imagenet_labels() if k == 1000 else [f"class {i}" for i in range(k)]
+        if labels is None:  # the model's declared class names, else ImageNet's for 1000 classes
+            labels = self.model.declaration.class_names or (
+                imagenet_labels() if k == 1000 else [f"class {i}" for i in range(k)])
         labels = [str(v) for v in labels]
         if len(labels) != k:
             raise ValueError(f"labels has {len(labels)} names but the model outputs {k} classes")

@@ -39,10 +39,11 @@ def test_evaluate_command_reports_bad_input(tmp_path, capsys):
     assert "voc:PATH" in capsys.readouterr().err
     assert main(["evaluate", "--dataset", "voc:/x", "--model", "nonsense"]) == 2
     assert "--model must be" in capsys.readouterr().err
-    assert main(["evaluate", "--dataset", "voc:/x", "--model", "tests.toy_frameworks:make_torch"]) == 2
+    voc = f"voc:{tmp_path}"  # a folder that exists: the model's errors come next
+    assert main(["evaluate", "--dataset", voc, "--model", "tests.toy_frameworks:make_torch"]) == 2
     assert "--input-size" in capsys.readouterr().err
     # A model that cannot be loaded is reported as such, not as a missing input size.
-    assert main(["evaluate", "--dataset", "voc:/x", "--model", "tests.no_such_module:make"]) == 2
+    assert main(["evaluate", "--dataset", voc, "--model", "tests.no_such_module:make"]) == 2
     err = capsys.readouterr().err
     assert "cannot import module" in err and "input size" not in err
 

@@ -4,7 +4,7 @@ import pickle
 import numpy as np
 import pytest
 
-from saliency_widgets.models import ModelAdapter
+from saliency_widgets.models import ImageFit, ModelAdapter
 from saliency_widgets.cli.models import class_names, load_model_spec, model_input_size, parse_input_size
 
 from ..toy_models import ChannelModel
@@ -16,8 +16,9 @@ def test_a_class_is_built_and_a_plain_callable_wrapped_with_the_given_size():
     batch = np.random.default_rng(0).uniform(0, 255, (2, 8, 10, 3)).astype(np.float32)
     np.testing.assert_allclose(model.predict(batch), ChannelModel()(batch), rtol=1e-6)
     assert model_input_size(model) == (8, 10)
-    with pytest.raises(ValueError, match="image width is 9 but the model takes 10"):
-        model.prepare(np.zeros((8, 9, 3)))
+    # --input-size is declare(model, input_size=..., pixel_range=None): the ImageNet crop for another size
+    assert model.declaration.crop == ImageFit(size=(8, 10), crop_fraction=224 / 256)
+    assert model.prepare(np.zeros((8, 9, 3))).shape == (8, 10, 3)
     assert class_names(model, batch[0]) == ["class 0", "class 1", "class 2"]
 
 

@@ -87,8 +87,9 @@ def test_weights_load_strictly_from_the_installed_file_never_from_pretrained(mon
 def test_declared_preprocessing_is_the_weights_own(model):
     adapter = as_model(model)
     assert adapter.input_shape == (224, 224, 3) and adapter.outputs == "logits"
-    assert isinstance(adapter.preprocess, ImageFit) and (adapter.preprocess.size, adapter.preprocess.short_side) \
-        == (224, 256)
+    crop = adapter.declaration.crop  # the crop is declared as such (not as a preprocess): masks apply after it
+    assert adapter.preprocess is None and isinstance(crop, ImageFit) and (crop.size, crop.short_side) == (224, 256)
+    assert adapter.declaration.pixel_range == (0, 255) and len(adapter.declaration.class_names) == 1000
     photo = load_photo("cat")  # 300 x 451: short side to 256 -> 256 x 385, centre 224 x 224
     x = adapter.prepare(photo)
     from skimage.transform import resize

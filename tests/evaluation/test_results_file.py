@@ -51,8 +51,10 @@ def test_another_callable_model_is_refused(tmp_path, data):
 
 
 def _net(seed, hidden=4):
+    from saliency_widgets.models import declare
     torch.manual_seed(seed)
-    return torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(3 * 16 * 16, hidden), torch.nn.Linear(hidden, 2))
+    net = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(3 * 16 * 16, hidden), torch.nn.Linear(hidden, 2))
+    return declare(net, input_size=(16, 16), pixel_range=None)
 
 
 def test_a_torch_module_with_other_weights_is_refused(tmp_path, data):

@@ -110,7 +110,8 @@ def torch_cnn(*, seed: int, functional: bool = False, registered: bool | None = 
 
     net = Net()
     reinit(net, seed)
-    return net
+    from saliency_widgets.models import declare
+    return declare(net, input_size="any", pixel_range=None)  # images of any size, values as they are
 
 
 def reinit(module, seed: int, *, names=None):

@@ -210,9 +210,9 @@ def test_bad_model_outputs_are_refused_clearly(key, output, match, small_image):
 @pytest.mark.parametrize("key", [k for k in KEYS if ALL[k].needs_gradients])
 def test_gradient_methods_explain_a_torch_module_or_refuse_it_clearly(key):
     need("torch", "torch")
-    from ..toy_frameworks import make_torch
+    from ..toy_frameworks import make_torch_any_size
     spec = ALL[key]
-    module = make_torch()
+    module = make_torch_any_size()
     image = np.zeros((12, 16, 3), np.float32)
     image[:, :8, 0] = 255.0  # red left half: class 0
     try:

@@ -13,7 +13,7 @@ import jax
 import jax.numpy as jnp
 
 from saliency_widgets import Lime, MaskUpdate, Occlusion, Rise, as_model
-from saliency_widgets.models import ModelError
+from saliency_widgets.models import ModelError, declare
 
 ROWS, COLS = slice(0, 8), slice(2, 14)  # the region that decides class 0 (16 x 16 images)
 
@@ -30,6 +30,7 @@ class TorchRegion(torch.nn.Module):
         super().__init__()
         self.drop = torch.nn.Dropout(0.5)  # must be off: as_model puts the module in eval mode
         self.w = torch.nn.Parameter(torch.ones(1))
+        declare(self, input_size=(16, 16), pixel_range=None)  # what it takes: 16 x 16, values as they are
 
     def forward(self, x):
         s = self.drop(x[:, :, ROWS, COLS]).mean(dim=(1, 2, 3)) * self.w
@@ -40,6 +41,9 @@ class TorchRegion(torch.nn.Module):
 def jax_region(x):
     s = x[:, ROWS, COLS].mean(axis=(1, 2, 3))
     return jnp.stack([s, 1 - s], axis=1)
+
+
+declare(jax_region, input_size=(16, 16), pixel_range=None)
 
 
 def keras_region():
@@ -162,7 +166,7 @@ def test_jax_functions_detected_or_declared(image):
         return jnp.stack([s, 1 - s], axis=1)
 
     assert not as_model(plain).backend.native  # a plain function is a NumPy callable unless declared
-    declared = as_model(plain, framework="jax")
+    declared = as_model(declare(plain, input_size=(16, 16), pixel_range=None), framework="jax")
     assert declared.backend.name == "jax"
     a = Rise(declared, masks=50, grid=4, seed=1).explain(image, 0)
     b = Rise(numpy_region, masks=50, grid=4, seed=1).explain(image, 0)
@@ -191,6 +195,7 @@ def test_failing_module_names_the_step(image):
         def __init__(self):
             super().__init__()
             self.calls = 0
+            declare(self, input_size="any", pixel_range=None)
 
         def forward(self, x):
             self.calls += 1

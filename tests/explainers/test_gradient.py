@@ -92,6 +92,9 @@ def test_jax_function_gradient_is_the_weight_map():
     def linear(x):
         return jnp.einsum("bhwc,hwck->bk", x, w)
 
+    from saliency_widgets.models import declare
+    declare(linear, input_size=refs.SHAPE, pixel_range=None)
+
     exp = Gradient(linear, outputs="logits").explain(np.ones(refs.SHAPE, np.float32), target=2)
     close(exp.raw, np.abs(w[..., 2]).max(axis=-1), tol=1e-6)
 
@@ -155,12 +158,12 @@ def test_differentiate_logit_of_guided_backprop_on_a_softmax_model():
 
 def test_differentiate_logit_needs_logits_it_can_reach():
     pytest.importorskip("torch", reason="needs the [torch] extra")
-    from tests.toy_frameworks import make_torch  # returns softmax probabilities: no logits to reach
+    from tests.toy_frameworks import make_torch_any_size  # returns softmax probabilities: no logits to reach
 
     x = np.zeros((8, 8, 3), np.float32)
     x[:, :4, 0] = 200
     with pytest.raises(ValueError, match=r"differentiate='logit'\) needs the logits.*returns probabilities"):
-        Gradient(make_torch(), differentiate="logit").explain(x, target=0)
+        Gradient(make_torch_any_size(), differentiate="logit").explain(x, target=0)
     module = refs.torch_cnn(seed=0)  # returns logits: "logit" is its output
     img = refs.image(1).astype(np.float32)
     np.testing.assert_array_equal(Gradient(module, differentiate="logit").explain(img, target=1).raw,

@@ -45,9 +45,18 @@ def test_auto_uses_the_declared_mean_color(two_tone):
     assert Occlusion(adapter).params["occluder"] == "auto"
 
 
-def test_auto_masks_to_zero_after_preprocess(two_tone):
-    exp = Occlusion(RegionModel(QUAD), window=8, stride=8, preprocess=lambda im: im * 1.0).explain(two_tone, 0)
-    np.testing.assert_allclose(exp.raw[QUAD], 0.5, atol=1e-6)
+def test_auto_masks_to_zero_after_a_normalising_preprocess_and_says_which_colour_that_is(two_tone):
+    # x -> x - 0.25: the quadrant reads 0.25, masked to 0 after preprocess (the pixel colour 0.25): a drop of 0.25
+    with pytest.warns(UserWarning, match=r"0 after preprocess, i.e. the pixel colour \(0.25, 0.25, 0.25\)"):
+        exp = Occlusion(RegionModel(QUAD), window=8, stride=8, preprocess=lambda im: im - 0.25).explain(two_tone, 0)
+    np.testing.assert_allclose(exp.raw[QUAD], 0.25, atol=1e-6)
+
+
+def test_auto_masks_a_preprocess_that_keeps_values_to_the_image_mean_not_black(two_tone):
+    """A crop or an identity given as preprocess: 0 there would be black; the image's mean colour is used."""
+    with pytest.warns(UserWarning, match="keeps pixel values"):
+        exp = Occlusion(RegionModel(QUAD), window=8, stride=8, preprocess=lambda im: im * 1.0).explain(two_tone, 0)
+    np.testing.assert_allclose(exp.raw[QUAD], 0.5 - 0.875, atol=1e-6)
 
 
 @pytest.mark.parametrize("cls", [Rise, MaskUpdate, Lime, Occlusion], ids=lambda c: c.__name__)

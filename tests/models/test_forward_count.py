@@ -11,7 +11,7 @@ import pytest
 from saliency_widgets import as_model
 from saliency_widgets.explainers import Occlusion, Rise
 from saliency_widgets.metrics import deletion, insertion
-from saliency_widgets.models import ModelAdapter
+from saliency_widgets.models import ModelAdapter, declare
 from saliency_widgets.models.backends import ForwardCounter
 
 IMAGE = np.zeros((16, 16, 3), np.float32)
@@ -84,7 +84,7 @@ def test_the_torch_device_path_counts_every_image():
             s = torch.stack([a, 1 - a, torch.full_like(a, 0.2)], 1) + 1e-3
             return s / s.sum(1, keepdim=True)
 
-    net = Quadrants()
+    net = declare(Quadrants(), input_size=(16, 16), pixel_range=None)  # what it takes
     model = as_model(net)
     assert model.backend.native
     explain_and_curves(model)
@@ -105,7 +105,7 @@ def test_the_jax_device_path_counts_executions_not_traces(wrap):
         s = jnp.stack([a, 1 - a, jnp.full_like(a, 0.2)], axis=1) + 1e-3
         return s / s.sum(axis=1, keepdims=True)
 
-    model = as_model(quadrants, framework="jax")
+    model = as_model(declare(quadrants, input_size=(16, 16), pixel_range=None), framework="jax")
     assert model.backend.native and model.backend.traced
     model.count_compiled = True  # what the widget's session sets
     if wrap == "scan":  # blocks of several batches per compiled call, as on an accelerator
@@ -147,7 +147,8 @@ def test_compiled_steps_get_no_callback_unless_asked():
         a = x[:, :8, :8].mean(axis=(1, 2, 3))
         return jnp.stack([a, 1 - a], axis=1)
 
-    model = as_model(quadrants, framework="jax", outputs="probabilities")
+    model = as_model(declare(quadrants, input_size=(16, 16), pixel_range=None), framework="jax",
+                     outputs="probabilities")
     Rise(model, masks=100, grid=4, seed=0, batch_size=16).explain(IMAGE, 0)
     jax.effects_barrier()
     assert seen.value >= 100 and model.forward_count == 1  # only the host-path prediction of the image

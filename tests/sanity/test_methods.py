@@ -18,6 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
+from saliency_widgets.models import declare
 from saliency_widgets.sanity import methods as sanity
 
 SIZE = 12
@@ -230,6 +231,7 @@ class HalfNet(torch.nn.Module):
 
     def __init__(self, side="left"):
         super().__init__()
+        declare(self, input_size=(SIZE, SIZE, 1), pixel_range=None)  # what it takes
         self.gain = torch.nn.Conv2d(1, 1, 1, bias=False)
         self.decide = torch.nn.Linear(SIZE * SIZE, 2)
         half = torch.zeros(SIZE, SIZE, dtype=torch.bool)
@@ -352,6 +354,7 @@ class OwnWeights(torch.nn.Module):
 
     def __init__(self):
         super().__init__()
+        declare(self, input_size=(SIZE, SIZE, 1), pixel_range=None)
         self.w = torch.nn.Parameter(torch.linspace(-1.0, 3.0, SIZE * SIZE * 2).reshape(SIZE * SIZE, 2))
 
     def forward(self, x):
@@ -452,6 +455,7 @@ class SpyLayer(torch.nn.Module):
 
     def __init__(self):
         super().__init__()
+        declare(self, input_size=(SIZE, SIZE, 1), pixel_range=None)
         self.w = torch.nn.Parameter(torch.zeros(SIZE * SIZE, 2))
 
     def reset_parameters(self):

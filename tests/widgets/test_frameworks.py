@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from saliency_widgets import ExplainWidget
+from saliency_widgets.models import declare
 
 TL = (0, 0, 8, 8)  # box (x0, y0, x1, y1) of the quadrant that decides class 0
 
@@ -62,6 +63,7 @@ def test_widget_on_a_torch_module():
             with torch.no_grad():
                 self.grey.weight.fill_(1 / 3)
             self.drop = torch.nn.Dropout(0.5)  # as_model puts the module in eval mode: no effect then
+            declare(self, input_size=(16, 16), pixel_range=None)  # what it takes
 
         def forward(self, x):
             assert x.shape[1] == 3, f"expected (B, C, H, W), got {tuple(x.shape)}"
@@ -102,7 +104,9 @@ def test_widget_on_a_jax_function(wrap):
 
     # jax.jit-wrapped: detected; a plain JAX function: the user says so with as_model(framework="jax")
     from saliency_widgets import as_model
-    model = jax.jit(quadrants) if wrap == "jit" else as_model(quadrants, framework="jax")
+    declare(quadrants, input_size=(16, 16), pixel_range=None)
+    model = declare(jax.jit(quadrants), input_size=(16, 16), pixel_range=None) if wrap == "jit" else \
+        as_model(quadrants, framework="jax")
     w = ExplainWidget(model, image(), truth={0: TL})
     assert w.model.backend.native  # the session runs the JAX path, not NumPy
     # a JAX function has gradients but no ReLU layers to guide and no Keras layers: no GB, no Grad-CAM
@@ -122,6 +126,7 @@ def test_widget_takes_framework_and_outputs_for_a_jax_function_returning_logits(
         return 4.0 * jnp.stack([tl, 0.9 * br, jnp.full_like(tl, -0.5)], axis=1)
 
     img = image()
+    declare(quadrant_logits, input_size=(16, 16), pixel_range=None)
     w = ExplainWidget(quadrant_logits, img, truth={0: TL}, framework="jax", outputs="logits")
     assert w.model.backend.native  # framework="jax": the session runs the JAX path
     z = 4.0 * np.array([img[:8, :8].mean(), 0.9 * img[8:, 8:].mean(), -0.5])
