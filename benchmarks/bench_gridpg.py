@@ -69,6 +69,8 @@ def parse(argv=None):
     p.add_argument("--methods", default=None, help="comma-separated registry keys (default: every method the "
                    "loaded model supports, and " + ", ".join(STUDY) + ")")
     p.add_argument("--device", default="cpu", help="torch device of a PyTorch model: cpu or cuda (default cpu)")
+    p.add_argument("--threads", type=int, default=None, help="torch's CPU threads (default torch's; on a machine "
+                   "shared by many processes, 1 runs faster than 2)")
     p.add_argument("--out", default=os.path.join(HERE, "gridpg.json"))
     p.add_argument("--rows", default=None, help="a JSON-lines file of the rows as they are computed (a run that "
                    "stops resumes from it)")
@@ -362,14 +364,31 @@ def _provenance(args, argv, t0):
             "seconds": time.perf_counter() - t0}
 
 
-def load_model(device="cpu"):
-    """EfficientNet-Lite0 as ``load_imagenet_model`` returns it (a PyTorch module is moved to ``device``)."""
+def load_model(device="cpu", threads=None):
+    """EfficientNet-Lite0 as ``load_imagenet_model`` returns it (a PyTorch module is moved to ``device``;
+    ``threads``: the CPU threads of torch and TensorFlow, set before the model is built)."""
     from saliency_widgets.demo import load_imagenet_model
+    if threads:
+        _limit_threads(threads)
     model = load_imagenet_model("efficientnet-lite0")
     if hasattr(model, "to") and hasattr(model, "eval"):
         import torch
         model = model.to(torch.device(device)).eval()
     return model
+
+
+def _limit_threads(threads):
+    import importlib.util
+    if importlib.util.find_spec("torch") is not None:
+        import torch
+        torch.set_num_threads(threads)
+    if importlib.util.find_spec("tensorflow") is not None:
+        import tensorflow as tf
+        try:
+            tf.config.threading.set_intra_op_parallelism_threads(threads)
+            tf.config.threading.set_inter_op_parallelism_threads(threads)
+        except RuntimeError:  # TensorFlow already running: it keeps its threads
+            pass
 
 
 def framework(model) -> str:
@@ -441,7 +460,7 @@ def add_rows(result, model, keys, args, provenance):
 def main(argv=None):
     args = parse(argv)
     t0 = time.perf_counter()
-    model = load_model(args.device)
+    model = load_model(args.device, args.threads)
     if args.add:
         with open(args.out, encoding="utf-8") as f:
             result = add_rows(json.load(f), model, tuple(args.methods.split(",")), args, _provenance(args, argv, t0))
