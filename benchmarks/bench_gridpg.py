@@ -360,7 +360,7 @@ def _now():
 
 def _provenance(args, argv, t0):
     return {"command": "python benchmarks/bench_gridpg.py " + " ".join(sys.argv[1:] if argv is None else argv),
-            "date": _now(), "code": _code(), "machine": machine(), "device": args.device,
+            "date": _now(), "code": args.code, "machine": machine(), "device": args.device,
             "seconds": time.perf_counter() - t0}
 
 
@@ -459,6 +459,7 @@ def add_rows(result, model, keys, args, provenance):
 
 def main(argv=None):
     args = parse(argv)
+    args.code = _code()  # the code that runs, read before it runs
     t0 = time.perf_counter()
     model = load_model(args.device, args.threads)
     if args.add:

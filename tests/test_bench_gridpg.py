@@ -99,8 +99,10 @@ def test_threshold_rule_picks_the_highest_candidate_keeping_eight_photos():
 
 
 def _args(bench, tmp_path, *extra):
-    return bench.parse(["--mosaics", "2", "--passes", "4", "--methods", "rise,center", "--out",
+    args = bench.parse(["--mosaics", "2", "--passes", "4", "--methods", "rise,center", "--out",
                         str(tmp_path / "gridpg.json"), *extra])
+    args.code = "test"
+    return args
 
 
 def test_the_headline_is_written_before_any_map_is_computed(tmp_path):
