@@ -272,7 +272,7 @@ def section(result) -> str:
     out = [SECTION, "", f"Command: `{m['command']}`  ",
            f"Date: {m['date']}; code {m['code']}; machine: {m['machine']}; model: EfficientNet-Lite0 "
            f"({m['framework']}{', torch device ' + m['device'] if m['framework'] == 'torch' else ''}); took "
-           f"{m['seconds']:.0f} s. The GPU full tier (`--device cuda --mosaics 48 --passes 2000`) did not run "
+           f"{m['seconds']:.0f} s{_resumed(m)}. The GPU full tier (`--device cuda --mosaics 48 --passes 2000`) did not run "
            "in this measurement: CPU only.", "",
            f"**Headline score, declared before any map was computed** ({d['declared_at']}): "
            f"{SCORES[d['headline']][1]}, i.e. {d['headline_why']}. Beside it: the centred share (the same after "
@@ -294,6 +294,11 @@ def section(result) -> str:
         out.append(f"Rows added by `{a['command']}` ({a['date']}; {a['machine']}; {a['seconds']:.0f} s; code "
                    f"{a['code']}), on the same draw: {', '.join(a['labels'])}.")
     return "\n".join(out)
+
+
+def _resumed(meta) -> str:
+    n = meta.get("resumed_rows", 0)
+    return f" ({n} of the rows were read from the --rows file: computed earlier, not in this time)" if n else ""
 
 
 def render(result) -> str:
@@ -420,20 +425,31 @@ def fresh(args, argv, model, t0):
     keys, left = supported(model)
     if args.methods:
         keys = tuple(dict.fromkeys(args.methods.split(",")))
-    keys = keys if BASELINE in keys else keys + (BASELINE,)
+    keys = (BASELINE,) + tuple(k for k in keys if k != BASELINE)  # RISE's row first
     first = gridpg_mosaics(model, 1, seed=args.seed, threshold=threshold, confidence=confidence)
     refused = probe(keys, model, first.image(0), first.labels(0)[0][0])
     keys, left = tuple(k for k in keys if k not in refused), {**left, **refused}
     declaration = declare(args, model, keys, left, confidence, threshold)
     if not args.no_write:
         _write_json(args.out, {"declaration": declaration, "status": "declared; maps not computed yet"})
+    resumed = _rows_in(args.rows)
     ds, rows = run_set(model, keys, n=args.mosaics, seed=args.seed, threshold=threshold, passes=args.passes,
                        confidence=confidence, gradient_budget=args.gradient_budget, rows_file=args.rows)
-    meta = dict(_provenance(args, argv, t0), mosaics=args.mosaics, seed=args.seed, passes=args.passes,
+    meta = dict(_provenance(args, argv, t0), resumed_rows=resumed, mosaics=args.mosaics, seed=args.seed,
+                passes=args.passes,
                 framework=framework(model), cases=len(rows) // len(keys), photos=len(photo_shares(ds.layouts)),
                 shares=photo_shares(ds.layouts))
     return {"declaration": declaration, "meta": meta, "labels": labels_of(keys, model, args.passes, args.gradient_budget),
             "left_out": left, "methods": {k: paired(rows, k) for k in keys}, "rows": [dict(r) for r in rows]}
+
+
+def _rows_in(path) -> int:
+    """Rows a ``--rows`` file already holds (computed by an earlier invocation; 0 without a file)."""
+    if not path or not os.path.exists(path):
+        return 0
+    with open(path, encoding="utf-8") as f:
+        rows = [json.loads(line) for line in f if line.strip()]
+    return sum(1 for r in rows if isinstance(r, dict) and "method" in r and "image" in r and "error" not in r)
 
 
 def add_rows(result, model, keys, args, provenance):
