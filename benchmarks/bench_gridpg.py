@@ -298,7 +298,10 @@ def section(result) -> str:
 
 def _resumed(meta) -> str:
     n = meta.get("resumed_rows", 0)
-    return f" ({n} of the rows were read from the --rows file: computed earlier, not in this time)" if n else ""
+    if not n:
+        return ""
+    return (f" ({n} of the rows were read from the --rows file: computed by an earlier invocation with the same "
+            f"settings; the maps' own times add up to {meta['map_seconds']:.0f} s)")
 
 
 def render(result) -> str:
@@ -437,6 +440,7 @@ def fresh(args, argv, model, t0):
                        confidence=confidence, gradient_budget=args.gradient_budget, rows_file=args.rows)
     meta = dict(_provenance(args, argv, t0), resumed_rows=resumed, mosaics=args.mosaics, seed=args.seed,
                 passes=args.passes,
+                map_seconds=float(sum(r.get("seconds", 0.0) for r in rows)),
                 framework=framework(model), cases=len(rows) // len(keys), photos=len(photo_shares(ds.layouts)),
                 shares=photo_shares(ds.layouts))
     return {"declaration": declaration, "meta": meta, "labels": labels_of(keys, model, args.passes, args.gradient_budget),
