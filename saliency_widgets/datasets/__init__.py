@@ -8,12 +8,14 @@ from .base import (EBP_AREA, Annotation, Dataset, DatasetError, ImageDecodeError
                    resolve_class_map)
 from .coco import COCODataset
 from .demo import demo_voc, write_demo_voc
-from .gridpg import GRIDPG_PHOTOS, GridPG, gridpg_mosaics, mosaic_draw
+from .gridpg import (GRIDPG_PHOTOS, MAX_SHARE, GridPG, confident_photos, gridpg_mosaics, mosaic_draw,
+                     photo_shares, tile_confidence)
 from .voc import VOC_CLASSES, VOCDataset, parse_voc_xml
 
 __all__ = ["Dataset", "VOCDataset", "COCODataset", "VOC_CLASSES", "Record", "Annotation", "DatasetError",
            "ImageDecodeError", "ebp_difficult", "resolve_class_map", "EBP_AREA", "write_demo_voc", "demo_voc",
-           "parse_voc_xml", "open_dataset", "GridPG", "GRIDPG_PHOTOS", "gridpg_mosaics", "mosaic_draw"]
+           "parse_voc_xml", "open_dataset", "GridPG", "GRIDPG_PHOTOS", "MAX_SHARE", "gridpg_mosaics", "mosaic_draw",
+           "tile_confidence", "confident_photos", "photo_shares"]
 
 
 def open_dataset(spec: str, **kwargs) -> Dataset:

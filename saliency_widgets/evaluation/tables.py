@@ -76,7 +76,8 @@ class Results(list):
                 "box_iou": f"box IoU ({region})",
                 "insertion": f"insertion AUC ↑ ({protocol_text(protocol)}, occluder {occ})",
                 "deletion": f"deletion AUC ↓ ({protocol_text(protocol, 'deletion')}, occluder {occ})",
-                "energy": "energy share in box (Rao)", "energy_centred": "centred energy share in box"}
+                "energy": "GridPG energy (Böhle): positive share in box, map as returned",
+                "energy_centred": "centred energy share in box (offset-invariant)"}
 
     def to_markdown(self) -> str:
         summary = self.summary()

@@ -1,17 +1,22 @@
-"""The grid pointing game's two scores (Böhle et al., CVPR 2021; Rao et al., CVPR 2022).
+"""The grid pointing game's scores (Böhle et al., CVPR 2021; Rao et al., CVPR 2022).
 
 On a mosaic of ``grid x grid`` photos of distinct classes, a map explaining one tile's class
 is scored against that tile's box:
 
-* :func:`grid_pointing`: a hit when the map's maximum lies inside the tile (ties broken by a
-  seeded random choice, :func:`~saliency_widgets.metrics.ranking.max_point`): the pointing
-  game with tolerance 0;
-* :func:`grid_energy`: Rao et al.'s energy-based score, the share of the map's *positive*
-  attribution that lies in the tile: ``sum(max(m, 0) in tile) / sum(max(m, 0))``.
-  ``centre=True`` subtracts the map's mean first: for maps that are positive by construction
-  (RISE, the mask-update readings) the raw share sits near the tile's area (1/4) whatever the
-  map shows, and the centred share is what method.md reported.  A map with no positive mass
-  scores the tile's share of the image (what a constant map puts there).
+* :func:`grid_energy`: Böhle et al.'s localisation score as published (Rao et al. call it the
+  energy-based GridPG score): the share of the map's *positive* attribution that lies in the tile,
+  ``sum(max(m, 0) in tile) / sum(max(m, 0))``, on the map as the method returns it
+  (``Explanation.raw``);
+* ``grid_energy(..., centre=True)``: an offset-invariant variant (not the papers'): the same share
+  after subtracting the map's mean.  A map that is positive by construction (RISE's raw sums, the
+  mask-update readings) carries a constant offset, and on the published score it sits near the
+  tile's area (1/4) whatever it shows; centring removes the offset, but it also changes the score of
+  every map that has none;
+* :func:`grid_pointing`: the hit rate: a hit when the map's maximum lies inside the tile (ties broken
+  by a seeded random choice, :func:`~saliency_widgets.metrics.ranking.max_point`): the pointing game
+  with tolerance 0.
+
+A map with no positive mass scores the tile's share of the image (what a constant map puts there).
 """
 from __future__ import annotations
 
@@ -45,14 +50,15 @@ def grid_pointing(saliency, tile, *, tie_seed=TIE_SEED) -> bool:
 
 
 def grid_energy(saliency, tile, *, centre: bool = False) -> float:
-    """The share of the map's positive attribution inside ``tile``, in [0, 1].
+    """The share of the map's positive attribution inside ``tile``, in [0, 1] (Böhle et al.'s score).
 
     Parameters
     ----------
     saliency : (H, W) array
     tile : (x0, y0, x1, y1) box (x1, y1 exclusive) or (H, W) bool mask
     centre : bool, keyword-only
-        Subtract the map's mean before keeping the positive part.
+        Subtract the map's mean before keeping the positive part (the offset-invariant variant;
+        False, the default, is the published score).
 
     Examples
     --------

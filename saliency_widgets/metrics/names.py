@@ -8,7 +8,10 @@ __all__ = ["LOCALIZATION_METRICS", "MODEL_METRICS", "ENERGY_METRICS", "METRICS",
 LOCALIZATION_METRICS = ("pointing", "pointing_strict", "box_iou")
 #: the causal metrics, which query the model (RISE's insertion and deletion)
 MODEL_METRICS = ("insertion", "deletion")
-#: the grid pointing game's attribution shares in the target cell: asked for by name, never by default
+#: the grid pointing game's attribution shares in the target cell, asked for by name, never by default:
+#: "energy" is Böhle et al.'s score as published (positive attribution in the cell over all positive
+#: attribution, on the map as returned); "energy_centred" the same after subtracting the map's mean
+#: (an offset-invariant variant).  The hit rate is "pointing_strict" (the maximum in the cell).
 ENERGY_METRICS = ("energy", "energy_centred")
 #: ``evaluate()``'s default, and what the metric sanity check checks
 METRICS = LOCALIZATION_METRICS + MODEL_METRICS

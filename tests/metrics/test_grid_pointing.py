@@ -56,3 +56,34 @@ def test_localization_scores_names_the_energy_metrics_only_when_asked():
     assert "energy" not in localization_scores(sal, mask, [TILES[0]])
     with pytest.raises(ValueError, match="energy"):
         localization_scores(sal, mask, [TILES[0]], metrics=("energie",))
+
+
+def test_the_three_gridpg_scores_of_an_offset_map_by_hand():
+    """A map of 1 everywhere and 4 in the target tile (16 of 64 pixels): the published share is
+    16*4 / (16*4 + 48*1) = 4/7; centred (mean 1.75) only the tile stays positive: 1; the maximum is in it."""
+    sal = np.ones((8, 8))
+    sal[:4, 4:] = 4.0
+    assert grid_energy(sal, TILES[1]) == pytest.approx(4 / 7)
+    assert grid_energy(sal, TILES[1], centre=True) == pytest.approx(1.0)
+    assert grid_pointing(sal, TILES[1]) and not grid_pointing(sal, TILES[0])
+
+
+@pytest.mark.parametrize("offset", [0.0, 1.0, 10.0, 1000.0])
+def test_the_published_score_of_a_positive_map_tends_to_the_tiles_area_as_its_offset_grows(offset):
+    """share = (16 (offset + 1)) / (64 offset + 16): 1 without offset, -> 1/4 as the offset grows."""
+    sal = np.full((8, 8), offset)
+    sal[4:, :4] += 1.0
+    assert grid_energy(sal, TILES[2]) == pytest.approx(16 * (offset + 1) / (64 * offset + 16))
+    assert grid_energy(sal, TILES[2], centre=True) == pytest.approx(1.0)
+
+
+def test_a_signed_map_by_hand():
+    """-1 everywhere, 2 in the target tile: only the tile is positive, both shares are 1 (centred: mean -0.25,
+    the rest stays negative).  With 0.5 in the opposite tile: published 32 / (32 + 8) = 0.8; centred (mean
+    0.125) 16 * 1.875 / (16 * 1.875 + 16 * 0.375) = 5/6."""
+    sal = np.full((8, 8), -1.0)
+    sal[:4, :4] = 2.0
+    assert grid_energy(sal, TILES[0]) == 1.0 and grid_energy(sal, TILES[0], centre=True) == 1.0
+    sal[4:, 4:] = 0.5
+    assert grid_energy(sal, TILES[0]) == pytest.approx(0.8)
+    assert grid_energy(sal, TILES[0], centre=True) == pytest.approx(5 / 6)
