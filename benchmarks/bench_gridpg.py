@@ -311,7 +311,7 @@ def main(argv=None):
     git = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
                          cwd=HERE).stdout.strip()
     t0 = time.perf_counter()
-    model = load_imagenet_model("efficientnet-lite0").to(torch.device(args.device)).eval()
+    model = load_imagenet_model("efficientnet-lite0", framework="torch").to(torch.device(args.device)).eval()
     keys = tuple(args.methods.split(",")) if args.methods else FULL
     if args.add:
         with open(args.out, encoding="utf-8") as f:

@@ -91,7 +91,7 @@ def test_add_merges_rows_on_the_stored_draw_and_refuses_another_draw():
 
     from saliency_widgets.demo import load_imagenet_model
     bench = _bench()
-    model = load_imagenet_model("efficientnet-lite0").eval()
+    model = load_imagenet_model("efficientnet-lite0", framework="torch").eval()
     _, rows = bench.run_set(model, ("rise",), n=2, seed=0, k=5, passes=16)
     result = {"meta": {"mosaics": 2, "seed": 0, "k": 5, "passes": 16}, "labels": {"rise": "RISE"},
               "methods": {"rise": bench.paired(rows, "rise")}, "rows": rows, "moonshot": None}

@@ -64,10 +64,9 @@ def as_model(model, *, outputs: str = "auto", preprocess: Callable | None = None
         path even on a CPU.
     mean_color : sequence of C floats or None
         The input colour the model's preprocessing maps to 0 (see
-        :class:`ModelAdapter`); a Keras model may declare it itself as a
-        ``saliency_widgets_mean_color`` attribute (``load_imagenet_model`` does).  A PyTorch module
-        may also declare ``saliency_widgets_input_shape``, ``saliency_widgets_preprocess`` and
-        ``saliency_widgets_outputs``; settings passed here win over what a model declares.
+        :class:`ModelAdapter`).  A Keras model or a PyTorch module may declare it, its crop and its
+        outputs as attributes ``saliency_widgets_{mean_color,preprocess,outputs}`` (a module also
+        ``saliency_widgets_input_shape``; ``load_imagenet_model``'s do); settings passed here win.
     input_shape : (H, W, C) or None, keyword-only
         The image shape the model takes, for a module or function that does
         not say (images are checked against it); a Keras model's own
@@ -92,6 +91,7 @@ def as_model(model, *, outputs: str = "auto", preprocess: Callable | None = None
                   masks_on="host" if framework == "numpy" else masks_on)
     if is_keras_model(model):
         from .keras import keras_adapter
+        kwargs, _ = _declared(model, kwargs, None)  # a Keras model's own input_shape is what it takes
         adapter = keras_adapter(model, **kwargs)
         if input_shape is not None and any(w is not None and g is not None and g != w
                                            for g, w in zip(input_shape, adapter.input_shape)):
@@ -99,7 +99,7 @@ def as_model(model, *, outputs: str = "auto", preprocess: Callable | None = None
                              f"{adapter.input_shape}: leave input_shape out for a Keras model")
     elif framework == "torch" or (framework == "auto" and is_torch_module(model)):
         from .frameworks import torch_adapter
-        kwargs, input_shape = _torch_declared(model, kwargs, input_shape)
+        kwargs, input_shape = _declared(model, kwargs, input_shape)
         adapter = torch_adapter(model, **kwargs)
         adapter.input_shape = input_shape
     elif framework == "jax" or (framework == "auto" and is_jax_function(model)):
@@ -126,8 +126,8 @@ def _check_input_shape(input_shape):
     return input_shape
 
 
-def _torch_declared(model, kwargs: dict, input_shape):
-    """What a PyTorch module declares (``load_imagenet_model``'s does), under the caller's settings."""
+def _declared(model, kwargs: dict, input_shape):
+    """What a Keras model or a PyTorch module declares (``load_imagenet_model``'s do), under the caller's."""
     kwargs = dict(kwargs)
     if kwargs["outputs"] == "auto":
         kwargs["outputs"] = getattr(model, "saliency_widgets_outputs", "auto")

@@ -109,11 +109,10 @@ def load_model_spec(spec: str, *, input_size=None, outputs: str = "auto"):
 def _named_imagenet_model(name: str):
     from ..demo.imagenet import load_imagenet_model
     model = load_imagenet_model(name)
-    from .adapter import is_keras_model
-    if is_keras_model(model):
-        return model
+    if getattr(model, "saliency_widgets_preprocess", None) is None:
+        return model  # a keras.applications model: a fixed input size, nothing else declared
     from .adapter import as_model
-    return as_model(model)  # a torch module: the adapter carries its declared input size and crop
+    return as_model(model)  # the offline model: the adapter carries its declared input size and crop
 
 
 def _import_object(spec: str):
