@@ -153,8 +153,19 @@ def measure_setup(tree: Path) -> dict:
             "frameworks": s["frameworks"]}
 
 
-def _gb(n: int) -> str:
-    return f"{n / 1e9:.2f} GB"
+def derive(stored: dict) -> dict:
+    """Add the figures the section prints (GB = 1e9 bytes, GiB = 2**30) to each state, beside the bytes they come
+    from: the prose's figures are numbers of this file (saliency_widgets/claims.py checks them)."""
+    for state in stored["states"].values():
+        for d in state["downloads"].values():
+            d["gb"], d["cuda_gb"] = d["bytes"] / 1e9, d["cuda_bytes"] / 1e9
+        if state.get("setup"):
+            state["setup"]["venv_gib"] = state["setup"]["venv_bytes"] / 2 ** 30
+    return stored
+
+
+def _gb(n: float) -> str:
+    return f"{n:.2f} GB"
 
 
 def _frameworks(d: dict) -> str:
@@ -164,8 +175,8 @@ def _frameworks(d: dict) -> str:
 def _state_rows(label: str, state: dict) -> list[str]:
     rows = []
     for line, d in state["downloads"].items():
-        cuda = f"{_gb(d['cuda_bytes'])} ({len(d['cuda_packages'])} packages)" if d["cuda_packages"] else "none"
-        rows.append(f"| {label} (git {state['git']}) | {LINES[line]}: `pip install \"{d['spec']}\"` | {_gb(d['bytes'])} | "
+        cuda = f"{_gb(d['cuda_gb'])} ({len(d['cuda_packages'])} packages)" if d["cuda_packages"] else "none"
+        rows.append(f"| {label} (git {state['git']}) | {LINES[line]}: `pip install \"{d['spec']}\"` | {_gb(d['gb'])} | "
                     f"{d['packages']} | {cuda} | {_frameworks(d['frameworks'])} |")
     return rows
 
@@ -173,11 +184,11 @@ def _state_rows(label: str, state: dict) -> list[str]:
 def render(result: dict) -> str:
     """RESULTS.md's section, from a stored result (what main writes, and what the test re-renders)."""
     meta = result["meta"]
-    out = [SECTION, "", f"Measured {meta['date']} on {meta['machine']}, pip {meta['pip']}. Download sizes: each line "
-           "resolved by `pip install --dry-run --ignore-installed --report` against public PyPI with no pip "
-           "configuration (a clean Linux x86_64 machine with Python "
-           f"{meta['python']}), each chosen file's size read from PyPI's JSON simple API (PEP 691); the package itself "
-           "counts as 0.", "",
+    out = [SECTION, "", f"Measured {meta['date']} on {meta['machine']}, pip `{meta['pip']}`. Download sizes: each "
+           "line resolved by `pip install --dry-run --ignore-installed --report` against public PyPI with no pip "
+           f"configuration (a clean Linux x86_64 machine with Python `{meta['python']}`), each chosen file's size "
+           "read from PyPI's JSON simple API (PEP 691); the package itself counts as 0. GB: 10^9 bytes; GiB: 2^30.",
+           "",
            "| code | install line | download | packages | of it CUDA (nvidia-*, triton, cuda-*) | frameworks |",
            "|---|---|---|---|---|---|"]
     for label, state in result["states"].items():
@@ -189,7 +200,7 @@ def render(result: dict) -> str:
     for label, state in result["states"].items():
         s = state.get("setup")
         if s:
-            out.append(f"| {label} (git {state['git']}) | {s['venv_bytes'] / 2 ** 30:.2f} GiB | {s['packages']} | "
+            out.append(f"| {label} (git {state['git']}) | {s['venv_gib']:.2f} GiB | {s['packages']} | "
                        f"{len(s['cuda_packages'])} | {_frameworks(s['frameworks'])} |")
     return "\n".join(out)
 
@@ -230,7 +241,7 @@ def main(argv=None):
         stored["meta"] = {"date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d"),
                           "machine": _common.machine(), "python": ".".join(map(str, sys.version_info[:2])),
                           "pip": _pip_version()}
-        args.json.write_text(json.dumps(stored, indent=1) + "\n", encoding="utf-8")
+        args.json.write_text(json.dumps(derive(stored), indent=1) + "\n", encoding="utf-8")
         print(f"wrote {args.json}")
     write_section(HERE / "RESULTS.md", render(stored))
     print(f"wrote {SECTION!r} in benchmarks/RESULTS.md")

@@ -45,8 +45,10 @@ def test_render_states_each_line_and_the_environment():
                                                           spec=".[tf]")},
              "setup": {"venv_bytes": 2 * 2 ** 30, "wall_s": 300.0, "packages": 140, "cuda_packages": [],
                        "frameworks": {"tensorflow-cpu": "2.21.0"}}}
-    text = bench.render({"meta": {"date": "2026-12-06", "machine": "2 cores", "python": "3.11", "pip": "26.3"},
-                         "states": {"new": state}})
+    stored = bench.derive({"meta": {"date": "2026-12-06", "machine": "2 cores", "python": "3.11", "pip": "26.3"},
+                           "states": {"new": state}})
+    assert state["downloads"]["lab"]["gb"] == 0.25 and state["setup"]["venv_gib"] == 2.0
+    text = bench.render(stored)
     assert text.startswith(bench.SECTION)
     assert "| new (git abc1234) | .ci/lab's install line (the main job): `pip install \".[tf]\"` | 0.25 GB | 1 | none " \
            "| tensorflow-cpu 2.21.0 |" in text
