@@ -193,9 +193,10 @@ def render(result: dict) -> str:
            "|---|---|---|---|---|---|"]
     for label, state in result["states"].items():
         out += _state_rows(label, state)
-    out += ["", "The main job's environment: `bash .ci/lab --setup-only` in a fresh copy of the committed tree on "
-            "this machine (its pip takes packages from a local mirror, and a `torch` requirement the CPU- or "
-            "CUDA-build wheels on its disk), then `du -s .venv`:", "",
+    out += ["", "The main job's environment: `bash .ci/lab --setup-only` (in a tree without that flag, `bash .ci/lab "
+            "--headless --help`) in a fresh copy of the committed tree on this machine (its pip takes packages from "
+            "a local mirror, and a `torch` requirement the CPU- or CUDA-build wheels on its disk), then "
+            "`du -s .venv`:", "",
             "| code | `.venv` on disk | packages | CUDA packages | frameworks |", "|---|---|---|---|---|"]
     for label, state in result["states"].items():
         s = state.get("setup")
