@@ -155,7 +155,7 @@ def measure_setup(tree: Path) -> dict:
 
 def derive(stored: dict) -> dict:
     """Add the figures the section prints (GB = 1e9 bytes, GiB = 2**30) to each state, beside the bytes they come
-    from: the prose's figures are numbers of this file (saliency_widgets/claims.py checks them)."""
+    from: the prose's figures are numbers of this file (tools/claims.py checks them)."""
     for state in stored["states"].values():
         for d in state["downloads"].values():
             d["gb"], d["cuda_gb"] = d["bytes"] / 1e9, d["cuda_bytes"] / 1e9

@@ -171,7 +171,7 @@ def test_unknown_name_or_framework_lists_what_is_offered():
 @pytest.mark.slow
 def test_cli_explains_a_photo_file_with_the_named_model(tmp_path, capsys):
     from PIL import Image
-    from saliency_widgets.__main__ import build_parser, main
+    from saliency_widgets.cli import build_parser, main
     path = tmp_path / "cat.png"
     Image.fromarray(load_photo("cat")).save(path)
     out = tmp_path / "o.png"

@@ -111,7 +111,7 @@ def _named_imagenet_model(name: str):
     model = load_imagenet_model(name)
     if getattr(model, "saliency_widgets_preprocess", None) is None:
         return model  # a keras.applications model: a fixed input size, nothing else declared
-    from .adapter import as_model
+    from ..models.adapter import as_model
     return as_model(model)  # the offline model: the adapter carries its declared input size and crop
 
 
@@ -150,7 +150,7 @@ def _takes_no_arguments(fn) -> bool:
 
 
 def _as_loaded(obj, spec, size, outputs):
-    from .adapter import as_model, is_keras_model, is_torch_module
+    from ..models.adapter import as_model, is_keras_model, is_torch_module
     if is_keras_model(obj):
         model_size = tuple(obj.input_shape[1:3])
         if size is not None:
@@ -163,7 +163,7 @@ def _as_loaded(obj, spec, size, outputs):
         raise TypeError(f"model {spec!r} is a {type(obj).__name__}, none of the accepted kinds: a Keras model, a "
                         "torch.nn.Module, a JAX function or a callable (B, H, W, C) batch -> (B, K) scores "
                         "(or a class / function of no arguments that returns one)")
-    from .adapter import ModelAdapter
+    from ..models.adapter import ModelAdapter
     own = obj.input_shape if isinstance(obj, ModelAdapter) else None
     if own is not None and None not in own[:2]:  # an adapter that knows its size (a named ImageNet model)
         if size is not None and tuple(size[:2]) != tuple(own[:2]):
@@ -210,7 +210,7 @@ def class_names(model, image=None) -> list[str]:
     if shape is not None:
         n_classes = int(shape[-1])
     else:
-        from .adapter import as_model
+        from ..models.adapter import as_model
         adapter = as_model(model)
         n_classes = adapter.num_classes
         if n_classes is None:
