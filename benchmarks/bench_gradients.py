@@ -213,7 +213,7 @@ def main(argv=None):
     git = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
                          cwd=HERE).stdout.strip()
     t0, load = time.perf_counter(), os.getloadavg()[0]  # other jobs on the machine slow the run down
-    model = load_imagenet_model("efficientnet-lite0").eval()
+    model = load_imagenet_model("efficientnet-lite0", framework="torch").eval()
     cases = photo_cases(model, None if args.photos is None else args.photos.split(","))
     sg = run_smoothgrad(model, cases, args)
     ig = run_integrated_gradients(model, cases, args)

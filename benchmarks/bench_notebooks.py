@@ -101,10 +101,11 @@ def run(path: Path) -> dict:
             "peak_mb": seen["rss"], "peak_gb": seen["rss"] / 1024, "load": os.getloadavg()[1]}
 
 
-def markdown(rows, machine: str, date: str | None = None) -> str:
+def markdown(rows, machine: str, date: str | None = None, environment: str | None = None) -> str:
     when = f" ({date})" if date else ""
+    env = f" The kernels ran in {environment}." if environment else ""
     lines = [f"Measured by `benchmarks/bench_notebooks.py` on {machine}{when}, one notebook at a time, each in a "
-             "fresh kernel (solutions included).", "",
+             f"fresh kernel (solutions included).{env}", "",
              "| notebook | wall time | CPU time (kernel) | cores busy on average | peak kernel memory | "
              "machine load (5-min average) |",
              "|---|---|---|---|---|---|"]
@@ -121,7 +122,7 @@ def markdown(rows, machine: str, date: str | None = None) -> str:
 
 def from_json(data: dict) -> str:
     """The table as the docs quote it, from what ``--json`` stored."""
-    return markdown(data["rows"], data["machine"], data.get("date"))
+    return markdown(data["rows"], data["machine"], data.get("date"), data.get("environment"))
 
 
 def paste(path: Path, table: str) -> None:
@@ -150,6 +151,8 @@ def main(argv=None):
     parser.add_argument("notebooks", nargs="*", type=Path)
     parser.add_argument("--markdown", type=Path, help="also write the table to this Markdown file")
     parser.add_argument("--json", type=Path, help="also write the rows (and the machine, date, total) as JSON")
+    parser.add_argument("--environment", help="what the kernels' environment is, for the table's caption (e.g. "
+                        "\"the environment `bash .ci/lab` sets up\")")
     parser.add_argument("--paste", action="store_true",
                         help="rewrite the quoted tables in benchmarks/RESULTS.md and notebooks/README.md")
     args = parser.parse_args(argv)
@@ -167,14 +170,14 @@ def main(argv=None):
               f"{r['peak_mb']:6.0f} MB", flush=True)
     date = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d")
     if args.markdown:
-        args.markdown.write_text(markdown(rows, machine, date), encoding="utf-8")
+        args.markdown.write_text(markdown(rows, machine, date, args.environment), encoding="utf-8")
         print(f"wrote {args.markdown}")
     if args.json:
-        args.json.write_text(json.dumps({"machine": machine, "date": date, "rows": rows,
+        args.json.write_text(json.dumps({"machine": machine, "date": date, "environment": args.environment, "rows": rows,
                                          "total_cpu_min": total_cpu_min(rows)}, indent=1) + "\n", encoding="utf-8")
         print(f"wrote {args.json}")
     if args.paste:
-        data = {"machine": machine, "date": date, "rows": rows}
+        data = {"machine": machine, "date": date, "environment": args.environment, "rows": rows}
         for path in QUOTED_IN:
             paste(path, from_json(data))
             print(f"pasted the table into {path.relative_to(ROOT)}")

@@ -241,7 +241,8 @@ class ExplainSession:
     refresh_interval : float, keyword-only
         Seconds between two ``"update"`` events.
     batch_size : int or None, keyword-only
-        Largest batch per forward call of the explainers (small: Stop answers faster).
+        Largest batch per forward call of the explainers (small: Stop answers faster); at most the
+        model's own ``batch_size``.
 
     Attributes
     ----------
@@ -279,7 +280,8 @@ class ExplainSession:
             raise ValueError(f"snapshots must be an integer >= 2, got {snapshots!r}")
         self.snapshots = snapshots
         self.refresh_interval = float(refresh_interval)
-        self.batch_size = batch_size
+        # never above the model's own batch size (e.g. the host batch an ImageNet model declares for its memory)
+        self.batch_size = None if batch_size is None else min(int(batch_size), self.model.batch_size)
 
         self.last: RunState | None = None
         self.refresh_times: list[float] = []

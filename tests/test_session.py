@@ -271,6 +271,24 @@ def test_small_batches_bound_the_work_between_stop_checks():
     assert exp.model.batch_size == 16
 
 
+def test_the_session_never_batches_above_the_models_own_batch_size():
+    from saliency_widgets.models import as_model
+    assert session().batch_size == 16  # the default bound, under the adapter's 64
+    model, seen = Quadrants(), []
+
+    def recording(batch):
+        seen.append(len(batch))
+        return model(batch)
+
+    small = as_model(recording, batch_size=4)  # e.g. a model that declares a small host batch for its memory
+    s = ExplainSession(small, IMAGE, batch_size=16)
+    assert s.batch_size == 4
+    seen.clear()
+    s.run(RunRequest(0, (MethodChoice("rise", 100),)))
+    s.wait()
+    assert s.last.methods[0].result.n_forward == 100 and max(seen) == 4
+
+
 ACTIONS = st.lists(st.one_of(
     st.tuples(st.just("run"), st.integers(0, 2)),
     st.tuples(st.just("restart"), st.integers(0, 2)),

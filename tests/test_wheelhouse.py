@@ -1,7 +1,7 @@
 """The offline-classroom wheelhouse of notebooks/README.md: its own commands, run as written.
 
 The full run (CI: ``.ci/run`` sets SW_WHEELHOUSE_FULL=1) does what the runbook says: ``pip download`` of
-every dependency (TensorFlow, PyTorch's CPU build, JupyterLab, nbgrader: about 700 MB), ``pip wheel`` of the
+every dependency (TensorFlow, JupyterLab, nbgrader; no PyTorch, no CUDA library), ``pip wheel`` of the
 package, a fresh venv installed from the wheelhouse with ``--no-index`` (outside the checkout, as on a lab
 machine), then notebook 01 run in it; it prints its timings (on the project's two-core machine with a PyPI
 mirror close by: the wheelhouse in 10 s, the offline install in 58 s, the whole test under two minutes).
@@ -66,6 +66,8 @@ def test_the_wheelhouse_resolves_and_the_offline_line_finds_its_packages(tmp_pat
         name = re.sub(r"[-_.]+", "-", re.split(r"[\[<>=@ ]", req)[0]).lower()
         assert name in resolved, f"{name} (the offline install line) is not in what the download resolves"
     assert {"tensorflow-cpu", "jupyterlab", "nbgrader", "saliency-widgets"} <= resolved
+    # no CUDA stack in a classroom's wheelhouse: the offline ImageNet model needs no PyTorch
+    assert "torch" not in resolved and not [n for n in resolved if n.startswith("nvidia-")], sorted(resolved)
     # 2. the package's own wheel, built by the runbook's line, installs with --no-index
     out = _pip(sys.executable, build, wheelhouse)
     assert out.returncode == 0, out.stderr[-3000:]
@@ -86,31 +88,19 @@ def _assert_installed_in(py, venv):
     assert out.returncode == 0 and location and location[0].startswith(str(venv)), (out.stdout, out.stderr[-2000:])
 
 
-def _cpu_torch_env(tmp_path) -> dict:
-    """The environment of the runbook's pip lines here: torch pinned to the CPU build that this test's own
-    environment runs (as .ci/run pins it), so that the `imagenet` extra's bare "torch" does not make pip fetch
-    PyPI's CUDA build (gigabytes of nvidia-* wheels); the runbook's text gives the classroom's equivalent
-    (PyTorch's CPU index). Without torch installed the lines run unchanged."""
-    try:
-        import torch
-    except ImportError:
-        return dict(os.environ)
-    constraints = tmp_path / "cpu-torch.txt"
-    constraints.write_text(f"torch=={torch.__version__.split('+')[0]}\n", encoding="utf-8")
-    return dict(os.environ, PIP_CONSTRAINT=str(constraints))
-
-
 @pytest.mark.skipif(not FULL, reason="downloads about 700 MB and installs TensorFlow; set SW_WHEELHOUSE_FULL=1 (CI does)")
 def test_a_fresh_venv_from_the_wheelhouse_runs_notebook_01(tmp_path):
     import time
 
     download, build, install = runbook_commands()
     wheelhouse = tmp_path / "wheelhouse"
-    env = _cpu_torch_env(tmp_path)
+    env = dict(os.environ)
     t0 = time.perf_counter()
     for cmd in (download, build):
         out = _pip(sys.executable, cmd, wheelhouse, env=env)
         assert out.returncode == 0, out.stderr[-3000:]
+    cuda = [f.name for f in wheelhouse.iterdir() if f.name.startswith(("torch-", "nvidia_", "triton-"))]
+    assert not cuda, f"the wheelhouse holds PyTorch or CUDA wheels: {cuda}"
     size = sum(f.stat().st_size for f in wheelhouse.iterdir()) / 2 ** 20
     print(f"wheelhouse: {size:.0f} MB in {time.perf_counter() - t0:.0f} s")
     t0 = time.perf_counter()

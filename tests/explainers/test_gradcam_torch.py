@@ -118,7 +118,7 @@ def test_efficientnet_lite0_matches_captum_at_its_head_convolution():
     from skimage.transform import resize
 
     from saliency_widgets.demo import load_imagenet_model, load_photo
-    model = load_imagenet_model("efficientnet-lite0")
+    model = load_imagenet_model("efficientnet-lite0", framework="torch")
     e = GradCam(model)
     assert e.layer == "net._conv_head" and e.label == "Grad-CAM"
     x = e.model.prepare(load_photo("cat"))

@@ -181,7 +181,7 @@ def test_guided_backprop_on_efficientnet_lite0_guides_its_relu6_modules():
         def forward(self, x):
             return Guided6.apply(x)
 
-    model = load_imagenet_model("efficientnet-lite0")
+    model = load_imagenet_model("efficientnet-lite0", framework="torch")
     ref_model = copy.deepcopy(model)
     for name, m in list(ref_model.named_modules()):
         for child_name, child in list(m.named_children()):
