@@ -27,6 +27,7 @@ LAYERS = [
     ["registry", "datasets", "plotting", "images"],
     ["sanity", "session"],
     ["evaluation", "widgets", "coursework"],
+    ["grading"],
     ["cli_common"],
     ["cli_evaluate", "reproduce", "claims", "__init__"],
     ["__main__"],
