@@ -58,7 +58,8 @@ from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, Dedu
 c.Autograde.sanitize_preprocessors = [DeduplicateIds, OverwriteKernelspec, OverwriteCells, CheckCellMetadata]
 c.Autograde.autograde_preprocessors = [IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
                                        "saliency_widgets.grading.nbgrader_plugin.GradeRecordedAnswers",
-                                       SaveAutoGrades, AssignLatePenalties, CheckCellMetadata]
+                                       SaveAutoGrades, "saliency_widgets.grading.nbgrader_plugin.FlagCopiedAnswers",
+                                       AssignLatePenalties, CheckCellMetadata]
 # the course secret: this file if set, else the SALIENCY_WIDGETS_COURSE_SECRET(_FILE) environment variable
 c.GradeRecordedAnswers.secret_file = {secret_file!r}
 # pairs that hand in one piece of work, declared once: one pair per row of pairs.csv beside this file (ada,alan)

@@ -21,9 +21,14 @@ import nbformat
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import List, Unicode
 
+import os
+
+from nbgrader.api import Gradebook, MissingEntry
+
 from ..coursework import RECORD_MIME, records_in
 from .course import Course
 from .notebook import exercise_of, graded_cells, grade_cell
+from .written import copy_flag, model_answer
 
 
 class GradeRecordedAnswers(NbGraderPreprocessor):
@@ -55,3 +60,36 @@ def _graded_outputs(outputs, result):
     new.append(nbformat.v4.new_output("execute_result", data={"text/plain": f"{result.earned:g}"},
                                       execution_count=None))
     return new
+
+
+class FlagCopiedAnswers(NbGraderPreprocessor):
+    """After nbgrader has saved the scores: a written answer that repeats the course source's model answer (the
+    published one) gets an automatic comment in Formgrader saying so (its points stay the lecturer's)."""
+
+    def preprocess(self, nb, resources):
+        info = resources["nbgrader"]
+        source = _source_notebook(info)
+        if source is None:
+            return nb, resources
+        models = {c.metadata.nbgrader["grade_id"]: model_answer(c.source) for c in source.cells
+                  if c.cell_type == "markdown" and c.get("metadata", {}).get("nbgrader", {}).get("solution")}
+        with Gradebook(info["db_url"]) as gb:
+            for cell in nb.cells:
+                gid = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+                flag = copy_flag(cell.source, models[gid]) if gid in models and models[gid] else None
+                if flag:
+                    try:
+                        gb.find_comment(gid, info["notebook"], info["assignment"], info["student"]).auto_comment = flag
+                    except MissingEntry:
+                        continue
+                    self.log.warning("%s, %s, %s: %s", info["student"], info["notebook"], gid, flag)
+            gb.db.commit()
+        return nb, resources
+
+
+def _source_notebook(info):
+    """The course's source notebook (with the model answers), beside the gradebook; None if not found."""
+    db = info["db_url"]
+    root = os.path.dirname(db[len("sqlite:///"):]) if db.startswith("sqlite:///") else os.getcwd()
+    path = os.path.join(root, "source", info["assignment"], info["notebook"] + ".ipynb")
+    return nbformat.read(path, as_version=4) if os.path.exists(path) else None
