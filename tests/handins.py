@@ -20,10 +20,12 @@ def grade_id(cell) -> str:
     return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id", "")
 
 
-def exercise_cells(nb) -> list[int]:
-    """The first code cell and every code cell with an nbgrader grade id (STUDENT, answers, recording cells)."""
+def exercise_cells(nb, also: str | None = None) -> list[int]:
+    """The first code cell and every code cell with an nbgrader grade id (STUDENT, answers, recording cells),
+    and the code cells whose source contains ``also``."""
     code = [i for i, c in enumerate(nb.cells) if c.cell_type == "code"]
-    return sorted({code[0], *[i for i in code if grade_id(nb.cells[i])]})
+    extra = [i for i in code if also and also in nb.cells[i].source]
+    return sorted({code[0], *extra, *[i for i in code if grade_id(nb.cells[i])]})
 
 
 def set_student(nb, student: str, *, old: str):
@@ -65,11 +67,11 @@ def execute(nb, *, env: dict, cwd):
     return nb
 
 
-def execute_exercise_cells(nb, *, env: dict, cwd):
+def execute_exercise_cells(nb, *, env: dict, cwd, also: str | None = None):
     """Run only :func:`exercise_cells` of ``nb`` (in place) in a fresh kernel; returns ``nb``."""
     client = _client(nb, cwd)
     with client.setup_kernel(env=env):
-        for i in exercise_cells(nb):
+        for i in exercise_cells(nb, also):
             client.execute_cell(nb.cells[i], i)
     return nb
 

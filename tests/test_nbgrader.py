@@ -155,8 +155,8 @@ def _jobs(course: Path, env: dict, work: Path) -> dict:
     def full(nb):
         return lambda: h.execute(nb, env=env, cwd=work)
 
-    def part(nb):
-        return lambda: h.execute_exercise_cells(nb, env=env, cwd=work)
+    def part(nb, also=None):
+        return lambda: h.execute_exercise_cells(nb, env=env, cwd=work, also=also)
 
     jobs = {("ada", n): full(h.set_student(src[n], "ada", old="instructor")) for n in NOTEBOOKS}
     jobs.update({("erin", n): full(h.prepend(rel[n], h.STDERR_TRICK)) for n in NOTEBOOKS})
@@ -174,32 +174,17 @@ def _jobs(course: Path, env: dict, work: Path) -> dict:
                             "ex02-rule-solution", MONKEYPATCH)
     frank03 = h.answer_with(h.set_student(rel["03_pointing_game.ipynb"], "frank", old=ph), "ex03-cells-solution",
                             NO_RECORD)
-    frank06 = h.answer_with(h.set_student(rel["06_your_imagenet_model.ipynb"], "frank", old=ph),
-                            "ex06-predict-solution", REBOUND_NET)
+    frank06 = h.answer_with(h.set_student(h.prepend(rel["06_your_imagenet_model.ipynb"], "import torch\n"), "frank",
+                                          old=ph), "ex06-predict-solution", REBOUND_NET)
     jobs.update({("frank", "02_prototype_step_by_step.ipynb"): part(frank02),
                  ("frank", "03_pointing_game.ipynb"): part(frank03),
-                 ("frank", "06_your_imagenet_model.ipynb"): lambda: _run_cells(frank06, env, work, torch_cell=True)})
+                 ("frank", "06_your_imagenet_model.ipynb"): part(frank06, also="exercise_net")})
     grace03 = h.answer_with(h.set_student(rel["03_pointing_game.ipynb"], "grace", old=ph), "ex03-cells-solution",
                             BRUTE_FORCE)
     grace07 = h.answer_with(h.set_student(rel["07_sanity_checks.ipynb"], "grace", old=ph), "ex07-predict-solution",
                             BRUTE_FORCE_07)
     jobs.update({("grace", "03_pointing_game.ipynb"): part(grace03), ("grace", "07_sanity_checks.ipynb"): part(grace07)})
     return jobs
-
-
-def _run_cells(nb, env, work, *, torch_cell):
-    """Notebook 06's exercise cells, after the cell that imports PyTorch (net2's cell needs it)."""
-    from nbclient import NotebookClient
-
-    cells = h.exercise_cells(nb)
-    if torch_cell:
-        cells = sorted({*cells, next(i for i, c in enumerate(nb.cells) if "import torch" in c.source),
-                        next(i for i, c in enumerate(nb.cells) if "exercise_net" in c.source)})
-    client = NotebookClient(nb, timeout=900, kernel_name="python3", resources={"metadata": {"path": str(work)}})
-    with client.setup_kernel(env=env):
-        for i in cells:
-            client.execute_cell(nb.cells[i], i)
-    return nb
 
 
 def build_handins(course: Path, secret: Path, work: Path) -> dict:
