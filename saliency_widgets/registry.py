@@ -29,10 +29,8 @@ import inspect
 from dataclasses import dataclass, field
 from typing import Mapping
 
-import numpy as np
-
 from . import explainers as _explainers
-from .explainers.declaration import Declaration, constructor_defaults, declaration_of, label_from, label_of
+from .explainers.declaration import SEED, Declaration, constructor_defaults, declaration_of, label_from, label_of
 
 __all__ = ["Option", "MethodSpec", "METHODS", "STUDY_READINGS", "get_method", "build", "build_checked",
            "available_methods", "label_of", "declaration_of", "Declaration", "methods_table"]
@@ -79,11 +77,6 @@ class MethodSpec:
         if self.declaration is None:
             return self.label
         return label_from(self.declaration, self.cls, dict(params or {}), budget=budget)
-
-    @property
-    def budget_label(self) -> str | None:
-        """What the budget counts, as a UI names it ("steps", "masks", "samples"); None: no budget."""
-        return self.budget_arg
 
     @property
     def name(self) -> str:
@@ -134,7 +127,7 @@ class MethodSpec:
         if unknown:
             raise ValueError(f"{self.name} offers no setting {unknown}; its settings are "
                              f"{sorted(self.options) or 'none'}")
-        checked = {name: _in_range(self, name, value, self.options[name]) for name, value in options.items()}
+        checked = {name: self.declaration.check_value(self.cls, name, value) for name, value in options.items()}
         if self.budget_arg is None:
             if budget is not None:
                 raise ValueError(f"{self.name} has no budget of forward passes, got budget={budget!r}: "
@@ -142,9 +135,9 @@ class MethodSpec:
             return None, checked
         if budget is None:
             return self.budget.default, checked
-        return _in_range(self, self.budget_arg, budget, self.budget, what="budget"), checked
+        return self.declaration.check_value(self.cls, self.budget_arg, budget), checked
 
-    def checked_params(self, *, budget=None, options: Mapping | None = None, seed: int = 0,
+    def checked_params(self, *, budget=None, options: Mapping | None = None, seed: int = SEED,
                        extra: Mapping | None = None) -> dict:
         """The constructor settings for a user's choice, checked (see :meth:`check`).
 
@@ -175,8 +168,8 @@ class MethodSpec:
         """The explainer for ``model``: ``fixed`` settings, then ``budget`` and ``params``.
 
         A setting in ``fixed`` cannot be overridden (it is what the label promises).  A seeded
-        method built without ``seed`` gets ``seed=0``: nothing built from the registry (the CLI,
-        ``evaluate(["rise"])``, a Dask worker) ever draws from an unseeded generator.
+        method built without ``seed`` gets the constructor's default, :data:`~.explainers.declaration.SEED`
+        (0), as the class itself does.
         """
         clash = sorted(set(params) & set(self.fixed))
         if clash:
@@ -188,8 +181,6 @@ class MethodSpec:
                 raise ValueError(f"{self.label!r} has no budget of forward passes")
             kwargs[self.budget_arg] = budget
         kwargs.update(params)
-        if self.seeded:
-            kwargs.setdefault("seed", 0)
         if not self.needs_model and model is None:
             explainer = self.cls(**kwargs)
         else:
@@ -257,7 +248,7 @@ def build(name: str, model=None, **kwargs):
     return get_method(name).build(model, **kwargs)
 
 
-def build_checked(name: str, model=None, *, budget=None, options: Mapping | None = None, seed: int = 0,
+def build_checked(name: str, model=None, *, budget=None, options: Mapping | None = None, seed: int = SEED,
                   progress=None, batch_size=None, extra: Mapping | None = None):
     """The explainer for a user's choice, every setting checked against the registry.
 
@@ -276,7 +267,7 @@ def build_checked(name: str, model=None, *, budget=None, options: Mapping | None
     options : mapping {name: int} or None, keyword-only
         The method's registry options (``grid``, ``chains``, ``segments``), range-checked.
     seed : int, keyword-only
-        Seed of a seeded method (ignored by the others).
+        Seed of a seeded method (ignored by the others); default the constructors' own, ``SEED`` (0).
     progress : bool or None, keyword-only
         Passed on where the explainer takes ``progress=``; None: its default.
     batch_size : int or None, keyword-only
@@ -296,17 +287,6 @@ def build_checked(name: str, model=None, *, budget=None, options: Mapping | None
     if batch_size is not None and spec.accepts("batch_size"):
         params["batch_size"] = batch_size
     return spec.build(model, **params)
-
-
-def _in_range(spec: MethodSpec, name: str, value, opt: Option, *, what: str = "option") -> int:
-    """``value`` as a Python int if it is an integer in ``opt``'s range, else an error naming all three."""
-    role = " (the budget)" if what == "budget" else ""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{spec.name}: {name}={value!r}{role} must be an integer in [{opt.low}, {opt.high}]")
-    setting = f"{name}={int(value)}{role}"
-    if not opt.low <= value <= opt.high:
-        raise ValueError(f"{spec.name}: {setting} is outside its range [{opt.low}, {opt.high}]")
-    return int(value)
 
 
 def label(name: str, model=None, **params) -> str:

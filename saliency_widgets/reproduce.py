@@ -26,13 +26,13 @@ from .truth import class_union
 
 __all__ = ["CONFIG", "TIERS", "READINGS", "CONVERGENCE_REFERENCE", "standard_explainers", "variants", "convergence_study",
            "convergence_cases", "comparison_data", "reproduce", "tier_config", "tier_note", "estimate_seconds",
-           "full_run_markdown", "convergence_markdown", "shipped_results", "code_stamp"]
+           "full_run_markdown", "convergence_markdown", "shipped_results", "shipped_fingerprint", "check_shipped"]
 
 # Everything that determines the shipped numbers (the drift test recomputes a sample of every table from it).
 # Every method with a budget gets the same number of forward passes ("budget").
 CONFIG = {
     "single_seed": 2024, "multi_seed": 2025, "n_single": 200, "n_multi": 40,
-    "budget": 1000, "explainer_seed": 0,
+    "budget": 1000, "explainer_seed": 0, "protocol": "rise",
     "headline": ["mask-update-paper", "mask-update", "rise", "grad-cam", "lime", "occlusion", "center"],
     "conv_single": 100, "conv_multi": 100, "checkpoints": [125, 250, 500, 1000],
 }
@@ -61,38 +61,57 @@ def shipped_results() -> dict:
     return json.loads(text)
 
 
-def code_stamp() -> str:
-    """A hash of the package version and of every source file that can change a shipped number.
+def _recipes(explainers) -> dict:
+    """``{label: (registry key, params)}`` of built explainers (what a table's fingerprint records)."""
+    return {label: (e.method, e.params) for label, e in explainers.items()}
 
-    Cached studies and resumable row files are reused only under the same stamp, so
-    a code change never serves numbers computed by older code.
+
+def shipped_fingerprint(cfg: dict | None = None) -> dict:
+    """The fingerprint of every table :func:`reproduce` writes for ``cfg`` (default :data:`CONFIG`).
+
+    Per table (``single``, ``multi``, ``convergence``): the settings of its methods and metrics and what they
+    compute on a small fixed probe (:mod:`saliency_widgets.evaluation.fingerprint`), the scenes it is
+    computed on, and for the convergence study the study's own numbers on a one-target probe.  A stored
+    table is today's while :func:`~saliency_widgets.evaluation.fingerprint.differences` finds nothing.
     """
-    import hashlib
-    from importlib import resources
+    from .demo import load_model, make_scenes
+    from .evaluation.fingerprint import PROBE_BUDGET, PROBE_SEED, table_fingerprint
+    cfg = cfg or CONFIG
+    model = load_model()
+    headline = _recipes(standard_explainers(model, budget=cfg["budget"], seed=cfg["explainer_seed"]))
+    readings = _recipes(variants(model, budget=max(cfg["checkpoints"]), seed=cfg["explainer_seed"]))
+    probe = make_scenes(1, objects=(1, 1), seed=PROBE_SEED)
+    study = convergence_study(model, probe, [(0, probe.objects[0][0])], progress=False,
+                              checkpoints=[PROBE_BUDGET // 4, PROBE_BUDGET // 2, PROBE_BUDGET])
+    study = {name: {k: row[k] for k in ("pointing", "correlation", "hits")} for name, row in study.items()}
+    return {
+        "single": table_fingerprint(headline, M.METRICS, {"protocol": cfg["protocol"]},
+                                    {"single": (cfg["single_seed"], (1, 1))}),
+        "multi": table_fingerprint(headline, MULTI_METRICS, {}, {"multi": (cfg["multi_seed"], (2, 3))}),
+        "convergence": table_fingerprint(readings, ("pointing",), {},
+                                         {"single": (cfg["single_seed"], (1, 1)),
+                                          "multi": (cfg["multi_seed"] + 1, (2, 3))}, study=study),
+    }
 
-    from . import __version__
-    root = resources.files("saliency_widgets")
-    h = hashlib.sha256(__version__.encode())
-    parts = ["explainers", "metrics", "models", "datasets", "evaluation", "sanity"]
-    files = ["reproduce.py", "occluder.py", "registry.py", "explanation.py", "truth.py",
-             "demo/scenes.py", "demo/photos.py", "demo/model.py", "demo/data/demo_model.keras"]
-    paths = []
-    for part in parts:
-        paths += sorted(f"{part}/{e.name}" for e in (root / part).iterdir() if e.name.endswith(".py"))
-    for rel in paths + files:
-        node = root
-        for piece in rel.split("/"):
-            node = node / piece
-        h.update(rel.encode())
-        h.update(node.read_bytes())
-    return h.hexdigest()[:16]
+
+def check_shipped(results: dict | None = None) -> list[str]:
+    """What today's code computes differently from the code that made ``results`` (default: the shipped
+    file), one line per table and method or metric that moved; empty when the stored tables are today's."""
+    from .evaluation.fingerprint import differences
+    results = results or shipped_results()
+    stored = results.get("fingerprint")
+    if stored is None:
+        return ["the results file has no fingerprint: made by code older than fingerprints; run reproduce"]
+    now = shipped_fingerprint(results["config"])
+    return [line for table in sorted(set(stored) | set(now))
+            for line in differences(stored.get(table, {}), now.get(table, {}), table=table)]
 
 
-def standard_explainers(model, *, budget=1000, seed=0, methods=None, lime_samples=None) -> dict:
+def standard_explainers(model, *, budget=1000, seed=0, methods=None) -> dict:
     """The headline table's methods, keyed by their registry labels, at equal forward passes.
 
-    ``methods``: registry keys (default ``CONFIG["headline"]``).  ``lime_samples`` is
-    accepted for old callers; LIME gets ``budget`` samples like every other method.
+    ``methods``: registry keys (default ``CONFIG["headline"]``); every method with a budget (LIME's samples
+    too) gets ``budget`` forward passes.
     """
     from .registry import build_checked, get_method
     out = {}
@@ -238,7 +257,8 @@ def comparison_data(explainers, model, images, objects, methods=None):
         scores.append({})
         for name in names:
             exp = explainers[name].explain(x, obj.label)
-            ins, dele = M.insertion(adapter, x, exp.raw, obj.label), M.deletion(adapter, x, exp.raw, obj.label)
+            ins = M.insertion(adapter, x, exp.raw, obj.label, protocol=CONFIG["protocol"])
+            dele = M.deletion(adapter, x, exp.raw, obj.label, protocol=CONFIG["protocol"])
             maps[-1][name], scores[-1][name] = exp.saliency, (ins.auc, dele.auc)
             if i == 0:
                 curves[name] = (ins, dele)
@@ -306,7 +326,8 @@ def estimate_seconds(first: dict, counts: dict) -> float:
 def _timed_first(explainers, model, single, multi, conv_cases, cfg, paths) -> dict:
     """Seconds of the first item of each study.  The scene rows are kept (the run resumes from them)."""
     t = time.perf_counter()
-    evaluate(explainers, single.images[:1], single.objects[:1], progress=False, sanity=False, results=paths[0])
+    evaluate(explainers, single.images[:1], single.objects[:1], progress=False, sanity=False, results=paths[0],
+             protocol=cfg["protocol"])
     first = {"single": time.perf_counter() - t}
     t = time.perf_counter()
     rows = evaluate(explainers, multi.images[:1], multi.objects[:1], progress=False, sanity=False,
@@ -319,7 +340,7 @@ def _timed_first(explainers, model, single, multi, conv_cases, cfg, paths) -> di
     return first
 
 
-MULTI_METRICS = ("pointing", "pointing_strict", "box_iou")
+MULTI_METRICS = M.LOCALIZATION_METRICS  # multi-object scenes: insertion/deletion are about one class
 
 
 def _announce(tier, cfg, first, counts) -> float:
@@ -333,8 +354,7 @@ def _announce(tier, cfg, first, counts) -> float:
     return seconds
 
 
-def reproduce(out: str, *, tier: str = "full", n_scenes: int | None = None, quick: bool = False,
-              progress: bool = True) -> dict:
+def reproduce(out: str, *, tier: str = "full", n_scenes: int | None = None, progress: bool = True) -> dict:
     """Write every figure and table into ``out`` and return the results dict.
 
     Parameters
@@ -343,7 +363,6 @@ def reproduce(out: str, *, tier: str = "full", n_scenes: int | None = None, quic
     tier : ``"full"`` (the shipped run), ``"quick"`` (every figure in under 10 minutes on 2 cores, labelled as
         the quick tier, the full run's numbers written beside it) or ``"test"``, keyword-only
     n_scenes : single-object scenes (default: the tier's), keyword-only
-    quick : bool, keyword-only; True is ``tier="test"`` (the name older callers used)
     progress : progress bars, keyword-only
     """
     import matplotlib
@@ -351,11 +370,11 @@ def reproduce(out: str, *, tier: str = "full", n_scenes: int | None = None, quic
 
     from .demo import load_model, make_scenes
 
-    tier = "test" if quick else tier
     cfg = tier_config(tier, n_scenes=n_scenes)
     note = tier_note(tier, cfg)
     os.makedirs(out, exist_ok=True)
-    key = {"config": cfg, "code": code_stamp()}
+    fingerprint = shipped_fingerprint(cfg)
+    key = {"config": cfg, "fingerprint": fingerprint}  # caches are reused only while the code computes the same
     model = load_model()
     single = make_scenes(cfg["n_single"], seed=cfg["single_seed"])
     multi = make_scenes(cfg["n_multi"], objects=(2, 3), seed=cfg["multi_seed"])
@@ -371,14 +390,17 @@ def reproduce(out: str, *, tier: str = "full", n_scenes: int | None = None, quic
     estimate = _announce(tier, cfg, first, counts)
 
     # 1. pointing game, box IoU and insertion/deletion over single- and multi-object scenes
-    rows_single = evaluate(explainers, single.images, single.objects, progress=progress, results=paths[0])
+    rows_single = evaluate(explainers, single.images, single.objects, progress=progress, results=paths[0],
+                           protocol=cfg["protocol"])
     rows_multi = evaluate(explainers, multi.images, multi.objects, progress=progress, metrics=MULTI_METRICS,
                           results=paths[1])
     _write(out, "pointing.md", _pointing_markdown(cfg, note, single, multi, rows_single, rows_multi))
     _figures(out, note, explainers, model, single)
     conv_single, conv_multi, p0_multi = _convergence(out, note, model, cfg, key, conv, progress)
 
-    results = {"config": cfg, "tier": tier, "code": key["code"], "labels": list(explainers),
+    from . import __version__
+    results = {"config": cfg, "tier": tier, "fingerprint": fingerprint, "version": __version__,
+               "date": time.strftime("%Y-%m-%d", time.gmtime()), "labels": list(explainers),
                "pointing_single": rows_single.summary(), "pointing_multi": rows_multi.summary(),
                "markdown_single": rows_single.to_markdown(), "markdown_multi": rows_multi.to_markdown(),
                "sanity_single": rows_single.sanity.to_dict() if getattr(rows_single, "sanity", None) else None,
@@ -414,11 +436,12 @@ def _pointing_markdown(cfg, note, single, multi, rows_single, rows_multi) -> str
 def _save(fig, out: str, name: str, note: str) -> None:
     """Save and close a figure; a tier's note goes above its own title."""
     import matplotlib.pyplot as plt
+    from .plotting.figures import fit_titles
     if note:
         own = fig.get_suptitle()
         fig.suptitle(note + ("\n" + own if own else ""), fontsize=7)
-        fig.tight_layout()
-    fig.savefig(os.path.join(out, name), dpi=110)
+        fit_titles(fig)  # the note wrapped to the figure's width, the layout redone for it
+    fig.savefig(os.path.join(out, name), dpi=110, bbox_inches="tight")
     plt.close(fig)
 
 
@@ -482,7 +505,8 @@ def full_run_markdown(results: dict | None = None) -> str:
     r = results or shipped_results()
     cfg = r["config"]
     n_pairs = len({(row["image"], row["target"]) for row in r["rows_multi"]})
-    return (f"# Full run (stored; tier full, {r['seconds'] / 60:.0f} min when it was made, code {r['code']})\n\n"
+    return (f"# Full run (stored; tier full, {r['seconds'] / 60:.0f} min when it was made with saliency_widgets "
+            f"{r['version']} on {r['date']})\n\n"
             f"## Single-object scenes ({cfg['n_single']} scenes, 96 x 96, {cfg['budget']} forward passes for "
             f"every method with a budget)\n\n{r['markdown_single']}\n\n"
             f"## Multi-object scenes ({cfg['n_multi']} scenes, {n_pairs} (image, class) pairs, every class "

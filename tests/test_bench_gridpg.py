@@ -43,6 +43,7 @@ def test_write_section_replaces_only_its_own_section(tmp_path):
     assert "keep me" in text and "second" in text and "first" not in text and text.count(bench.SECTION) == 1
 
 
+@pytest.mark.slow
 def test_small_tier_runs_every_method_at_equal_passes():
     pytest.importorskip("efficientnet_lite_pytorch")
     bench = _bench()

@@ -109,14 +109,15 @@ def test_a_metric_failing_the_sanity_check_is_flagged(data):
     images, truths = data
     images, truths = np.concatenate([images, images]), truths * 2  # 6 entries: 6 wins of 6 is a clear majority
     rows = evaluate({"center": CenterBaseline()}, images, truths, model=HidingModel(), occluder=0, step=16,
-                    progress=False)
+                    protocol="gauss-reflect", progress=False)
     # pointing (15 px) ties on every 16 x 16 image (any maximum is within 15 px of the quadrant): flagged
     assert rows.sanity.share["deletion"] == 0.0
     assert sorted(rows.sanity.failed) == ["deletion", "insertion", "pointing", "pointing_strict"]
     table = rows.to_markdown()
-    assert "deletion AUC ↓ (occluder 0) ⚠" in table and "do not rank methods on it" in table
-    # insertion ties on every flat image (its blurred start is itself): ties are losses, so it is flagged too
-    assert "insertion AUC ↑ (gauss-reflect blur start, not RISE's gkern) ⚠" in table
+    assert "deletion AUC ↓ (gauss-reflect: trapezoid AUC, occluder 0) ⚠" in table
+    assert "do not rank methods on it" in table
+    # insertion ties on every flat image (its reflected blur is itself): ties are losses, so it is flagged too
+    assert "insertion AUC ↑ (gauss-reflect: Gaussian blur with reflected borders, trapezoid AUC, occluder 0) ⚠" in table
     assert "first 6 entries" in table and "box_iou 100%, insertion 0%, deletion 0%" in table
     assert "Wilson 95% lower bound 0%, not above 50%" in table
     assert "pointing (15 px) [95% CI] ⚠" in table and "box IoU (≥ 0.5 of min-max raw) ⚠" not in table

@@ -39,7 +39,7 @@ from tests import handins as h
 nbformat = pytest.importorskip("nbformat")
 pytest.importorskip("nbgrader", reason="nbgrader is in the test and grading extras")
 
-pytestmark = [pytest.mark.slow, pytest.mark.env]
+pytestmark = [pytest.mark.env, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[1]
 RUNBOOK = ROOT / "notebooks" / "README.md"
 NOTEBOOKS = sorted(p.name for p in (ROOT / "notebooks").glob("0[1-7]_*.ipynb"))

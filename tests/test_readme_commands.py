@@ -24,7 +24,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ("README.md", "notebooks/README.md")
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.env, pytest.mark.slow]
 
 
 def shell_lines(text: str) -> list[str]:
@@ -132,7 +132,7 @@ def _smallest_budget() -> str:
 
 
 SMALL = {"explain": ["--budget", _smallest_budget()], "evaluate": ["--budget", _smallest_budget(), "--limit", "2"],
-         "reproduce": ["--quick"]}
+         "reproduce": ["--tier", "test"]}
 
 
 def _placeholders(tmp: Path) -> dict[str, str]:

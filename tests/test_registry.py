@@ -62,7 +62,7 @@ def test_fixed_settings_cannot_be_overridden_and_names_resolve():
 
 def test_widget_and_cli_offer_exactly_the_registry_methods():
     from saliency_widgets import ExplainWidget
-    from saliency_widgets.__main__ import build_parser
+    from saliency_widgets.cli import build_parser
     from saliency_widgets.demo import load_model, make_scenes
     parser = build_parser()
     explain = parser._subparsers._group_actions[0].choices["explain"]
@@ -88,21 +88,29 @@ def test_a_seeded_method_built_without_a_seed_is_reproducible(key):
 # -- one checked builder behind every front end ----------------------------------------------------
 
 @pytest.mark.parametrize("key,budget,options,words", [
-    ("rise", 5, {}, "rise ('RISE'): masks=5 (the budget) is outside its range [100, 10000]"),
-    ("lime", 6000, {}, "lime ('LIME'): samples=6000 (the budget) is outside its range [50, 5000]"),
+    ("rise", 0, {}, "rise ('RISE'): masks=0 (the budget) is outside its range [1, 100000]"),
+    ("lime", 200_000, {}, "lime ('LIME'): samples=200000 (the budget) is outside its range [1, 100000]"),
     ("rise", None, {"grid": 99}, "rise ('RISE'): grid=99 is outside its range [2, 16]"),
     ("mask-update", None, {"chains": 0}, "chains=0 is outside its range [1, 256]"),
     ("rise", None, {"chains": 4}, "rise ('RISE') offers no setting ['chains']; its settings are ['grid']"),
     ("occlusion", 100, {}, "occlusion ('occlusion') has no budget of forward passes, got budget=100"),
 ])
 def test_front_ends_refuse_a_bad_choice_with_the_same_words(tmp_path, capsys, key, budget, options, words):
-    """The CLI's explain and evaluate and the widget's session all go through MethodSpec.check."""
-    from saliency_widgets.__main__ import main
+    """The class's constructor, the CLI's explain and evaluate and the widget's session: one range check
+    (Declaration.check_value), the same words."""
+    from saliency_widgets.cli import main
     from saliency_widgets.registry import build_checked
     from saliency_widgets.session import ExplainSession, MethodChoice, RunRequest
     with pytest.raises(ValueError) as direct:
         build_checked(key, RegionModel(), budget=budget, options=options)
     assert words in str(direct.value)
+    spec = METHODS[key]
+    # a setting the method does not have, or a budget for one without, is the registry's to refuse
+    if set(options) <= set(spec.options) and (budget is None or spec.budget_arg is not None):
+        budget_kw = {spec.budget_arg: budget} if budget is not None else {}
+        with pytest.raises(ValueError) as constructor:
+            spec.cls(RegionModel(), **spec.fixed, **budget_kw, **options)
+        assert str(constructor.value) == str(direct.value)
     argv = ["explain", str(tmp_path / "never-read.png"), "--method", key, "--out", str(tmp_path / "o.png")]
     argv += ["--budget", str(budget)] if budget is not None else []
     for name, value in options.items():
@@ -155,7 +163,7 @@ def test_a_shared_budget_applies_to_the_methods_that_have_one():
     ex = standard_explainers(RegionModel(), budget=300, methods=["rise", "occlusion", "center"])
     assert ex["RISE"].masks == 300 and set(ex) == {"RISE", "occlusion", "centre baseline"}
     with pytest.raises(ValueError, match="outside its range"):
-        standard_explainers(RegionModel(), budget=20, methods=["rise"])
+        standard_explainers(RegionModel(), budget=0, methods=["rise"])
 
 
 def test_readme_methods_table_is_the_registry():
@@ -183,3 +191,14 @@ def test_methods_that_need_gradients_are_offered_by_the_kind_of_gradients_a_mode
     assert "grad-cam" in keras and "grad-cam" not in torch_ | jax_
     assert "guided-backprop" in torch_ and "guided-backprop" not in jax_
     assert set(available_methods(gradients=None)) == set(available_methods(gradients=False))
+
+
+def test_the_package_exports_every_registered_explainer_class():
+    """saliency_widgets.__all__ takes the explainers from explainers.__all__, the registry's own list."""
+    import saliency_widgets
+    from saliency_widgets import explainers
+    from saliency_widgets.registry import STUDY_READINGS
+    classes = {s.cls.__name__ for s in list(METHODS.values()) + list(STUDY_READINGS.values())}
+    assert classes <= set(explainers.__all__) <= set(saliency_widgets.__all__)
+    for name in saliency_widgets.__all__:
+        assert getattr(saliency_widgets, name) is not None, name

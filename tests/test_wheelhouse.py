@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.env, pytest.mark.slow]
 FULL = os.environ.get("SW_WHEELHOUSE_FULL") == "1"
 
 

@@ -8,11 +8,12 @@ One job per module, each importing only those below it:
 * :mod:`.results_file`: the JSON-lines file, its header and the rules for resuming it;
 * :mod:`.tables`: :class:`Results` and the intervals its tables print;
 * :mod:`.sources`: :class:`ArraySource`, in-memory images read like a dataset;
-* :mod:`.cluster`: shards on a Dask cluster (was ``saliency_widgets.distributed``).
+* :mod:`.cluster`: shards on a Dask cluster.
 """
 from .results_file import FORMAT
 from .run import evaluate
-from .score import METRICS, score_image
+from ..metrics.names import METRICS
+from .score import score_image
 from .sources import ArraySource, as_source
 from .tables import Results
 

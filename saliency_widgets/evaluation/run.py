@@ -32,7 +32,9 @@ from . import cluster
 from .methods import build_methods, resolve_methods
 from .results_file import (FORMAT, first_image, inputs_fingerprint, jsonable, merge_settings, model_prints,
                            read_results, write_results)
-from .score import ALL_METRICS, METRICS, MODEL_METRICS, score_image
+from ..metrics.causal import PROTOCOL, check_protocol
+from ..metrics.names import ALL_METRICS, METRICS, MODEL_METRICS
+from .score import score_image
 from .sources import as_source
 from .tables import Results
 
@@ -40,7 +42,7 @@ __all__ = ["evaluate"]
 
 
 def evaluate(explainers, images, truths=None, *, metrics=METRICS, results=None, progress=True, tolerance=15,
-             step=None, iou_rule="fraction", iou_threshold=0.5, occluder="auto", tie_seed=0, model=None,
+             step=None, iou_rule="fraction", iou_threshold=0.5, occluder="auto", tie_seed=0, protocol=PROTOCOL, model=None,
              sanity=True, sanity_images=30, sanity_seed=0, client=None, model_factory=None, shard_size=4,
              on_error=None, on_rows=None, overwrite=False) -> Results:
     """Explain every class present in every image with every explainer and score the maps.
@@ -67,7 +69,10 @@ def evaluate(explainers, images, truths=None, *, metrics=METRICS, results=None, 
     tolerance : pointing-game tolerance in pixels, a hit needs distance < tolerance (strict: on the object)
     step : insertion/deletion pixels per step (default: the image width)
     iou_rule, iou_threshold : box IoU region of the min-max normalised raw map (see ``threshold_map``)
-    occluder : what deletion replaces pixels with (default "auto": the model's mean colour, else the image's)
+    occluder : what deletion replaces pixels with, and (RISE's protocol) what pads insertion's blur (default "auto":
+        the model's mean colour, else the image's: RISE's normalised 0)
+    protocol : {"rise", "gauss-reflect"} of insertion and deletion (default RISE's, see
+        :mod:`saliency_widgets.metrics.causal`); the table's header names it
     tie_seed : seed of the random order among equal map values, in every metric
     model : the model insertion/deletion query (default: the first explainer's); not needed for
         pointing and box IoU
@@ -76,7 +81,7 @@ def evaluate(explainers, images, truths=None, *, metrics=METRICS, results=None, 
         (image, class) entries (seed ``sanity_seed``) and flag failing metrics in the table.
     client : ``dask.distributed.Client`` or None, keyword-only
         Run shards of ``shard_size`` images on the cluster's workers
-        (:mod:`saliency_widgets.distributed`); rows stream back into ``results``.
+        (:mod:`saliency_widgets.evaluation.cluster`); rows stream back into ``results``.
         Needs ``model_factory``.  Without a client everything runs here.
     model_factory : picklable callable () -> model, keyword-only
         Each worker calls it once and keeps the model (models do not travel).
@@ -99,7 +104,8 @@ def evaluate(explainers, images, truths=None, *, metrics=METRICS, results=None, 
     metrics, occluder, on_error = _check_options(metrics, occluder, on_error, client)
     source, needs_model = as_source(images, truths), any(m in MODEL_METRICS for m in metrics)
     mset = {"metrics": list(metrics), "tolerance": tolerance, "step": step, "iou_rule": iou_rule,
-            "iou_threshold": iou_threshold, "occluder": occluder_param(occluder), "tie_seed": tie_seed, "map": "raw"}
+            "iou_threshold": iou_threshold, "occluder": occluder_param(occluder), "tie_seed": tie_seed,
+            "protocol": check_protocol(protocol), "map": "raw"}
     run = _Methods(explainers, model, needs_model, client, model_factory, source, fingerprint=bool(results))
     current = dict(jsonable({"format": FORMAT, "metrics": mset, "explainers": run.specs}), inputs=run.inputs)
     header, stored_rows, settings, changed = _stored(results, current, overwrite=overwrite)
@@ -187,7 +193,8 @@ def _sanity(run, source, keys, settings, stored, mset, *, n, seed, needs_model, 
     """(SanityResult or None, the header's "__sanity__", whether it was computed now): reused while its key holds."""
     metrics = tuple(mset["metrics"])
     kw = dict(tolerance=mset["tolerance"], step=mset["step"], occluder=check_occluder(mset["occluder"]),
-              iou_rule=mset["iou_rule"], iou_threshold=mset["iou_threshold"], tie_seed=mset["tie_seed"])
+              iou_rule=mset["iou_rule"], iou_threshold=mset["iou_threshold"], tie_seed=mset["tie_seed"],
+              protocol=mset.get("protocol", PROTOCOL))
     picked = []
     for i, label, _ in keys:
         if len(picked) >= n:

@@ -10,16 +10,10 @@ import time
 import numpy as np
 
 from .. import metrics as M
-from ..metrics.scores import ENERGY_METRICS, LOCALIZATION_METRICS
+from ..metrics.names import ENERGY_METRICS, LOCALIZATION_METRICS, MODEL_METRICS, ROW_KEY
 from ..occluder import check_occluder
 
-__all__ = ["METRICS", "ALL_METRICS", "MODEL_METRICS", "score_image", "error_text"]
-
-METRICS = ("pointing", "pointing_strict", "box_iou", "insertion", "deletion")  # evaluate()'s default
-#: every metric evaluate() accepts: the defaults and the grid pointing game's energy shares (by name only)
-ALL_METRICS = METRICS + ENERGY_METRICS
-MODEL_METRICS = ("insertion", "deletion")  # the metrics that query the model
-ROW_KEY = {"pointing": "hit", "pointing_strict": "hit_strict"}  # what a results row calls them
+__all__ = ["score_image", "error_text"]
 
 
 def error_text(exc) -> str:
@@ -73,8 +67,9 @@ def _scores(explainer, model, image, label, mask, boxes, mset, occluder) -> dict
                                    iou_rule=mset["iou_rule"], iou_threshold=mset["iou_threshold"], tie_seed=tie)
     row.update({ROW_KEY.get(k, k): v for k, v in scores.items()})
     if "insertion" in metrics:
-        row["insertion"] = M.insertion(model, image, raw, label, step=mset["step"], tie_seed=tie).auc
+        row["insertion"] = M.insertion(model, image, raw, label, step=mset["step"], occluder=occluder, tie_seed=tie,
+                                       protocol=mset.get("protocol", M.PROTOCOL)).auc
     if "deletion" in metrics:
         row["deletion"] = M.deletion(model, image, raw, label, step=mset["step"], occluder=occluder,
-                                     tie_seed=tie).auc
+                                     tie_seed=tie, protocol=mset.get("protocol", M.PROTOCOL)).auc
     return row

@@ -8,7 +8,8 @@ import numpy as np
 from .. import metrics as M
 from ..metrics.intervals import (BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED, bootstrap_mean_ci, bootstrap_pointing_ci,
                                  wilson_interval)
-from .score import ALL_METRICS
+from ..metrics.causal import protocol_text
+from ..metrics.names import ALL_METRICS, ROW_KEY
 
 _MEANS = ("box_iou", "insertion", "deletion", "energy", "energy_centred")  # summarised as bootstrap means
 
@@ -69,10 +70,13 @@ class Results(list):
         region = f"≥ {thr:g} of min-max raw" if rule == "fraction" else f"top {100 * thr:g}% of raw"
         occ = m.get("occluder", "auto")
         occ = f"{occ:g}" if isinstance(occ, (int, float)) else occ
+        # a file written before the protocol was recorded was scored with the earlier default
+        protocol = m.get("protocol", "gauss-reflect")
         return {"pointing": f"pointing ({tol:g} px) [95% CI]", "pointing_strict": "pointing (strict) [95% CI]",
-                "box_iou": f"box IoU ({region})", "insertion": "insertion AUC ↑ (gauss-reflect blur start, not RISE's gkern)",
-                "deletion": f"deletion AUC ↓ (occluder {occ})", "energy": "energy share in box (Rao)",
-                "energy_centred": "centred energy share in box"}
+                "box_iou": f"box IoU ({region})",
+                "insertion": f"insertion AUC ↑ ({protocol_text(protocol)}, occluder {occ})",
+                "deletion": f"deletion AUC ↓ ({protocol_text(protocol, 'deletion')}, occluder {occ})",
+                "energy": "energy share in box (Rao)", "energy_centred": "centred energy share in box"}
 
     def to_markdown(self) -> str:
         summary = self.summary()
@@ -89,7 +93,7 @@ class Results(list):
             for key, _ in cols:
                 if key not in s:
                     cells.append("–")
-                elif key in ("pointing", "pointing_strict"):
+                elif key in ROW_KEY:
                     lo, hi = s[key + "_ci"]
                     mark = " †" if s[key + "_ci_kind"] == "wilson" else ""
                     cells.append(f"{100 * s[key]:.1f}% [{100 * lo:.1f}, {100 * hi:.1f}]{mark}")
@@ -105,7 +109,7 @@ class Results(list):
         lines += ["", f"One row per (image, class present); maps ranked by `Explanation.raw`, ties in a random order "
                       f"(tie_seed={tie}). Intervals: 95% percentile bootstrap over images ({BOOTSTRAP_RESAMPLES} "
                       f"resamples, seed {BOOTSTRAP_SEED}); pointing = mean of per-class hit rates (TorchRay)."]
-        if any(s.get(k + "_ci_kind") == "wilson" for s in summary for k in ("pointing", "pointing_strict")):
+        if any(s.get(k + "_ci_kind") == "wilson" for s in summary for k in ROW_KEY):
             lines.append("† every entry hit (or every entry missed): the bootstrap has no spread, so the interval "
                          "is Wilson's for the pooled proportion hits / entries.")
         errors = [r for r in self if "error" in r]

@@ -11,10 +11,10 @@ from typing import Iterator
 import numpy as np
 
 from ..explanation import Explanation, has_no_signal, no_signal_text
-from ..models import ModelError, as_model
+from ..models import as_model
 from ..models.adapter import check_positive_int
 from ..occluder import check_occluder, occluder_param, resolve_occluder
-from .declaration import declaration_of, label_of
+from .declaration import check_declared, declaration_of, label_of
 
 __all__ = ["Explainer", "check_target", "check_positive_int", "seed_param", "constructor_params",
            "EXECUTION_PARAMS", "MODEL_PARAMS", "params_from"]
@@ -113,10 +113,11 @@ class Explainer:
     declarations: tuple = ()
     # Constructor settings left out of ``params``: execution-only ones (they do
     # not change the map) and the model-side ``preprocess`` (a callable; the
-    # adapter ``self.model`` carries it).  Subclasses add deprecated aliases.
+    # adapter ``self.model`` carries it).
     _not_params = EXECUTION_PARAMS | MODEL_PARAMS
 
     def __init__(self, model, *, batch_size=None, preprocess=None, outputs="auto", progress=False):
+        check_declared(self)  # the budget and options in their declared ranges, as every front end checks them
         if batch_size is not None:
             check_positive_int("batch_size", batch_size)
         self.batch_size = batch_size
@@ -155,19 +156,6 @@ class Explainer:
     def params(self) -> dict:
         """The settings that determine the map, JSON-ready (no ``batch_size``, ``progress``, ``preprocess``)."""
         return params_from(self, exclude=self._not_params)
-
-    @staticmethod
-    def _occluder_alias(occluder, value, cls_name):
-        """``value=`` (deprecated) is the old spelling of a numeric ``occluder=``."""
-        if value is None:
-            return check_occluder(occluder)
-        import warnings
-        if not (isinstance(occluder, str) and occluder == "auto"):
-            raise ValueError(f"{cls_name}: give occluder= or the deprecated value=, not both "
-                             f"(got occluder={occluder!r}, value={value!r})")
-        warnings.warn(f"{cls_name}(value=...) is deprecated; use occluder={value!r}", DeprecationWarning,
-                      stacklevel=3)
-        return check_occluder(value)
 
     def _fill(self, x: np.ndarray) -> np.ndarray:
         """The occluder's fill image (H, W, C) for the prepared image ``x``."""
@@ -225,13 +213,6 @@ class Explainer:
         """Yield partial explanations (as often as the backend's pacer allows; only the final one
         when ``partials`` is False) and the final one with ``done=True``."""
         raise NotImplementedError
-
-    def _forward(self, batch: np.ndarray, target: int, step: int) -> np.ndarray:
-        """Target probabilities of a batch; a failure names the step it happened at."""
-        try:
-            return self.model.predict(batch)[:, target]
-        except ModelError as exc:
-            raise ModelError(f"{self.method}: at step {step}: {exc}") from exc.__cause__
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.params.items())

@@ -21,7 +21,12 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Mapping
 
-__all__ = ["Declaration", "constructor_defaults", "declaration_of", "label_of", "label_from", "budget_of"]
+__all__ = ["Declaration", "constructor_defaults", "declaration_of", "label_of", "label_from", "budget_of",
+           "check_declared", "SEED"]
+
+#: The seed every seeded explainer's constructor defaults to, and so every front end (the registry builds
+#: with the constructor's default): a map is reproducible unless a user asks for another draw.
+SEED = 0
 
 # Settings a label never names: the seed changes the draw, not the method (it is in ``params``).
 _UNLABELLED = frozenset({"seed"})
@@ -43,9 +48,11 @@ class Declaration:
     budget : str or None
         The constructor argument that counts forward passes (``"masks"``); None: no budget.
     budget_range : (int, int) or None
-        Inclusive range of the budget a front end may offer.
+        Inclusive range of the budget: what the constructor accepts and every front end offers (the one
+        place a budget is range-checked, :meth:`check_value`).
     options : mapping {constructor argument: (low, high)}
-        Settings a front end may offer, with their inclusive ranges (defaults: the constructor's).
+        Settings a front end may offer, with their inclusive ranges (defaults: the constructor's), checked
+        by the constructor and the front ends alike.
     needs_model : bool
         False for a method that never calls the model (the centre baseline).
     needs_gradients : bool
@@ -96,6 +103,37 @@ class Declaration:
         """The settings the label template names."""
         return {name for _, name, _, _ in string.Formatter().parse(self.label) if name}
 
+    def name(self, cls) -> str:
+        """How errors name this reading: its key and its label at ``cls``'s defaults (``rise ('RISE')``)."""
+        return f"{self.key} ({self.label.format(**{**constructor_defaults(cls), **self.fixed})!r})"
+
+    def range_of(self, setting: str) -> tuple | None:
+        """The inclusive range of ``setting`` (the budget or an option), None: not range-checked."""
+        return self.budget_range if setting == self.budget else self.options.get(setting)
+
+    def check_value(self, cls, setting: str, value) -> int:
+        """``value`` of ``setting`` as a Python int if it is an integer in its declared range.
+
+        The one range check of a setting: the constructor (:func:`check_declared`) and every front end
+        (:meth:`~saliency_widgets.registry.MethodSpec.check`) call it, so ``Rise(model, masks=0)`` and
+        ``explain --method rise --budget 0`` fail with the same words.
+
+        Raises
+        ------
+        TypeError
+            ``value`` is not an integer.
+        ValueError
+            ``value`` is outside the range; the message names the reading, the setting, the value and the range.
+        """
+        import numpy as np
+        low, high = self.range_of(setting)
+        role = " (the budget)" if setting == self.budget else ""
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+            raise TypeError(f"{self.name(cls)}: {setting}={value!r}{role} must be an integer in [{low}, {high}]")
+        if not low <= value <= high:
+            raise ValueError(f"{self.name(cls)}: {setting}={int(value)}{role} is outside its range [{low}, {high}]")
+        return int(value)
+
     def check_class(self, cls) -> None:
         """Raise if the declaration names a setting ``cls``'s constructor does not take or has no default for."""
         defaults = constructor_defaults(cls)
@@ -130,6 +168,27 @@ def declaration_of(explainer) -> Declaration | None:
     params = explainer.params
     decls = [d for d in getattr(type(explainer), "declarations", ()) if _matches(d, params)]
     return max(decls, key=lambda d: len(d.fixed), default=None)  # max keeps the first of equals
+
+
+def check_declared(explainer) -> None:
+    """Range-check an explainer's budget and options against the declaration its settings match.
+
+    Called by :class:`~.base.Explainer`'s constructor once the subclass has stored its settings (as given:
+    this is where they are checked and made Python ints); reads only the declared settings (a subclass may
+    set others after).  Settings that match no reading are checked against the class's first declaration
+    (a class's readings share their ranges).
+    """
+    cls = type(explainer)
+    missing = object()
+    own = getattr(cls, "declarations", ())
+    decls = [d for d in own if all(getattr(explainer, k, missing) == v for k, v in d.fixed.items())]
+    decl = max(decls, key=lambda d: len(d.fixed), default=own[0] if own else None)
+    if decl is None:
+        return
+    for setting in ([decl.budget] if decl.budget else []) + list(decl.options):
+        value = getattr(explainer, setting, missing)
+        if value is not missing:
+            object.__setattr__(explainer, setting, decl.check_value(cls, setting, value))
 
 
 def _value_text(value) -> str:

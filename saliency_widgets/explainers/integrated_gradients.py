@@ -4,7 +4,6 @@ from __future__ import annotations
 import numpy as np
 
 from ..occluder import check_occluder, resolve_occluder
-from .base import check_positive_int
 from .declaration import Declaration
 from .gradient import GradientExplainer
 
@@ -40,13 +39,13 @@ class IntegratedGradients(GradientExplainer):
 
     method = "integrated-gradients"
     declarations = (Declaration("integrated-gradients", "Integrated Gradients ({steps} steps)", budget="steps",
-                                budget_range=(1, 1000), needs_gradients=True, interactive_budget=20,
+                                budget_range=(1, 10_000), needs_gradients=True, interactive_budget=20,
                                 summary="Sundararajan et al. 2017: the gradient integrated from a baseline "
                                         "image, times the difference to it"),)
 
     def __init__(self, model, *, steps=50, baseline="zero", differentiate="output", batch_size=None,
                  preprocess=None, outputs="auto", progress=False):
-        self.steps = check_positive_int("steps", steps)
+        self.steps = steps  # range-checked against the declaration by Explainer.__init__
         self.baseline = check_occluder(baseline)
         super().__init__(model, differentiate=differentiate, batch_size=batch_size, preprocess=preprocess,
                          outputs=outputs, progress=progress)

@@ -7,9 +7,9 @@ import numpy as np
 
 from ..explanation import Explanation, normalize_map
 from ..models.backends import Pacer
-from .base import Explainer, check_positive_int, check_seed
+from .base import Explainer, check_occluder, check_seed
 from .kernels import MaskConsts, apply_masks, run_step
-from .declaration import Declaration
+from .declaration import SEED, Declaration
 
 __all__ = ["Lime"]
 
@@ -33,8 +33,7 @@ class Lime(Explainer):
     occluder : "auto", "mean", "zero", "blur", number or colour
         What hidden superpixels become (:mod:`saliency_widgets.occluder`).
     seed : int, numpy Generator or None
-    value : float or None
-        Deprecated alias of a numeric ``occluder``.
+        Default 0 (``SEED``), as every front end: the same call makes the same map; None draws afresh.
 
     ``raw`` is each superpixel's ridge coefficient: higher = keeping it raises
     the target probability more.
@@ -44,24 +43,21 @@ class Lime(Explainer):
     """
 
     declarations = (
-        Declaration("lime", "LIME", budget="samples", budget_range=(50, 5000), options={"segments": (10, 200)},
+        Declaration("lime", "LIME", budget="samples", budget_range=(1, 100_000), options={"segments": (2, 500)},
                     summary="Ribeiro et al. 2016: a ridge fit over SLIC superpixels switched on and off"),
     )
 
-    _not_params = Explainer._not_params | {"value"}
 
     def __init__(self, model, *, samples=1000, segments=50, keep=0.5, kernel_width=0.25, compactness=10.0,
-                 occluder="auto", batch_size=None, preprocess=None, outputs="auto", seed=None, progress=False,
-                 value=None):
-        self.samples = check_positive_int("samples", samples)
-        self.segments = check_positive_int("segments", segments)
+                 occluder="auto", batch_size=None, preprocess=None, outputs="auto", seed=SEED, progress=False):
+        self.samples = samples  # range-checked against the declaration by Explainer.__init__
+        self.segments = segments  # range-checked against the declaration by Explainer.__init__
         if not 0 < float(keep) < 1:
             raise ValueError(f"keep must be in (0, 1), got {keep}")
         self.keep = float(keep)
         self.kernel_width = float(kernel_width)
         self.compactness = float(compactness)
-        self.occluder = self._occluder_alias(occluder, value, "Lime")
-        self.value = None  # folded into occluder
+        self.occluder = check_occluder(occluder)
         self.seed = check_seed(seed)
         super().__init__(model, batch_size=batch_size, preprocess=preprocess, outputs=outputs,
                          progress=progress)

@@ -12,11 +12,11 @@ import math
 import numpy as np
 
 from ..explanation import Explanation, normalize_map
-from .base import Explainer, check_occluder, check_positive_int, check_seed
+from .base import Explainer, check_occluder, check_seed
 from ..models.backends import Pacer
 from .kernels import MaskConsts, apply_masks, initial_bounds, run_step, score_bounds, upsample, weighted_sum
 from .masks import MaskUpsampler
-from .declaration import Declaration
+from .declaration import SEED, Declaration
 
 __all__ = ["MaskUpdate"]
 
@@ -24,7 +24,7 @@ _UPDATES = ("prototype", "relative")
 _WEIGHTINGS = ("none", "score", "slope")
 
 # Ranges a front end may offer (defaults: the constructor's).
-_STEPS, _GRID, _CHAINS = (100, 10000), (2, 16), (1, 256)
+_STEPS, _GRID, _CHAINS = (1, 100_000), (2, 16), (1, 256)
 
 
 class MaskUpdate(Explainer):
@@ -65,6 +65,7 @@ class MaskUpdate(Explainer):
         ``batch_size`` only chunks the forward passes: every chain advances
         once per step whatever it is, so the map does not depend on it.
     seed : int, numpy Generator or None
+        Default 0 (``SEED``), as every front end: the same call makes the same map; None draws afresh.
 
     ``raw`` is, per weighting, the sum of the masks (``"none"``), the mean
     probability of the evaluated masks that kept the pixel (``"score"``) or
@@ -120,7 +121,7 @@ class MaskUpdate(Explainer):
         Declaration("mask-update-slope", "mask-update ({chains} chains, slope read-out)",
                     {"update": "prototype", "weighting": "slope"}, "steps", _STEPS, {"grid": _GRID, "chains": _CHAINS},
                     study=True, summary="the paper's update, read out as each pixel's regression slope of the score "
-                                        "on its mask (a candidate of issue 24's GridPG moonshot)"),
+                                        "on its mask"),
         Declaration("mask-update-relative", "mask-update ({chains} chains, relative update, unweighted)",
                     {"update": "relative", "weighting": "none"}, "steps", _STEPS, {"grid": _GRID, "chains": _CHAINS},
                     study=True, summary="independent chains updated by min(1, p / p0), p0 the class probability on "
@@ -136,10 +137,10 @@ class MaskUpdate(Explainer):
 
     def __init__(self, model, *, steps=5000, grid=8, chains=32, initial_keep=0.3, learning_rate=0.02,
                  update="prototype", weighting="score", occluder="auto", batch_size=None, preprocess=None,
-                 outputs="auto", seed=None, progress=False):
-        self.steps = check_positive_int("steps", steps)
-        self.grid = check_positive_int("grid", grid)
-        self.chains = check_positive_int("chains", chains)
+                 outputs="auto", seed=SEED, progress=False):
+        self.steps = steps  # range-checked against the declaration by Explainer.__init__
+        self.grid = grid  # range-checked against the declaration by Explainer.__init__
+        self.chains = chains  # range-checked against the declaration by Explainer.__init__
         if not 0.0 <= float(initial_keep) <= 1.0:
             raise ValueError(f"initial_keep must be a probability in [0, 1], got {initial_keep}")
         if not 0.0 <= float(learning_rate) <= 1.0:

@@ -7,7 +7,7 @@ import numpy as np
 
 from ..explanation import Explanation, normalize_map
 from ..models.backends import Pacer
-from .base import Explainer, check_positive_int
+from .base import Explainer, check_occluder, check_positive_int
 from .kernels import MaskConsts, initial_bounds, run_step, score_bounds, weighted_sum
 from .declaration import Declaration
 
@@ -27,8 +27,6 @@ class Occlusion(Explainer):
     occluder : "auto", "mean", "zero", "blur", number or colour
         What occluded pixels become (:mod:`saliency_widgets.occluder`; "auto":
         the model's declared mean colour, else the image's mean colour).
-    value : float or None
-        Deprecated alias of a numeric ``occluder``.
 
     ``raw`` is the mean drop ``p(x) - p(occluded)`` of the windows covering a
     pixel: higher = hiding it costs the target more.
@@ -46,14 +44,12 @@ class Occlusion(Explainer):
         Declaration("occlusion", "occlusion", summary="Zeiler & Fergus 2014: a sliding grey-out window"),
     )
 
-    _not_params = Explainer._not_params | {"value"}
 
     def __init__(self, model, *, window=None, stride=None, occluder="auto", batch_size=None, preprocess=None,
-                 outputs="auto", progress=False, value=None):
+                 outputs="auto", progress=False):
         self.window = None if window is None else check_positive_int("window", window)
         self.stride = None if stride is None else check_positive_int("stride", stride)
-        self.occluder = self._occluder_alias(occluder, value, "Occlusion")
-        self.value = None  # folded into occluder
+        self.occluder = check_occluder(occluder)
         self._budget = 0
         super().__init__(model, batch_size=batch_size, preprocess=preprocess, outputs=outputs,
                          progress=progress)

@@ -6,11 +6,11 @@ import math
 import numpy as np
 
 from ..explanation import Explanation, normalize_map
-from .base import Explainer, check_occluder, check_positive_int, check_seed
+from .base import Explainer, check_occluder, check_seed
 from ..models.backends import Pacer
 from .kernels import MaskConsts, apply_masks, initial_bounds, run_step, score_bounds, upsample, weighted_sum
 from .masks import MaskUpsampler
-from .declaration import Declaration
+from .declaration import SEED, Declaration
 
 __all__ = ["Rise"]
 
@@ -35,6 +35,7 @@ class Rise(Explainer):
         What a masked pixel becomes (:mod:`saliency_widgets.occluder`).
     batch_size, preprocess, outputs, progress : see :class:`Explainer`.
     seed : int, numpy Generator or None
+        Default 0 (``SEED``), as every front end: the same call makes the same map; None draws afresh.
 
     All N small grids and crop offsets are drawn from the seed up front
     (N * s * s cells: tiny), in mask order; only the upsampling is streamed.
@@ -49,15 +50,15 @@ class Rise(Explainer):
     """
 
     declarations = (
-        Declaration("rise", "RISE", budget="masks", budget_range=(100, 10000), options={"grid": (2, 16)},
+        Declaration("rise", "RISE", budget="masks", budget_range=(1, 100_000), options={"grid": (2, 16)},
                     interactive_budget=2000,
                     summary="Petsiuk et al. 2018: random masks weighted by the class score, streamed in batches"),
     )
 
     def __init__(self, model, *, masks=4000, grid=8, keep=0.5, occluder="auto", batch_size=None,
-                 preprocess=None, outputs="auto", seed=None, progress=False):
-        self.masks = check_positive_int("masks", masks)
-        self.grid = check_positive_int("grid", grid)
+                 preprocess=None, outputs="auto", seed=SEED, progress=False):
+        self.masks = masks  # range-checked against the declaration by Explainer.__init__
+        self.grid = grid  # range-checked against the declaration by Explainer.__init__
         if not 0.0 < float(keep) <= 1.0:
             raise ValueError(f"keep must be a probability in (0, 1], got {keep}")
         self.keep = float(keep)

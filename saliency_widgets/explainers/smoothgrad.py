@@ -5,8 +5,8 @@ import numbers
 
 import numpy as np
 
-from .base import check_positive_int, check_seed
-from .declaration import Declaration
+from .base import check_seed
+from .declaration import SEED, Declaration
 from .gradient import GradientExplainer, abs_max
 
 __all__ = ["SmoothGrad"]
@@ -30,6 +30,7 @@ class SmoothGrad(GradientExplainer):
     noise : float >= 0
         The noise's standard deviation as a fraction of the image's value range.
     seed : int, numpy Generator or None
+        Default 0 (``SEED``), as every front end: the same call makes the same map; None draws afresh.
         The noise is drawn on the host from ``numpy.random.default_rng(seed)``,
         copy after copy, so the map does not depend on ``batch_size`` or on the
         device (:meth:`draw_noise` gives the same draws).
@@ -40,13 +41,13 @@ class SmoothGrad(GradientExplainer):
 
     method = "smoothgrad"
     declarations = (Declaration("smoothgrad", "SmoothGrad ({samples} samples, noise {noise})", budget="samples",
-                                budget_range=(1, 500), needs_gradients=True, interactive_budget=20,
+                                budget_range=(1, 10_000), needs_gradients=True, interactive_budget=20,
                                 summary="Smilkov et al. 2017: the gradient averaged over noisy copies of "
                                         "the image"),)
 
-    def __init__(self, model, *, samples=50, noise=0.15, seed=None, differentiate="output", batch_size=None,
+    def __init__(self, model, *, samples=50, noise=0.15, seed=SEED, differentiate="output", batch_size=None,
                  preprocess=None, outputs="auto", progress=False):
-        self.samples = check_positive_int("samples", samples)
+        self.samples = samples  # range-checked against the declaration by Explainer.__init__
         if isinstance(noise, bool) or not isinstance(noise, numbers.Real):
             raise TypeError(f"noise must be a number >= 0 (a fraction of the image's value range), got {noise!r}")
         if not (np.isfinite(noise) and noise >= 0):

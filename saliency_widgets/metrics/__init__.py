@@ -3,7 +3,7 @@
 Every metric ranks pixels by the map it is given with one rule (:mod:`.ranking`):
 pass ``Explanation.raw``; ties are broken by a seeded random order.
 """
-from .causal import Curve, blur, deletion, insertion
+from .causal import PROTOCOL, PROTOCOLS, Curve, blur, deletion, insertion, protocol_text
 from .convergence import ConvergenceResult, convergence
 from . import intervals, localization, ranking
 from .intervals import bootstrap_ci, bootstrap_pointing_ci, cluster_bootstrap_ci, wilson_interval
@@ -12,23 +12,10 @@ from .grid_pointing import grid_energy, grid_pointing
 from .pointing import pointing_accuracy, pointing_game
 from .ranking import max_point, minmax, rank_order
 from .scores import localization_scores
+from .names import ALL_METRICS, ENERGY_METRICS, LOCALIZATION_METRICS, METRICS, MODEL_METRICS
 
 __all__ = ["pointing_game", "pointing_accuracy", "max_point", "box_iou", "threshold_map", "iou",
-           "insertion", "deletion", "Curve", "blur", "convergence", "ConvergenceResult",
+           "insertion", "deletion", "Curve", "blur", "PROTOCOL", "PROTOCOLS", "protocol_text", "convergence", "ConvergenceResult",
            "rank_order", "minmax", "wilson_interval", "bootstrap_ci", "bootstrap_pointing_ci", "cluster_bootstrap_ci",
-           "localization_scores", "grid_pointing", "grid_energy"]
-
-# The metric sanity check moved to saliency_widgets.sanity (it checks the metrics, from above them).
-_MOVED = {"sanity": "saliency_widgets.sanity.metrics", "sanity_check": "saliency_widgets.sanity",
-          "SanityResult": "saliency_widgets.sanity"}
-
-
-def __getattr__(name):
-    if name in _MOVED:
-        import importlib
-
-        from ..moved import moved_warning
-        moved_warning(f"saliency_widgets.metrics.{name}", f"{_MOVED[name]}" + ("" if name == "sanity" else f".{name}"))
-        module = importlib.import_module(_MOVED[name])
-        return module if name == "sanity" else getattr(module, name)
-    raise AttributeError(f"module 'saliency_widgets.metrics' has no attribute {name!r}")
+           "localization_scores", "grid_pointing", "grid_energy",
+           "METRICS", "ALL_METRICS", "LOCALIZATION_METRICS", "MODEL_METRICS", "ENERGY_METRICS"]

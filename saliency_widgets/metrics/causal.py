@@ -7,22 +7,26 @@ every method is ranked by the same rule.
 
 Two protocols (``protocol=``), named in every curve and table label:
 
-``"gauss-reflect"`` (default, this package's since its first release)
+``"rise"`` (default: the protocol of RISE, Petsiuk et al. 2018, as its code runs it)
+    ``CausalMetric`` and ``gkern`` in eclique/RISE, ``evaluation.py``: the blur
+    kernel is ``gkern(11, 5)`` -- scipy's ``gaussian_filter`` of an 11 x 11
+    Dirac with sigma 5 (reflecting at the kernel's edge, so the kernel is nearly
+    flat) -- applied with *zero* padding (``conv2d(..., padding=5)``); the AUC
+    is ``(sum(s) - s[0]/2 - s[-1]/2) / (len(s) - 1)``, i.e. the points are taken
+    as equally spaced even when ``step`` does not divide H*W.  RISE's inputs are
+    normalised, so its 0 -- the padding of the blur and the deletion substrate
+    ``torch.zeros_like`` -- is the dataset's mean colour.  Here both are the
+    occluder (``occluder="auto"``: the model's declared mean colour, which is 0
+    after the normalisation of a model that normalises inside, such as
+    EfficientNet-Lite0's 127; else the image's mean colour), so RISE's intent
+    holds for models that take raw pixels; ``occluder=0`` is RISE's literal
+    zeros in the model's own input space.
+``"gauss-reflect"`` (this package's earlier protocol)
     insertion starts from a true Gaussian blur (sigma 5, truncated to an
     11 x 11 window) with *reflected* borders; the AUC is the trapezoid rule over
     the fraction of pixels changed (the last step may change fewer pixels, and
-    is given its true, shorter width).
-``"rise"``
-    as RISE's code has it (``CausalMetric`` and ``gkern`` in eclique/RISE,
-    ``evaluation.py``): the blur kernel is ``gkern(11, 5)`` -- scipy's
-    ``gaussian_filter`` of an 11 x 11 Dirac with sigma 5 (reflecting at the
-    kernel's edge, so the kernel is nearly flat) -- applied with *zero* padding
-    (``conv2d(..., padding=5)``, 0 in the model's input space: RISE's normalised
-    0 is the mean colour, a raw-pixel model's 0 is black); the AUC is
-    ``(sum(s) - s[0]/2 - s[-1]/2) / (len(s) - 1)``, i.e. the points are taken as
-    equally spaced even when ``step`` does not divide H*W.  Deletion is the same
-    in both protocols except for that AUC formula (RISE's deletion substrate is
-    ``torch.zeros_like``: pass ``occluder=0`` for it).
+    is given its true, shorter width).  Deletion is the same in both protocols
+    except for that AUC formula.
 
 Both use ``ceil(H*W / step)`` steps, the last one changing the remaining pixels,
 and the same pixel order (``rank_order``; RISE's own order is
@@ -30,7 +34,6 @@ and the same pixel order (``rank_order``; RISE's own order is
 """
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -42,10 +45,23 @@ from ..occluder import blur, check_occluder, resolve_occluder
 from ._checks import check_saliency
 from .ranking import TIE_SEED, rank_order
 
-__all__ = ["Curve", "insertion", "deletion", "blur", "rise_blur", "rise_kernel", "PROTOCOLS"]
+__all__ = ["Curve", "insertion", "deletion", "blur", "rise_blur", "rise_kernel", "PROTOCOLS", "PROTOCOL",
+           "protocol_text", "check_protocol"]
 
 #: ``protocol=`` values of :func:`insertion` and :func:`deletion` (see the module docstring)
-PROTOCOLS = ("gauss-reflect", "rise")
+PROTOCOLS = ("rise", "gauss-reflect")
+#: the default everywhere (metrics, ``evaluate``, the CLI, ``reproduce``, the widget, the sanity check)
+PROTOCOL = "rise"
+
+
+def protocol_text(protocol: str, metric: str = "insertion") -> str:
+    """How tables and figures name the protocol that made an AUC."""
+    _check_protocol(protocol)
+    if protocol == "rise":
+        return ("RISE's protocol: gkern(11, 5) blur padded with the occluder, RISE's AUC" if metric == "insertion"
+                else "RISE's protocol: RISE's AUC")
+    return ("gauss-reflect: Gaussian blur with reflected borders, trapezoid AUC" if metric == "insertion"
+            else "gauss-reflect: trapezoid AUC")
 
 
 @dataclass
@@ -69,13 +85,31 @@ def rise_kernel(klen: int = 11, nsig: float = 5) -> np.ndarray:
     return gaussian_filter(delta, nsig).astype(np.float32)
 
 
-def rise_blur(image: np.ndarray, klen: int = 11, nsig: float = 5) -> np.ndarray:
-    """RISE's insertion start: each channel correlated with :func:`rise_kernel` and zero padding
-    (``torch.nn.functional.conv2d(x, gkern(11, 5), padding=5)``), float32 like RISE's."""
+def rise_blur(image: np.ndarray, klen: int = 11, nsig: float = 5, *, pad=0.0) -> np.ndarray:
+    """RISE's insertion start: each channel correlated with :func:`rise_kernel` with constant padding
+    (``torch.nn.functional.conv2d(x, gkern(11, 5), padding=5)``: ``pad=0``), float32 like RISE's.
+
+    ``pad``: a number, or one per channel (the colour that is RISE's normalised 0 in this input space)."""
     x = np.asarray(image, np.float32)
     k = rise_kernel(klen, nsig)
-    out = np.stack([correlate(x[..., ch], k, mode="constant", cval=0.0) for ch in range(x.shape[2])], axis=-1)
+    pads = np.broadcast_to(np.asarray(pad, np.float64), (x.shape[2],))
+    out = np.stack([correlate(x[..., ch], k, mode="constant", cval=float(pads[ch])) for ch in range(x.shape[2])],
+                   axis=-1)
     return out.astype(np.float32)
+
+
+def _constant_colour(fill: np.ndarray):
+    """The per-channel colour of a one-colour fill image (RISE's padding); a fill that varies is refused."""
+    colour = fill.reshape(-1, fill.shape[-1])[0]
+    if not np.allclose(fill, colour):
+        raise ValueError("RISE's protocol pads the blur with one colour (RISE's normalised 0): the occluder must be "
+                         "a colour ('auto', 'mean', 'zero' or numbers), not an image such as 'blur'")
+    return colour
+
+
+def check_protocol(protocol):
+    """``protocol`` if it is one of :data:`PROTOCOLS`, else a ValueError naming them."""
+    return _check_protocol(protocol)
 
 
 def _check_protocol(protocol):
@@ -110,8 +144,8 @@ def _prepare(model, image, batch_size):
     return model, model.prepare(image)
 
 
-def deletion(model, image, saliency, target, *, step=None, occluder="auto", substrate=None, batch_size=None,
-             tie_seed=TIE_SEED, protocol="gauss-reflect") -> Curve:
+def deletion(model, image, saliency, target, *, step=None, occluder="auto", batch_size=None,
+             tie_seed=TIE_SEED, protocol=PROTOCOL) -> Curve:
     """Replace the most salient pixels by the occluder first, ``step`` at a time; lower AUC is better.
 
     Parameters
@@ -128,21 +162,16 @@ def deletion(model, image, saliency, target, *, step=None, occluder="auto", subs
         mean colour: what RISE's 0 in a normalised input is.  Deleting to black
         on a raw-pixel model leaves the object's silhouette, and a perfect map
         then loses to a random one (see :func:`~.sanity.sanity_check`).
-    substrate : float or array, keyword-only
-        Deprecated alias of ``occluder`` (a value in the model's input space).
     tie_seed : keyword-only
         Seed of the random order among equal map values.
-    protocol : {"gauss-reflect", "rise"}, keyword-only
-        The AUC formula (see the module docstring): the trapezoid over the true
-        fractions, or RISE's equally spaced points.  ``Curve.name`` names it.
+    protocol : {"rise", "gauss-reflect"}, keyword-only
+        The AUC formula (see the module docstring): RISE's equally spaced points
+        (default), or the trapezoid over the true fractions.  ``Curve.name`` names it.
 
     Returns
     -------
     Curve with ceil(H*W/step) + 1 points; all forward passes batched.
     """
-    if substrate is not None:
-        warnings.warn("deletion(substrate=) is renamed occluder=", DeprecationWarning, stacklevel=2)
-        occluder = substrate
     _check_protocol(protocol)
     model, x = _prepare(model, image, batch_size)
     if isinstance(occluder, np.ndarray) and occluder.ndim == 3:
@@ -153,19 +182,30 @@ def deletion(model, image, saliency, target, *, step=None, occluder="auto", subs
                   protocol)
 
 
-def insertion(model, image, saliency, target, *, step=None, blur_sigma=5, batch_size=None,
-              tie_seed=TIE_SEED, protocol="gauss-reflect") -> Curve:
+def insertion(model, image, saliency, target, *, step=None, blur_sigma=5, occluder="auto", batch_size=None,
+              tie_seed=TIE_SEED, protocol=PROTOCOL) -> Curve:
     """Copy the most salient pixels into a blurred copy, ``step`` at a time; higher AUC is better.
 
-    ``protocol="gauss-reflect"`` (default): the start image is the input blurred
-    with a Gaussian of ``blur_sigma`` truncated to 11 x 11, reflected borders
-    (:func:`blur`), AUC by the trapezoid over the fractions changed.
-    ``protocol="rise"``: RISE's code, ``gkern(11, blur_sigma)`` with zero padding
-    (:func:`rise_blur`) and RISE's AUC formula (see the module docstring).
-    Other arguments as in :func:`deletion`.
+    ``protocol="rise"`` (default): RISE's code, ``gkern(11, blur_sigma)`` padded with the occluder's colour
+    (RISE's normalised 0; ``occluder=0``: literal zeros, :func:`rise_blur`) and RISE's AUC formula (see the
+    module docstring).  ``protocol="gauss-reflect"``: the start image is the input blurred with a Gaussian
+    of ``blur_sigma`` truncated to 11 x 11, reflected borders (:func:`blur`; the occluder is not used), AUC by
+    the trapezoid over the fractions changed.  Other arguments as in :func:`deletion`.
+
+    Examples
+    --------
+    >>> from saliency_widgets.metrics import insertion
+    >>> model = lambda x: np.stack([x.mean(axis=(1, 2, 3)) / 255, 1 - x.mean(axis=(1, 2, 3)) / 255], 1)
+    >>> image = np.full((8, 8, 3), 200.0)
+    >>> insertion(model, image, np.ones((8, 8)), 0, step=8).name
+    'insertion (rise)'
     """
     _check_protocol(protocol)
     model, x = _prepare(model, image, batch_size)
-    start = (rise_blur(x, 11, blur_sigma) if protocol == "rise" else blur(x, blur_sigma)).astype(np.float32)
+    if protocol == "rise":
+        pad = _constant_colour(resolve_occluder(x, check_occluder(occluder), model=model))
+        start = rise_blur(x, 11, blur_sigma, pad=pad)
+    else:
+        start = blur(x, blur_sigma).astype(np.float32)
     return _curve(model, start, x, saliency, target, x.shape[1] if step is None else step, "insertion", tie_seed,
                   protocol)

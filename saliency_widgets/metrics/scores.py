@@ -5,13 +5,10 @@ import numpy as np
 
 from .grid_pointing import grid_energy
 from .localization import box_iou
+from .names import ENERGY_METRICS, LOCALIZATION_METRICS
 from .pointing import pointing_game
 
-__all__ = ["LOCALIZATION_METRICS", "ENERGY_METRICS", "localization_scores"]
-
-LOCALIZATION_METRICS = ("pointing", "pointing_strict", "box_iou")
-#: the grid pointing game's energy share (:func:`.grid_energy`): asked for by name, never by default
-ENERGY_METRICS = ("energy", "energy_centred")
+__all__ = ["localization_scores"]
 
 
 def localization_scores(raw, mask, boxes, *, metrics=LOCALIZATION_METRICS, tolerance=15, iou_rule="fraction",

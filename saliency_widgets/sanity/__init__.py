@@ -4,11 +4,9 @@
   (Adebayo et al. 2018): :func:`model_randomisation`, :func:`data_randomisation_check`.
 * :mod:`.metrics`: can a *metric* rank maps on the data at hand? The ground truth as a map
   against a random map: :func:`sanity_check`.
-
-``saliency_widgets.metrics.sanity`` is the old path of :mod:`.metrics` (deprecated).
 """
 from . import methods, metrics
-from .methods import *  # noqa: F401,F403 - the method checks' public names, as before the split
+from .methods import *  # noqa: F401,F403 - the method checks' public names
 from .metrics import SANITY_METRICS, SANITY_THRESHOLD, SanityResult, sanity_check
 
 __all__ = list(methods.__all__) + ["sanity_check", "SanityResult", "SANITY_METRICS", "SANITY_THRESHOLD"]

@@ -21,18 +21,18 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..metrics.causal import deletion, insertion
+from ..metrics.causal import PROTOCOL, deletion, insertion
 from ..metrics.intervals import wilson_interval
 from ..metrics.grid_pointing import grid_energy
 from ..metrics.localization import box_iou
+from ..metrics.names import ALL_METRICS, METRICS, MODEL_METRICS
 from ..metrics.pointing import pointing_game
 from ..truth import box_of, truth_mask
 
 __all__ = ["sanity_check", "SanityResult", "SANITY_METRICS", "SANITY_THRESHOLD", "SANITY_RULE"]
 
-SANITY_METRICS = ("pointing", "pointing_strict", "box_iou", "insertion", "deletion")
-_ACCEPTED = SANITY_METRICS + ("energy", "energy_centred")  # the grid pointing game's, checked when asked for
-MODEL_METRICS = ("insertion", "deletion")
+SANITY_METRICS = METRICS  # evaluate()'s default metrics; the grid pointing game's are checked when asked for
+_ACCEPTED = ALL_METRICS
 #: a metric passes when the lower bound of the 95% Wilson interval of the perfect map's win rate is above this
 SANITY_THRESHOLD = 0.5
 SANITY_CONFIDENCE = 0.95
@@ -81,7 +81,7 @@ class SanityResult:
 
 def sanity_check(model, images, truths, targets=None, *, metrics=SANITY_METRICS, seed=0, tolerance=15,
                  step=None, occluder="auto", iou_rule="fraction", iou_threshold=0.5, tie_seed=0,
-                 noise=1e-3, threshold=SANITY_THRESHOLD, progress=False) -> SanityResult:
+                 protocol=PROTOCOL, noise=1e-3, threshold=SANITY_THRESHOLD, progress=False) -> SanityResult:
     """Share of images where the ground-truth mask, used as a map, beats a uniform random map.
 
     A metric passes when the 95% Wilson lower bound of that share (ties count
@@ -93,7 +93,7 @@ def sanity_check(model, images, truths, targets=None, *, metrics=SANITY_METRICS,
     images : sequence of (H, W, C) images
     truths : per image, a (H, W) bool mask, a box or a list of boxes (one class's instances)
     targets : per image, the class to score (needed for insertion/deletion)
-    metrics, seed, tolerance, step, occluder, iou_rule, iou_threshold, tie_seed, noise, threshold : keyword-only
+    metrics, seed, tolerance, step, occluder, iou_rule, iou_threshold, tie_seed, protocol, noise, threshold : keyword-only
         ``seed`` draws the random maps and the perfect map's noise; the others are
         the metric settings, as in :func:`~saliency_widgets.evaluate`.
 
@@ -131,7 +131,8 @@ def sanity_check(model, images, truths, targets=None, *, metrics=SANITY_METRICS,
         for m in metrics:
             a, b = (_score(m, s, image, mask, truths[i], model, None if targets is None else targets[i],
                            tolerance=tolerance, step=step, occluder=occluder, iou_rule=iou_rule,
-                           iou_threshold=iou_threshold, tie_seed=tie_seed) for s in (perfect, random))
+                           iou_threshold=iou_threshold, tie_seed=tie_seed, protocol=protocol)
+                    for s in (perfect, random))
             if a == b:
                 ties[m] += 1
             elif (a > b) == _HIGHER_IS_BETTER[m]:
@@ -139,12 +140,12 @@ def sanity_check(model, images, truths, targets=None, *, metrics=SANITY_METRICS,
     n = len(images)
     share = {m: wins[m] / n if n else float("nan") for m in metrics}  # ties are losses
     settings = {"seed": seed, "noise": noise, "tolerance": tolerance, "step": step, "occluder": occluder,
-                "iou_rule": iou_rule, "iou_threshold": iou_threshold, "tie_seed": tie_seed}
+                "iou_rule": iou_rule, "iou_threshold": iou_threshold, "tie_seed": tie_seed, "protocol": protocol}
     return SanityResult(share, wins, ties, n, threshold, settings)
 
 
 def _score(metric, sal, image, mask, truth, model, target, *, tolerance, step, occluder, iou_rule, iou_threshold,
-           tie_seed):
+           tie_seed, protocol):
     if metric == "pointing":
         return pointing_game(sal, mask, tolerance=tolerance, tie_seed=tie_seed)
     if metric == "pointing_strict":
@@ -155,8 +156,10 @@ def _score(metric, sal, image, mask, truth, model, target, *, tolerance, step, o
     if metric in ("energy", "energy_centred"):
         return grid_energy(sal, mask, centre=metric == "energy_centred")
     if metric == "insertion":
-        return insertion(model, image, sal, target, step=step, tie_seed=tie_seed).auc
-    return deletion(model, image, sal, target, step=step, occluder=occluder, tie_seed=tie_seed).auc
+        return insertion(model, image, sal, target, step=step, occluder=occluder, tie_seed=tie_seed,
+                         protocol=protocol).auc
+    return deletion(model, image, sal, target, step=step, occluder=occluder, tie_seed=tie_seed,
+                    protocol=protocol).auc
 
 
 def _is_boxes(truth) -> bool:

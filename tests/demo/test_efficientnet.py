@@ -133,7 +133,7 @@ def test_unknown_name_lists_the_offline_model():
 @pytest.mark.slow
 def test_cli_explains_a_photo_file_with_the_named_model(tmp_path, capsys):
     from PIL import Image
-    from saliency_widgets.__main__ import build_parser, main
+    from saliency_widgets.cli import build_parser, main
     path = tmp_path / "cat.png"
     Image.fromarray(load_photo("cat")).save(path)
     out = tmp_path / "o.png"

@@ -269,7 +269,7 @@ def test_the_cli_and_the_python_api_give_the_same_map(key, keras_model, scene, t
     from PIL import Image
 
     from saliency_widgets import Explanation
-    from saliency_widgets.__main__ import main
+    from saliency_widgets.cli import main
     kw = small(ALL[key])
     src, out, npz = tmp_path / "in.png", tmp_path / "out.png", tmp_path / "e.npz"
     Image.fromarray(scene.astype(np.uint8)).save(src)
@@ -290,7 +290,7 @@ def test_the_cli_and_the_python_api_give_the_same_map(key, keras_model, scene, t
 @pytest.mark.parametrize("key", KEYS)
 def test_evaluate_records_the_built_explainers_settings(key, small_image, keras_model_if_needed, scene):
     from saliency_widgets import evaluate
-    from saliency_widgets.cli_evaluate import methods_from_args
+    from saliency_widgets.cli.evaluate import methods_from_args
     spec, kw = ALL[key], small(ALL[key])
     model, image = (keras_model_if_needed(), scene) if spec.needs_gradients else (RegionModel(), small_image)
     params = spec.checked_params(budget=kw["budget"], options=kw["options"], seed=1)

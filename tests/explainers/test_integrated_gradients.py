@@ -75,8 +75,8 @@ def test_torch_matches_captum_integrated_gradients():
 
 
 @pytest.mark.parametrize("kwargs, error, match", [
-    ({"steps": 0}, ValueError, "steps must be >= 1"),
-    ({"steps": 2.5}, TypeError, "steps must be an integer"),
+    ({"steps": 0}, ValueError, r"steps=0 \(the budget\) is outside its range \[1, 10000\]"),
+    ({"steps": 2.5}, TypeError, r"steps=2.5 \(the budget\) must be an integer"),
     ({"baseline": "black"}, ValueError, "occluder must be one of"),
 ])
 def test_bad_settings_are_refused(kwargs, error, match):

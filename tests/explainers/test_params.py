@@ -123,18 +123,6 @@ def test_gradcam_records_the_layer_it_found(tiny_cnn):
     assert GradCam(tiny_cnn).params["layer"] == "conv_b"
 
 
-@pytest.mark.parametrize("cls", [Occlusion, Lime], ids=lambda c: c.__name__)
-def test_value_is_a_deprecated_alias_of_occluder(cls, image):
-    model = RegionModel((slice(0, 8), slice(0, 8)))
-    with pytest.warns(DeprecationWarning, match="occluder"):
-        old = cls(model, **SMALL[cls], value=0.25)
-    new = cls(model, **SMALL[cls], occluder=0.25)
-    assert old.params == new.params and old.params["occluder"] == 0.25
-    np.testing.assert_array_equal(old.explain(image, 0).raw, new.explain(image, 0).raw)
-    with pytest.raises(ValueError, match="not both"):
-        cls(model, value=0.25, occluder="zero")
-
-
 def test_signatures_are_keyword_only():
     for cls in CLASSES:
         for name, p in inspect.signature(cls.__init__).parameters.items():

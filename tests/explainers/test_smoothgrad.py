@@ -67,7 +67,7 @@ def test_partial_maps_count_the_samples_done():
     ({"noise": -0.1}, ValueError, "noise must be a finite number >= 0"),
     ({"noise": float("nan")}, ValueError, "noise must be a finite number >= 0"),
     ({"noise": "high"}, TypeError, "noise must be a number"),
-    ({"samples": 0}, ValueError, "samples must be >= 1"),
+    ({"samples": 0}, ValueError, r"samples=0 \(the budget\) is outside its range \[1, 10000\]"),
     ({"seed": -1}, TypeError, "seed must be None, an int >= 0"),
 ])
 def test_bad_settings_are_refused(kwargs, error, match):

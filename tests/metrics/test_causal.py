@@ -48,13 +48,6 @@ def test_auto_occluder_is_the_image_mean_for_a_raw_pixel_model(scene):
         deletion(model, img, sal, 0, step=8, occluder=0).auc, abs=1e-3)
 
 
-def test_substrate_is_a_deprecated_alias(scene):
-    img, truth, model = scene
-    with pytest.warns(DeprecationWarning, match="occluder"):
-        old = deletion(model, img, truth.astype(float), 0, step=8, substrate=0.0)
-    assert old.auc == deletion(model, img, truth.astype(float), 0, step=8, occluder=0.0).auc
-
-
 def test_truth_beats_random_map(scene):
     img, truth, model = scene
     rand = np.random.default_rng(0).random((24, 24))
@@ -65,7 +58,7 @@ def test_truth_beats_random_map(scene):
 def test_insertion_endpoints(scene):
     """Insertion starts at the blurred image's score and ends at the image's."""
     img, truth, model = scene
-    i = insertion(model, img, truth.astype(float), 0, step=24)
+    i = insertion(model, img, truth.astype(float), 0, step=24, protocol="gauss-reflect")
     assert i.scores[0] == pytest.approx(float(blur(img)[4:12, 10:18].mean()), abs=1e-6)
     assert i.scores[0] < 0.9 and i.scores[-1] == pytest.approx(1.0)
     assert i.fractions[0] == 0 and i.fractions[-1] == 1 and len(i.fractions) == 24 * 24 // 24 + 1
@@ -156,3 +149,23 @@ def test_map_shape_must_match(scene):
         insertion(model, img, np.ones((10, 10)), 0)
     with pytest.raises(ValueError, match="out of range"):
         insertion(model, img, truth.astype(float), 5)
+
+
+def test_rise_protocol_is_the_default_and_pads_the_blur_with_the_occluders_colour(scene):
+    """RISE's protocol by default; its blur is padded with RISE's normalised 0, the occluder's colour: on a
+    one-colour image whose colour is the occluder the blurred start is the image itself (nothing darkens the
+    border), while literal zeros (occluder=0) darken it."""
+    from saliency_widgets.metrics import PROTOCOL, protocol_text
+    from saliency_widgets.metrics.causal import rise_blur
+    img, truth, model = scene
+    assert PROTOCOL == "rise" and insertion(model, img, truth.astype(float), 0, step=24).name == "insertion (rise)"
+    flat = np.full((24, 24, 3), 0.4, np.float32)
+    np.testing.assert_allclose(rise_blur(flat, pad=0.4), flat, atol=1e-6)
+    assert rise_blur(flat, pad=0.0)[0, 0, 0] < 0.3
+    mean = insertion(model, flat, truth.astype(float), 0, step=24, occluder="mean")
+    assert mean.scores[0] == pytest.approx(mean.scores[-1], abs=1e-6)
+    zero = insertion(model, flat, truth.astype(float), 0, step=24, occluder=0)
+    assert not np.allclose(zero.scores[0], zero.scores[-1])
+    assert "RISE's protocol" in protocol_text("rise") and "reflected" in protocol_text("gauss-reflect")
+    with pytest.raises(ValueError, match="one colour"):
+        insertion(model, img, truth.astype(float), 0, step=24, occluder="blur")

@@ -143,7 +143,7 @@ def test_rise_protocol_matches_the_port(data, step, mode):
     for img, sal in zip(images, maps):
         port, c = metric.single_run(np.transpose(img, (2, 0, 1))[None].copy(), sal)
         if mode == "ins":
-            curve = insertion(model, img, sal, c, step=step, protocol="rise")
+            curve = insertion(model, img, sal, c, step=step, occluder=0, protocol="rise")  # RISE's literal zeros
         else:
             curve = deletion(model, img, sal, c, step=step, occluder=0, protocol="rise")
         np.testing.assert_allclose(curve.scores, port, atol=1e-6, rtol=0)
@@ -154,17 +154,17 @@ def test_rise_protocol_matches_the_port(data, step, mode):
     assert np.mean(ours_auc) == pytest.approx(np.mean(port_auc), abs=1e-6)
 
 
-def test_the_default_protocol_differs_where_the_issue_says(data):
-    """The package's own protocol is a different number (a true Gaussian with reflected borders, and the
-    AUC over the true fractions), which is why the label names the protocol."""
+def test_the_gauss_reflect_protocol_differs_from_rises(data):
+    """The package's earlier protocol is a different number (a true Gaussian with reflected borders, and the
+    AUC over the true fractions), which is why every label names the protocol."""
     model, images, maps = data
     c = int(np.argmax(model(images[:1])[0]))
-    rise = insertion(model, images[0], maps[0], c, step=64, protocol="rise")
-    ours = insertion(model, images[0], maps[0], c, step=64)
+    rise = insertion(model, images[0], maps[0], c, step=64, occluder=0, protocol="rise")
+    ours = insertion(model, images[0], maps[0], c, step=64, protocol="gauss-reflect")
     assert ours.name == "insertion (gauss-reflect)"
     assert abs(rise.scores[0] - ours.scores[0]) > 1e-4  # different start images
     d_rise = deletion(model, images[0], maps[0], c, step=100, occluder=0, protocol="rise")
-    d_ours = deletion(model, images[0], maps[0], c, step=100, occluder=0)
+    d_ours = deletion(model, images[0], maps[0], c, step=100, occluder=0, protocol="gauss-reflect")
     np.testing.assert_array_equal(d_rise.scores, d_ours.scores)  # same curve ...
     assert d_rise.auc != d_ours.auc  # ... a different area when the step does not divide H*W
 

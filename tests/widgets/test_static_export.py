@@ -5,7 +5,7 @@ import re
 import nbformat
 import pytest
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.env, pytest.mark.slow]
 
 CELLS = [
     "import os\nos.environ['TF_CPP_MIN_LOG_LEVEL'] = '2'\n"

@@ -1,6 +1,6 @@
 """Every figure the prose states has a source: README.md, benchmarks/RESULTS.md, every notebook's markdown.
 
-A figure is a number with a decimal point, a % sign or a ratio sign (saliency_widgets.claims.FIGURE), outside
+A figure is a number with a decimal point, a % sign or a ratio sign (tools.claims.FIGURE), outside
 code spans, fenced code and generated blocks; integers (counts, sizes, years, issue numbers) and the few
 settings in claims.SETTINGS are not claims.  Each figure must match, within its printed precision, a
 demo-scene claim computed from the shipped results.json, or a recorded measurement of that file (with its
@@ -12,10 +12,11 @@ import os
 
 import pytest
 
-from saliency_widgets import claims as C
+from tools import claims as C
 from saliency_widgets.reproduce import shipped_results
+from saliency_widgets.verdict import demo_figures
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = C.ROOT
 FILES = list(C.PROSE) + sorted(os.path.relpath(p, ROOT) for p in glob.glob(os.path.join(ROOT, "notebooks", "*.ipynb")))
 
 
@@ -36,15 +37,15 @@ def test_every_figure_in_the_prose_has_a_source(rel, claims):
 def test_generated_blocks_are_what_the_code_renders_from_the_shipped_results(rel):
     text = open(os.path.join(ROOT, rel), encoding="utf-8").read()
     assert "<!-- generated: " in text
-    assert C.refresh_blocks(text) == text, f"run `python -m saliency_widgets.claims`: {rel} is stale"
+    assert C.refresh_blocks(text) == text, f"run `python -m tools.claims`: {rel} is stale"
 
 
 def test_demo_claims_recompute_from_the_shipped_results(claims):
     shipped = shipped_results()
     demo = claims["demo"]
-    assert demo["command"] == "python -m saliency_widgets reproduce" and demo["code"] == shipped["code"]
+    assert demo["command"] == "python -m saliency_widgets reproduce" and demo["date"] == shipped["date"]
     assert demo["date"] and demo["source"].endswith("results.json")
-    again = json.loads(json.dumps(C.demo_claims(shipped)))
+    again = json.loads(json.dumps(demo_figures(shipped)))
     assert set(again) == set(demo["claims"])
     for name, value in again.items():
         assert demo["claims"][name] == pytest.approx(value, abs=1e-9), name
@@ -96,63 +97,3 @@ def test_figures_tells_claims_from_settings_and_code():
     assert found == ["93.0%", "89.4", "96.1", "5.2x", "59x", "9.0e-5"]
     assert C.tolerance("93.0%") == pytest.approx(0.05) and C.tolerance("0.979") == pytest.approx(5e-4)
     assert C.tolerance("9.0e-5") == pytest.approx(5e-7)
-
-
-def test_paired_difference_known_answer():
-    # method a hits every target, b misses image 0's two targets of class 0: a - b = 100 * (1 - 3/5) on class 0
-    rows = [{"image": i, "target": t, "method": m, "hit": m == "a" or i > 0}
-            for i in range(5) for t in (0,) for m in ("a", "b")]
-    d, lo, hi = C.paired_difference(rows, "a", "b")
-    assert d == pytest.approx(20.0) and lo <= d <= hi and lo == 0.0
-    with pytest.raises(ValueError, match="rows of both"):
-        C.paired_difference(rows, "a", "c")
-
-
-def test_verdict_words_follow_the_interval():
-    assert "trails RISE by 15.9 points" in C._compare_words("paper", "RISE", -15.9, -21.6, -10.5)
-    assert "cannot tell them apart" in C._compare_words("paper", "RISE", -3.3, -6.9, 0.0)
-    assert "leads RISE" in C._compare_words("paper", "RISE", 2.0, 0.5, 3.5)
-
-
-def test_verdict_prints_the_paired_differences_of_the_shipped_rows():
-    shipped = shipped_results()
-    text = C.verdict(shipped)
-    from saliency_widgets.registry import get_method
-    for scope in ("single", "multi"):
-        d, lo, hi = C.paired_difference(shipped[f"rows_{scope}"], get_method("mask-update-paper").label,
-                                        get_method("rise").label)
-        assert f"[{lo:+.1f}, {hi:+.1f}]" in text
-    assert text.count("pointing accuracy (15 px)") == 2
-
-
-def test_convergence_intervals_use_the_stored_image_ids():
-    import numpy as np
-    from saliency_widgets.reproduce import convergence_ci
-    shipped = shipped_results()
-    cfg = dict(shipped["config"], conv_single=4, conv_multi=4)
-    hits = [[True, False, True, True]]
-    results = {"config": cfg,
-               "convergence_single": {"a": {"hits": hits, "images": [0, 0, 1, 1]}},
-               "convergence_multi": {"a": {"hits": hits, "images": [0, 1, 2, 3]}}}
-
-    class Top1Is5:  # a model whose top-1 class (5) is never a target: every object is a "not top-1" target
-        def predict(self, x):
-            p = np.zeros((len(x), 6), np.float32)
-            p[:, 5] = 1
-            return p
-    from saliency_widgets.models import as_model
-    out = C.convergence_intervals(results, as_model(Top1Is5().predict))
-    assert out["convergence_single"]["a"] == [tuple(convergence_ci(hits[0], [0, 0, 1, 1]))]
-    assert out["convergence_multi"]["a"] == [tuple(convergence_ci(hits[0], [0, 1, 2, 3]))]
-    results["convergence_multi"]["a"]["images"] = [0, 1]
-    with pytest.raises(ValueError, match="2 image ids for 4 targets"):
-        C.convergence_intervals(results, as_model(Top1Is5().predict))
-
-
-def test_convergence_ci_does_not_collapse_when_every_target_hit():
-    from saliency_widgets.metrics import wilson_interval
-    from saliency_widgets.reproduce import convergence_ci
-    lo, hi = convergence_ci([True] * 20, [i // 2 for i in range(20)])
-    assert (lo, hi) == pytest.approx(wilson_interval(20, 20)) and lo < 1.0
-    lo, hi = convergence_ci([True] * 19 + [False], [i // 2 for i in range(20)])
-    assert lo < 0.95 < hi

@@ -1,11 +1,11 @@
-"""Models named by a .keras path or a Python import path (saliency_widgets.models.loading)."""
+"""Models named by a .keras path or a Python import path (saliency_widgets.cli.models)."""
 import pickle
 
 import numpy as np
 import pytest
 
 from saliency_widgets.models import ModelAdapter
-from saliency_widgets.models.loading import class_names, load_model_spec, model_input_size, parse_input_size
+from saliency_widgets.cli.models import class_names, load_model_spec, model_input_size, parse_input_size
 
 from ..toy_models import ChannelModel
 
@@ -30,7 +30,7 @@ def test_a_zero_argument_factory_is_called_and_a_keras_model_kept():
 
 
 def test_the_dask_factory_pickles_and_loads_on_the_other_side():
-    from saliency_widgets.cli_evaluate import model_factory
+    from saliency_widgets.cli.evaluate import model_factory
     factory, size = model_factory("tests.toy_models:make_channel_model", input_size="12,16")
     assert size == (12, 16)
     model = pickle.loads(pickle.dumps(factory))()

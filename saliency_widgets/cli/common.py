@@ -1,7 +1,6 @@
-"""What both commands of the command line share: their two errors and exit statuses, output checks, the pixel limit.
+"""What the commands of the command line share: their two errors and exit statuses, output checks, the pixel limit.
 
-``python -m saliency_widgets`` (:mod:`saliency_widgets.__main__`) and its ``evaluate`` command
-(:mod:`saliency_widgets.cli_evaluate`) both import it, so neither imports the other.
+Every command's module (:mod:`.explain`, :mod:`.evaluate`, :mod:`.reproduce`) imports it; none imports another.
 """
 from __future__ import annotations
 
@@ -71,6 +70,6 @@ def check_max_pixels(args) -> None:
 
 
 def max_pixels_help() -> str:
-    from . import images
+    from .. import images
     return (f"refuse an image whose header claims more pixels (width x height) than this, before decoding it "
             f"(default: saliency_widgets.images.MAX_PIXELS = {images.MAX_PIXELS:,})")

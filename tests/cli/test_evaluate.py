@@ -5,7 +5,7 @@ import json
 import pytest
 
 from saliency_widgets import Rise
-from saliency_widgets.__main__ import main
+from saliency_widgets.cli import main
 from saliency_widgets.datasets import demo_voc, write_demo_voc
 
 
@@ -48,7 +48,7 @@ def test_evaluate_command_reports_bad_input(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("methods,budget,words", [
-    ("rise", "5", "masks=5 (the budget) is outside its range [100, 10000]"),
+    ("rise", "0", "masks=0 (the budget) is outside its range [1, 100000]"),
     ("occlusion", "100", "has no budget of forward passes"),  # one method named: as in `explain`
     ("center,occlusion", "100", "none of ['center', 'occlusion'] has a budget"),
 ])
@@ -60,7 +60,7 @@ def test_a_budget_is_checked_before_any_work(tmp_path, capsys, methods, budget, 
 
 
 def test_a_shared_budget_goes_to_the_methods_that_have_one():
-    from saliency_widgets.cli_evaluate import methods_from_args
+    from saliency_widgets.cli.evaluate import methods_from_args
     methods = methods_from_args("center,rise,mask-update-paper", 300, seed=4)
     assert methods == {"centre baseline": ("center", {}), "RISE": ("rise", {"masks": 300, "seed": 4}),
                        "mask-update (paper)": ("mask-update-paper", {"steps": 300, "seed": 4})}
@@ -76,7 +76,7 @@ def test_evaluate_a_torch_module_given_by_import_path(demo_root, tmp_path):
     from saliency_widgets import evaluate
     from saliency_widgets.models import as_model
 
-    from .toy_frameworks import channel_probabilities
+    from ..toy_frameworks import channel_probabilities
     out = tmp_path / "t.jsonl"
     assert main(["evaluate", "--dataset", f"voc:{demo_root}", "--model", "tests.toy_frameworks:make_torch_six",
                  "--input-size", "96,96", "--classes", "demo", "--methods", "rise,center", "--budget", "100",

@@ -1,6 +1,6 @@
 """``python -m saliency_widgets evaluate``: the pointing game on a VOC / COCO folder, here or on a Dask cluster.
 
-Registered by ``__main__`` with :func:`add_parser`; :func:`run` does the work.
+Registered by :func:`saliency_widgets.cli.build_parser` with :func:`add_parser`; :func:`run` does the work.
 
 Methods are built by :func:`saliency_widgets.registry.build_checked`'s checks (ranges, settings), as in
 ``explain`` and the widget.  ``--budget`` with one method that has no budget (``--methods occlusion``) is an
@@ -21,7 +21,7 @@ def add_parser(subparsers):
     """Add the ``evaluate`` subcommand to an argparse ``subparsers`` object."""
     import argparse
 
-    from .cli_common import EXIT_STATUS, max_pixels_help
+    from .common import EXIT_STATUS, max_pixels_help
     p = subparsers.add_parser(
         "evaluate", formatter_class=argparse.RawDescriptionHelpFormatter, epilog=EXIT_STATUS, help="score methods on a VOC / COCO dataset (pointing game, all / difficult), optionally on "
                          "a Dask cluster",
@@ -62,6 +62,10 @@ def add_parser(subparsers):
     p.add_argument("--difficult-flags", default=None, help="TorchRay's difficult-flag file (default: EBP's rule)")
     p.add_argument("--metrics", default="pointing,pointing_strict", help="comma-separated evaluate() metrics")
     p.add_argument("--tolerance", type=int, default=15, help="pointing tolerance in pixels of the model input")
+    from ..metrics.causal import PROTOCOL, PROTOCOLS
+    p.add_argument("--protocol", default=PROTOCOL, choices=PROTOCOLS,
+                   help="insertion/deletion protocol (default: rise, RISE's code: gkern blur padded with the "
+                        "occluder, RISE's AUC; gauss-reflect: reflected Gaussian blur, trapezoid AUC)")
     p.add_argument("--limit", type=int, default=None, help="only the first N images (a quick try)")
     p.add_argument("--scheduler", default=None, help="a Dask scheduler address (tcp://host:8786)")
     p.add_argument("--workers", type=int, default=None,
@@ -77,13 +81,13 @@ def model_factory(name: str, *, input_size=None):
     """(picklable factory () -> model, input size (H, W)) for a ``--model`` value.
 
     ``name``: ``demo``, an ImageNet model name, a ``.keras`` file or ``package.module:attribute``
-    (:func:`~saliency_widgets.models.loading.load_model_spec`; ``input_size`` (H, W[, C]) is required
+    (:func:`~saliency_widgets.cli.models.load_model_spec`; ``input_size`` (H, W[, C]) is required
     for a PyTorch module or a function).  The model is loaded once here to read its input size and
     to report a bad name before any work; Dask workers load their own copy with the factory.
     """
-    from .demo import IMAGE_SIZE, load_model
-    from .demo.imagenet import IMAGENET_MODELS, TORCH_IMAGENET_MODELS, imagenet_model_names, load_imagenet_model
-    from .models.loading import load_model_spec, model_input_size
+    from ..demo import IMAGE_SIZE, load_model
+    from ..demo.imagenet import IMAGENET_MODELS, TORCH_IMAGENET_MODELS, imagenet_model_names, load_imagenet_model
+    from .models import load_model_spec, model_input_size
     if name == "demo":
         return functools.partial(load_model), (IMAGE_SIZE, IMAGE_SIZE)
     if name in TORCH_IMAGENET_MODELS:  # offline (the 'imagenet' extra): an adapter with the declared crop
@@ -114,7 +118,7 @@ def methods_from_args(names: str, budget=None, seed: int = 0) -> dict:
     each that has a budget gets it (:meth:`~saliency_widgets.registry.MethodSpec.shared_budget`),
     and a budget that no method can take is an error.
     """
-    from .registry import get_method
+    from ..registry import get_method
     specs = [get_method(m.strip()) for m in names.split(",") if m.strip()]
     if not specs:
         raise ValueError(f"--methods names no method, got {names!r}")
@@ -129,8 +133,8 @@ def methods_from_args(names: str, budget=None, seed: int = 0) -> dict:
 
 
 def _dataset(args, size):
-    from .datasets import VOCDataset, open_dataset
-    from .demo import CLASS_NAMES
+    from ..datasets import VOCDataset, open_dataset
+    from ..demo import CLASS_NAMES
     kwargs = {"size": size, "difficult_flags": args.difficult_flags}
     if args.class_map:
         with open(args.class_map, encoding="utf-8") as f:
@@ -147,7 +151,7 @@ def _dataset(args, size):
 
 def _check_outputs(args) -> str:
     """Both output files checked before any work; returns the table's path."""
-    from .cli_common import UsageError, check_max_pixels, check_output
+    from .common import UsageError, check_max_pixels, check_output
     check_output(args.out, force=True)  # an existing results file is resumed
     table = args.table or os.path.splitext(args.out)[0] + ".md"
     if os.path.abspath(table) == os.path.abspath(args.out):
@@ -158,7 +162,7 @@ def _check_outputs(args) -> str:
 
 
 def run(args) -> int:
-    from .cli_common import CommandFailed
+    from .common import CommandFailed
     table = _check_outputs(args)
     methods = methods_from_args(args.methods, args.budget, args.seed)  # checked before the model loads
     factory, size = model_factory(args.model, input_size=args.input_size)
@@ -171,6 +175,7 @@ def run(args) -> int:
     if unmapped:
         print(f"note: classes without a model class are not scored: {unmapped}", file=sys.stderr)
     common = dict(metrics=metrics, results=args.out, progress=not args.no_progress, tolerance=args.tolerance,
+                  protocol=args.protocol,
                   overwrite=args.force_new)
     try:
         rows = _evaluate(args, methods, ds, factory, common)
@@ -180,7 +185,7 @@ def run(args) -> int:
         raise CommandFailed(f"evaluate: {type(exc).__name__}: {exc}") from None
     text = (f"# Pointing game: {args.dataset} ({len(ds)} images), model {args.model}\n\n"
             + rows.pointing_table(ds.class_names) + "\n\n## All metrics\n\n" + rows.to_markdown() + "\n")
-    from .cli_common import write_atomic
+    from .common import write_atomic
     write_atomic(table, text, what="--table")
     print(text)
     print(f"rows: {args.out}; table: {table}")
@@ -189,7 +194,7 @@ def run(args) -> int:
 
 def _evaluate(args, methods, ds, factory, common):
     """evaluate() here or on a Dask cluster (started and closed here with --workers)."""
-    from .evaluation import evaluate
+    from ..evaluation import evaluate
     if args.scheduler or args.workers:
         from distributed import Client, LocalCluster
         if args.scheduler:
@@ -206,7 +211,7 @@ def _evaluate(args, methods, ds, factory, common):
                 cluster.close()
     else:
         model = factory()
-        from .registry import build
+        from ..registry import build
         rows = evaluate({name: build(key, model, **p) for name, (key, p) in methods.items()}, ds, model=model,
                         **common)
     return rows

@@ -109,10 +109,10 @@ def load_model_spec(spec: str, *, input_size=None, outputs: str = "auto"):
 def _named_imagenet_model(name: str):
     from ..demo.imagenet import load_imagenet_model
     model = load_imagenet_model(name)
-    from .adapter import is_keras_model
+    from ..models.adapter import is_keras_model
     if is_keras_model(model):
         return model
-    from .adapter import as_model
+    from ..models.adapter import as_model
     return as_model(model)  # a torch module: the adapter carries its declared input size and crop
 
 
@@ -151,7 +151,7 @@ def _takes_no_arguments(fn) -> bool:
 
 
 def _as_loaded(obj, spec, size, outputs):
-    from .adapter import as_model, is_keras_model, is_torch_module
+    from ..models.adapter import as_model, is_keras_model, is_torch_module
     if is_keras_model(obj):
         model_size = tuple(obj.input_shape[1:3])
         if size is not None:
@@ -164,7 +164,7 @@ def _as_loaded(obj, spec, size, outputs):
         raise TypeError(f"model {spec!r} is a {type(obj).__name__}, none of the accepted kinds: a Keras model, a "
                         "torch.nn.Module, a JAX function or a callable (B, H, W, C) batch -> (B, K) scores "
                         "(or a class / function of no arguments that returns one)")
-    from .adapter import ModelAdapter
+    from ..models.adapter import ModelAdapter
     own = obj.input_shape if isinstance(obj, ModelAdapter) else None
     if own is not None and None not in own[:2]:  # an adapter that knows its size (a named ImageNet model)
         if size is not None and tuple(size[:2]) != tuple(own[:2]):
@@ -211,7 +211,7 @@ def class_names(model, image=None) -> list[str]:
     if shape is not None:
         n_classes = int(shape[-1])
     else:
-        from .adapter import as_model
+        from ..models.adapter import as_model
         adapter = as_model(model)
         n_classes = adapter.num_classes
         if n_classes is None:

@@ -1,11 +1,11 @@
-"""Every number the prose states, with the command that made it: ``python -m saliency_widgets.claims``.
+"""Every number the prose states, with the command that made it: ``python -m tools.claims`` (repository tool).
 
 The prose (README.md, benchmarks/RESULTS.md, the notebooks' markdown cells) states two kinds of figures:
 
 * **demo-scene figures**, computed here from the shipped ``demo/data/results.json`` (made by
   ``python -m saliency_widgets reproduce``): the blocks between ``<!-- generated: ... -->`` and
   ``<!-- end generated -->`` are rendered by :func:`render_block` from that file and rewritten by
-  ``python -m saliency_widgets.claims``, never typed;
+  ``python -m tools.claims``, never typed;
 * **recorded measurements** (benchmark runs, install timings): each stored in ``claims.json`` with the
   script that measured it, the commit that wrote it into the prose (its code stamp) and that commit's date;
   where the run stored its figures in a JSON file (``"source"``), the printed value must be one of that
@@ -23,14 +23,16 @@ from __future__ import annotations
 import json
 import os
 import re
-import subprocess
 from typing import Iterator
 
 import numpy as np
 
-__all__ = ["FIGURE", "SETTINGS", "PROSE", "figures", "prose_of", "demo_claims", "paired_difference",
-           "render_block", "refresh_blocks", "build_claims", "claims_path", "tolerance", "unsourced", "verdict",
-           "convergence_intervals", "recorded_problems"]
+from saliency_widgets.verdict import demo_figures
+
+__all__ = ["FIGURE", "SETTINGS", "PROSE", "figures", "prose_of", "render_block", "refresh_blocks",
+           "build_claims", "claims_path", "tolerance", "unsourced", "recorded_problems"]
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # the repository
 
 #: a number with a decimal point (not a version such as 0.1.0), a percent or a ratio ("5.2x", "59x")
 FIGURE = re.compile(r"(?<![\w.])(-?\d+(?:,\d{3})*(?:\.\d+)?(?:e-?\d+)?)(?![\w.]*\d)(\s?%|x(?![A-Za-z0-9]))?")
@@ -58,7 +60,7 @@ COMMAND = "python -m saliency_widgets reproduce"
 
 def claims_path() -> str:
     """Where ``claims.json`` lives: beside the shipped results file."""
-    return os.path.join(os.path.dirname(__file__), "demo", "data", "claims.json")
+    return os.path.join(os.path.dirname(os.path.abspath(__file__)), "claims.json")
 
 
 def prose_of(path: str) -> str:
@@ -85,65 +87,17 @@ def figures(text: str) -> Iterator[tuple[str, float, int, str]]:
 
 # -- demo-scene figures, computed from results.json ----------------------------------------------------
 
-def paired_difference(rows, a: str, b: str, *, key: str = "hit") -> tuple[float, float, float]:
-    """Pointing accuracy of method ``a`` minus that of ``b`` (points) with its 95% paired interval.
-
-    TorchRay's accuracy (mean of per-class hit rates) of each method on the same (image, class)
-    pairs; the interval is a percentile bootstrap over images (2000 resamples, seed 0) that resamples
-    both methods' rows of an image together, so the pairing is kept.
-    """
-    from .metrics import bootstrap_ci, pointing_accuracy
-    rows = [r for r in rows if r["method"] in (a, b)]
-    if not any(r["method"] == a for r in rows) or not any(r["method"] == b for r in rows):
-        raise ValueError(f"paired_difference needs rows of both {a!r} and {b!r}")
-
-    def diff(rs):
-        ra = [r for r in rs if r["method"] == a]
-        rb = [r for r in rs if r["method"] == b]
-        return 100 * (pointing_accuracy([(r["target"], r[key]) for r in ra])
-                      - pointing_accuracy([(r["target"], r[key]) for r in rb]))
-    lo, hi = bootstrap_ci(rows, diff)
-    return diff(rows), lo, hi
-
-
-def _label(key):
-    from .registry import get_method
-    return get_method(key).label
-
-
-def demo_claims(results: dict) -> dict:
-    """``{name: value}`` of every demo-scene figure the generated blocks print (percent in points)."""
-    out = {}
-    for scope in ("single", "multi"):
-        for s in results[f"pointing_{scope}"]:
-            m = s["method"]
-            for k in ("pointing", "pointing_strict"):
-                out[f"{scope}/{m}/{k}"] = 100 * s[k]
-                out[f"{scope}/{m}/{k}_ci"] = [100 * v for v in s[k + "_ci"]]
-            for k in ("box_iou", "insertion", "deletion"):
-                if s.get(k) is not None and np.isfinite(s[k]):
-                    out[f"{scope}/{m}/{k}"] = s[k]
-        for ref in ("mask-update", "rise"):
-            d, lo, hi = paired_difference(results[f"rows_{scope}"], _label("mask-update-paper"), _label(ref))
-            out[f"{scope}/paper minus {ref}"] = [d, lo, hi]
-    sanity = results.get("sanity_single") or {}
-    for k, wins in sanity.get("wins", {}).items():
-        out[f"sanity/{k}"] = 100 * wins / sanity["n"]  # ties count as failures (the sanity rule)
-    p0 = np.asarray(results["convergence_multi_p0"])
-    out["p0"] = [float(np.median(p0)), float(np.quantile(p0, 0.25)), float(np.quantile(p0, 0.75))]
-    for study in ("convergence_single", "convergence_multi"):
-        for name, row in results[study].items():
-            out[f"{study}/{name}"] = [100 * p for p in row["pointing"]]
-    out["minutes"] = results["seconds"] / 60
-    return out
-
-
 def _pct(v):
     return f"{v:.1f}%"
 
 
 def _ci(lo_hi):
     return f"[{lo_hi[0]:.1f}, {lo_hi[1]:.1f}]"
+
+
+def _label(key):
+    from saliency_widgets.registry import get_method
+    return get_method(key).label
 
 
 def _readme_verdict(results, c) -> str:
@@ -158,7 +112,7 @@ def _readme_verdict(results, c) -> str:
         d, lo, hi = c[f"{scope}/paper minus {ref}"]
         return f"{d:+.1f} points [{lo:+.1f}, {hi:+.1f}]"
     return (f"On the demo scenes ({results['config']['budget']} forward passes each, `reproduce`'s tables, "
-            f"shipped in `saliency_widgets/demo/data/results.json`, code {results['code']}), the paper's "
+            f"shipped in `saliency_widgets/demo/data/results.json`), the paper's "
             f"method ({paper}) reaches a pointing accuracy of {acc('single', paper)} against RISE's "
             f"{acc('single', rise)} on {n_single} single-object scenes, and {acc('multi', paper)} against "
             f"{acc('multi', rise)} on {n_pairs} (image, class) pairs of multi-object scenes: paper minus RISE "
@@ -169,12 +123,13 @@ def _readme_verdict(results, c) -> str:
 
 
 def _results_tables(results, c) -> str:
-    from .reproduce import convergence_markdown
+    from saliency_widgets.reproduce import convergence_markdown
     cfg = results["config"]
     n_pairs = len({(r["image"], r["target"]) for r in results["rows_multi"]})
     sanity = results.get("sanity_single") or {}
     sanity = ", ".join(f"{k} {w}/{sanity['n']} ({_pct(c['sanity/' + k])})" for k, w in sanity.get("wins", {}).items())
-    return (f"Stored run: code {results['code']}, {c['minutes']:.0f} min on the machine that made it.\n\n"
+    return (f"Stored run: saliency_widgets {results['version']}, {results['date']}, {c['minutes']:.0f} min on "
+            f"the machine that made it.\n\n"
             f"Single-object scenes ({cfg['n_single']}):\n\n{results['markdown_single']}\n\n"
             f"Metric sanity check on these scenes (the ground-truth mask against a uniform random map; wins, "
             f"ties counted as failures): {sanity}.\n\n"
@@ -188,9 +143,9 @@ def _results_tables(results, c) -> str:
 
 def render_block(name: str, results: dict | None = None) -> str:
     """The body of generated block ``name``, from ``results`` (default: the shipped results file)."""
-    from .reproduce import shipped_results
+    from saliency_widgets.reproduce import shipped_results
     results = results or shipped_results()
-    c = demo_claims(results)
+    c = demo_figures(results)
     blocks = {"readme-verdict": _readme_verdict, "results-tables": _results_tables}
     if name not in blocks:
         raise ValueError(f"no generated block {name!r}; expected one of {sorted(blocks)}")
@@ -201,14 +156,13 @@ def refresh_blocks(text: str, results: dict | None = None) -> str:
     """``text`` with every generated block re-rendered (the header names the command and the code)."""
     def one(m):
         name = m.group("name")
-        code = (results or _shipped())["code"]
-        return (f"<!-- generated: {name} by `python -m saliency_widgets.claims` from results.json "
-                f"(code {code}) -->\n{render_block(name, results)}<!-- end generated -->")
+        return (f"<!-- generated: {name} by `python -m tools.claims` from results.json -->\n"
+                f"{render_block(name, results)}<!-- end generated -->")
     return _GENERATED.sub(one, text)
 
 
 def _shipped():
-    from .reproduce import shipped_results
+    from saliency_widgets.reproduce import shipped_results
     return shipped_results()
 
 
@@ -285,82 +239,20 @@ def recorded_problems(root: str, claims: dict) -> list[str]:
     return problems
 
 
-def _compare_words(name, ref, d, lo, hi) -> str:
-    if hi < 0:
-        return f"{name} trails {ref} by {-d:.1f} points [{lo:+.1f}, {hi:+.1f}]: the whole interval is below 0"
-    if lo > 0:
-        return f"{name} leads {ref} by {d:.1f} points [{lo:+.1f}, {hi:+.1f}]: the whole interval is above 0"
-    return (f"{name} minus {ref} is {d:+.1f} points [{lo:+.1f}, {hi:+.1f}]: the interval contains 0, so these "
-            f"scenes cannot tell them apart")
-
-
-def verdict(results: dict | None = None) -> str:
-    """The measured comparison of the paper's method, the default reading and RISE at equal forward passes,
-    in plain words, with each accuracy's interval and the paired interval of each difference (notebooks
-    03 and 05 print it)."""
-    results = results or _shipped()
-    c = demo_claims(results)
-    paper, default, rise = _label("mask-update-paper"), _label("mask-update"), _label("rise")
-    lines = [f"At {results['config']['budget']} forward passes per map on the demo scenes (shipped results, "
-             f"code {results['code']}):"]
-    for scope, what in (("single", "single-object scenes"), ("multi", "multi-object scenes")):
-        accs = ", ".join(f"{m} {_pct(c[f'{scope}/{m}/pointing'])} {_ci(c[f'{scope}/{m}/pointing_ci'])}"
-                         for m in (paper, default, rise))
-        lines.append(f"- {what}: pointing accuracy (15 px) {accs};")
-        for ref, key in ((rise, "rise"), (default, "mask-update")):
-            lines.append("    " + _compare_words(f"the paper's method ({paper})", ref,
-                                                 *c[f"{scope}/paper minus {key}"]) + ".")
-    lines.append("(95% intervals: bootstrap over images; the differences pair the two methods on the same "
-                 "images.)")
-    return "\n".join(lines)
-
-
-def convergence_intervals(results: dict, model) -> dict:
-    """``{study: {reading: [(lo, hi) per checkpoint]}}``: cluster bootstrap over images, from the stored hits.
-
-    The image of each target comes from the stored ids when the file has them, else from the study's
-    targets rebuilt from the config (the same ones, :func:`~saliency_widgets.reproduce.convergence_cases`).
-    """
-    from .reproduce import convergence_cases, convergence_ci
-    (_, s_cases), (_, m_cases) = convergence_cases(model, results["config"])
-    built = {"convergence_single": [i for i, _ in s_cases], "convergence_multi": [i for i, _ in m_cases]}
-    out = {}
-    for study, images in built.items():
-        out[study] = {}
-        for name, row in results[study].items():
-            ids = row.get("images", images)
-            if any(len(h) != len(ids) for h in row["hits"]):
-                raise ValueError(f"{study}/{name}: {len(ids)} image ids for {len(row['hits'][0])} targets")
-            out[study][name] = [tuple(convergence_ci(h, ids)) for h in row["hits"]]
-    return out
-
-
 # -- the claims file --------------------------------------------------------------------------------------
-
-def _git(*args, cwd):
-    return subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=True).stdout
-
-
-def _results_date(root):
-    path = "saliency_widgets/demo/data/results.json"
-    try:
-        return _git("log", "-1", "--format=%cs", "--", path, cwd=root).strip() or None
-    except (OSError, subprocess.CalledProcessError):
-        return None
-
 
 def build_claims(root: str, recorded: list, results: dict | None = None) -> dict:
     """The claims file: the demo-scene figures (from results.json) and the recorded measurements."""
     results = results or _shipped()
     return {"about": __doc__.split("\n\n")[0],
-            "demo": {"command": COMMAND, "code": results["code"], "date": _results_date(root),
-                     "source": "saliency_widgets/demo/data/results.json", "claims": demo_claims(results)},
+            "demo": {"command": COMMAND, "version": results["version"], "date": results["date"],
+                     "source": "saliency_widgets/demo/data/results.json", "claims": demo_figures(results)},
             "recorded": recorded}
 
 
 def main(argv=None) -> int:
     """Rewrite the generated blocks of the prose and ``claims.json`` (keeping its recorded measurements)."""
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    root = ROOT
     results = _shipped()
     for rel in PROSE:
         path = os.path.join(root, rel)

@@ -5,10 +5,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from saliency_widgets.__main__ import main, make_explainer
+from saliency_widgets.cli import main
+from saliency_widgets.cli.explain import make_explainer
 from saliency_widgets.registry import METHODS
 
-from .conftest import RegionModel
+from ..conftest import RegionModel
 
 
 def test_explain_writes_an_overlay(tmp_path, capsys):
@@ -87,7 +88,7 @@ def test_reproduce_command_writes_the_report(tmp_path, monkeypatch):
     calls = []
     import saliency_widgets.reproduce as rep
     monkeypatch.setattr(rep, "reproduce", lambda out, **kw: calls.append((out, kw)))
-    assert main(["reproduce", "--out", str(tmp_path), "--quick", "--scenes", "7"]) == 0
+    assert main(["reproduce", "--out", str(tmp_path), "--tier", "test", "--scenes", "7"]) == 0
     assert main(["reproduce", "--out", str(tmp_path), "--tier", "quick"]) == 0
     assert calls == [(str(tmp_path), {"n_scenes": 7, "tier": "test"}), (str(tmp_path), {"n_scenes": None,
                                                                                          "tier": "quick"})]
@@ -110,7 +111,7 @@ def test_explain_a_module_given_by_import_path(tmp_path, capsys, framework, spec
     pytest.importorskip(framework)
     from saliency_widgets import Explanation
 
-    from .toy_frameworks import channel_probabilities
+    from ..toy_frameworks import channel_probabilities
     src, out = tmp_path / "img.png", tmp_path / "o.png"
     img = _red_left_image(src)
     assert main(["explain", str(src), "--model", spec, "--input-size", "24,32", "--method", "rise",
@@ -222,7 +223,7 @@ def test_an_output_in_a_missing_folder_is_refused_before_the_work_naming_the_pat
 
 
 def test_a_write_that_fails_names_the_path_given_not_a_temporary_file(tmp_path, capsys, monkeypatch):
-    from saliency_widgets import cli_common as cli  # where the CLI's files are written
+    from saliency_widgets.cli import common as cli  # where the CLI's files are written
     src = _scene_png(tmp_path / "in.png")
     out = tmp_path / "o.png"
     real_open = open
@@ -245,17 +246,17 @@ def exploding_model(batch):
 
 @pytest.mark.parametrize("argv,status,words", [
     (["explain", "{img}", "--method", "nope"], 2, "invalid choice"),                      # argparse
-    (["explain", "{img}", "--method", "rise", "--budget", "5"], 2, "outside its range"),
+    (["explain", "{img}", "--method", "rise", "--budget", "0"], 2, "outside its range"),
     (["explain", "{tmp}/missing.png", "--method", "center"], 2, "not found"),
     (["explain", "{img}", "--method", "center", "--max-pixels", "0"], 2, "--max-pixels must be"),
     (["explain", "{img}", "--method", "rise", "--budget", "100", "--target", "99"], 2, "99"),
-    (["explain", "{img}", "--method", "rise", "--budget", "100", "--model", "tests.test_cli:exploding_model",
+    (["explain", "{img}", "--method", "rise", "--budget", "100", "--model", "tests.cli.test_explain:exploding_model",
       "--input-size", "96,96"], 1, "the accelerator went away"),
     (["explain", "{tmp}/garbage.png"], 1, "cannot read image"),
     (["explain", "{img}", "--max-pixels", "100"], 1, "over the limit of 100 pixels"),
     (["evaluate", "--dataset", "voc:{tmp}/missing"], 2, "not found"),
     (["evaluate", "--dataset", "voc:{tmp}/voc", "--methods", "rise", "--metrics", "nope"], 2, "unknown metrics"),
-    (["evaluate", "--dataset", "voc:{tmp}/voc", "--model", "tests.test_cli:exploding_model", "--input-size",
+    (["evaluate", "--dataset", "voc:{tmp}/voc", "--model", "tests.cli.test_explain:exploding_model", "--input-size",
       "96,96", "--classes", "demo", "--methods", "rise", "--budget", "100"], 1, "the accelerator went away"),
     (["evaluate", "--dataset", "voc:{tmp}/voc", "--methods", "center", "--table", "{tmp}/nowhere/t.md"], 2,
      "nowhere"),
@@ -317,7 +318,7 @@ def test_progress_and_messages_name_the_method_that_runs(tmp_path, capsys):
 
 def test_a_decompression_bomb_ends_explain_in_one_line_with_nothing_decoded(tmp_path):
     """Reported: a 48 KB PNG of 400 megapixels ended `explain` in a raw PIL DecompressionBombError traceback."""
-    from .bombs import bomb_png
+    from ..bombs import bomb_png
     bomb = tmp_path / "bomb.png"
     assert bomb_png(bomb, 20000, 20000) < 60_000
     proc = subprocess.run([sys.executable, "-m", "saliency_widgets", "explain", str(bomb), "--out",
@@ -374,11 +375,12 @@ def test_save_npz_without_the_suffix_checks_the_file_numpy_writes(tmp_path, caps
                                                   (KeyboardInterrupt(), 130, "interrupted\n")])
 def test_a_missing_extra_and_ctrl_c_end_in_one_line_not_a_traceback(tmp_path, capsys, monkeypatch, raised,
                                                                    status, line):
-    import saliency_widgets.__main__ as cli
+    import saliency_widgets.cli as cli
+    import saliency_widgets.cli.explain as explain
 
     def boom(args):
         raise raised
-    monkeypatch.setattr(cli, "cmd_explain", boom)
+    monkeypatch.setattr(explain, "run", boom)
     src = _scene_png(tmp_path / "in.png")
     assert cli.main(["explain", str(src), "--out", str(tmp_path / "o.png")]) == status
     assert capsys.readouterr().err == line
