@@ -3,8 +3,8 @@ grader (``saliency_widgets.grading``), on complete hand-ins (the instructor solu
 run under each student's own id with a course secret), and, for comparison, with nbgrader re-running every
 hand-in first (its default).
 
-Two students are graded in one ``nbgrader autograde`` process and one alone: the difference is the time one
-more student adds; the rest is the start-up paid once per run (nbgrader, TensorFlow, the demo model).  CPU
+Two students (a declared pair handing in the same complete notebooks, each graded in full) are graded in one
+``nbgrader autograde`` process and one alone: the difference is the time one more student adds; the rest is the start-up paid once per run (nbgrader, TensorFlow, the demo model).  CPU
 time is that of the child processes (nbgrader and, when re-running, its kernels).
 
     python benchmarks/bench_grading.py                                         # prints the measurement
@@ -93,8 +93,10 @@ def hand_in(course: Path, student: str, env: dict) -> None:
 
 def measure(tmp: Path) -> dict:
     course, env = make_course(tmp)
-    for student in ("s1", "s2"):
-        hand_in(course, student, env)
+    hand_in(course, "s1", env)
+    # s2 is s1's declared pair and hands in the pair's notebooks: graded in full, like any complete hand-in
+    shutil.copytree(course / "submitted" / "s1", course / "submitted" / "s2")
+    (course / "pairs.csv").write_text("s1,s2\n", encoding="utf-8")
     nbgrader = str(Path(sys.executable).with_name("nbgrader"))
     one = _timed([nbgrader, "autograde", "lab", "--student", "s1", "--force"], course, env)
     two = _timed([nbgrader, "autograde", "lab", "--force"], course, env)

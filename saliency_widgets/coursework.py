@@ -23,7 +23,7 @@ import os
 
 import numpy as np
 
-__all__ = ["MalformedAnswer", "PLACEHOLDER_ID", "QUESTIONS", "SUBSTRATES", "DEMO_GROUPS", "EXERCISES", "RECORD_MIME",
+__all__ = ["MalformedAnswer", "PLACEHOLDER_ID", "QUESTIONS", "SUBSTRATES", "ND_METHODS", "EXERCISES", "RECORD_MIME",
            "SECRET_ENV", "SECRET_FILE_ENV", "course_secret", "course_fingerprint", "normalise_id", "case",
            "student_seed", "ask", "letter_of", "record", "make_record", "deletion_trial_maps", "trial_batch",
            "exercise_net"]
@@ -111,8 +111,9 @@ def case(key: str, student: str, *, secret=_FROM_ENVIRONMENT) -> dict:
 
     Keys: ``"mask_update"`` (p, learning rate), ``"gradcam_cells"`` (image side, feature-map side,
     tolerance), ``"pointing"`` (scene seed and count), ``"deletion"`` (scene seed and count), ``"seeds"`` (two
-    seeds), ``"torch_predict"`` (a network's weights and a test batch), ``"cascade"`` (image index, layer
-    group, seed).
+    seeds), ``"torch_predict"`` (a network's weights and a test batch), ``"nd"`` (a deterministic method of
+    :data:`ND_METHODS`, a seed for the randomised top block and the chance level, and 8 image indices out of
+    30).
     """
     rng = np.random.default_rng(student_seed(student, key, secret=secret))
     if key == "mask_update":
@@ -132,10 +133,11 @@ def case(key: str, student: str, *, secret=_FROM_ENVIRONMENT) -> dict:
     if key == "torch_predict":
         h, w = (int(v) for v in rng.choice(np.arange(12, 40), size=2, replace=False))
         return {"seed": int(rng.integers(1, 10 ** 6)), "batch": (int(rng.integers(2, 5)), h, w)}
-    if key == "cascade":
-        return {"image": int(rng.integers(4)), "group": int(rng.integers(2)), "seed": int(rng.integers(1, 1000))}
+    if key == "nd":
+        return {"method": str(rng.choice(ND_METHODS)), "seed": int(rng.integers(1, 1000)),
+                "images": sorted(int(i) for i in rng.choice(30, size=8, replace=False))}
     raise ValueError(f"no exercise {key!r}; choose one of mask_update, gradcam_cells, pointing, deletion, "
-                     "seeds, torch_predict, cascade")
+                     "seeds, torch_predict, nd")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -235,8 +237,8 @@ def ask(key: str, *, student: str) -> None:
 
 #: the deletion substrates of notebook 04's exercise: name -> occluder of saliency_widgets.metrics.deletion
 SUBSTRATES = {"black": "zero", "mean": "mean", "blur": "blur"}
-#: the layer groups of notebook 07's exercise (the output layer alone, or the top two blocks)
-DEMO_GROUPS = (("probabilities",), ("probabilities", "conv4", "bn4", "conv3", "bn3"))
+#: the deterministic methods (floor 1) of notebook 07's ND exercise
+ND_METHODS = ("gradient", "guided-backprop", "grad-cam", "occlusion")
 
 
 def deletion_trial_maps(obj, index: int, *, seed: int):
@@ -283,7 +285,7 @@ EXERCISES = {
     "ex05-seeds": {"self_correlation": "number", "seed_correlation": "number", "answer": "letter:self_convergence"},
     "ex06-predict": {"predict2": "scores"},
     "ex07-predict": {"answer": "letter:sanity_baseline"},
-    "ex07-by-hand": {"similarity": "number"},
+    "ex07-by-hand": {"nd": "number"},
 }
 
 

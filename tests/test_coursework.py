@@ -37,7 +37,7 @@ def bundle(recorded):
 # ---- the course secret ----------------------------------------------------------------------------
 
 def test_cases_and_letter_orders_depend_on_the_secret(practice):
-    keys = ["mask_update", "gradcam_cells", "pointing", "deletion", "seeds", "torch_predict", "cascade"]
+    keys = ["mask_update", "gradcam_cells", "pointing", "deletion", "seeds", "torch_predict", "nd"]
     public = {k: cw.case(k, ME) for k in keys}
     for other in ("secret-one", "secret-two"):
         keyed = {k: cw.case(k, ME, secret=other) for k in keys}
@@ -120,7 +120,7 @@ def test_a_record_says_the_same_for_every_letter_and_every_number(secret):
         assert rec[cw.RECORD_MIME]["answers"] == {"answer": letter}
         notes.add(rec["text/html"])
     for value in (0.0, 0.5, 1.0, -3.25):
-        notes_n = bundle(cw.record("ex07-by-hand", student=ME, similarity=value))["text/html"]
+        notes_n = bundle(cw.record("ex07-by-hand", student=ME, nd=value))["text/html"]
         assert str(value) not in notes_n
     assert len(notes) == 1, notes                      # no oracle: brute-forcing letters learns nothing
 

@@ -292,40 +292,68 @@ def ex07_predict(answers, who):
     return [choice_part("sanity_baseline", answers, who)]
 
 
+#: notebook 07's settings of the ND exercise's methods (its PARAMS)
+NOTEBOOK07_PARAMS = {"guided-backprop": {"differentiate": "logit"}, "gradient": {"differentiate": "logit"},
+                     "occlusion": {"window": 12, "stride": 12}}
+
+
 def notebook07_inputs():
-    """Notebook 07's model, images, targets and the layer groups of its exercise."""
+    """Notebook 07's model, images, targets, method settings and the layers its ND exercise re-initialises."""
     from ..demo import make_scenes
 
     scenes = make_scenes(30, seed=11)
-    return demo_model(), scenes.images.astype(np.float32), scenes.labels, cw.DEMO_GROUPS
+    return demo_model(), scenes.images.astype(np.float32), scenes.labels, NOTEBOOK07_PARAMS, ("probabilities",)
 
 
-def cascade_similarity(model, image, target, layers, seed, *, method="occlusion"):
-    """Spearman similarity of ``method``'s raw maps of ``image`` on ``model`` and on ``model`` with ``layers``
-    re-initialised (``randomise_layers(..., seed=seed)``)."""
-    from ..registry import build, get_method
-    from ..sanity import randomise_layers, spearman_similarity
+def nd_parts(model, images, targets, case, params, layers):
+    """(floor, randomised, chance) per image of the case's method on signed Spearman, ``layers`` re-initialised
+    with the case's seed; the chance level pairs the case's images by :func:`sanity.chance_partners`."""
+    from ..registry import build
+    from ..sanity import chance_partners, randomise_layers, spearman_similarity
 
-    kw = {"seed": seed} if get_method(method).seeded else {}
-    trained = build(method, model, **kw).explain(image, int(target)).raw
-    random = build(method, randomise_layers(model, list(layers), seed=seed), **kw).explain(image, int(target)).raw
-    return spearman_similarity(trained, random)
+    idx = [i % len(images) for i in case["images"]]
+    kw = dict((params or {}).get(case["method"], {}))
+    clone = randomise_layers(model, list(layers), seed=case["seed"])
+    on_trained, on_random = build(case["method"], model, **kw), build(case["method"], clone, **kw)
+    trained = [on_trained.explain(images[i], int(targets[i])).raw for i in idx]
+    random = [on_random.explain(images[i], int(targets[i])).raw for i in idx]
+    randomised = np.array([spearman_similarity(a, b) for a, b in zip(trained, random)])
+    sums, counts = np.zeros(len(idx)), np.zeros(len(idx))
+    for i, j in chance_partners(len(idx), seed=case["seed"]):
+        sim = spearman_similarity(trained[i], trained[j])
+        sums[[i, j]] += sim
+        counts[[i, j]] += 1
+    return np.ones(len(idx)), randomised, sums / counts
+
+
+def _nd_slips(floor, randomised, chance):
+    """The wrong readings of ND the feedback names: (value, what it is, hint)."""
+    f, r, c = floor.mean(), randomised.mean(), chance.mean()
+    return [((f - c) / (f - r), "you divided the other way round.",
+             "ND = (floor - randomised) / (floor - chance): 0 when nothing changed."),
+            ((f - r) / f, "that is ND without the chance level.", "subtract the chance level from the floor below."),
+            (np.mean((floor - randomised) / (floor - chance)), "that is the mean of the per-image ratios.",
+             "take the ratio of the three means over your images."),
+            (r, "that is the randomised similarity R, not ND.", "ND = (F - R) / (F - C).")]
 
 
 def ex07_by_hand(answers, who):
-    c = who.case("cascade")
+    c = who.case("nd")
 
     def check():
-        (v,) = _given(answers, "similarity")
-        model, images, targets, groups = notebook07_inputs()
-        i = c["image"] % len(images)
-        truth = cascade_similarity(model, images[i], targets[i], groups[c["group"] % len(groups)], c["seed"])
+        (v,) = _given(answers, "nd")
+        model, images, targets, params, layers = notebook07_inputs()
+        floor, randomised, chance = nd_parts(model, images, targets, c, params, layers)
+        truth = (floor.mean() - randomised.mean()) / (floor.mean() - chance.mean())
+        for value, what, hint in _nd_slips(floor, randomised, chance):
+            if np.isclose(v, value, atol=1e-4) and not np.isclose(v, truth, atol=1e-4):
+                raise WrongAnswer(f"{what} Hint: {hint}")
         if not np.isclose(v, truth, atol=1e-4):
-            raise WrongAnswer("the similarity is not right for your case. Hint: the `raw` maps of the same target "
-                              "on the trained model and on randomise_layers(model, layers, seed=seed), and "
-                              "sanity.spearman_similarity(a, b).")
-        return "recomputed for your image, layers and seed"
-    return [Part("similarity", 2.0, check)]
+            raise WrongAnswer("ND is not right for your case. Hint: your own case's floor, randomised and chance "
+                              "similarities (the cell above prints them), their means over your images, and "
+                              "ND = (F - R) / (F - C).")
+        return "recomputed for your method, scenes and seed"
+    return [Part("nd", 2.0, check)]
 
 
 #: exercise id (a record's ``exercise``; its graded cell is ``<id>-check``) -> grader

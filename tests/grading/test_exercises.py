@@ -289,27 +289,60 @@ def test_torch_predict_is_graded_on_the_students_own_net_and_batch():
 
 # ---- notebook 07 ------------------------------------------------------------------------------------
 
+def _small_cnn():
+    """A seeded random CNN with ReLUs and a dense top block named like the demo model's ("probabilities")."""
+    import keras
+    from keras import layers
+
+    init = lambda k: keras.initializers.GlorotUniform(seed=k)  # noqa: E731
+    inputs = keras.Input((16, 16, 3))
+    x = layers.Conv2D(6, 3, padding="same", activation="relu", kernel_initializer=init(1), name="conv0")(inputs)
+    x = layers.Conv2D(6, 3, padding="same", activation="relu", kernel_initializer=init(2), name="conv1")(x)
+    out = layers.Dense(4, activation="softmax", kernel_initializer=init(3), name="probabilities")(layers.Flatten()(x))
+    return keras.Model(inputs, out, name="small")
+
+
 @pytest.mark.slow
-def test_cascading_by_hand(monkeypatch):
+def test_nd_by_hand(monkeypatch):
+    """ND computed the notebook's way (sanity.model_randomisation on the student's images, the top block
+    re-initialised with their seed; ND from the result's floor, randomised and chance arrays) gets the points;
+    a constant, the formula turned round, ND without the chance level, the mean of per-image ratios, the
+    randomised similarity itself and a neighbour's answer get 0, each with what it is."""
+    from saliency_widgets import sanity
+
+    model = _small_cnn()
+    images = np.random.default_rng(0).uniform(0, 1, size=(30, 16, 16, 3)).astype(np.float32)
+    targets = np.arange(30) % 4
+    monkeypatch.setattr(exercises, "notebook07_inputs", lambda: (model, images, targets, {}, ("probabilities",)))
+
+    def arrays(student):
+        c = cw.case("nd", student)
+        res = sanity.model_randomisation(model, images[c["images"]], c["method"], targets=targets[c["images"]],
+                                         layers=[("probabilities",)], seed=c["seed"], progress=False)
+        m = res.methods[0]
+        return res.floor[m]["spearman"], res.spearman[m][0], res.chance[m]["spearman"]
+
+    floor, random, chance = arrays(ME)
+    f, r, c = floor.mean(), random.mean(), chance.mean()
+    right = (f - r) / (f - c)
+    assert graded("ex07-by-hand", nd=right).earned == 2
+    for gamed, match in [(0.5, "not right for your case"), ((f - c) / (f - r), "other way round"),
+                         ((f - r) / f, "chance level"), (np.mean((floor - random) / (floor - chance)), "per-image"),
+                         (r, "randomised similarity")]:
+        result = graded("ex07-by-hand", nd=gamed)
+        assert result.earned == 0 and match in result.feedback(), (gamed, result.feedback())
+        assert f"{right:.3f}" not in result.feedback()
+    other = other_student(lambda s: cw.case("nd", s) != cw.case("nd", ME))
+    fo, ro, co = (a.mean() for a in arrays(other))
+    if not np.isclose((fo - ro) / (fo - co), right, atol=1e-3):
+        assert graded("ex07-by-hand", student=other, nd=right).earned == 0          # a neighbour's number
+
+
+@pytest.mark.slow
+def test_every_nd_method_runs_on_a_model_with_relus_and_a_convolution():
     from saliency_widgets.registry import build
-    from saliency_widgets.sanity import randomise_layers, spearman_similarity
-    from tests.sanity.test_methods import half_model
-
-    model = half_model("left")
-    images = np.random.default_rng(0).uniform(0.3, 1.0, size=(2, 12, 12, 1)).astype(np.float32)
-    targets, groups = [0, 1], [("decide",)]
-    monkeypatch.setattr(exercises, "notebook07_inputs", lambda: (model, images, targets, groups))
-
-    def truth(student):
-        c = cw.case("cascade", student)
-        i = c["image"] % 2
-        a = build("occlusion", model).explain(images[i], targets[i]).raw
-        b = build("occlusion", randomise_layers(model, ["decide"], seed=c["seed"])).explain(images[i], targets[i]).raw
-        return spearman_similarity(a, b)
-
-    right = truth(ME)
-    assert graded("ex07-by-hand", similarity=right).earned == 2
-    assert graded("ex07-by-hand", similarity=1.0).earned == 0                     # a constant
-    assert graded("ex07-by-hand", similarity=-right).earned == 0                  # inverted
-    other = other_student(lambda s: not np.isclose(truth(s), right, atol=1e-3))
-    assert graded("ex07-by-hand", student=other, similarity=right).earned == 0    # a neighbour's number
+    model = _small_cnn()
+    image = np.random.default_rng(1).uniform(0, 1, size=(16, 16, 3)).astype(np.float32)
+    for method in cw.ND_METHODS:
+        assert build(method, model).explain(image, 0).raw.shape == (16, 16)
+    assert {cw.case("nd", f"s{k}")["method"] for k in range(40)} == set(cw.ND_METHODS)

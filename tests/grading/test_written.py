@@ -17,10 +17,10 @@ OWN = ("I would report the agreement between the two seeds, because a map compar
 
 
 def test_every_notebook_has_a_model_answer_to_compare_with():
-    assert len(MODELS) == 7 and all(len(m.split()) > 20 for m in MODELS)
+    assert len(MODELS) >= 7 and all(len(m.split()) > 20 for m in MODELS)
 
 
-@pytest.mark.parametrize("model", MODELS, ids=range(7))
+@pytest.mark.parametrize("model", MODELS, ids=range(len(MODELS)))
 def test_a_pasted_or_lightly_edited_model_answer_is_flagged(model):
     assert copied_share(model, model) == 1.0 and copy_flag(model, model)
     words = model.split()
