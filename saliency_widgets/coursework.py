@@ -1,108 +1,121 @@
-"""Self-checks for the exercises in the tutorial notebooks.
+"""The student's side of the tutorial notebooks' exercises: each student's own case, and recorded answers.
 
-Every ``check_*`` function takes a student's answer and
+Nothing here says whether an answer is right.  An exercise's last cell calls :func:`record`, which checks
+that the answers are well formed (a number where a number is asked, a letter among the choices, one AUC per
+scene), raises :class:`MalformedAnswer` when they are not, and stores them in the cell's output, stamped
+with the ``STUDENT`` id and the course.  The course's grader, :mod:`saliency_widgets.grading`, reads those
+records after the hand-in, in its own process, and recomputes every answer from the submitter's case: the
+student's kernel never runs a check it could replace.
 
-* prints a line starting with ✔ and returns ``True`` when it is right;
-* raises :class:`WrongAnswer` (an ``AssertionError``: a notebook run with its
-  solutions fails loudly in CI, and nbgrader's autograder gives the cell no
-  points) with a message starting with ✘ and a hint when it is wrong;
-* prints "not answered yet" to standard error and returns ``False`` when the
-  answer is still ``None`` (the value the exercise cell starts from), so that a
-  student notebook runs top to bottom before it is filled in.  nbgrader gives an
-  autograded cell that writes to standard error no points.
-
-No check compares with a stored number.  Each recomputes the right answer with
-the package from the student's own inputs (their model, image, explanation), or
-from a case drawn for the student: :func:`case` derives each exercise's
-parameters (a probability, image sizes, scenes, seeds) from the name or id the
-student enters, so a neighbour's answer, or the value printed in the instructor's
-notebook, is wrong for this student.  Multiple-choice questions
-(:data:`QUESTIONS`) are shuffled per student by the same id.
+Each student's case (a probability, image sizes, scenes, seeds, a network's weights) and the order of the
+multiple-choice letters derive from the id the student enters and from the **course secret** the lecturer
+sets where the students' kernels run (:data:`SECRET_ENV`, or a file named by :data:`SECRET_FILE_ENV`;
+never in the repository).  Without it the notebooks run in *practice mode*: the cases are the public ones
+that the published tutorials print, and the grader gives such a hand-in no points.
 """
 from __future__ import annotations
 
 import hashlib
-import sys
+import hmac
+import html
+import json
+import os
 
 import numpy as np
 
-__all__ = ["WrongAnswer", "PLACEHOLDER_ID", "QUESTIONS", "SUBSTRATES", "DEMO_GROUPS", "case", "student_seed", "ask", "letter_of",
-           "check_choice", "check_absent_class", "check_mask_update_rule", "check_tolerance_in_cells",
-           "check_pointing_tolerance", "check_deletion_substrate", "deletion_trial_maps", "check_seed_agreement",
-           "check_torch_predict", "check_cascading_by_hand", "ND_METHODS", "check_nd_by_hand"]
+__all__ = ["MalformedAnswer", "PLACEHOLDER_ID", "QUESTIONS", "SUBSTRATES", "ND_METHODS", "EXERCISES", "RECORD_MIME",
+           "SECRET_ENV", "SECRET_FILE_ENV", "course_secret", "course_fingerprint", "normalise_id", "case",
+           "student_seed", "ask", "letter_of", "record", "make_record", "deletion_trial_maps", "trial_batch",
+           "exercise_net"]
 
-
-#: the id a student version starts from (the instructor notebooks set their own id in a solution block, so
-#: the released notebooks never carry the id whose answers the published solutions print); every check
-#: treats it as "not answered yet" until the student enters their name or id
+#: the id a student version starts from; nothing is recorded until the student enters their own
 PLACEHOLDER_ID = "your-name-or-id"
+#: the environment variable that holds the course secret (a lecturer's random string)
+SECRET_ENV = "SALIENCY_WIDGETS_COURSE_SECRET"
+#: or the environment variable that names a file holding it
+SECRET_FILE_ENV = "SALIENCY_WIDGETS_COURSE_SECRET_FILE"
+#: the MIME type of a recorded answer in a cell's output
+RECORD_MIME = "application/vnd.saliency-widgets.answers+json"
+#: what a record's ``course`` field says when no course secret was set
+PRACTICE = "practice"
+RECORD_FORMAT = 1
+
+_FROM_ENVIRONMENT = object()
 
 
-class WrongAnswer(AssertionError):
-    """A self-check rejected an answer; the message says why and gives a hint."""
+class MalformedAnswer(ValueError):
+    """An answer is not of the form its exercise asks for (not whether it is right: that is graded later)."""
 
 
-def _ok(text: str) -> bool:
-    print("✔ " + text)
-    return True
+# ---------------------------------------------------------------------------------------------
+# The course secret and the student's id
+# ---------------------------------------------------------------------------------------------
 
-
-def _wrong(text: str, hint: str):
-    raise WrongAnswer(f"✘ {text}\n  Hint: {hint}")
-
-
-def _not_answered(names: str) -> bool:
-    # stderr, not an exception: the student notebook still runs on; nbgrader scores the cell 0
-    print(f"… not answered yet: set {names} in the exercise cell above, then rerun this cell.", file=sys.stderr)
-    return False
-
-
-def _id_unset(student) -> bool:
-    """True (after saying so) while ``student`` is still the placeholder of the student versions."""
-    if isinstance(student, str) and student.strip().lower() == PLACEHOLDER_ID:
-        _not_answered("`STUDENT` (your name or student id: your own numbers and choices come from it)")
-        return True
-    return False
-
-
-def _unanswered(**values) -> bool:
-    missing = [k for k, v in values.items() if v is None]
-    return _not_answered(", ".join(f"`{k}`" for k in missing)) if missing else True
-
-
-def _is_number(v) -> bool:
+def course_secret() -> str | None:
+    """The course secret from :data:`SECRET_ENV`, or from the file :data:`SECRET_FILE_ENV` names; ``None``
+    (practice mode) when neither is set."""
+    value = os.environ.get(SECRET_ENV, "").strip()
+    if value:
+        return value
+    path = os.environ.get(SECRET_FILE_ENV, "").strip()
+    if not path:
+        return None
     try:
-        return np.ndim(v) == 0 and np.isfinite(float(v))
-    except (TypeError, ValueError):
-        return False
+        with open(os.path.expanduser(path), encoding="utf-8") as f:
+            value = f.read().strip()
+    except OSError as err:
+        raise FileNotFoundError(f"{SECRET_FILE_ENV}={path!r}: cannot read the course secret there ({err})") from err
+    if not value:
+        raise ValueError(f"{SECRET_FILE_ENV}={path!r}: the file is empty; it must hold the course secret")
+    return value
 
 
-#: the deterministic methods (floor 1) of notebook 07's ND exercise
-ND_METHODS = ("gradient", "guided-backprop", "grad-cam", "occlusion")
+def _secret(secret):
+    return course_secret() if secret is _FROM_ENVIRONMENT else secret
 
 
-# ---------------------------------------------------------------------------------------------
-# The student's own case
-# ---------------------------------------------------------------------------------------------
+def course_fingerprint(secret=_FROM_ENVIRONMENT) -> str:
+    """A short public tag of the course secret (``"practice"`` without one): a record carries it, so the
+    grader can tell work done under another secret, or none, from work done for this course."""
+    secret = _secret(secret)
+    if secret is None:
+        return PRACTICE
+    return hmac.new(secret.encode(), b"fingerprint", hashlib.sha256).hexdigest()[:12]
 
-def student_seed(student: str, key: str = "") -> int:
-    """A seed for ``student`` and exercise ``key`` (stable across machines and Python runs)."""
+
+def normalise_id(student) -> str:
+    """The id as cases and the grader compare it: stripped, lower case."""
     if not isinstance(student, str) or not student.strip():
         raise ValueError(f"student must be your name or student id (a non-empty string), got {student!r}")
-    digest = hashlib.sha256(f"{key}\x00{student.strip().lower()}".encode()).digest()
+    return student.strip().lower()
+
+
+def _is_placeholder(student) -> bool:
+    return isinstance(student, str) and student.strip().lower() == PLACEHOLDER_ID
+
+
+def student_seed(student: str, key: str = "", *, secret=_FROM_ENVIRONMENT) -> int:
+    """A seed for ``student`` and exercise ``key``: a keyed hash (HMAC-SHA256) with the course secret, or a
+    plain hash in practice mode (stable across machines and Python runs)."""
+    message = f"{key}\x00{normalise_id(student)}".encode()
+    secret = _secret(secret)
+    if secret is None:
+        digest = hashlib.sha256(message).digest()
+    else:
+        digest = hmac.new(secret.encode(), message, hashlib.sha256).digest()
     return int.from_bytes(digest[:4], "little")
 
 
-def case(key: str, student: str) -> dict:
-    """The parameters of exercise ``key`` for ``student``: each student gets their own numbers.
+def case(key: str, student: str, *, secret=_FROM_ENVIRONMENT) -> dict:
+    """The parameters of exercise ``key`` for ``student`` under the course secret (each student gets their own).
 
-    Keys: ``"mask_update"`` (p), ``"gradcam_cells"`` (image side, feature-map side, tolerance),
-    ``"pointing"`` (scene seed and count), ``"deletion"`` (scene seed and count, map seed),
-    ``"seeds"`` (two seeds), ``"cascade"`` (image index, layer group, seed), ``"nd"`` (a deterministic
-    method of :data:`ND_METHODS`, a seed for the randomised top block and the chance level, and 8 image
-    indices out of 30).
+    Keys: ``"mask_update"`` (p, learning rate), ``"gradcam_cells"`` (image side, feature-map side,
+    tolerance), ``"pointing"`` (scene seed and count), ``"deletion"`` (scene seed and count), ``"seeds"`` (two
+    seeds), ``"torch_predict"`` (a network's weights and a test batch), ``"nd"`` (a deterministic method of
+    :data:`ND_METHODS`, a seed for the randomised top block and the chance level, and 8 image indices out of
+    30).
     """
-    rng = np.random.default_rng(student_seed(student, key))
+    rng = np.random.default_rng(student_seed(student, key, secret=secret))
     if key == "mask_update":
         p = float(rng.choice([0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.7, 0.75, 0.8, 0.85, 0.9]))
         # the student's own learning rate: never the prototype's 0.02, so reading it off the notebook is wrong
@@ -117,18 +130,19 @@ def case(key: str, student: str) -> dict:
     if key == "seeds":
         a, b = rng.choice(np.arange(2, 1000), size=2, replace=False)
         return {"seeds": (int(a), int(b))}
-    if key == "cascade":
-        return {"image": int(rng.integers(4)), "group": int(rng.integers(2)), "seed": int(rng.integers(1, 1000))}
+    if key == "torch_predict":
+        h, w = (int(v) for v in rng.choice(np.arange(12, 40), size=2, replace=False))
+        return {"seed": int(rng.integers(1, 10 ** 6)), "batch": (int(rng.integers(2, 5)), h, w)}
     if key == "nd":
         return {"method": str(rng.choice(ND_METHODS)), "seed": int(rng.integers(1, 1000)),
                 "images": sorted(int(i) for i in rng.choice(30, size=8, replace=False))}
     raise ValueError(f"no exercise {key!r}; choose one of mask_update, gradcam_cells, pointing, deletion, "
-                     "seeds, cascade, nd")
+                     "seeds, torch_predict, nd")
 
 
 # ---------------------------------------------------------------------------------------------
-# Multiple-choice questions: {key: (question, {choice id: text}, right id, {wrong id: hint})}.
-# The choices have about the same length and the same tone: the right one is not the longest.
+# Multiple-choice questions: {key: (question, {choice id: text})}.  The choices have about the same length
+# and the same tone; which one is right is the grader's (saliency_widgets.grading.key), not the kernel's.
 # ---------------------------------------------------------------------------------------------
 
 QUESTIONS = {
@@ -141,12 +155,7 @@ QUESTIONS = {
          "top1": "The explainer silently falls back to the top-1 class when the requested target has a low "
                  "probability.",
          "clutter": "The clutter shapes in the scene always attract the map, whichever class is being "
-                    "explained."},
-        "rescaled",
-        {"faint": "Print the explanation's `score`: the model's probability for that class on the whole image. "
-                  "Is it the probability of a class the model sees?",
-         "top1": "Explain two different absent classes: are the two maps the same? The explainer reads the target.",
-         "clutter": "Compare with the map of a class that is present: does it go to the clutter too?"}),
+                    "explained."}),
     "self_convergence": (
         "A map's correlation with its OWN final map rises to 1 as the budget grows. What does that measure?",
         {"truth": "Correctness: the partial map approaches the true explanation, so a higher value means a more "
@@ -155,12 +164,7 @@ QUESTIONS = {
                       "one.",
          "speed": "Speed: how many forward passes per second the method makes on this model before it settles.",
          "noise": "The noise of the model itself: a noisy classifier never lets the correlation reach 1 at "
-                  "all."},
-        "stability",
-        {"truth": "The final map is not the truth: a wrong map also correlates perfectly with itself. Which "
-                  "measure in this notebook compares a map with ground truth?",
-         "speed": "A correlation of two maps has no time in it.",
-         "noise": "The demo model is deterministic; and the correlation does reach 1 at the full budget."}),
+                  "all."}),
     "deletion_substrate": (
         "With black (0) as the deletion substrate, the object's own mask often has a WORSE deletion AUC than a "
         "random map on the demo scenes. Why?",
@@ -170,13 +174,7 @@ QUESTIONS = {
                        "are.",
          "higher": "Deletion AUC is higher-is-better, so the object's mask wins after all and nothing is wrong "
                    "here.",
-         "step": "The deletion step is too coarse on 96-px images, so both curves are dominated by rounding."},
-        "silhouette",
-        {"wrong_mask": "Occlusion and the pointing game say the model uses the object. What does a black shape "
-                       "look like to a shape classifier?",
-         "higher": "Deletion removes the most salient pixels first; a good map makes the probability drop fast. "
-                   "Is a fast drop a low or a high area under the curve?",
-         "step": "Change `step`: does the perfect map start winning with black? The substrate is the cause."}),
+         "step": "The deletion step is too coarse on 96-px images, so both curves are dominated by rounding."}),
     "gradcam_cells": (
         "Grad-CAM scores far higher at 15 px tolerance than strict (tolerance 0) on the demo scenes. Why?",
         {"noisy": "Grad-CAM's maps are noisy from run to run, and a tolerance averages that noise away.",
@@ -184,11 +182,7 @@ QUESTIONS = {
                   "object.",
          "target": "The strict variant of the pointing game explains a different target class than the 15-px "
                    "variant does.",
-         "centre": "Grad-CAM's maps are biased to the image centre, and the objects tend to be in the centre."},
-        "cells",
-        {"noisy": "Grad-CAM is deterministic: it gives the same map every run. Look at the map's blocks.",
-         "target": "Both variants explain the same class; only the tolerance changes.",
-         "centre": "Compare with the centre baseline's accuracy at both tolerances (exercise 2)."}),
+         "centre": "Grad-CAM's maps are biased to the image centre, and the objects tend to be in the centre."}),
     "sanity_baseline": (
         "Predict: under cascading randomisation, what is the centre baseline's similarity to its trained map "
         "at every step?",
@@ -198,204 +192,53 @@ QUESTIONS = {
                  "most.",
          "one": "It stays at 1: its map is a fixed Gaussian that never calls the model, so nothing changes "
                 "it.",
-         "negative": "It goes below 0: randomising the weights inverts every map, including the centre one."},
-        "one",
-        {k: "Does CenterBaseline.explain ever call the model? Read saliency_widgets/explainers/center.py."
-         for k in ("drops", "slow", "negative")}),
+         "negative": "It goes below 0: randomising the weights inverts every map, including the centre one."}),
 }
 
+LETTERS = "abcdefgh"
 
-def _order(key: str, student: str) -> list:
+
+def _order(key: str, student: str, secret=_FROM_ENVIRONMENT) -> list:
     if key not in QUESTIONS:
         raise ValueError(f"no question {key!r}; choose one of {sorted(QUESTIONS)}")
     ids = list(QUESTIONS[key][1])
-    return [ids[i] for i in np.random.default_rng(student_seed(student, "mc:" + key)).permutation(len(ids))]
+    rng = np.random.default_rng(student_seed(student, "mc:" + key, secret=secret))
+    return [ids[i] for i in rng.permutation(len(ids))]
 
 
-def letter_of(key: str, choice: str, *, student: str) -> str:
+def letter_of(key: str, choice: str, *, student: str, secret=_FROM_ENVIRONMENT) -> str:
     """The letter under which ``student`` sees choice ``choice`` (an id in :data:`QUESTIONS`) of ``key``."""
-    order = _order(key, student)
+    order = _order(key, student, secret)
     if choice not in order:
         raise ValueError(f"question {key!r} has no choice {choice!r}; its choices are {order}")
-    return "abcdefgh"[order.index(choice)]
+    return LETTERS[order.index(choice)]
+
+
+def choice_of(key: str, letter: str, *, student: str, secret=_FROM_ENVIRONMENT) -> str:
+    """The choice id that ``student`` sees under ``letter`` (the inverse of :func:`letter_of`)."""
+    order = _order(key, student, secret)
+    return order[LETTERS.index(letter)]
 
 
 def ask(key: str, *, student: str) -> None:
     """Print the multiple-choice question ``key`` with its choices, in ``student``'s order."""
-    order = _order(key, student)
-    question, choices, _, _ = QUESTIONS[key]
-    if isinstance(student, str) and student.strip().lower() == PLACEHOLDER_ID:
+    if _is_placeholder(student):
         print("(set STUDENT to your name or student id first: the order of the choices below is not yours yet)")
+    order = _order(key, student)
+    question, choices = QUESTIONS[key]
     print(question)
-    for letter, c in zip("abcdefgh", order):
+    for letter, c in zip(LETTERS, order):
         print(f"  ({letter}) {choices[c]}")
 
 
-def check_choice(key: str, answer, *, student: str) -> bool:
-    """Check the letter ``answer`` to question ``key``, as :func:`ask` showed it to ``student``."""
-    if _id_unset(student):
-        return False
-    order = _order(key, student)
-    if answer is None:
-        return _not_answered("`answer`")
-    _, choices, right, hints = QUESTIONS[key]
-    letters = "abcdefgh"[:len(order)]
-    a = str(answer).strip().lower().strip("()")
-    if a not in letters:
-        _wrong(f"{answer!r} is not one of the choices {list(letters)}", "answer with a single letter, e.g. \"a\"")
-    picked = order[letters.index(a)]
-    if picked != right:
-        _wrong(f"({a}) is not right.", hints.get(picked, "read the question again"))
-    return _ok(f"({a}) is right: {choices[picked]}")
-
-
 # ---------------------------------------------------------------------------------------------
-# Notebook 01: a class absent from the image
+# Inputs some exercises share with the grader
 # ---------------------------------------------------------------------------------------------
 
-def check_absent_class(answer, explanation, *, model, image, student: str, threshold: float = 0.05) -> bool:
-    """``explanation`` must explain a class that is absent from ``image`` (the model's probability, recomputed
-    here, below ``threshold``); ``answer`` is the letter for ``QUESTIONS["absent_class"]``."""
-    if _id_unset(student):
-        return False
-    if answer is None or explanation is None:
-        return _unanswered(answer=answer, exp=explanation)
-    target = getattr(explanation, "target", None)
-    saliency = getattr(explanation, "saliency", None)
-    if target is None or saliency is None:
-        _wrong(f"{type(explanation).__name__} is not an explanation.", "pass what `explain(image, target)` returns.")
-    x = np.asarray(image, np.float32)
-    if np.shape(saliency) != x.shape[:2]:
-        _wrong(f"the map has shape {np.shape(saliency)}, not the image's {x.shape[:2]}: it explains another image.",
-               "explain the notebook's `image`.")
-    p = float(np.asarray(model(x[None]))[0][int(target)])  # recomputed: the explanation's own score is not trusted
-    if not p < threshold:
-        _wrong(f"the model gives the class you explained ({target}) p = {p:.3f} on this image: it is not absent.",
-               "pick a class whose shape is not in the scene (print the model's probabilities, "
-               "`model(image[None])`, and take a class near 0).")
-    if not np.isclose(float(getattr(explanation, "score", p)), p, atol=1e-3):
-        _wrong("the explanation's score is not the model's probability of its target on this image.",
-               "use the explanation returned by explain(); do not edit it.")
-    return check_choice("absent_class", answer, student=student)
-
-
-# ---------------------------------------------------------------------------------------------
-# Notebook 02: one update of the mask-update chain
-# ---------------------------------------------------------------------------------------------
-
-def check_mask_update_rule(*, student: str, on_stays, off_turns_on, max_change) -> bool:
-    """Predicted effect of one update at the probability ``p`` and learning rate of
-    ``case("mask_update", student)``: the share of on cells that stay on, of off cells that turn on, and the
-    largest change the regulariser makes to a newly-on cell (a fraction of 1)."""
-    if _id_unset(student):
-        return False
-    if on_stays is None or off_turns_on is None or max_change is None:
-        return _unanswered(on_stays=on_stays, off_turns_on=off_turns_on, max_change=max_change)
-    p, learning_rate = case("mask_update", student)["p"], case("mask_update", student)["learning_rate"]
-    for name, v in (("on_stays", on_stays), ("off_turns_on", off_turns_on), ("max_change", max_change)):
-        if not _is_number(v):
-            _wrong(f"{name} = {v!r} is not a number.", "give each answer as one number.")
-    if np.isclose(on_stays, 1 - p) and np.isclose(off_turns_on, p) and not np.isclose(p, 0.5):
-        _wrong(f"at p = {p:g} you swapped the two shares.",
-               "a high p keeps the mask: on cells stay on with probability p.")
-    if not np.isclose(on_stays, p, atol=1e-9):
-        _wrong(f"on cells that stay on: {on_stays} is not right for your p = {p:g}.",
-               "an on cell stays on with probability p (the rule keeps a confident mask).")
-    if not np.isclose(off_turns_on, 1 - p, atol=1e-9):
-        _wrong(f"off cells that turn on: {off_turns_on} is not right for your p = {p:g}.",
-               "an off cell turns on with probability 1 - p: at low p most off cells switch ON, so the mask "
-               "is inverted, not just moved.")
-    if np.isclose(max_change, 100 * learning_rate):
-        _wrong(f"{max_change} is a percentage; give the change as a fraction of 1.",
-               f"{100 * learning_rate:g}% is {learning_rate:g}.")
-    if not np.isclose(max_change, learning_rate, atol=1e-9):
-        _wrong(f"the regulariser's largest change is not {max_change} at your learning rate.",
-               "a newly-on cell gets 1 - learning_rate * |d| with d the change of probability, |d| <= 1; "
-               "use the learning rate printed for you, not the prototype's.")
-    flips = "inverted: most on cells switch off and most off cells switch on" if p < 0.5 else "mostly kept"
-    return _ok(f"at p = {p:g}, {on_stays:g} of on cells stay on and {off_turns_on:g} of off cells turn on "
-               f"(the mask is {flips}); the regulariser changes a cell by at most {learning_rate:g}.")
-
-
-# ---------------------------------------------------------------------------------------------
-# Notebook 03: the pointing game's tolerance
-# ---------------------------------------------------------------------------------------------
-
-def check_tolerance_in_cells(*, student: str, cell_px, share_of_side) -> bool:
-    """Grad-CAM's cell size in pixels (image side / feature-map side) and the tolerance as a share of the
-    side, for the sizes ``case("gradcam_cells", student)`` gives."""
-    if _id_unset(student):
-        return False
-    if cell_px is None or share_of_side is None:
-        return _unanswered(cell_px=cell_px, share_of_side=share_of_side)
-    c = case("gradcam_cells", student)
-    size, feature, tol = c["image_size"], c["feature_size"], c["tolerance"]
-    for name, v in (("cell_px", cell_px), ("share_of_side", share_of_side)):
-        if not _is_number(v):
-            _wrong(f"{name} = {v!r} is not a number.", "give each answer as one number.")
-    cell, share = size / feature, tol / size
-    if np.isclose(cell_px, 96 / 6) and not np.isclose(cell, 96 / 6):
-        _wrong(f"{cell_px:g} px is the demo model's cell, not your case's.",
-               f"your case: a {feature} x {feature} feature map on a {size}-px image.")
-    if np.isclose(cell_px, feature):
-        _wrong(f"{cell_px:g} is the number of cells on a side, not their size in pixels.",
-               "divide the image's side by the feature map's side.")
-    if not np.isclose(cell_px, cell):
-        _wrong(f"a {feature} x {feature} feature map on a {size}-px image does not give {cell_px:g}-px cells.",
-               "divide the image's side by the feature map's side.")
-    if np.isclose(share_of_side, 100 * share, rtol=1e-2):
-        _wrong(f"{share_of_side:g} is a percentage; give a fraction of 1.", "divide the tolerance by the side.")
-    if not np.isclose(share_of_side, share, rtol=1e-2):
-        _wrong(f"{tol} px is not {share_of_side:g} of a {size}-px side.", "divide the tolerance by the side.")
-    return _ok(f"a {feature} x {feature} map on {size} px has {cell:g}-px cells; {tol} px is {share:.0%} of the "
-               f"side (on the demo's 96-px images, 15 px is {15 / 96:.0%}).")
-
-
-def _pointing_truth(scenes, maps, tolerances):
-    from .metrics import pointing_game
-
-    return {t: float(np.mean([pointing_game(m, objs[0].mask, tolerance=t) for m, objs in zip(maps, scenes.objects)]))
-            for t in tolerances}
-
-
-def check_pointing_tolerance(answer, *, student: str, tolerances=(0, 5, 10, 15, 20, 30)) -> bool:
-    """``answer`` = {tolerance: pointing accuracy of the centre baseline on the first object of each scene of
-    ``make_scenes(n, seed=seed)`` with ``case("pointing", student)``}, for every tolerance in ``tolerances``.
-    The check rebuilds the scenes and recomputes every accuracy."""
-    if _id_unset(student):
-        return False
-    from .demo import make_scenes
-    from .explainers import CenterBaseline
-
-    if answer is None:
-        return _not_answered("`baseline`")
-    if not isinstance(answer, dict) or not answer:
-        _wrong(f"answer must be a dict {{tolerance: accuracy}}, got {type(answer).__name__}", "e.g. {0: 0.25, 15: 0.6}")
-    missing = sorted(set(tolerances) - set(answer))
-    if missing:
-        _wrong(f"no accuracy for the tolerance(s) {missing}.", f"answer every tolerance in {list(tolerances)}.")
-    c = case("pointing", student)
-    scenes = make_scenes(c["n"], seed=c["seed"])
-    truth = _pointing_truth(scenes, [CenterBaseline().explain(img).saliency for img in scenes.images], tolerances)
-    for tol in tolerances:
-        acc = answer[tol]
-        if not _is_number(acc) or not 0 <= float(acc) <= 1:
-            _wrong(f"accuracy {acc!r} at {tol} px is not a share in [0, 1]", "divide hits by the number of scenes")
-        if np.isclose(acc, 1 - truth[tol], atol=1e-9) and not np.isclose(truth[tol], 0.5):
-            _wrong(f"at {tol} px you gave the share of misses.", "count a hit when pointing_game(...) is True.")
-        if not np.isclose(acc, truth[tol], atol=1e-9):
-            _wrong(f"at {tol} px the accuracy on your scenes is not {float(acc):.3f}.",
-                   f"use make_scenes({c['n']}, seed={c['seed']}); one hit per scene when pointing_game(map, first "
-                   "object's mask, tolerance=tol) is True; average over the scenes.")
-    return _ok("pointing accuracy " + ", ".join(f"{truth[t]:.0%} at {t:g} px" for t in tolerances)
-               + " - a map that ignores the image scores this much; a method must beat it at the same tolerance.")
-
-
-# ---------------------------------------------------------------------------------------------
-# Notebook 04: the deletion substrate
-# ---------------------------------------------------------------------------------------------
-
+#: the deletion substrates of notebook 04's exercise: name -> occluder of saliency_widgets.metrics.deletion
 SUBSTRATES = {"black": "zero", "mean": "mean", "blur": "blur"}
+#: the deterministic methods (floor 1) of notebook 07's ND exercise
+ND_METHODS = ("gradient", "guided-backprop", "grad-cam", "occlusion")
 
 
 def deletion_trial_maps(obj, index: int, *, seed: int):
@@ -405,244 +248,202 @@ def deletion_trial_maps(obj, index: int, *, seed: int):
     return obj.mask.astype(float), np.random.default_rng([seed, index]).random(obj.mask.shape)
 
 
-def _deletion_pair(model, img, obj, index, seed, occluder):
-    from .metrics import deletion
-
-    perfect, random_map = deletion_trial_maps(obj, index, seed=seed)
-    return (deletion(model, img, perfect, obj.label, occluder=occluder).auc,
-            deletion(model, img, random_map, obj.label, occluder=occluder).auc)
-
-
-def _check_aucs(aucs, n):
-    if not isinstance(aucs, dict) or sorted(aucs) != sorted(SUBSTRATES):
-        _wrong(f"aucs must map each substrate {sorted(SUBSTRATES)} to (perfect AUCs, random AUCs)",
-               "e.g. {\"black\": ([...], [...]), \"mean\": ..., \"blur\": ...}")
-    for name, pair in aucs.items():
-        if len(pair) != 2 or any(np.shape(a) != (n,) for a in pair):
-            _wrong(f"aucs[{name!r}] must be two lists of {n} AUCs (perfect map, random map), one per scene",
-                   "append one AUC per scene to each list")
+def trial_batch(student: str, *, secret=_FROM_ENVIRONMENT) -> np.ndarray:
+    """The test batch of notebook 06's exercise for ``student``: (B, H, W, 3) float32 in [0, 255], H != W."""
+    c = case("torch_predict", student, secret=secret)
+    rng = np.random.default_rng([c["seed"], 1])
+    return rng.uniform(0, 255, size=(*c["batch"], 3)).astype(np.float32)
 
 
-def check_deletion_substrate(*, aucs, wins, valid, model, student: str, spot_checks: int = 2, rng=None) -> bool:
-    """Perfect against random map by deletion AUC on the scenes of ``case("deletion", student)``.
-
-    ``aucs`` = {substrate: (perfect AUCs, random AUCs)}, one per scene, the maps from
-    :func:`deletion_trial_maps`; ``wins`` = {substrate: share of scenes where the perfect map has the lower
-    AUC}; ``valid`` = a substrate on which deletion can rank maps here (the perfect map wins on more than
-    half of the scenes).  ``spot_checks`` scenes, drawn from ``rng`` (fresh entropy by default: the student
-    cannot know which), are recomputed with the package; the shares are recomputed from ``aucs``.
-    """
-    if _id_unset(student):
-        return False
-    from .demo import make_scenes
-
-    if aucs is None or wins is None or valid is None:
-        return _unanswered(aucs=aucs, wins=wins, valid=valid)
-    c = case("deletion", student)
-    scenes = make_scenes(c["n"], seed=c["seed"])
-    _check_aucs(aucs, c["n"])
-    rng = np.random.default_rng() if rng is None else rng
-    for i in rng.choice(c["n"], size=min(spot_checks, c["n"]), replace=False):
-        img, obj = scenes.images[i].astype(np.float32), scenes.objects[i][0]
-        for name, occluder in SUBSTRATES.items():
-            want = _deletion_pair(model, img, obj, int(i), c["seed"], occluder)
-            got = (aucs[name][0][i], aucs[name][1][i])
-            if not np.allclose(got, want, atol=1e-4):
-                _wrong(f"scene {i}, {name}: your AUCs {np.round(got, 4)} are not the deletion AUCs of its maps "
-                       f"{np.round(want, 4)}.", f"use make_scenes({c['n']}, seed={c['seed']}), each scene's first "
-                       f"object, deletion_trial_maps(obj, i, seed={c['seed']}) and occluder={occluder!r}.")
-    truth = {k: float(np.mean(np.asarray(p) < np.asarray(r))) for k, (p, r) in aucs.items()}
-    if not isinstance(wins, dict) or sorted(wins) != sorted(SUBSTRATES):
-        _wrong(f"wins must map each substrate {sorted(SUBSTRATES)} to a share", "e.g. {\"black\": 0.1, ...}")
-    for k, share in truth.items():
-        if not _is_number(wins[k]):
-            _wrong(f"wins[{k!r}] = {wins[k]!r} is not a number", "divide the wins by the number of scenes")
-        if np.isclose(wins[k], 1 - share) and not np.isclose(share, 0.5):
-            _wrong(f"wins[{k!r}] counts the random map's wins.", "deletion AUC is lower-is-better: the perfect map "
-                   "wins when its AUC is the LOWER one.")
-        if not np.isclose(wins[k], share, atol=1e-9):
-            _wrong(f"wins[{k!r}] = {wins[k]} is not the share of your scenes where the perfect AUC is lower "
-                   f"({share:.2f}).", "count the scenes with perfect AUC < random AUC, divide by their number.")
-    if valid not in truth:
-        _wrong(f"{valid!r} is not one of the substrates {sorted(truth)}", "name one of them")
-    if truth[valid] <= 0.5:
-        _wrong(f"on {valid!r} the perfect map beats a random one on only {truth[valid]:.0%} of your scenes: a metric "
-               "that does not prefer the truth to noise cannot rank maps.", "choose a substrate where it wins on most.")
-    return _ok(f"{valid!r} can rank maps here: the perfect map wins on {truth[valid]:.0%} of your scenes; "
-               + ", ".join(f"{k}: {v:.0%}" for k, v in truth.items() if k != valid) + ".")
-
-
-# ---------------------------------------------------------------------------------------------
-# Notebook 05: two seeds against self-convergence
-# ---------------------------------------------------------------------------------------------
-
-def check_seed_agreement(*, self_correlation, seed_correlation, answer, model, image, target, student: str,
-                         masks: int = 500, checkpoint: int = 250) -> bool:
-    """RISE with ``masks`` masks and the two seeds of ``case("seeds", student)`` on ``image``, ``target``:
-    ``self_correlation`` = the first seed's map after ``checkpoint`` masks against its own final map
-    (:func:`saliency_widgets.metrics.convergence`), ``seed_correlation`` = the two final ``raw`` maps
-    against each other.  Both are recomputed; ``answer`` is the letter for ``QUESTIONS["self_convergence"]``."""
-    if _id_unset(student):
-        return False
-    from .explainers import Rise
-    from .metrics import convergence
-
-    if self_correlation is None or seed_correlation is None or answer is None:
-        return _unanswered(self_correlation=self_correlation, seed_correlation=seed_correlation, answer=answer)
-    for name, v in (("self_correlation", self_correlation), ("seed_correlation", seed_correlation)):
-        if not _is_number(v) or not -1 <= float(v) <= 1:
-            _wrong(f"{name} = {v!r} is not a correlation in [-1, 1]", "use np.corrcoef(a.ravel(), b.ravel())[0, 1]")
-    s0, s1 = case("seeds", student)["seeds"]
-    x = np.asarray(image, np.float32)
-    own = float(convergence(Rise(model, masks=masks, seed=s0), x, target, checkpoints=[checkpoint]).correlation[0])
-    a = Rise(model, masks=masks, seed=s0).explain(x, target).raw
-    b = Rise(model, masks=masks, seed=s1).explain(x, target).raw
-    seeds = float(np.corrcoef(a.ravel(), b.ravel())[0, 1])
-    if np.isclose(self_correlation, seeds, atol=1e-4) and np.isclose(seed_correlation, own, atol=1e-4):
-        _wrong("you swapped the two correlations.", "self: partial against the SAME run's final map; seeds: two runs.")
-    if not np.isclose(self_correlation, own, atol=1e-4):
-        _wrong(f"self_correlation is not {float(self_correlation):.3f} with your seed {s0}.",
-               f"metrics.convergence(Rise(model, masks={masks}, seed={s0}), x, target, "
-               f"checkpoints=[{checkpoint}]).correlation[0]")
-    if not np.isclose(seed_correlation, seeds, atol=1e-4):
-        _wrong(f"seed_correlation is not {float(seed_correlation):.3f} with your seeds {s0} and {s1}.",
-               "correlate the `raw` maps of two full runs, np.corrcoef(a.ravel(), b.ravel())[0, 1].")
-    print(f"self-convergence {own:.2f} against two seeds {seeds:.2f}")
-    return check_choice("self_convergence", answer, student=student)
-
-
-# ---------------------------------------------------------------------------------------------
-# Notebook 06: a PyTorch model behind a function
-# ---------------------------------------------------------------------------------------------
-
-def check_torch_predict(predict, net, *, rng=None) -> bool:
-    """``predict(batch)`` must turn (B, H, W, 3) float32 channels-last images into ``net``'s (B, classes)
-    scores, i.e. ``net(batch.permute(0, 3, 1, 2))`` as NumPy.  The batch is drawn afresh from ``rng``
-    (fresh entropy by default) with a random size and a non-square shape."""
+def exercise_net(student: str, *, secret=_FROM_ENVIRONMENT):
+    """Notebook 06's tiny PyTorch classifier with ``student``'s own weights: channels-first (B, 3, H, W)
+    float tensors in, (B, 5) scores out (conv 3x3 -> 4 channels, global average pool, linear -> 5).  The
+    weights are drawn with NumPy from the student's case, so they are the same under any PyTorch version."""
     import torch
 
-    if predict is None:
-        return _not_answered("`predict2`")
-    if not callable(predict):
-        _wrong(f"predict must be a function, got {type(predict).__name__}", "def predict2(batch): ...")
-    rng = np.random.default_rng() if rng is None else rng
-    h, w = (int(v) for v in rng.choice(np.arange(12, 40), size=2, replace=False))
-    batch = rng.uniform(0, 255, size=(int(rng.integers(2, 5)), h, w, 3)).astype(np.float32)
-    try:
-        out = np.asarray(predict(batch.copy()))
-    except Exception as exc:  # the student's function failed: say how
-        _wrong(f"predict raised {type(exc).__name__}: {exc}",
-               "the explainers pass (B, H, W, 3) channels-last NumPy arrays; torch models want (B, 3, H, W) "
-               "tensors: torch.from_numpy(batch).permute(0, 3, 1, 2)")
+    rng = np.random.default_rng([case("torch_predict", student, secret=secret)["seed"], 0])
+    net = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten(),
+                              torch.nn.Linear(4, 5)).eval()
     with torch.no_grad():
-        want = net(torch.from_numpy(batch).permute(0, 3, 1, 2)).numpy()
-    if out.shape != want.shape:
-        _wrong(f"predict returned shape {out.shape}, the model's scores have shape {want.shape}",
-               "return one row of class scores per image, for any batch size and image size")
-    if not np.allclose(out, want, atol=1e-5):
-        _wrong("predict's scores differ from the model's on the same images",
-               "did you permute the axes (0, 3, 1, 2) rather than reshape, and call the model under torch.no_grad()?")
-    return _ok(f"predict gives the model's scores on a fresh batch of shape {batch.shape}.")
+        for p in net.parameters():
+            bound = 1 / np.sqrt(p.shape[1] * int(np.prod(p.shape[2:]))) if p.ndim > 1 else 0.1
+            p.copy_(torch.from_numpy(rng.uniform(-bound, bound, size=tuple(p.shape)).astype(np.float32)))
+    return net
 
 
 # ---------------------------------------------------------------------------------------------
-# Notebook 07: a cascading randomisation by hand
+# Recording answers
 # ---------------------------------------------------------------------------------------------
 
-DEMO_GROUPS = (("probabilities",), ("probabilities", "conv4", "bn4", "conv3", "bn3"))
+#: exercise -> {answer name: kind}; the grader (saliency_widgets.grading) knows how to grade each
+EXERCISES = {
+    "ex01-absent": {"answer": "letter:absent_class", "exp": "explanation"},
+    "ex02-rule": {"on_stays": "number", "off_turns_on": "number", "max_change": "number"},
+    "ex03-cells": {"cell_px": "number", "share_of_side": "number", "answer": "letter:gradcam_cells"},
+    "ex03-tolerance": {"baseline": "tolerances"},
+    "ex04-substrate": {"aucs": "aucs", "wins": "shares", "valid": "substrate", "answer": "letter:deletion_substrate"},
+    "ex05-seeds": {"self_correlation": "number", "seed_correlation": "number", "answer": "letter:self_convergence"},
+    "ex06-predict": {"predict2": "scores"},
+    "ex07-predict": {"answer": "letter:sanity_baseline"},
+    "ex07-by-hand": {"nd": "number"},
+}
 
 
-def check_cascading_by_hand(similarity, model, images, targets, *, student: str, method: str = "occlusion",
-                            groups=DEMO_GROUPS) -> bool:
-    """``similarity``: Spearman correlation between ``method``'s raw map of ``images[i]`` (class
-    ``targets[i]``) on ``model`` and on ``randomise_layers(model, groups[g], seed=s)``, with ``i``, ``g``,
-    ``s`` from ``case("cascade", student)``.  Recomputed here."""
-    if _id_unset(student):
-        return False
-    from .registry import build, get_method
-    from .sanity import randomise_layers, spearman_similarity
-
-    if similarity is None:
-        return _not_answered("`similarity`")
-    if not _is_number(similarity) or not -1 <= float(similarity) <= 1:
-        _wrong(f"similarity = {similarity!r} is not a correlation in [-1, 1]", "use sanity.spearman_similarity(a, b)")
-    c = case("cascade", student)
-    i, layers, seed = c["image"] % len(images), list(groups[c["group"] % len(groups)]), c["seed"]
-    spec = get_method(method)
-    kw = {"seed": seed} if spec.seeded else {}
-    image, target = images[i], int(targets[i])
-    trained = build(method, model, **kw).explain(image, target).raw
-    random = build(method, randomise_layers(model, layers, seed=seed), **kw).explain(image, target).raw
-    truth = spearman_similarity(trained, random)
-    if not np.isclose(similarity, truth, atol=1e-4):
-        _wrong(f"the similarity is not {float(similarity):.3f} for your case (image {i}, layers {layers}, seed {seed}).",
-               "use the `raw` maps of the same target on the trained model and on randomise_layers(model, layers, "
-               "seed=seed), and sanity.spearman_similarity(a, b).")
-    return _ok(f"{spec.label} on image {i} with {', '.join(layers)} re-initialised (seed {seed}): Spearman "
-               f"{truth:.2f} to the trained map.")
+def _number(name, v):
+    try:
+        ok = np.ndim(v) == 0 and np.isfinite(float(v))
+    except (TypeError, ValueError):
+        ok = False
+    if not ok:
+        raise MalformedAnswer(f"{name} = {v!r} is not a number: give one finite number.")
+    return float(v)
 
 
-# ---------------------------------------------------------------------------------------------
-# Notebook 07: the normalised difference ND, by hand
-# ---------------------------------------------------------------------------------------------
-
-def _near(a, b) -> bool:
-    return bool(np.isclose(a, b, atol=1e-4))
-
-
-def _nd_case(model, images, targets, case_, params, layers):
-    """(floor, randomised, chance) Spearman per image of the case's method, ``layers`` randomised; recomputed."""
-    from .registry import build
-    from .sanity import chance_partners, randomise_layers, spearman_similarity
-
-    idx = [i % len(images) for i in case_["images"]]
-    kw = dict((params or {}).get(case_["method"], {}))
-    clone = randomise_layers(model, list(layers), seed=case_["seed"])
-    on_trained, on_random = build(case_["method"], model, **kw), build(case_["method"], clone, **kw)
-    trained = [on_trained.explain(images[i], int(targets[i])).raw for i in idx]
-    random = [on_random.explain(images[i], int(targets[i])).raw for i in idx]
-    randomised = np.array([spearman_similarity(a, b) for a, b in zip(trained, random)])
-    sums, counts = np.zeros(len(idx)), np.zeros(len(idx))
-    for i, j in chance_partners(len(idx), seed=case_["seed"]):
-        sim = spearman_similarity(trained[i], trained[j])
-        sums[[i, j]] += sim
-        counts[[i, j]] += 1
-    return np.ones(len(idx)), randomised, sums / counts
+def _letter(name, v, question):
+    n = len(QUESTIONS[question][1])
+    a = str(v).strip().lower().strip("()") if isinstance(v, str) else None
+    if a is None or len(a) != 1 or a not in LETTERS[:n]:
+        raise MalformedAnswer(f"{name} = {v!r} is not one of the letters {list(LETTERS[:n])}: answer with one "
+                              "letter, e.g. \"a\".")
+    return a
 
 
-def check_nd_by_hand(nd, model, images, targets, *, student: str, params=None, layers=("probabilities",)) -> bool:
-    """``nd``: the normalised difference ND = (F - R) / (F - C) of the means over the images of
-    ``case("nd", student)`` (its method, on ``images[i]`` for class ``targets[i]``), on signed Spearman, with
-    ``layers`` (the demo model's top block) re-initialised with the case's seed: F the floor (1: the
-    methods are deterministic), R the similarity of each trained map to its map on the randomised model, C
-    each map's mean similarity to the maps of the other images :func:`saliency_widgets.sanity.chance_partners`
-    pairs it with (same seed).  ``params``: the method's settings (the notebook's ``PARAMS``).  Recomputed
-    here from the model."""
-    if _id_unset(student):
-        return False
-    if nd is None:
-        return _not_answered("`nd`")
-    if not _is_number(nd):
-        _wrong(f"nd = {nd!r} is not a number", "ND is one number: (F - R) / (F - C), each a mean over your images.")
-    nd = float(nd)
-    c = case("nd", student)
-    floor, randomised, chance = _nd_case(model, images, targets, c, params, layers)
-    f, r, ch = floor.mean(), randomised.mean(), chance.mean()
-    truth = (f - r) / (f - ch)
-    gamed = [((f - ch) / (f - r), "you divided the other way round.",
-              "ND = (floor - randomised) / (floor - chance): 0 when nothing changed."),
-             ((f - r) / f, "ND without the chance level.", "subtract the chance level C from the floor in the denominator."),
-             (np.mean((floor - randomised) / (floor - chance)), "that is the mean of the per-image ratios.",
-              "take the ratio of the three means over your images."),
-             (r, "that is the randomised similarity R, not ND.", "ND = (F - R) / (F - C).")]
-    for value, text, hint in gamed:
-        if _near(nd, value) and not _near(nd, truth):
-            _wrong(text, hint)
-    if not _near(nd, truth):
-        _wrong(f"ND is not {float(nd):.3f} for your case ({c['method']}, images {c['images']}, seed {c['seed']}).",
-               "use your own case's floor, randomised and chance similarities (the cell above prints them), "
-               "the means over your images, and ND = (F - R) / (F - C).")
-    reading = "barely changed" if truth < 0.5 else "changed clearly"
-    return _ok(f"{c['method']} with {', '.join(layers)} re-initialised (seed {c['seed']}): F = {f:.2f}, R = {r:.2f}, "
-               f"C = {ch:.2f}, ND = {truth:.2f} on your {len(floor)} images: its map {reading} (line 0.5; 8 images "
-               "give a wide interval: the notebook's 30 decide).")
+def _tolerances(name, v):
+    if not isinstance(v, dict) or not v:
+        raise MalformedAnswer(f"{name} must be a dict {{tolerance in px: accuracy}}, got {type(v).__name__}.")
+    return [[_number(f"{name} key", k), _number(f"{name}[{k!r}]", a)] for k, a in v.items()]
+
+
+def _aucs(name, v, n):
+    if not isinstance(v, dict) or sorted(v) != sorted(SUBSTRATES):
+        raise MalformedAnswer(f"{name} must map each substrate {sorted(SUBSTRATES)} to (perfect AUCs, random "
+                              "AUCs), e.g. {\"black\": ([...], [...]), \"mean\": ..., \"blur\": ...}.")
+    out = {}
+    for k, pair in v.items():
+        if len(pair) != 2 or any(np.shape(a) != (n,) for a in pair):
+            raise MalformedAnswer(f"{name}[{k!r}] must be two lists of {n} AUCs (perfect map, random map), one "
+                                  "per scene of your case.")
+        out[k] = [[_number(f"{name}[{k!r}]", x) for x in a] for a in pair]
+    return out
+
+
+def _shares(name, v):
+    if not isinstance(v, dict) or sorted(v) != sorted(SUBSTRATES):
+        raise MalformedAnswer(f"{name} must map each substrate {sorted(SUBSTRATES)} to a share, e.g. "
+                              "{\"black\": 0.1, ...}.")
+    return {k: _number(f"{name}[{k!r}]", x) for k, x in v.items()}
+
+
+def _explanation(name, v):
+    target, score, saliency = (getattr(v, a, None) for a in ("target", "score", "saliency"))
+    if target is None or score is None or saliency is None:
+        raise MalformedAnswer(f"{name} is a {type(v).__name__}, not an explanation: store what "
+                              "`explain(image, target)` returns.")
+    return {"target": int(target), "score": _number(f"{name}.score", score), "shape": list(np.shape(saliency))}
+
+
+def _scores(name, fn, student):
+    if not callable(fn):
+        raise MalformedAnswer(f"{name} must be a function batch -> scores, got {type(fn).__name__}.")
+    batch = trial_batch(student)
+    try:
+        out = np.asarray(fn(batch.copy()), dtype=np.float64)
+    except Exception as exc:   # the student's function failed: say how, loudly
+        raise MalformedAnswer(f"{name} raised {type(exc).__name__} on a batch of shape {batch.shape}: {exc}") from exc
+    if not np.all(np.isfinite(out)):
+        raise MalformedAnswer(f"{name} returned values that are not finite numbers.")
+    return {"shape": list(out.shape), "values": out.ravel().tolist()}
+
+
+def _encode(kind: str, name: str, value, student: str):
+    if kind == "number":
+        return _number(name, value)
+    if kind.startswith("letter:"):
+        return _letter(name, value, kind.split(":", 1)[1])
+    if kind == "tolerances":
+        return _tolerances(name, value)
+    if kind == "aucs":
+        return _aucs(name, value, case("deletion", student)["n"])
+    if kind == "shares":
+        return _shares(name, value)
+    if kind == "substrate":
+        if value not in SUBSTRATES:
+            raise MalformedAnswer(f"{name} = {value!r} is not one of the substrates {sorted(SUBSTRATES)}.")
+        return value
+    if kind == "explanation":
+        return _explanation(name, value)
+    if kind == "scores":
+        return _scores(name, value, student)
+    raise ValueError(f"unknown answer kind {kind!r}")
+
+
+def make_record(exercise: str, student: str, answers: dict) -> dict | None:
+    """The record of ``answers`` to ``exercise`` by ``student`` (what :func:`record` stores), ``None`` while
+    nothing is answered; raises :class:`MalformedAnswer` for an answer of the wrong form."""
+    if exercise not in EXERCISES:
+        raise ValueError(f"no exercise {exercise!r}; choose one of {sorted(EXERCISES)}")
+    kinds = EXERCISES[exercise]
+    if sorted(answers) != sorted(kinds):
+        raise TypeError(f"{exercise} records exactly {sorted(kinds)}, got {sorted(answers)}")
+    if _is_placeholder(student) or all(v is None for v in answers.values()):
+        return None
+    student = student.strip()
+    normalise_id(student)
+    encoded = {k: None if v is None else _encode(kinds[k], k, v, student) for k, v in answers.items()}
+    return {"format": RECORD_FORMAT, "exercise": exercise, "student": student, "course": course_fingerprint(),
+            "answers": encoded}
+
+
+class Recorded:
+    """What :func:`record` returns: shown as a short note; its plain-text form is ``0`` (the points an
+    autograder that ignores the record would give: only the course's grader scores it)."""
+
+    def __init__(self, payload: dict | None, note: str):
+        self.payload, self.note = payload, note
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        bundle = {"text/plain": "0", "text/html": f"<pre>{html.escape(self.note)}</pre>"}
+        if self.payload is not None:
+            bundle[RECORD_MIME] = self.payload
+        return bundle
+
+    def __repr__(self):
+        return "0"
+
+
+def _note(payload, exercise, answers) -> str:
+    missing = [k for k, v in answers.items() if v is None]
+    if payload is None:
+        what = "`STUDENT` (your name or student id)" if not missing else ", ".join(f"`{k}`" for k in missing)
+        return f"… {exercise}: not answered yet: set {what} above, then rerun this cell. Nothing recorded."
+    text = f"recorded for {payload['student']!r}: {', '.join(k for k in answers if k not in missing)}"
+    if missing:
+        text += f"; not answered yet: {', '.join(missing)}"
+    if payload["course"] == PRACTICE:
+        text += (f"\n(practice mode: no course secret is set ({SECRET_ENV}); a graded lab gives no points for "
+                 "answers recorded without it)")
+    return text + "\nGraded after you hand in the notebook: this cell does not say whether it is right."
+
+
+def record(exercise: str, *, student: str, **answers) -> Recorded:
+    """Record ``answers`` to ``exercise`` for ``student`` in this cell's output, after checking their form.
+
+    Returns an object the notebook shows as a note ("recorded ...", or "not answered yet" while an answer is
+    still ``None`` or ``STUDENT`` the placeholder); raises :class:`MalformedAnswer` for an answer of the
+    wrong form.  It never says whether an answer is right: the grader does, after the hand-in.
+    """
+    if _is_placeholder(student):
+        return Recorded(None, _note(None, exercise, {"STUDENT": None}))
+    payload = make_record(exercise, student, answers)
+    return Recorded(payload, _note(payload, exercise, answers))
+
+
+def records_in(outputs) -> list[dict]:
+    """The records in a cell's outputs (nbformat output dicts), in order."""
+    found = []
+    for out in outputs or []:
+        data = out.get("data", {}) if hasattr(out, "get") else {}
+        if RECORD_MIME in data:
+            payload = data[RECORD_MIME]
+            found.append(json.loads(payload) if isinstance(payload, str) else dict(payload))
+    return found

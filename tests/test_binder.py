@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -62,9 +63,11 @@ def test_binder_links_are_made_from_the_repository_url(binder_links_module):
     assert url == f"https://github.com/{owner}/{name}"
     readme = (ROOT / "README.md").read_text()
     nb_readme = (ROOT / "notebooks" / "README.md").read_text()
-    # The badge opens notebook 01; every numbered notebook has its launch link in the runbook, to its student
-    # version (student/, which binder/postBuild makes from notebooks/); each link's notebook exists.
-    assert links.binder_url("lab/tree/notebooks/01_quick_start.ipynb") in readme
+    # The badge opens notebook 01's student version; every numbered notebook has its launch link in the runbook,
+    # to its student version (student/, which binder/postBuild makes from notebooks/); each link's notebook
+    # exists; no link opens an instructor notebook (postBuild removes them from the image).
+    assert links.binder_url("lab/tree/student/01_quick_start.ipynb") in readme
+    assert "urlpath=lab/tree/notebooks/" not in readme + nb_readme
     for nb in sorted((ROOT / "notebooks").glob("[0-9]*.ipynb")):
         assert links.binder_url(f"lab/tree/student/{nb.name}") in nb_readme, nb.name
     for text in (readme, nb_readme):
@@ -105,6 +108,53 @@ def test_binder_requirements_install_and_notebooks_run(tmp_path):
     proc = subprocess.run([str(py), "-c", script, *notebooks], cwd=ROOT, env=env, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-4000:]
     assert proc.stdout.count("ran ") == len(notebooks)
+
+
+def _tracked_copy(dest: Path) -> Path:
+    """The repository's tracked files copied to ``dest`` (what repo2docker checks out), with a .git folder."""
+    files = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True).stdout.split(b"\0")
+    for rel in filter(None, files):
+        src, dst = ROOT / rel.decode(), dest / rel.decode()
+        if src.is_file():
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dst)
+    (dest / ".git").mkdir()
+    return dest
+
+
+@pytest.mark.env
+def test_binder_postbuild_leaves_students_no_instructor_notebook(tmp_path):
+    """postBuild as repo2docker runs it (in the checkout, HOME its own): afterwards the image's files hold the
+    student versions and nothing of a solution (no solution block, no model answer, no saved output)."""
+    import nbformat
+
+    repo = _tracked_copy(tmp_path / "repo")
+    home = tmp_path / "home"
+    home.mkdir()
+    env = dict(os.environ, HOME=str(home), PATH=os.pathsep.join([str(Path(sys.executable).parent), os.environ["PATH"]]))
+    env.pop("PYTHONPATH", None)
+    out = subprocess.run(["bash", "binder/postBuild"], cwd=repo, env=env, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr[-3000:]
+    notebooks = sorted(p.name for p in (ROOT / "notebooks").glob("[0-9]*.ipynb"))
+    assert not list((repo / "notebooks").glob("[0-9]*.ipynb")) and not (repo / ".git").exists()
+    assert sorted(p.name for p in (repo / "student").glob("*.ipynb")) == notebooks
+    models = [_model_answer(c) for n in notebooks for c in nbformat.read(ROOT / "notebooks" / n, as_version=4).cells
+              if "BEGIN SOLUTION" in c.source and c.cell_type == "markdown"]
+    assert models
+    for path in repo.rglob("*"):
+        if path.is_file() and path.suffix in (".ipynb", ".md", ".py", ".txt", ".json", ""):
+            text = path.read_text(encoding="utf-8", errors="replace")
+            assert path.suffix != ".ipynb" or "BEGIN SOLUTION" not in text, path
+            assert not any(m in text for m in models), f"{path} holds a model answer"
+    for n in notebooks:
+        nb = nbformat.read(repo / "student" / n, as_version=4)
+        assert all(not c.get("outputs") for c in nb.cells if c.cell_type == "code")
+
+
+def _model_answer(cell) -> str:
+    """The first line of a written answer's model answer (between the solution markers)."""
+    body = cell.source.split("BEGIN SOLUTION", 1)[1].split("\n", 1)[1]
+    return body.strip().splitlines()[0][:80]
 
 
 def test_binder_links_open_student_versions_that_postbuild_generates(tmp_path):

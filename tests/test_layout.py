@@ -27,6 +27,7 @@ LAYERS = [
     ["registry", "datasets", "plotting", "images"],
     ["sanity", "session"],
     ["evaluation", "widgets", "coursework"],
+    ["grading"],
     ["reproduce", "verdict", "__init__"],
     ["cli"],
     ["__main__"],

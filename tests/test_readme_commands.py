@@ -60,10 +60,15 @@ def _runbook_block(marker: str) -> list[list[str]]:
     return [shlex.split(line, comments=True) for line in shell_lines(f"```bash\n{m.group(1)}```")] if m else []
 
 
-# Lines a test of their own runs as written: the wheelhouse block (tests/test_wheelhouse.py) and the
-# nbgrader set-up (tests/test_nbgrader.py runs make_student_versions.py --course and generate_assignment).
-CHECKED_ELSEWHERE = {"wheelhouse": _runbook_block("wheelhouse-commands"),
-                     "nbgrader": _runbook_block("nbgrader-commands")}
+# Lines a test of their own runs as written: the wheelhouse block (tests/test_wheelhouse.py) and the course,
+# students', grading and feedback blocks (tests/test_nbgrader.py runs them in order on gamed and honest hand-ins).
+RUNBOOK_BLOCKS = {"wheelhouse": "wheelhouse-commands", "course": "course-commands", "student": "student-commands",
+                  "grading": "grading-commands", "feedback": "feedback-commands"}
+CHECKED_ELSEWHERE = {name: _runbook_block(marker) for name, marker in RUNBOOK_BLOCKS.items()}
+
+
+def test_every_block_checked_elsewhere_is_found():
+    assert all(CHECKED_ELSEWHERE.values()), {k: v for k, v in CHECKED_ELSEWHERE.items() if not v}
 
 
 def kind(argv: list[str]) -> str | None:

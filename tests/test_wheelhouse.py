@@ -3,8 +3,9 @@
 The full run (CI: ``.ci/run`` sets SW_WHEELHOUSE_FULL=1) does what the runbook says: ``pip download`` of
 every dependency (TensorFlow, JupyterLab, nbgrader; no PyTorch, no CUDA library), ``pip wheel`` of the
 package, a fresh venv installed from the wheelhouse with ``--no-index`` (outside the checkout, as on a lab
-machine), then notebook 01 run in it; it prints its timings (on the project's two-core machine with a PyPI
-mirror close by: the wheelhouse in 10 s, the offline install in 58 s, the whole test under two minutes).
+machine), then the student version of notebook 01 (written by the block's own line) run in it; it prints
+its timings (on the project's two-core machine with a PyPI mirror close by: the wheelhouse in 10 s, the
+offline install in 58 s, the whole test under two minutes).
 Without SW_WHEELHOUSE_FULL=1 only the cheap part runs: the download is *resolved* (``pip download`` has no dry
 run, so the same requirements go through ``pip install --dry-run --ignore-installed``, the resolver pip
 download uses) and must contain every package the offline install line asks for, and the package's own wheel
@@ -27,11 +28,21 @@ pytestmark = [pytest.mark.env, pytest.mark.slow]
 FULL = os.environ.get("SW_WHEELHOUSE_FULL") == "1"
 
 
+def _block() -> str:
+    text = (ROOT / "notebooks" / "README.md").read_text(encoding="utf-8")
+    return re.search(r"<!-- wheelhouse-commands.*?-->\s*```bash\n(.*?)```", text, re.S).group(1)
+
+
 def runbook_commands() -> list[list[str]]:
     """The pip lines of the README's wheelhouse block, split into argument lists."""
-    text = (ROOT / "notebooks" / "README.md").read_text(encoding="utf-8")
-    block = re.search(r"<!-- wheelhouse-commands.*?-->\s*```bash\n(.*?)```", text, re.S).group(1)
-    return [shlex.split(line) for line in block.splitlines() if line.strip().startswith("pip ")]
+    return [shlex.split(line) for line in _block().splitlines() if line.strip().startswith("pip ")]
+
+
+def student_versions_command() -> list[str]:
+    """The block's line that writes the student versions the lab machines get beside the wheelhouse."""
+    lines = [shlex.split(line) for line in _block().splitlines() if "make_student_versions.py" in line]
+    assert len(lines) == 1 and lines[0][:2] == ["python", "notebooks/solutions/make_student_versions.py"], lines
+    return lines[0]
 
 
 def _pip(venv_python, args, wheelhouse, cwd=ROOT, **kw):
@@ -45,6 +56,7 @@ def _venv(path):
 
 
 def test_the_runbook_has_the_three_steps():
+    assert "--out" in student_versions_command()
     cmds = runbook_commands()
     kinds = [c[1] for c in cmds]
     assert kinds == ["download", "wheel", "install"], cmds
@@ -115,9 +127,13 @@ def test_a_fresh_venv_from_the_wheelhouse_runs_notebook_01(tmp_path):
                    check=True, capture_output=True)
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", JUPYTER_PATH=str(tmp_path / "venv" / "share" / "jupyter"))
     env.pop("PYTHONPATH", None)   # the installed package, not the checkout
+    # the lab machines get the student versions, not the instructor notebooks: the block's own line writes them
+    cmd = student_versions_command()
+    out_dir = cmd[cmd.index("--out") + 1]
+    subprocess.run([sys.executable, *cmd[1:-1], str(tmp_path / out_dir)], cwd=ROOT, check=True, capture_output=True)
     script = ("import nbformat\nfrom nbclient import NotebookClient\n"
-              "nb = nbformat.read('notebooks/01_quick_start.ipynb', as_version=4)\n"
-              "NotebookClient(nb, timeout=600, kernel_name='python3', resources={'metadata': {'path': 'notebooks'}})"
+              f"nb = nbformat.read({str(tmp_path / out_dir / '01_quick_start.ipynb')!r}, as_version=4)\n"
+              "NotebookClient(nb, timeout=600, kernel_name='python3', resources={'metadata': {'path': '.'}})"
               ".execute()\nprint('ran 01')\n")
-    out = subprocess.run([str(py), "-c", script], cwd=ROOT, env=env, capture_output=True, text=True)
+    out = subprocess.run([str(py), "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True)
     assert out.returncode == 0 and "ran 01" in out.stdout, out.stderr[-3000:]
