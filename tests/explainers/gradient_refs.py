@@ -191,4 +191,5 @@ def torch_mlp(weights, acts, *, dtype=None):
         for layer, (w, b) in zip(net.layers, weights):
             layer.weight.copy_(torch.as_tensor(w.T))
             layer.bias.copy_(torch.as_tensor(b))
-    return net
+    from saliency_widgets.models import declare
+    return declare(net, input_size=SHAPE, pixel_range=None)  # images of SHAPE, values as they are

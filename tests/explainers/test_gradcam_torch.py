@@ -15,7 +15,13 @@ def cnn(seed=0):
     net = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3, padding=1), torch.nn.ReLU(),
                               torch.nn.Conv2d(4, 6, 3, stride=2, padding=1), torch.nn.ReLU(),
                               torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten(), torch.nn.Linear(6, 3))
-    return refs.reinit(net, seed)
+    return anysize(refs.reinit(net, seed))
+
+
+def anysize(module):
+    """``module`` declared as taking images of any size, values as they are (what these toy CNNs take)."""
+    from saliency_widgets.models import declare
+    return declare(module, input_size="any", pixel_range=None)
 
 
 def image(seed=1, size=10):
@@ -55,6 +61,7 @@ def test_a_layer_named_as_in_named_modules():
     close(e.explain(x, target=1).raw, captum_cam(module, module[0], x, 1), tol=1e-6)  # full resolution: no resize
     nested = torch.nn.Sequential()  # a nested name: "body.2"
     nested.add_module("body", cnn())
+    nested = anysize(nested)
     close(GradCam(nested, layer="body.2", outputs="logits").explain(x, target=1).raw,
           GradCam(cnn(), outputs="logits").explain(x, target=1).raw, tol=1e-6)
     assert GradCam(nested, outputs="logits").layer == "body.2"
@@ -99,7 +106,7 @@ def test_a_layer_called_twice_is_ambiguous():
             return self.head(self.conv(torch.relu(self.conv(x))).mean(dim=(2, 3)))
 
     with pytest.raises(ValueError, match=r"layer 'conv' of torch module 'Twice' ran 2 times"):
-        GradCam(Twice(), outputs="logits").explain(image(), target=0)
+        GradCam(anysize(Twice()), outputs="logits").explain(image(), target=0)
 
 
 def test_models_without_layers_are_refused_naming_what_they_are():

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from saliency_widgets import Gradient, GuidedBackprop
+from saliency_widgets.models import declare
 
 from . import gradient_refs as refs
 from .test_gradient import close
@@ -150,10 +151,10 @@ def test_a_torch_module_without_a_relu_is_refused_naming_its_activations():
         def forward(self, x):
             return self.head(torch.nn.functional.gelu(self.act(self.conv(x))).mean(dim=(2, 3)))
 
-    explainer = GuidedBackprop(Swish(), outputs="logits")
+    explainer = GuidedBackprop(declare(Swish(), input_size="any", pixel_range=None), outputs="logits")
     with pytest.raises(ValueError, match=r"no ReLU-type activation ran.*act \(SiLU\).*gelu.*vanilla gradient"):
         explainer.explain(refs.image(0).astype(np.float32), target=0)
-    Gradient(Swish(), outputs="logits").explain(refs.image(0).astype(np.float32), target=0)  # gradients still work
+    Gradient(declare(Swish(), input_size="any", pixel_range=None), outputs="logits").explain(refs.image(0).astype(np.float32), target=0)  # gradients still work
 
 
 @pytest.mark.slow

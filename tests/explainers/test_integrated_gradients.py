@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 
 from saliency_widgets import IntegratedGradients
+from saliency_widgets.models import declare
 from saliency_widgets.explainers.integrated_gradients import RULES
 
 from . import gradient_refs as refs
@@ -155,7 +156,7 @@ def test_a_jax_function_reports_its_completeness():
         return jnp.einsum("bhwc,hwck->bk", x, w) ** 2 / 10
 
     x = refs.image(2).astype(np.float32)
-    exp = IntegratedGradients(quadratic, steps=3, outputs="logits").explain(x, target=1)
+    exp = IntegratedGradients(declare(quadratic, input_size="any", pixel_range=None), steps=3, outputs="logits").explain(x, target=1)
     want = float(np.einsum("hwc,hwc->", x, w[..., 1])) ** 2 / 10
     assert exp.diagnostics["output_difference"] == pytest.approx(want, rel=1e-5)
     assert exp.diagnostics["completeness_error"] < 1e-5 and exp.notes == []
