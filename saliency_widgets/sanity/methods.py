@@ -587,7 +587,7 @@ class RandomisationResult:
         ----------
         method : str
         metric : one of :data:`SIMILARITIES`, keyword-only
-            Default signed Spearman; with it, ``sign_flip`` is True when |Spearman| under
+            Default signed Spearman; with it, ``sign_flip`` is True when ``|Spearman|`` under
             the same rule does not confirm a pass (a sign flip is not a change of what
             the map points at), and the text says so.
         level, min_images : keyword-only
