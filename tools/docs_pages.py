@@ -34,7 +34,7 @@ import shutil
 import sys
 
 __all__ = ["ROOT", "DOCS", "PAGES", "BLOCK_NAMES", "generate", "rewrite_links", "api_modules", "api_homes", "api_pages",
-           "blocks", "repository_url", "drop_heading"]
+           "blocks", "repository_url", "drop_heading", "nest_headings"]
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DOCS = os.path.join(ROOT, "docs")
@@ -104,6 +104,20 @@ def drop_heading(text: str) -> str:
     return rest.lstrip("\n") if first.startswith("#") else text
 
 
+def nest_headings(text: str, level: int) -> str:
+    """``text`` with its first heading at ``level`` and every later one below it (at least ``level + 1``):
+    a rendered section's headings fitted under the including page's own."""
+    headings = list(re.finditer(r"^(#+) ", text, re.M))
+    if not headings:
+        return text
+    shift = level - len(headings[0].group(1))
+
+    def one(m):
+        depth = len(m.group(1)) + shift
+        return "#" * (level if m.start() == headings[0].start() else max(depth, level + 1)) + " "
+    return re.sub(r"^(#+) ", one, text, flags=re.M)
+
+
 def _bench(name: str):
     """A module of ``benchmarks/`` (they import their neighbours by name, as scripts do)."""
     for folder in (os.path.join(ROOT, "benchmarks"), os.path.join(ROOT, "benchmarks", "gpu"), ROOT):
@@ -167,7 +181,7 @@ def blocks() -> dict[str, str]:
     out = {
         "methods-table.md": methods_table() + "\n",
         "verdict.md": render_block("readme-verdict"),
-        "results-tables.md": render_block("results-tables"),
+        "results-tables.md": nest_headings(render_block("results-tables"), 3),
         "sanity.md": render_block("sanity"),
         "gridpg.md": drop_heading(gridpg.render(_load("benchmarks/gridpg.json"))) + "\n",
         "gpu-summary.md": gpu[0],

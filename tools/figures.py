@@ -235,10 +235,10 @@ def save_png(fig, path: str, *, dpi: int = 80, colours: int = 256) -> int:
     return os.path.getsize(path)
 
 
-def _write(out: str, name: str, fig, shown: dict, log) -> None:
+def _write(out: str, name: str, fig, shown: dict, log, *, dpi: int = 80) -> None:
     from PIL import Image
     png = os.path.join(out, f"{name}.png")
-    size = save_png(fig, png)
+    size = save_png(fig, png, dpi=dpi)
     with Image.open(png) as img:
         shown = {"image": {"width": img.width, "height": img.height}, **shown}
     with open(os.path.join(out, f"{name}.json"), "w", encoding="utf-8") as f:
@@ -258,7 +258,7 @@ def main(argv=None) -> int:
     log = print
     if args.only in (None, "verdict"):
         values = verdict_values()
-        _write(args.out, "verdict", draw_verdict(values), values, log)
+        _write(args.out, "verdict", draw_verdict(values), values, log, dpi=110)
     if args.only in (None, "gallery"):
         t0 = time.perf_counter()
         columns = gallery_columns()

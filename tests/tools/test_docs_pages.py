@@ -31,6 +31,13 @@ def test_drop_heading_removes_only_a_leading_heading():
     assert D.drop_heading("body\n## Later\n") == "body\n## Later\n"
 
 
+def test_nest_headings_puts_later_headings_under_the_first():
+    text = "intro\n### Convergence\nx\n## Single\ny\n## Multi\n"
+    assert D.nest_headings(text, 3) == "intro\n### Convergence\nx\n#### Single\ny\n#### Multi\n"
+    assert D.nest_headings("# A\n## B\n", 2) == "## A\n### B\n"
+    assert D.nest_headings("no heading", 2) == "no heading"
+
+
 def test_api_modules_are_the_package_and_every_module_with_all():
     modules = D.api_modules()
     assert modules[0] == "saliency_widgets"
