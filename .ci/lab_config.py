@@ -2,7 +2,7 @@
 
 When a tab closes, messages already on their way to it (a widget streaming updates, kernel status) meet a
 closed websocket; tornado raises WebSocketClosedError / StreamClosedError and the server logs the
-traceback (issue 22). Nothing is wrong: the client left. These records are dropped; every other is kept.
+traceback. Nothing is wrong: the client left. These records are dropped; every other is kept.
 """
 import logging
 

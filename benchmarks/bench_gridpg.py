@@ -305,11 +305,11 @@ def main(argv=None):
 
     from saliency_widgets.datasets import GRIDPG_PHOTOS
     from saliency_widgets.demo import load_imagenet_model
-    from saliency_widgets.reproduce import code_stamp
+    from saliency_widgets import __version__
     args = parse(argv)
-    stamp = code_stamp()  # the code that runs, read before it runs
     git = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
                          cwd=HERE).stdout.strip()
+    stamp = f"{__version__}+{git}"  # the code that runs: the package version and its commit
     t0 = time.perf_counter()
     model = load_imagenet_model("efficientnet-lite0").to(torch.device(args.device)).eval()
     keys = tuple(args.methods.split(",")) if args.methods else FULL

@@ -29,7 +29,7 @@ import numpy as np
 __all__ = ["WrongAnswer", "PLACEHOLDER_ID", "QUESTIONS", "SUBSTRATES", "DEMO_GROUPS", "case", "student_seed", "ask", "letter_of",
            "check_choice", "check_absent_class", "check_mask_update_rule", "check_tolerance_in_cells",
            "check_pointing_tolerance", "check_deletion_substrate", "deletion_trial_maps", "check_seed_agreement",
-           "check_torch_predict", "check_cascading_by_hand"]
+           "check_torch_predict", "check_cascading_by_hand", "ND_METHODS", "check_nd_by_hand"]
 
 
 #: the id a student version starts from (the instructor notebooks set their own id in a solution block, so
@@ -77,6 +77,10 @@ def _is_number(v) -> bool:
         return False
 
 
+#: the deterministic methods (floor 1) of notebook 07's ND exercise
+ND_METHODS = ("gradient", "guided-backprop", "grad-cam", "occlusion")
+
+
 # ---------------------------------------------------------------------------------------------
 # The student's own case
 # ---------------------------------------------------------------------------------------------
@@ -94,7 +98,9 @@ def case(key: str, student: str) -> dict:
 
     Keys: ``"mask_update"`` (p), ``"gradcam_cells"`` (image side, feature-map side, tolerance),
     ``"pointing"`` (scene seed and count), ``"deletion"`` (scene seed and count, map seed),
-    ``"seeds"`` (two seeds), ``"cascade"`` (image index, layer group, seed).
+    ``"seeds"`` (two seeds), ``"cascade"`` (image index, layer group, seed), ``"nd"`` (a deterministic
+    method of :data:`ND_METHODS`, a seed for the randomised top block and the chance level, and 8 image
+    indices out of 30).
     """
     rng = np.random.default_rng(student_seed(student, key))
     if key == "mask_update":
@@ -113,8 +119,11 @@ def case(key: str, student: str) -> dict:
         return {"seeds": (int(a), int(b))}
     if key == "cascade":
         return {"image": int(rng.integers(4)), "group": int(rng.integers(2)), "seed": int(rng.integers(1, 1000))}
+    if key == "nd":
+        return {"method": str(rng.choice(ND_METHODS)), "seed": int(rng.integers(1, 1000)),
+                "images": sorted(int(i) for i in rng.choice(30, size=8, replace=False))}
     raise ValueError(f"no exercise {key!r}; choose one of mask_update, gradcam_cells, pointing, deletion, "
-                     "seeds, cascade")
+                     "seeds, cascade, nd")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -571,3 +580,69 @@ def check_cascading_by_hand(similarity, model, images, targets, *, student: str,
                "seed=seed), and sanity.spearman_similarity(a, b).")
     return _ok(f"{spec.label} on image {i} with {', '.join(layers)} re-initialised (seed {seed}): Spearman "
                f"{truth:.2f} to the trained map.")
+
+
+# ---------------------------------------------------------------------------------------------
+# Notebook 07: the normalised difference ND, by hand
+# ---------------------------------------------------------------------------------------------
+
+def _near(a, b) -> bool:
+    return bool(np.isclose(a, b, atol=1e-4))
+
+
+def _nd_case(model, images, targets, case_, params, layers):
+    """(floor, randomised, chance) Spearman per image of the case's method, ``layers`` randomised; recomputed."""
+    from .registry import build
+    from .sanity import chance_partners, randomise_layers, spearman_similarity
+
+    idx = [i % len(images) for i in case_["images"]]
+    kw = dict((params or {}).get(case_["method"], {}))
+    clone = randomise_layers(model, list(layers), seed=case_["seed"])
+    on_trained, on_random = build(case_["method"], model, **kw), build(case_["method"], clone, **kw)
+    trained = [on_trained.explain(images[i], int(targets[i])).raw for i in idx]
+    random = [on_random.explain(images[i], int(targets[i])).raw for i in idx]
+    randomised = np.array([spearman_similarity(a, b) for a, b in zip(trained, random)])
+    sums, counts = np.zeros(len(idx)), np.zeros(len(idx))
+    for i, j in chance_partners(len(idx), seed=case_["seed"]):
+        sim = spearman_similarity(trained[i], trained[j])
+        sums[[i, j]] += sim
+        counts[[i, j]] += 1
+    return np.ones(len(idx)), randomised, sums / counts
+
+
+def check_nd_by_hand(nd, model, images, targets, *, student: str, params=None, layers=("probabilities",)) -> bool:
+    """``nd``: the normalised difference ND = (F - R) / (F - C) of the means over the images of
+    ``case("nd", student)`` (its method, on ``images[i]`` for class ``targets[i]``), on signed Spearman, with
+    ``layers`` (the demo model's top block) re-initialised with the case's seed: F the floor (1: the
+    methods are deterministic), R the similarity of each trained map to its map on the randomised model, C
+    each map's mean similarity to the maps of the other images :func:`saliency_widgets.sanity.chance_partners`
+    pairs it with (same seed).  ``params``: the method's settings (the notebook's ``PARAMS``).  Recomputed
+    here from the model."""
+    if _id_unset(student):
+        return False
+    if nd is None:
+        return _not_answered("`nd`")
+    if not _is_number(nd):
+        _wrong(f"nd = {nd!r} is not a number", "ND is one number: (F - R) / (F - C), each a mean over your images.")
+    nd = float(nd)
+    c = case("nd", student)
+    floor, randomised, chance = _nd_case(model, images, targets, c, params, layers)
+    f, r, ch = floor.mean(), randomised.mean(), chance.mean()
+    truth = (f - r) / (f - ch)
+    gamed = [((f - ch) / (f - r), "you divided the other way round.",
+              "ND = (floor - randomised) / (floor - chance): 0 when nothing changed."),
+             ((f - r) / f, "ND without the chance level.", "subtract the chance level C from the floor in the denominator."),
+             (np.mean((floor - randomised) / (floor - chance)), "that is the mean of the per-image ratios.",
+              "take the ratio of the three means over your images."),
+             (r, "that is the randomised similarity R, not ND.", "ND = (F - R) / (F - C).")]
+    for value, text, hint in gamed:
+        if _near(nd, value) and not _near(nd, truth):
+            _wrong(text, hint)
+    if not _near(nd, truth):
+        _wrong(f"ND is not {float(nd):.3f} for your case ({c['method']}, images {c['images']}, seed {c['seed']}).",
+               "use your own case's floor, randomised and chance similarities (the cell above prints them), "
+               "the means over your images, and ND = (F - R) / (F - C).")
+    reading = "barely changed" if truth < 0.5 else "changed clearly"
+    return _ok(f"{c['method']} with {', '.join(layers)} re-initialised (seed {c['seed']}): F = {f:.2f}, R = {r:.2f}, "
+               f"C = {ch:.2f}, ND = {truth:.2f} on your {len(floor)} images: its map {reading} (line 0.5; 8 images "
+               "give a wide interval: the notebook's 30 decide).")

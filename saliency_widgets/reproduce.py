@@ -436,11 +436,12 @@ def _pointing_markdown(cfg, note, single, multi, rows_single, rows_multi) -> str
 def _save(fig, out: str, name: str, note: str) -> None:
     """Save and close a figure; a tier's note goes above its own title."""
     import matplotlib.pyplot as plt
+    from .plotting.figures import fit_titles
     if note:
         own = fig.get_suptitle()
         fig.suptitle(note + ("\n" + own if own else ""), fontsize=7)
-        fig.tight_layout()
-    fig.savefig(os.path.join(out, name), dpi=110)
+        fit_titles(fig)  # the note wrapped to the figure's width, the layout redone for it
+    fig.savefig(os.path.join(out, name), dpi=110, bbox_inches="tight")
     plt.close(fig)
 
 

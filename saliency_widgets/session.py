@@ -29,6 +29,7 @@ import numpy as np
 from . import metrics as M
 from .explanation import Explanation
 from .models import as_model
+from .plotting.colorbar import display_range
 from .registry import build_checked, get_method, label_of
 from .truth import truth_by_class
 
@@ -98,11 +99,18 @@ class MethodRun:
     label : str, what the explainer that runs is called (``label_of(explainer, budget=True)``).
     budget : int, forward passes the explainer will spend (0: no budget, e.g. Grad-CAM).
     result : Explanation or None, the latest (partial or final) map.
-    snapshots : list of (n_forward, saliency float16 (H, W), mask float16 (H, W) or None, trace length).
+    snapshots : list of (n_forward, saliency float16 (H, W), mask float16 (H, W) or None, trace length,
+        display range: the raw values drawn as 0 and 1 (:func:`~saliency_widgets.plotting.colorbar.display_range`)
+        or None).
     status : "running" | "done" | "stopped" | "error"
     metrics : dict, pointing/IoU against the target's truth (when there is one) and insertion/deletion.
     curves : dict, {"insertion": Curve, "deletion": Curve} once computed.
     error : BaseException or None
+    model_passes : int, images the model adapter sent to the model for this method's map (its masked
+        images and the unmasked image), counted by the adapter as they were sent.
+    gradient_passes : int, a gradient method's forward-and-backward passes (they go through the
+        framework's autodiff, not the adapter: the explainer's own count, ``Explanation.n_forward``).
+    curve_passes : int, images sent to the model for this method's insertion and deletion curves.
     """
 
     choice: MethodChoice
@@ -114,13 +122,33 @@ class MethodRun:
     metrics: dict = field(default_factory=dict)
     curves: dict = field(default_factory=dict)
     error: BaseException | None = None
+    model_passes: int = 0
+    gradient_passes: int = 0
+    curve_passes: int = 0
     _next_snap: int = 0
     _every: int = 1
+    _gradients: bool = False
+
+    @property
+    def map_passes(self) -> int:
+        """Forward passes this method's map took (:attr:`model_passes` + :attr:`gradient_passes`)."""
+        return self.model_passes + self.gradient_passes
+
+    @property
+    def snapshot_passes(self) -> list[int]:
+        """The forward pass at which each kept snapshot was taken (what the replay slider steps through)."""
+        return [int(s[0]) for s in self.snapshots]
 
 
 @dataclass
 class RunState:
-    """One run of one request: per-method states and the run's overall status."""
+    """One run of one request: per-method states and the run's overall status.
+
+    ``phase`` is ``"map"`` while the explainers run, ``"curves"`` while the insertion/deletion curves are
+    computed (extra work after the map; ``curve`` then names the method index and the curve), ``"done"``
+    at the end. ``map_seconds`` is the wall time from the request to the last map, ``seconds`` the wall
+    time of the whole run (the curves included).
+    """
 
     request: RunRequest
     number: int
@@ -128,11 +156,36 @@ class RunState:
     status: str = "running"          # "running" | "done" | "stopped" | "error"
     error: BaseException | None = None
     seconds: float = 0.0
+    map_seconds: float = 0.0
+    phase: str = "map"               # "map" | "curves" | "done"
+    curve: tuple | None = None       # (method index, "insertion" | "deletion") being computed
+    curves_stopped: bool = False     # Stop (or a restart) came while the curves were computed
+    started: float = 0.0             # time.perf_counter() at the request (what seconds count from)
 
     @property
     def result(self) -> Explanation | None:
         """The first method's latest map (the single-map view's result)."""
         return self.methods[0].result if self.methods else None
+
+    @property
+    def map_passes(self) -> int:
+        """Forward passes of every method's map."""
+        return sum(m.map_passes for m in self.methods)
+
+    @property
+    def curve_passes(self) -> int:
+        """Forward passes of the insertion/deletion curves (0 when they were not computed)."""
+        return sum(m.curve_passes for m in self.methods)
+
+    @property
+    def forward_passes(self) -> int:
+        """Every forward pass the run made: maps and curves."""
+        return self.map_passes + self.curve_passes
+
+    @property
+    def curve_seconds(self) -> float:
+        """Wall time of the curves: :attr:`seconds` - :attr:`map_seconds`."""
+        return max(0.0, self.seconds - self.map_seconds) if self.phase == "done" else 0.0
 
 
 def check_choice(choice: MethodChoice):
@@ -168,7 +221,8 @@ class ExplainSession:
     image : (H, W, C) or (H, W) array, as the model (or its ``preprocess``) takes it
     listener : callable ``(event, run)`` or None, keyword-only
         Called from the worker thread with ``event`` in ``"start"``, ``"update"`` (throttled to one per
-        ``refresh_interval`` seconds), ``"finish"`` (once per run, after its metrics) and ``run`` the
+        ``refresh_interval`` seconds), ``"curves"`` (before each insertion or deletion curve, when ``causal``:
+        ``run.curve`` names it), ``"finish"`` (once per run, after its metrics and curves) and ``run`` the
         :class:`RunState`. An exception in the listener is reported as the run's error.
     truth : {class index: mask, box or list of them}, a list of labelled objects, or None, keyword-only
         Ground truth per class (forms: :func:`truth_by_class`); pointing and box IoU are computed only
@@ -177,7 +231,9 @@ class ExplainSession:
         strict; box IoU: the best over the class's object boxes of the box around the pixels >= 0.5 of
         the min-max normalised raw map). One mask is one object: give each object its own mask or box.
     causal : bool, keyword-only
-        Compute insertion/deletion curves after a run that completed.
+        Compute insertion/deletion curves after a run that completed: extra forward passes after the
+        map (per method, two curves of ``H + 1`` images each at the default step of one row of pixels),
+        counted apart in ``RunState.curve_passes``. The attribute may be changed between runs.
     seed : int, keyword-only
         Seed of the explainers' random choices.
     snapshots : int, keyword-only
@@ -194,12 +250,18 @@ class ExplainSession:
     last : RunState or None, the latest run.
     refresh_times : list of float, seconds after the request at which each update was reported.
     first_map_seconds : float or None, seconds from the request to the first map reported.
+
+    Forward passes are counted by the model adapter as images are sent to the model
+    (``ModelAdapter.forward_count``), per method and phase: ``RunState.map_passes``, ``curve_passes``,
+    ``forward_passes``. The session sets ``count_compiled`` on its adapter, so the images of compiled
+    device steps (JAX, TensorFlow on a GPU) are counted too, by a host callback per batch.
     """
 
     def __init__(self, model, image, *, listener: Callable | None = None, truth=None,
                  causal: bool = True, seed: int = 0, snapshots: int = 100, refresh_interval: float = 0.12,
                  batch_size: int | None = 16):
         self.model = as_model(model)
+        self.model.count_compiled = True  # every image counted, inside compiled device steps too
         self.image = np.asarray(image)
         self._x = self.model.prepare(self.image)
         self.probs = self.model.predict(self._x[None])[0]  # (K,) class probabilities of the image
@@ -347,7 +409,7 @@ class ExplainSession:
                     self._stop.clear()
                 t0 = self._requested_at
                 self._runs += 1
-                state = RunState(request=request, number=self._runs)
+                state = RunState(request=request, number=self._runs, started=t0)
                 self.last = state
             try:
                 self._run_one(state, t0)
@@ -358,6 +420,10 @@ class ExplainSession:
         if self.listener is not None:
             self.listener(event, state)
 
+    def _passes(self) -> int:
+        """Images the session's model adapter has sent to the model so far (see ``ModelAdapter.forward_count``)."""
+        return self.model.forward_count
+
     def _run_one(self, state: RunState, t0: float) -> None:
         self.first_map_seconds = None
         self.refresh_times = []
@@ -366,10 +432,13 @@ class ExplainSession:
             for choice in state.request.methods:
                 explainer = build_explainer(choice, self.model, seed=self.seed, batch_size=self.batch_size)
                 mrun = MethodRun(choice=choice, budget=int(getattr(explainer, "budget", 0) or 0),
-                                 label=label_of(explainer, budget=True))
+                                 label=label_of(explainer, budget=True),
+                                 _gradients=get_method(choice.method).needs_gradients)
                 mrun._every = max(1, math.ceil(max(1, mrun.budget) / (self.snapshots - 1)))
                 state.methods.append(mrun)
-                gens.append(iter(explainer.iter_explain(self.image, state.request.target)))
+                before = self._passes()
+                gens.append(iter(explainer.iter_explain(self.image, state.request.target)))  # predicts the image
+                mrun.model_passes += self._passes() - before
             self._emit("start", state)
             self._advance(state, gens, t0)
         except Exception as exc:
@@ -382,19 +451,31 @@ class ExplainSession:
                 close = getattr(g, "close", None)  # an iterator that is not a generator has nothing to stop
                 if close is not None:
                     close()  # stops the explainers' loops (and their progress bars) at once
-        state.seconds = time.perf_counter() - t0
+        state.map_seconds = time.perf_counter() - t0
         if state.status != "error":
-            stopped = self._stop.is_set()
-            for m in state.methods:
-                if m.status == "running":
-                    m.status = "done" if m.result is not None and m.result.done else "stopped"
-            state.status = "stopped" if any(m.status == "stopped" for m in state.methods) else "done"
-            try:
-                for m in state.methods:
-                    self._score(m, causal=self.causal and m.status == "done" and not stopped)
-            except Exception as exc:
-                state.status, state.error = "error", exc
+            self._end_maps(state)
+        state.seconds = time.perf_counter() - t0  # the whole run: maps, metrics and curves
+        state.phase, state.curve = "done", None
         self._emit("finish", state)
+
+    def _end_maps(self, state: RunState) -> None:
+        """Each method's final status, then its metrics (and the curves, after a completed run)."""
+        stopped = self._stop.is_set()
+        for m in state.methods:
+            if m.status == "running":
+                m.status = "done" if m.result is not None and m.result.done else "stopped"
+        state.status = "stopped" if any(m.status == "stopped" for m in state.methods) else "done"
+        try:
+            for m in state.methods:
+                self._score(m)
+            if self.causal and not stopped:
+                state.phase = "curves"
+                for i, m in enumerate(state.methods):
+                    if m.status == "done" and not self._curves(state, i):
+                        state.curves_stopped = True
+                        break
+        except Exception as exc:
+            state.status, state.error = "error", exc
 
     def _advance(self, state: RunState, gens: list, t0: float) -> None:
         """Advance the explainers in turn, one batch each, until all are done or a stop is requested."""
@@ -403,6 +484,7 @@ class ExplainSession:
         while live and not self._stop.is_set():
             for i in list(live):
                 mrun = state.methods[i]
+                before = self._passes()
                 try:
                     exp = next(gens[i])
                 except StopIteration:
@@ -410,7 +492,11 @@ class ExplainSession:
                     if mrun.result is None:
                         raise RuntimeError(f"{mrun.label} produced no map") from None
                     continue
+                finally:
+                    mrun.model_passes += self._passes() - before
                 mrun.result = exp
+                if mrun._gradients:  # through the framework's autodiff, not the adapter: the explainer's count
+                    mrun.gradient_passes = int(exp.n_forward)
                 self._snapshot(mrun, exp)
                 if exp.done:
                     live.remove(i)
@@ -429,15 +515,16 @@ class ExplainSession:
             return
         snap = (exp.n_forward, exp.saliency.astype(np.float16),
                 None if exp.mask is None else exp.mask.astype(np.float16),
-                0 if exp.trace is None else len(exp.trace))
+                0 if exp.trace is None else len(exp.trace),
+                None if getattr(exp, "no_signal", False) else display_range(exp.saliency, exp.raw))
         if len(mrun.snapshots) >= self.snapshots:
             mrun.snapshots[-1] = snap  # the final state replaces the last one: never more than the limit
         else:
             mrun.snapshots.append(snap)
         mrun._next_snap = exp.n_forward + mrun._every
 
-    def _score(self, mrun: MethodRun, *, causal: bool) -> None:
-        """Metrics of a method's final map: against the target's truth (if any), and the causal curves."""
+    def _score(self, mrun: MethodRun) -> None:
+        """Pointing and box IoU of a method's final map against the target's truth (if any)."""
         exp = mrun.result
         if exp is None:
             return
@@ -446,10 +533,26 @@ class ExplainSession:
             mrun.metrics.update(M.localization_scores(
                 exp.raw, truth, self.truth_boxes[int(exp.target)], tolerance=POINTING_TOLERANCE, iou_rule=IOU_RULE,
                 iou_threshold=IOU_THRESHOLD, tie_seed=TIE_SEED))
-        if causal:  # every method, the centre baseline included (its score is nan: it reads no model)
-            # The metrics prepare (preprocess) the image themselves: give them the user's image.
-            ins = M.insertion(self.model, self.image, exp.raw, exp.target)
-            dele = M.deletion(self.model, self.image, exp.raw, exp.target)
-            mrun.curves = {"insertion": ins, "deletion": dele}
-            mrun.metrics["insertion_auc"] = ins.auc
-            mrun.metrics["deletion_auc"] = dele.auc
+
+    def _curves(self, state: RunState, index: int) -> bool:
+        """Method ``index``'s insertion and deletion curves (extra forward passes, counted apart from the map's).
+
+        Every method, the centre baseline included (its map reads no model, its curves do). Returns False,
+        with no curves kept, when Stop or a restart came first: the stop flag is read before each curve.
+        """
+        mrun = state.methods[index]
+        exp, curves = mrun.result, {}
+        for kind, metric in (("insertion", M.insertion), ("deletion", M.deletion)):
+            if self._stop.is_set():
+                return False
+            state.curve = (index, kind)
+            self._emit("curves", state)
+            before = self._passes()
+            try:  # the metrics prepare (preprocess) the image themselves: give them the user's image
+                curves[kind] = metric(self.model, self.image, exp.raw, exp.target)
+            finally:
+                mrun.curve_passes += self._passes() - before
+        mrun.curves = curves
+        mrun.metrics["insertion_auc"] = curves["insertion"].auc
+        mrun.metrics["deletion_auc"] = curves["deletion"].auc
+        return True

@@ -4,11 +4,22 @@ Chromium must be at /usr/bin/chromium (``apt-get install -y chromium``); Playwri
 download does not work offline. Without Chromium or Playwright this test FAILS with a message that
 says so: it never skips.
 
-Covered in both frontends: the widget renders; Run fills the overlay, the score line and the
-insertion/deletion chart; a class change after a run re-runs; a class change *during* a run restarts
-with the new class; Stop stops; uploading a PNG adds it to the image picker, uploading a text file says
-it is not an image; compare mode renders every method's map. In JupyterLab the widget also explains a
-real photograph with the offline ImageNet model, and every tutorial notebook runs. Timings go to test-output/browser/browser_timing_<frontend>.json.
+Covered in both frontends: the widget renders; before a run no mask panel is shown and the colour bar
+has no raw values yet; Run fills the overlay, the colour bar (display and raw values), the score line and
+the insertion/deletion chart, and the status line counts the map's and the curves' forward passes apart;
+a class change after a run re-runs; a class change *during* a run restarts with the new class; Stop
+stops; uploading a PNG adds it to the image picker, uploading a text file says it is not an image;
+compare mode renders every method's map, every visible chart has lines, and each legend lies inside its
+plot area. In JupyterLab the widget also explains a real photograph with the offline ImageNet model,
+every tutorial notebook runs, and a screenshot of the widget mid-run (the map partly converged, the
+status line showing progress) is taken for the README.
+
+Screenshots go to test-output/browser/ (look at them: widget_before_<frontend>.png,
+widget_single_<frontend>.png, widget_compare_<frontend>.png, widget_midrun_lab.png, widget_final_<frontend>.png);
+timings to test-output/browser/browser_timing_<frontend>.json. With ``SW_WRITE_DOCS_IMAGES=1`` the mid-run
+screenshot is also written to docs/images/widget.png (the README's picture, kept under 300 KB)::
+
+    SW_WRITE_DOCS_IMAGES=1 python -m pytest tests/test_browser.py -m browser -k mid_run -p no:cacheprovider
 """
 from __future__ import annotations
 
@@ -31,6 +42,9 @@ pytestmark = [pytest.mark.browser, pytest.mark.env, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parents[1]
 OUTPUT = ROOT / "test-output" / "browser"
+DOCS_IMAGE = ROOT / "docs" / "images" / "widget.png"
+DOCS_IMAGE_MAX_BYTES = 300_000
+WRITE_DOCS_IMAGES = os.environ.get("SW_WRITE_DOCS_IMAGES", "") not in ("", "0")
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
@@ -51,6 +65,11 @@ PHOTO_NOTEBOOK = [
     "model = load_imagenet_model('efficientnet-lite0')\n"
     "w = ExplainWidget(model, load_photo('coffee'), labels=model.class_names, causal=False)\n"
     "w.method_dropdown.value = 'rise'\nw.budget_slider.value = w.budget_slider.min\nw",
+]
+# The README's picture: the default reading on the same scene, a budget large enough to catch it mid-run.
+README_NOTEBOOK = [
+    WIDGET_NOTEBOOK[0],
+    WIDGET_NOTEBOOK[1].replace("w.budget_slider.value = 3000", "w.budget_slider.value = w.budget_slider.max"),
 ]
 # The server's command line per frontend; both without the news pop-up and the update check.
 FRONTENDS = {
@@ -87,9 +106,10 @@ def server(request, tmp_path_factory):
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(src) for src in WIDGET_NOTEBOOK])
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nbformat.write(nb, root / "widget.ipynb")
-    photo_nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(src) for src in PHOTO_NOTEBOOK])
-    photo_nb.metadata["kernelspec"] = nb.metadata["kernelspec"]
-    nbformat.write(photo_nb, root / "photo.ipynb")
+    for name, cells in (("photo.ipynb", PHOTO_NOTEBOOK), ("readme.ipynb", README_NOTEBOOK)):
+        other = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(src) for src in cells])
+        other.metadata["kernelspec"] = nb.metadata["kernelspec"]
+        nbformat.write(other, root / name)
     for src in sorted((ROOT / "notebooks").glob("[0-9]*.ipynb")):
         shutil.copy(src, root / src.name)
     png = root / "upload.png"
@@ -149,8 +169,9 @@ def browser():
             b.close()
 
 
-def _open(browser, server, name):
-    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+def _open(browser, server, name, *, height=1000):
+    """The notebook in a new page; ``height``: a tall viewport shows the whole widget (for screenshots)."""
+    page = browser.new_page(viewport={"width": 1400, "height": height})
     page.goto(server["base"] + server["url"].format(name=name, token=server["token"]))
     page.wait_for_function("window.jupyterapp && document.querySelector('.jp-NotebookPanel')", timeout=90_000)
     page.wait_for_function("""() => { const w = window.jupyterapp.shell.currentWidget;
@@ -220,6 +241,32 @@ def _select(page, css, label):
     page.locator(f"{W} {css} select").select_option(index=_options(page, css).index(label))
 
 
+def _charts(page):
+    """Each visible chart of the widget: its title, whether it has a drawn line, and whether its legend (if any)
+    lies inside its plot area (the axes and their labels stay clear)."""
+    return page.evaluate(f"""() => [...document.querySelectorAll('{W} .bqplot')]
+        .filter(f => f.offsetParent !== null)
+        .map(f => {{
+            const area = f.querySelector('rect.plotarea_background').getBoundingClientRect();
+            const legend = [...f.querySelectorAll('g')].find(g => (g.getAttribute('class') || '').includes('legend')
+                                                              && g.getBoundingClientRect().width > 0);
+            const box = legend ? legend.getBoundingClientRect() : null;
+            const inside = !box || (box.left >= area.left - 2 && box.right <= area.right + 2
+                                    && box.top >= area.top - 2 && box.bottom <= area.bottom + 2);
+            const title = f.querySelector('.mainheading');
+            const svg = f.querySelector('svg').getBoundingClientRect();
+            const t = title ? title.getBoundingClientRect() : null;
+            const fits = !t || (t.left >= svg.left - 1 && t.right <= svg.right + 1);
+            return {{title: title ? title.textContent : '', inside: inside, legend: !!box, title_fits: fits,
+                     lines: [...f.querySelectorAll('path.line')].filter(p => (p.getAttribute('d') || '').length > 10).length}};
+        }})""")
+
+
+def _shot(page, name):
+    """A screenshot of the widget alone, into test-output/browser/ (look at it)."""
+    page.locator(W).screenshot(path=str(OUTPUT / name))
+
+
 def _record_changes(page, selector, key):
     """Record every change of an image's ``src`` at or under ``selector`` (for first-map time and rate)."""
     page.evaluate(f"""() => {{ window.{key} = []; window.{key}_t0 = performance.now();
@@ -242,13 +289,21 @@ def _timing(page, key):
 def test_widget_renders_runs_restarts_uploads_compares_and_stops(browser, server):
     OUTPUT.mkdir(parents=True, exist_ok=True)
     frontend = server["frontend"]
-    page = _open(browser, server, "widget.ipynb")
+    page = _open(browser, server, "widget.ipynb", height=2200)  # tall: the whole widget in the screenshots
     timings = {"frontend": frontend}
     try:
         _run_all(page, 120_000)
         widget = page.wait_for_selector(W, timeout=60_000)
         assert not _errors(page), _errors(page)
         assert "official Jupyter news" not in page.inner_text("body"), "the news pop-up is shown"
+
+        # before a run: the image with its box, no mask panels, no charts, a colour bar without raw values yet
+        page.wait_for_timeout(500)
+        _shot(page, f"widget_before_{frontend}.png")
+        assert not page.is_visible(f"{W} .saliency-mask-panel") and not page.is_visible(f"{W} .saliency-masked-panel")
+        assert "after the first map" in page.inner_text(f"{W} .saliency-colorbar")
+        assert _charts(page) == [], "a chart is shown before it has anything to draw"
+        assert "extra forward passes" in page.inner_text(f"{W} .saliency-causal")
 
         # the class dropdown shows the model's classes, by name, with probabilities
         options = _options(page, ".saliency-class")
@@ -275,6 +330,16 @@ def test_widget_renders_runs_restarts_uploads_compares_and_stops(browser, server
         paths = page.eval_on_selector_all(f"{W} .bqplot path.line",
                                           "ps => ps.map(p => (p.getAttribute('d') || '').length)")
         assert sum(n > 100 for n in paths) >= 3, f"insertion/deletion curves not drawn: {paths}"
+        # the status line counts the map's and the curves' passes apart; the colour bar has raw values
+        _wait_status(page, "forward passes in")
+        status = _status(page)
+        assert "map: " in status and "insertion/deletion curves (extra work): " in status and " = " in status, status
+        assert "raw ≤" in page.inner_text(f"{W} .saliency-colorbar")
+        assert page.is_visible(f"{W} .saliency-mask-panel")  # the mask-update reading makes masks
+        charts = _charts(page)
+        assert len(charts) == 2 and all(c["lines"] and c["title_fits"] for c in charts), charts
+        page.wait_for_timeout(300)
+        _shot(page, f"widget_single_{frontend}.png")
 
         # choosing another class after a run re-runs it, and the map changes
         labels = _options(page, ".saliency-class")
@@ -335,9 +400,18 @@ def test_widget_renders_runs_restarts_uploads_compares_and_stops(browser, server
         timings["compare"]["panels"] = n_panels  # refreshes count every panel's image: per panel, divide
         full = page.eval_on_selector_all(f"{W} .saliency-map-panel .progress-bar",
                                          "bs => bs.map(b => b.style.width)")
-        srcs = page.eval_on_selector_all(f"{W} .saliency-map-panel img", "is => is.map(i => i.src)")
+        srcs = page.eval_on_selector_all(f"{W} .saliency-map-panel img.saliency-panel-map",
+                                         "is => is.map(i => i.src)")
         assert n_panels >= 2 and full == ["100%"] * n_panels, full
         assert len(set(srcs)) == n_panels, "compare panels do not show their own maps"
+        # every chart shown has lines, every legend sits inside its plot area; each panel has its colour bar
+        page.wait_for_timeout(500)
+        charts = _charts(page)
+        assert charts and all(c["lines"] and c["title_fits"] for c in charts), charts
+        assert all(c["inside"] for c in charts) and any(c["legend"] for c in charts), charts
+        bars = page.eval_on_selector_all(f"{W} .saliency-map-panel .saliency-colorbar", "bs => bs.map(b => b.innerText)")
+        assert len(bars) == n_panels and all("raw ≤" in b for b in bars), bars
+        _shot(page, f"widget_compare_{frontend}.png")
         assert not _errors(page), _errors(page)
     finally:
         (OUTPUT / f"browser_timing_{frontend}.json").write_text(json.dumps(timings, indent=1))
@@ -369,6 +443,58 @@ def test_widget_explains_a_real_photograph(browser, server):
         assert not _errors(page), _errors(page)
     finally:
         page.screenshot(path=str(OUTPUT / "widget_photo_lab.png"), full_page=True)
+        page.close()
+
+
+def _small_png(data: bytes, limit: int) -> bytes:
+    """``data`` (a PNG screenshot) under ``limit`` bytes: as it is (re-compressed) when it fits, else as a
+    256-colour PNG, scaled down until it fits."""
+    import io
+
+    from PIL import Image
+    image = Image.open(io.BytesIO(data)).convert("RGB")
+    buf = io.BytesIO()
+    image.save(buf, format="PNG", optimize=True)
+    if buf.tell() < limit:
+        return buf.getvalue()
+    for scale in (1.0, 0.9, 0.8, 0.7, 0.6, 0.5):
+        size = (round(image.width * scale), round(image.height * scale))
+        small = image.resize(size, Image.LANCZOS) if scale < 1 else image
+        buf = io.BytesIO()
+        small.quantize(colors=256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE).save(
+            buf, format="PNG", optimize=True)
+        if buf.tell() < limit:
+            return buf.getvalue()
+    raise AssertionError(f"the screenshot stays over {limit} bytes even at half size")
+
+
+@pytest.mark.parametrize("server", ["lab"], indirect=True)
+def test_widget_mid_run_screenshot_for_the_readme(browser, server):
+    """The widget in JupyterLab while a run is in flight: the map partly converged, the status line counting
+    passes and seconds. Written to test-output/browser/widget_midrun_lab.png, and to docs/images/widget.png
+    with SW_WRITE_DOCS_IMAGES=1."""
+    OUTPUT.mkdir(parents=True, exist_ok=True)
+    page = _open(browser, server, "readme.ipynb", height=2200)
+    try:
+        _run_all(page, 120_000)
+        page.wait_for_selector(W, timeout=60_000)
+        assert not _errors(page), _errors(page)
+        page.click(f"{W} .saliency-run")
+        page.wait_for_function(f"""() => {{ const b = document.querySelector('{W} .saliency-progress .progress-bar');
+            return b && parseFloat(b.style.width) >= 12; }}""", timeout=120_000)
+        shot = page.locator(W).screenshot()
+        status = _status(page)
+        assert status.startswith("running ") and "forward passes so far" in status, status
+        assert not _progress_full(page), "the run ended while the screenshot was taken"
+        png = _small_png(shot, DOCS_IMAGE_MAX_BYTES)
+        (OUTPUT / "widget_midrun_lab.png").write_bytes(png)
+        if WRITE_DOCS_IMAGES:
+            DOCS_IMAGE.parent.mkdir(parents=True, exist_ok=True)
+            DOCS_IMAGE.write_bytes(png)
+        page.click(f"{W} .saliency-stop")
+        _wait_status(page, "stopped at", timeout_ms=30_000)
+        assert not _errors(page), _errors(page)
+    finally:
         page.close()
 
 

@@ -371,6 +371,66 @@ def test_cascading_by_hand(capsys):
     not_answered(capsys, cw.check_cascading_by_hand(None, model, images, targets, **kw))
 
 
+def _small_cnn():
+    """A seeded random CNN with ReLUs and a dense top block named like the demo model's ("probabilities")."""
+    import keras
+    from keras import layers
+
+    init = lambda k: keras.initializers.GlorotUniform(seed=k)  # noqa: E731
+    inputs = keras.Input((16, 16, 3))
+    x = layers.Conv2D(6, 3, padding="same", activation="relu", kernel_initializer=init(1), name="conv0")(inputs)
+    x = layers.Conv2D(6, 3, padding="same", activation="relu", kernel_initializer=init(2), name="conv1")(x)
+    out = layers.Dense(4, activation="softmax", kernel_initializer=init(3), name="probabilities")(layers.Flatten()(x))
+    return keras.Model(inputs, out, name="small")
+
+
+def test_nd_by_hand(capsys):
+    """The answer computed the notebook's way (sanity.model_randomisation on the student's images, the top
+    block randomised with their seed; ND from the result's floor, randomised and chance arrays) is accepted;
+    a constant, the formula turned round, ND without the chance level, the mean of per-image ratios, the
+    similarity itself and a neighbour's answer are rejected."""
+    from saliency_widgets import sanity
+
+    model = _small_cnn()
+    images = np.random.default_rng(0).uniform(0, 1, size=(30, 16, 16, 3)).astype(np.float32)
+    targets = np.arange(30) % 4
+
+    def parts(student):
+        c = cw.case("nd", student)
+        res = sanity.model_randomisation(model, images[c["images"]], c["method"], targets=targets[c["images"]],
+                                         layers=[("probabilities",)], seed=c["seed"], progress=False)
+        m = res.methods[0]
+        return res.floor[m]["spearman"], res.spearman[m][0], res.chance[m]["spearman"]
+
+    floor, random, chance = parts(ME)
+    f, r, c = floor.mean(), random.mean(), chance.mean()
+    right = (f - r) / (f - c)
+    kw = dict(student=ME)
+    assert cw.check_nd_by_hand(right, model, images, targets, **kw)
+    assert "ND = " in capsys.readouterr().out
+    for gamed, match in [(0.5, "not 0.500"), ((f - c) / (f - r), "other way round"), ((f - r) / f, "chance level"),
+                         (np.mean((floor - random) / (floor - chance)), "per-image ratios"), (r, "randomised similarity")]:
+        with rejects(match):
+            cw.check_nd_by_hand(gamed, model, images, targets, **kw)
+    with rejects("not a number"):
+        cw.check_nd_by_hand([right, right], model, images, targets, **kw)
+    other = other_student("nd", lambda s: cw.case("nd", s) != cw.case("nd", ME))
+    fo, ro, co = (a.mean() for a in parts(other))
+    if not np.isclose((fo - ro) / (fo - co), right, atol=1e-3):
+        with rejects("your case"):
+            cw.check_nd_by_hand(right, model, images, targets, student=other)
+    not_answered(capsys, cw.check_nd_by_hand(None, model, images, targets, **kw))
+
+
+def test_every_nd_method_runs_on_a_model_with_relus_and_a_convolution():
+    from saliency_widgets.registry import build
+    model = _small_cnn()
+    image = np.random.default_rng(1).uniform(0, 1, size=(16, 16, 3)).astype(np.float32)
+    for method in cw.ND_METHODS:
+        assert build(method, model).explain(image, 0).raw.shape == (16, 16)
+    assert {cw.case("nd", f"s{k}")["method"] for k in range(40)} == set(cw.ND_METHODS)
+
+
 # ---- the notebooks' exercises --------------------------------------------------------------------
 
 def _notebooks():
@@ -497,6 +557,7 @@ def test_every_check_says_not_answered_while_the_id_is_the_placeholder(capsys):
         lambda: cw.check_seed_agreement(self_correlation=0.9, seed_correlation=0.5, answer="a", model=None,
                                                 image=None, target=0, student=ph),
         lambda: cw.check_cascading_by_hand(0.5, None, None, None, student=ph),
+        lambda: cw.check_nd_by_hand(0.5, None, None, None, student=ph),
     ]
     for call in calls:
         assert call() is False

@@ -189,3 +189,14 @@ def test_methods_that_need_gradients_are_offered_by_the_kind_of_gradients_a_mode
     assert "grad-cam" in keras and "grad-cam" not in torch_ | jax_
     assert "guided-backprop" in torch_ and "guided-backprop" not in jax_
     assert set(available_methods(gradients=None)) == set(available_methods(gradients=False))
+
+
+def test_the_package_exports_every_registered_explainer_class():
+    """saliency_widgets.__all__ takes the explainers from explainers.__all__, the registry's own list."""
+    import saliency_widgets
+    from saliency_widgets import explainers
+    from saliency_widgets.registry import STUDY_READINGS
+    classes = {s.cls.__name__ for s in list(METHODS.values()) + list(STUDY_READINGS.values())}
+    assert classes <= set(explainers.__all__) <= set(saliency_widgets.__all__)
+    for name in saliency_widgets.__all__:
+        assert getattr(saliency_widgets, name) is not None, name

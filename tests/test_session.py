@@ -529,3 +529,110 @@ def test_wait_on_a_run_that_never_ends_returns_false_by_its_deadline(monkeypatch
         monkeypatch.undo()
         model.release.set()
     assert s.wait(60)
+
+
+# -- forward passes and wall time: what the run really cost (the map and the curves, counted apart) -------
+
+class Counting(Quadrants):
+    """Quadrants that counts every image it is given."""
+
+    def __init__(self):
+        super().__init__()
+        self.images = 0
+
+    def __call__(self, x):
+        self.images += len(x)
+        return super().__call__(x)
+
+
+class Phases(Recorder):
+    """A recorder that also keeps the clock at each event and can act on the first ``"curves"`` event."""
+
+    def __init__(self, on_curves=None):
+        super().__init__()
+        self.times, self.on_curves, self.curves = [], on_curves, []
+
+    def __call__(self, event, run):
+        import time
+        self.times.append((event, time.perf_counter()))
+        if event == "curves":
+            self.curves.append(run.curve)
+            if self.on_curves is not None:
+                action, self.on_curves = self.on_curves, None
+                action()
+        super().__call__(event, run)
+
+
+def test_every_forward_pass_is_counted_map_and_curves_apart():
+    """Reported: a 100-pass RISE run put 623 images through the model and said "100 forward passes"."""
+    model = Counting()
+    s = session(model, listener=Phases())
+    before = model.images  # the constructor's prediction is not part of a run
+    assert s.run(rise(0, 100))
+    assert s.wait(60)
+    run, m = s.last, s.last.methods[0]
+    assert run.forward_passes == model.images - before          # the model's own count
+    assert m.map_passes == m.model_passes == m.result.n_forward + 1  # the masks and the unmasked image
+    assert m.curve_passes == len(m.curves["insertion"].scores) + len(m.curves["deletion"].scores) > 0
+    assert run.forward_passes == run.map_passes + run.curve_passes and run.curve_passes > run.map_passes / 10
+    assert s.listener.curves == [(0, "insertion"), (0, "deletion")]
+    kinds = [e for e, _ in s.listener.times]
+    assert kinds.index("curves") > max(i for i, k in enumerate(kinds) if k == "update") and kinds[-1] == "finish"
+
+
+def test_without_curves_the_map_is_all_the_work():
+    model = Counting()
+    s = session(model, causal=False)
+    before = model.images
+    s.run(rise(0, 100))
+    assert s.wait(60)
+    assert s.last.curve_passes == 0 and s.last.forward_passes == model.images - before == 101
+    assert "curves" not in [e for e, *_ in s.listener.events]
+
+
+def test_compare_mode_counts_each_method_apart():
+    model = Counting()
+    s = session(model)
+    before = model.images
+    s.run(RunRequest(0, (MethodChoice("rise", 100, {"grid": 4}), MethodChoice("occlusion"),
+                         MethodChoice("center"))))
+    assert s.wait(60)
+    rise_run, occ, centre = s.last.methods
+    assert s.last.forward_passes == model.images - before
+    assert rise_run.model_passes == 101 and occ.model_passes == occ.result.n_forward + 1
+    assert centre.model_passes == 0 and centre.curve_passes > 0  # its map reads no model, its curves do
+    assert all(m.curve_passes == len(m.curves["insertion"].scores) * 2 for m in s.last.methods)
+
+
+def test_the_run_time_covers_the_curves():
+    """Reported: the status said 43 s for a run of 408 s (the time was taken before the curves)."""
+    s = session(Counting(), listener=Phases())
+    s.run(rise(0, 100))
+    assert s.wait(60)
+    run, times = s.last, dict(s.listener.times)  # the last time of each event
+    first_start = next(t for e, t in s.listener.times if e == "start")
+    assert run.seconds >= times["finish"] - first_start   # from the request to the end of the curves
+    assert 0 < run.map_seconds < run.seconds
+    assert run.curve_seconds == pytest.approx(run.seconds - run.map_seconds)
+
+
+def test_stop_during_the_curves_ends_the_run_without_them():
+    holder = {}
+    s = session(Counting(), listener=Phases(on_curves=lambda: holder["s"].stop()))
+    holder["s"] = s
+    s.run(rise(0, 100))
+    assert s.wait(60)
+    run = s.last
+    assert run.curves_stopped and run.methods[0].curves == {} and "insertion_auc" not in run.methods[0].metrics
+    assert run.methods[0].status == "done" and run.status == "done"  # the map itself completed
+    assert s.listener.curves == [(0, "insertion")]
+
+
+def test_a_restart_during_the_curves_runs_the_new_request_at_once():
+    holder = {}
+    s = session(Counting(), listener=Phases(on_curves=lambda: holder["s"].restart(rise(1, 100))))
+    holder["s"] = s
+    s.run(rise(0, 100))
+    assert s.wait(60)
+    assert s.last.number == 2 and s.last.request.target == 1 and s.last.methods[0].curves
+    assert s.listener.curves == [(0, "insertion"), (0, "insertion"), (0, "deletion")]  # run 1's, then run 2's

@@ -173,7 +173,7 @@ def _widget_image() -> str:
 def blocks() -> dict[str, str]:
     """``{file name: markdown}`` of every generated block (the tables and sections the pages include)."""
     from saliency_widgets.registry import methods_table
-    from saliency_widgets.sanity.methods import RANDOMISATION_RULE
+    from saliency_widgets.sanity import RANDOMISATION_RULE
     from tools.claims import render_block
     gridpg = _bench("bench_gridpg")
     notebooks = _bench("bench_notebooks")

@@ -19,9 +19,10 @@ class GuidedBackprop(Gradient):
     weights: Adebayo et al. (2018) showed they barely change when those
     layers are randomised (the method partly reconstructs the image rather
     than explaining the class).  It is here as that classic case to compare
-    against; on the demo model it keeps more of its map than the vanilla
-    gradient, though this package's rule still counts the change as a pass
-    (notebook 07 shows both).
+    against: on the demo model it fails :func:`saliency_widgets.sanity.model_randomisation`
+    when the top block is re-initialised (its maps under two unrelated random
+    decision layers agree with each other), while the vanilla gradient
+    changes more (notebook 07 shows both, and why).
 
     Parameters
     ----------

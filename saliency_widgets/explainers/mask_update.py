@@ -121,7 +121,7 @@ class MaskUpdate(Explainer):
         Declaration("mask-update-slope", "mask-update ({chains} chains, slope read-out)",
                     {"update": "prototype", "weighting": "slope"}, "steps", _STEPS, {"grid": _GRID, "chains": _CHAINS},
                     study=True, summary="the paper's update, read out as each pixel's regression slope of the score "
-                                        "on its mask (a candidate of the GridPG moonshot)"),
+                                        "on its mask"),
         Declaration("mask-update-relative", "mask-update ({chains} chains, relative update, unweighted)",
                     {"update": "relative", "weighting": "none"}, "steps", _STEPS, {"grid": _GRID, "chains": _CHAINS},
                     study=True, summary="independent chains updated by min(1, p / p0), p0 the class probability on "

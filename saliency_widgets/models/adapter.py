@@ -155,6 +155,8 @@ def _rewrap(model: ModelAdapter, *, outputs, preprocess, batch_size, mean_color,
                        mean_color=model.mean_color if mean_color is None else mean_color,
                        backend=backend)
     out.num_classes = model.num_classes
+    out.counter = model.counter  # the same model: one count of the images sent to it
+    out.count_compiled = model.count_compiled
     out.gradient_source = model.gradient_source
     out.wrapped = model.wrapped
     if outputs == "auto":  # what the wrapped adapter decided (and warned about) holds for the re-wrap

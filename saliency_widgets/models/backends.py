@@ -15,13 +15,47 @@ imported lazily, only when a model of theirs is wrapped.
 from __future__ import annotations
 
 import contextlib
+import functools
 import threading
 import time
 import weakref
 
 import numpy as np
 
-__all__ = ["ArrayBackend", "numpy_backend", "torch_backend", "jax_backend", "keras_backend", "Pacer"]
+__all__ = ["ArrayBackend", "ForwardCounter", "numpy_backend", "torch_backend", "jax_backend", "keras_backend",
+           "Pacer"]
+
+
+class ForwardCounter:
+    """How many images were sent through a model, counted where they are sent (thread-safe).
+
+    :class:`~.base.ModelAdapter` adds each batch's size when it calls the model (the padding of a
+    padded batch is not counted); inside a compiled step (``jax.jit``, ``tf.function``) the count is a
+    host callback that runs each time the step runs, so it counts executions, not traces.
+    """
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._n = 0
+
+    def add(self, n) -> None:
+        with self._lock:
+            self._n += int(n)
+
+    @property
+    def value(self) -> int:
+        """Images counted so far."""
+        return self._n
+
+    def __getstate__(self):  # an explainer (and its model) may be pickled or deep-copied: the lock is not
+        return {"n": self._n}
+
+    def __setstate__(self, state):
+        self._lock = threading.Lock()
+        self._n = state["n"]
+
+    def __repr__(self) -> str:
+        return f"ForwardCounter({self._n})"
 
 
 class ArrayBackend:
@@ -57,7 +91,8 @@ class ArrayBackend:
     pixels_per_dispatch = 0
 
     def __init__(self, name, xp, *, forward=None, device=None, accelerator=False, float_dtype=None,
-                 acc_dtype=None, int_dtype=None, compile=None, asarray=None, to_numpy=None, scan=None):
+                 acc_dtype=None, int_dtype=None, compile=None, asarray=None, to_numpy=None, scan=None,
+                 count_in_step=None, settle=None):
         self.name = name
         self.xp = xp
         self.forward = forward
@@ -72,6 +107,11 @@ class ArrayBackend:
         self._to_numpy = to_numpy or np.asarray
         self._compiled: dict = {}
         self.scan = scan  # scan(body, carry, xs) -> (carry, ys), traceable by compile; None: no device loop
+        # Images through the model on this backend's device path (one backend per model, so every adapter
+        # of the model counts here); inside a traced step the count is a host callback (count_in_step).
+        self.counter = ForwardCounter()
+        self._count_in_step = count_in_step
+        self._settle = settle
         if name != "numpy":
             self.yield_interval_s = 0.25 if accelerator else 0.0
 
@@ -96,6 +136,29 @@ class ArrayBackend:
 
     def to_numpy(self, a) -> np.ndarray:
         return np.asarray(self._to_numpy(a))
+
+    @property
+    def traced(self) -> bool:
+        """True when compiled steps are traced (JAX, TensorFlow): their Python runs once per trace."""
+        return self._count_in_step is not None
+
+    def count_images(self, batch, *, in_traced: bool = True) -> None:
+        """Count ``batch``'s images (leading axis) each time the step that calls this runs.
+
+        Eager backends (NumPy, PyTorch) add at the call; a traced one (JAX, TensorFlow) compiles a host
+        callback into the step when ``in_traced``, so the count follows executions, a ``scan``'s
+        iterations included (without it, nothing is counted there).
+        """
+        if self._count_in_step is None:
+            self.counter.add(batch.shape[0])
+        elif in_traced:
+            self._count_in_step(self.counter, batch)
+
+    def counted(self) -> int:
+        """:attr:`counter`'s value once the callbacks of the steps already run have landed."""
+        if self._settle is not None:
+            self._settle()
+        return self.counter.value
 
     def compile(self, key, fn):
         """``fn`` compiled once per ``key`` (a tuple of the settings baked into it)."""
@@ -270,9 +333,13 @@ def jax_backend(forward) -> ArrayBackend:
     def asarray(a, dtype):
         return jax.device_put(np.asarray(a, dtype=np.dtype(dtype)), device)
 
+    def count_in_step(counter, batch):  # the shape is static under jit: the callback carries no data
+        jax.debug.callback(functools.partial(counter.add, int(batch.shape[0])))
+
     be = ArrayBackend("jax", xp, forward=forward, device=device, accelerator=device.platform != "cpu",
                       float_dtype=np.float32, acc_dtype=np.float32, int_dtype=np.int32, compile=jax.jit,
-                      asarray=asarray, to_numpy=np.asarray, scan=jax.lax.scan)
+                      asarray=asarray, to_numpy=np.asarray, scan=jax.lax.scan, count_in_step=count_in_step,
+                      settle=jax.effects_barrier)
     # Each JAX dispatch costs host time that a small model's batch does not cover: on a GPU, the
     # pixels of 2048 images of 96 x 96 (8 batches of 256 of the demo model) per compiled call (a
     # lax.scan), partial maps between blocks; at 224 x 224 that is one batch of 256 per call.
@@ -341,9 +408,12 @@ def tf_backend(forward) -> ArrayBackend:
         with tf.device(where):
             return tf.identity(tf.convert_to_tensor(np.asarray(a), dtype=dtype))
 
+    def count_in_step(counter, batch):  # a stateful op: tf.function runs it at every call
+        tf.py_function(lambda n: counter.add(int(n)), [tf.shape(batch)[0]], [])
+
     return ArrayBackend("tensorflow", _TFNamespace(tf), forward=forward, device="GPU" if gpu else "CPU",
                         accelerator=gpu, float_dtype=tf.float32, acc_dtype=tf.float32, int_dtype=tf.int32,
-                        compile=compile,
+                        compile=compile, count_in_step=count_in_step,
                         asarray=asarray, to_numpy=lambda t: t.numpy())
 
 

@@ -13,7 +13,7 @@ from typing import Callable
 import numpy as np
 
 from ..occluder import check_color
-from .backends import numpy_backend, softmax_xp
+from .backends import ForwardCounter, numpy_backend, softmax_xp
 
 __all__ = ["ModelAdapter", "ModelError", "softmax", "check_positive_int", "check_mean_color", "weakrefable",
            "weak_handle", "check_image_array"]
@@ -93,6 +93,26 @@ class ModelAdapter:
         # "jax" and the object to differentiate; None for a plain callable (no gradients).
         self.gradient_source = ("keras", keras_model) if keras_model is not None else None
         self.wrapped = fn  # the user's model (set by as_model): what a results file fingerprints
+        # Images sent to the model (forward_count): on a device path the backend's counter (one per model),
+        # on the host path this adapter's own, shared with its re-wraps (as_model(adapter, batch_size=...)).
+        self.counter = self.backend.counter if self.backend.native else ForwardCounter()
+        # Count inside compiled steps too (a host callback per batch under jax.jit / tf.function): off by
+        # default, so the device paths' throughput is untouched; the widget's session turns it on.
+        self.count_compiled = False
+
+    @property
+    def forward_count(self) -> int:
+        """Images sent through the model so far, counted where they are sent (:class:`.backends.ForwardCounter`).
+
+        Counts this adapter's calls and those of its re-wraps (``as_model(adapter, batch_size=...)``,
+        what the explainers make); on a device path every adapter of the same model shares one count.
+        On the host path and PyTorch's device path every image is counted. Inside a traced step (JAX,
+        TensorFlow on a device) images are counted only with :attr:`count_compiled` set (a host callback
+        at each execution; off by default so the device paths run as fast as before). Gradient methods
+        reach the model through its framework's autodiff, not through the adapter: their passes are not
+        in this count.  Read it before and after some work for that work's passes.
+        """
+        return self.backend.counted() if self.backend.native else self.counter.value
 
     # -- inputs ---------------------------------------------------------
     def prepare(self, image) -> np.ndarray:
@@ -148,6 +168,7 @@ class ModelAdapter:
         be = self.backend
         xp = be.xp
         bs = self.batch_size
+        counted = self.count_compiled
         if not be.native:
             fwd, soft = self.predict, False
         else:
@@ -155,6 +176,8 @@ class ModelAdapter:
 
         def scores(batch, target_idx):
             n = batch.shape[0]
+            if be.native:  # the host path counts in _call
+                be.count_images(batch, in_traced=counted)
             if be.native and n is not None and n > bs:  # e.g. more chains than batch_size: chunked calls
                 out = xp.concat([fwd(batch[i:i + bs]) for i in range(0, n, bs)], axis=0)
             else:
@@ -170,7 +193,9 @@ class ModelAdapter:
     def compile_step(self, name: str, make, *static):
         """``make(xp, scores)`` compiled once per model, softmax decision, batch size and ``static`` settings."""
         be = self.backend
-        return be.compile((name, bool(self._softmax), self.batch_size) + tuple(static), make(be.xp, self.scores_fn()))
+        counted = ("counted",) if self.count_compiled and be.traced else ()  # a step with the count's callback
+        return be.compile((name, bool(self._softmax), self.batch_size) + tuple(static) + counted,
+                          make(be.xp, self.scores_fn()))
 
     def path_scores(self, x_start: np.ndarray, x_finish: np.ndarray, order: np.ndarray, counts: np.ndarray,
                     target: int) -> np.ndarray:
@@ -232,6 +257,7 @@ class ModelAdapter:
             padded = min(self.batch_size, 1 << (b - 1).bit_length())
             if padded != b:
                 chunk = np.concatenate([chunk, np.zeros((padded - b,) + chunk.shape[1:], chunk.dtype)])
+        self.counter.add(b)  # the images asked for, not the padding
         try:
             out = self.fn(chunk)
         except Exception as exc:  # report which model and what it was given

@@ -7,13 +7,43 @@ images x methods with "insertion/deletion" AUCs in percent in each title
 """
 from __future__ import annotations
 
+import textwrap
+
 import numpy as np
 
 from ..metrics import box_iou, threshold_map
 from ..truth import box_of
+from .iou_reason import iou_reason
 from .overlay import draw_box, overlay, to_rgb_uint8
 
-__all__ = ["pointing_figure", "comparison_grid", "curves_figure", "convergence_figure"]
+__all__ = ["pointing_figure", "comparison_grid", "curves_figure", "convergence_figure", "fit_titles"]
+
+
+def _wrap(text_artist, width_px: float, renderer) -> None:
+    """Wrap ``text_artist``'s lines at word boundaries until each fits in ``width_px``."""
+    text = text_artist.get_text()
+    if not text or text_artist.get_window_extent(renderer).width <= width_px:
+        return
+    lines = text.split("\n")
+    for chars in range(max(len(line) for line in lines), 7, -1):
+        text_artist.set_text("\n".join(textwrap.fill(line, chars) for line in lines))
+        if text_artist.get_window_extent(renderer).width <= width_px:
+            return
+
+
+def fit_titles(fig) -> None:
+    """Every title inside the figure: each axes title wrapped to its axes' width, the figure's title to the
+    figure's, then the layout redone so the wrapped lines get their room (call again after changing a title).
+    """
+    get = getattr(fig.canvas, "get_renderer", None)  # Agg and the inline backend; else the figure's own
+    renderer = get() if get is not None else fig._get_renderer()
+    for ax in fig.axes:
+        room = ax.get_window_extent(renderer).width
+        for title in (ax.title, ax._left_title, ax._right_title):
+            _wrap(title, room, renderer)
+    if fig._suptitle is not None:
+        _wrap(fig._suptitle, 0.98 * fig.bbox.width, renderer)
+    fig.tight_layout()
 
 
 def _figure(rows, cols, size=2.2):
@@ -57,10 +87,12 @@ def pointing_figure(cases, *, threshold: float = 0.5, rule: str = "fraction"):
         shown = draw_box(shown, case["box"], color=(0, 255, 0))
         iou = box_iou(raw, case["box"], rule=rule, threshold=threshold)
         row[2].imshow(shown)
-        row[2].set_title(f"box IoU = {iou:.3f}", fontsize=8)
+        reason = iou_reason(raw, case["box"], threshold=threshold) if rule == "fraction" else None
+        why = f"\nlow: {reason.split(':')[0]}" if reason else ""  # the reason's first clause (the widget: all of it)
+        row[2].set_title(f"box IoU = {iou:.3f}{why}", fontsize=8)
     fig.suptitle(f"region: pixels >= {threshold:.0%} of the min-max normalised raw map (red box) vs truth (green)",
                  fontsize=8)
-    fig.tight_layout()
+    fit_titles(fig)
     return fig
 
 
@@ -83,7 +115,7 @@ def comparison_grid(images, maps, scores, *, titles=None, probabilities=None):
             axes[i, j].imshow(overlay(img, m[name]))
             ins, dele = s[name]
             axes[i, j].set_title(f"{name}: {100 * ins:.2f}/{100 * dele:.2f}", fontsize=9)
-    fig.tight_layout()
+    fit_titles(fig)
     return fig
 
 
@@ -101,7 +133,7 @@ def curves_figure(curves: dict, *, title=""):
         ax.set_ylim(0, 1.02)
     if title:
         fig.suptitle(title)
-    fig.tight_layout()
+    fit_titles(fig)
     return fig
 
 
@@ -128,5 +160,5 @@ def convergence_figure(table: dict, *, ylabel="pointing accuracy", title=""):
     ax.set(xlabel="forward passes", ylabel=ylabel, title=title)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
-    fig.tight_layout()
+    fit_titles(fig)
     return fig

@@ -1,7 +1,9 @@
 """Sanity checks, named for what they check.
 
 * :mod:`.methods`: does a saliency *method* explain the model? Model- and data-randomisation
-  (Adebayo et al. 2018): :func:`model_randomisation`, :func:`data_randomisation_check`.
+  (Adebayo et al. 2018): :func:`model_randomisation`, :func:`data_randomisation_check`, judged by
+  :data:`RANDOMISATION_RULE` (:mod:`.rule`: the normalised difference ND with a bootstrap interval),
+  the maps compared by :mod:`.similarity`, the results in :mod:`.results`.
 * :mod:`.metrics`: can a *metric* rank maps on the data at hand? The ground truth as a map
   against a random map: :func:`sanity_check`.
 """

@@ -76,12 +76,16 @@ class Controls:
         W.jslink((self.play, "value"), (self.step_slider, "value"))
         self.save_path = W.Text(value="explanation.npz", description="save to", layout=W.Layout(width="320px"))
         self.save_button = W.Button(description="Save", icon="download")
-        self.causal_checkbox = W.Checkbox(value=causal, description="insertion/deletion after a run", indent=False)
+        self.causal_checkbox = W.Checkbox(value=causal, indent=False,
+                                          description="insertion/deletion curves after the map (extra forward passes)",
+                                          tooltip="two curves per method after a completed run, each one forward pass "
+                                                  "per step of pixels: often more passes than the map itself",
+                                          layout=W.Layout(width="auto"))
         # CSS classes: stable handles for the browser test and for users' own styling
         for widget, name in ((self.image_picker, "image"), (self.upload, "upload"), (self.class_dropdown, "class"),
                              (self.mode, "mode"), (self.method_dropdown, "method"),
                              (self.compare_select, "compare-methods"), (self.budget_slider, "budget"),
-                             (self.run_button, "run"), (self.stop_button, "stop")):
+                             (self.run_button, "run"), (self.stop_button, "stop"), (self.causal_checkbox, "causal")):
             widget.add_class(f"saliency-{name}")
 
     @property

@@ -76,10 +76,47 @@ class ExplainWidget(W.VBox):
     snapshots : int, keyword-only
         At most this many states per method are kept for replay.
     causal : bool, keyword-only
-        Compute insertion/deletion after a completed run.
+        Compute the insertion/deletion curves after a completed run (the checkbox beside Run). They are
+        extra work after the map, one forward pass per step of pixels and per curve (at the default step
+        ``2 * (H + 1)`` passes per method: more than a small map's budget); the status line counts them
+        apart from the map's.
 
-    For scripts and tests: :meth:`run`, :meth:`stop`, :meth:`wait`, :attr:`result`, :attr:`error`,
-    :meth:`save`; the run itself is :attr:`session` (an :class:`~saliency_widgets.session.ExplainSession`).
+    Examples
+    --------
+    Driving the widget from code: set the controls as a user would (they are attributes), then
+    :meth:`run` (returns at once: the run is in the background and the kernel stays free), :meth:`wait`
+    (True once the run, and any restart it caused, has ended) and read :attr:`explanation` (the map, an
+    :class:`~saliency_widgets.Explanation`), :attr:`passes` (forward passes, counted by the model adapter
+    as images were sent to the model), :attr:`seconds` (the whole run's wall time) and :attr:`error` (None
+    unless the run failed; the status line says the same). The widget need not be displayed.
+
+    >>> import numpy as np
+    >>> from saliency_widgets import ExplainWidget
+    >>> def model(batch):  # (B, H, W, C) -> (B, 2) probabilities; class 0 looks at the top-left corner
+    ...     a = batch[:, :8, :8].mean(axis=(1, 2, 3))
+    ...     return np.stack([a, 1 - a], axis=1)
+    >>> image = np.zeros((16, 16, 3), np.float32)
+    >>> image[:8, :8] = 1
+    >>> w = ExplainWidget(model, image, labels=["top-left", "rest"], causal=False)
+    >>> w.target = 0
+    >>> w.method_dropdown.value = "rise"
+    >>> w.budget_slider.value = 500
+    >>> w.run()
+    True
+    >>> w.wait(timeout=120)
+    True
+    >>> w.explanation.method, w.explanation.n_forward, w.explanation.saliency.shape
+    ('rise', 500, (16, 16))
+    >>> w.passes  # the 500 masked images and the unmasked one; no curves (causal=False)
+    {'map': 501, 'curves': 0, 'total': 501}
+    >>> w.error is None
+    True
+
+    :meth:`run` returns False while a run is in progress (after a first run, choosing another class
+    re-runs by itself), so ``run()`` then ``wait()`` works either way. :meth:`stop` stops after the batch
+    in flight; :meth:`save` writes the map; :attr:`curves` holds the insertion/deletion curves. The run
+    itself is :attr:`session` (an :class:`~saliency_widgets.session.ExplainSession`, usable without
+    the widget).
     """
 
     def __init__(self, model, image=None, *, images=None, labels=None, preprocess=None, framework: str = "auto",
@@ -139,15 +176,15 @@ class ExplainWidget(W.VBox):
             W.HBox([W.VBox([c.class_dropdown, c.class_search]),
                     W.VBox([c.mode, c.method_dropdown, c.compare_select, c.budget_slider])]),
             W.HBox(list(c.option_sliders.values())),
-            W.HBox([c.run_button, c.stop_button, v.progress]),
+            W.HBox([c.run_button, c.stop_button, v.progress, c.causal_checkbox]),
             v.status,
             v.single_box,
             v.compare_box,
             W.HBox([c.play, c.step_slider, v.step_label]),
             W.HBox([c.opacity, c.cmap]),
             v.metrics_html,
-            W.HBox([v.score_chart.figure, v.causal_chart.figure]),
-            W.HBox([c.causal_checkbox, c.save_path, c.save_button]),
+            W.HBox([v.score_chart.box, v.causal_chart.box]),
+            W.HBox([c.save_path, c.save_button]),
         ], layout=W.Layout(border="1px solid #ddd", padding="6px"))
         self.add_class("saliency-explain-widget")
 
@@ -202,8 +239,30 @@ class ExplainWidget(W.VBox):
     def running(self) -> bool:
         return self.session is not None and self.session.running
 
+    @property
+    def explanation(self) -> Explanation | None:
+        """The latest finished run's map (its first method's in compare mode), or None before one; same as :attr:`result`."""
+        return self.result
+
+    @property
+    def passes(self) -> dict | None:
+        """Forward passes of the latest run, counted as the images were sent to the model: ``{"map": ...,
+        "curves": ... (the insertion/deletion curves, extra work), "total": ...}``; None before a run
+        (during one: the counts so far). The wall time is :attr:`seconds`."""
+        run = self._last_run
+        if run is None:
+            return None
+        return {"map": run.map_passes, "curves": run.curve_passes, "total": run.forward_passes}
+
+    @property
+    def seconds(self) -> float | None:
+        """Wall time of the latest finished run, from the request to the end of its curves; None before one."""
+        run = self._last_run
+        return None if run is None or run.phase != "done" else run.seconds
+
     def run(self) -> bool:
-        """Explain the selected class with the selected method(s); ignored (False) while running."""
+        """Explain the selected class with the selected method(s) in the background; False (ignored) while a
+        run is in progress. See the class docstring for driving the widget from code."""
         try:
             request = self.controls.request(self.target)
         except ValueError as exc:
@@ -219,7 +278,8 @@ class ExplainWidget(W.VBox):
             self.session.stop()
 
     def wait(self, timeout: float | None = None) -> bool:
-        """Block until no run is in progress or pending; False when ``timeout`` seconds passed first."""
+        """Block until no run is in progress or pending (the curves included); False when ``timeout`` seconds
+        passed first (the run goes on). Then read :attr:`explanation`, :attr:`passes`, :attr:`error`."""
         done = self.session.wait(timeout)
         if done:
             self.view.update_static(self._last_run, force=True)  # from the caller's cell: executors record it
@@ -324,7 +384,11 @@ class ExplainWidget(W.VBox):
 
     def _on_view(self, _change):
         self.view.canvas.opacity, self.view.canvas.cmap = float(self.opacity.value), self.cmap.value
-        if not self.running:
+        if self.running:
+            return  # the next refresh draws with the new look
+        if self._last_run is None:
+            self.view.show_image()  # no map: the colour bar's strip in the new colours
+        else:
             self.view.replay(self._last_run, self.step_slider.value if self._replaying else None)
 
     def _on_step(self, change):
@@ -447,6 +511,8 @@ class ExplainWidget(W.VBox):
             self.view.start(run)
         elif event == "update":
             self.view.update(run)
+        elif event == "curves":
+            self.view.curves(run)
         else:
             first = run.methods[0] if run.methods else None
             if first is not None and first.result is not None:

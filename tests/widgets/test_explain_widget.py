@@ -337,9 +337,9 @@ def test_compare_mode_shows_every_method_with_its_own_progress_and_numbers():
     assert w.wait(120)
     panels = w.compare_box.children
     # each panel names the reading and the forward passes that ran (the labels are computed, not written)
-    assert [p.title.value for p in panels] == [f"<b>{METHODS['mask-update'].label} @ 640 steps</b>",
-                                               f"<b>{METHODS['rise'].label} @ 640 masks</b>",
-                                               f"<b>{METHODS['occlusion'].label}</b>"]
+    assert [p.label for p in panels] == [f"{METHODS['mask-update'].label} @ 640 steps",
+                                         f"{METHODS['rise'].label} @ 640 masks", METHODS['occlusion'].label]
+    assert all(f"</span> <b>{p.label}</b>" in p.title.value for p in panels)  # after the chart colour's swatch
     run = w.session.last
     for p, m in zip(panels, run.methods):
         assert m.status == "done" and p.progress.value == p.progress.max == max(1, m.budget)
@@ -564,22 +564,30 @@ def test_the_search_box_follows_the_selected_class():
 
 
 def test_compare_mode_charts_show_every_method_with_a_legend():
-    """Reported: in compare mode the charts showed only the first method, without a legend."""
-    w = make(truth={0: TL}, compare=["mask-update", "mask-update-paper", "rise"])
+    """Reported: in compare mode the charts showed only the first method, without a legend; then the legend's
+    long labels overflowed onto the axis. Each line has its method's colour (its panel's swatch) and a short
+    legend label, the registry key; the deletion lines (dashed) share their method's legend entry."""
+    keys = ("mask-update", "mask-update-paper", "rise")
+    w = make(truth={0: TL}, compare=list(keys))
     w.budget_slider.value = 320
     w.run()
     assert w.wait(120) and w.error is None, w.error
-    labels = [run.label for run in w.session.last.methods]  # the label of what ran, with its budget
-    assert [lab.split(" @ ")[0] for lab in labels] == [METHODS[k].label for k in ("mask-update", "mask-update-paper",
-                                                                                  "rise")]
+    runs = w.session.last.methods
+    assert [m.label.split(" @ ")[0] for m in runs] == [METHODS[k].label for k in keys]
+    colours = [p.title.value.split("color:")[1].split("'")[0] for p in w.compare_box.children]
     traced = [m for m in w.score_figure.marks if len(m.y)]
-    assert [m.labels[0] for m in traced] == labels[:2]  # RISE has no trace of p(target)
-    assert all(m.display_legend for m in traced)
-    curves = {m.labels[0]: m for m in w.causal_figure.marks if len(m.y)}
-    assert set(curves) == {f"{name}: {kind}" for name in labels for kind in ("insertion", "deletion")}
-    assert all(m.display_legend for m in curves.values())
-    for m, run in zip(labels, w.session.last.methods):
-        np.testing.assert_allclose(curves[f"{m}: deletion"].y, run.curves["deletion"].scores)
+    assert [m.labels[0] for m in traced] == list(keys[:2])  # RISE has no trace of p(target)
+    assert [m.colors[0] for m in traced] == colours[:2] and all(m.display_legend for m in traced)
+    lines = [m for m in w.causal_figure.marks if len(m.y)]
+    assert len(lines) == 6 and [m.labels[0] for m in lines if m.display_legend] == list(keys)
+    for k, (key, run) in enumerate(zip(keys, runs)):
+        ins, dele = lines[2 * k], lines[2 * k + 1]
+        assert ins.colors == dele.colors == [colours[k]] and dele.line_style == "dashed"
+        np.testing.assert_allclose(dele.y, run.curves["deletion"].scores)
+        np.testing.assert_allclose(ins.y, run.curves["insertion"].scores)
+    for figure in (w.score_figure, w.causal_figure):  # the legend sits inside the plot area, and fits there
+        assert figure.legend_location in ("top-right", "top-left", "bottom-right", "bottom-left", "right", "left")
+        assert max(len(m.labels[0]) for m in figure.marks if m.display_legend) <= 24
     w.mode.value = "single"
     w.method_dropdown.value = "rise"
     w.run()
