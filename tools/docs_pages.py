@@ -49,10 +49,8 @@ PAGES = {
 }
 #: the blocks :func:`blocks` renders (``docs/_generated/NAME``), each included by a page of the site
 BLOCK_NAMES = ("methods-table.md", "verdict.md", "results-tables.md", "sanity.md", "randomisation-rule.md",
-               "gridpg.md", "gpu-summary.md", "gpu.md", "notebooks-table.md", "record.md", "wheel.md",
-               "widget-image.md")
+               "gridpg.md", "gpu-summary.md", "gpu.md", "notebooks-table.md", "record.md", "wheel.md")
 _LINK = re.compile(r"(?<!!)\[(?P<text>[^\]]*)\]\((?P<target>[^)\s]+)\)")
-_ISSUE = re.compile(r"\s*\(issues? [\d, ]+\)")
 
 
 def repository_url() -> str:
@@ -162,14 +160,6 @@ def _wheel() -> str:
             f"{data['date']}.\n")
 
 
-def _widget_image() -> str:
-    """The widget's screenshot, which the browser test writes (``SW_WRITE_DOCS_IMAGES=1``), or a note saying so."""
-    if os.path.exists(os.path.join(DOCS, "images", "widget.png")):
-        return "![ExplainWidget in JupyterLab while a map is computed](/images/widget.png)\n"
-    return ("```{note}\nThe screenshot of the widget, `docs/images/widget.png`, is written by the browser test "
-            "(`SW_WRITE_DOCS_IMAGES=1`) and is not in this checkout.\n```\n")
-
-
 def blocks() -> dict[str, str]:
     """``{file name: markdown}`` of every generated block (the tables and sections the pages include)."""
     from saliency_widgets.registry import methods_table
@@ -193,7 +183,6 @@ def blocks() -> dict[str, str]:
     }
     out["wheel.md"] = _wheel() if os.path.exists(os.path.join(DOCS, "wheel.json")) else (
         "The wheel's size is not measured in this checkout: `python -m tools.wheel` measures it.\n")
-    out["widget-image.md"] = _widget_image()
     assert set(out) == set(BLOCK_NAMES), set(out) ^ set(BLOCK_NAMES)
     return {name: rewrite_links(text, "README.md") for name, text in out.items()}
 
@@ -309,9 +298,15 @@ def generate(docs: str = DOCS) -> list[str]:
         _write(os.path.join(docs, "_generated", name), text)
         written.append(os.path.join(docs, "_generated", name))
     api = os.path.join(docs, "api")
-    pages = api_pages()
+    modules = api_modules()
+    pages = api_pages(modules)
     for name in set(os.listdir(api) if os.path.isdir(api) else ()) - set(pages) - {"generated"}:
         os.remove(os.path.join(api, name))
+    # autosummary's stubs of names no longer exported would be pages of nothing (and fail the build)
+    stubs = {f"{home}.{name}.rst" for homes in api_homes(modules).values() for name, home in homes.items()}
+    generated = os.path.join(api, "generated")
+    for name in set(os.listdir(generated) if os.path.isdir(generated) else ()) - stubs:
+        os.remove(os.path.join(generated, name))
     for name, text in pages.items():
         _write(os.path.join(api, name), text)
         written.append(os.path.join(api, name))

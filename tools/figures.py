@@ -88,16 +88,23 @@ def gallery_cells(columns, *, log=print):
                 cells[key].append({"note": "not offered for this model"})
                 continue
             t0 = time.perf_counter()
-            explainer = build_checked(key, model, budget=gallery_budget(spec), progress=False)
             try:
+                explainer = build_checked(key, model, budget=gallery_budget(spec), progress=False)
                 exp = explainer.explain(np.asarray(image, np.float32), target=target)
             except (ValueError, TypeError) as err:  # the method refuses this model: say so, as the widget does
-                cells[key].append({"note": f"refused: {str(err).split(':')[0]}"})
+                cells[key].append({"note": f"refused: {_reason(err)}"})
                 log(f"  {key} on {title}: refused ({err})")
                 continue
             cells[key].append({"label": label_of(explainer, budget=True), "map": exp.saliency})
             log(f"  {label_of(explainer, budget=True)} on {title}: {time.perf_counter() - t0:.1f} s")
     return rows, cells
+
+
+def _reason(err: Exception) -> str:
+    """The reason of a refusal, short: its message without the method's name, up to the first colon after."""
+    parts = str(err).split(": ")
+    reason = parts[1] if len(parts) > 1 and len(parts[0].split()) == 1 else parts[0]
+    return reason if len(reason) <= 90 else reason[:87].rsplit(" ", 1)[0] + " ..."
 
 
 def _wrap(text: str, width: int) -> str:

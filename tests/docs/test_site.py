@@ -64,7 +64,7 @@ def _parse(path: Path) -> _Refs:
 
 
 def _pages(site: Path) -> list[Path]:
-    return sorted(p for p in site.rglob("*.html") if "_sources" not in p.parts)
+    return sorted(p for p in site.rglob("*.html") if not {"_sources", "_static"} & set(p.parts))
 
 
 def test_the_site_has_its_pages(site):
@@ -114,9 +114,10 @@ def test_tutorials_show_their_stored_figures(site):
 
 @pytest.fixture(scope="module")
 def served(site):
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(site))
-    handler.log_message = lambda *a, **k: None
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(site)))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}"

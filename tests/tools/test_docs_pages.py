@@ -86,8 +86,7 @@ def test_blocks_render_the_stored_json_without_issue_numbers():
     RISE's centred share from gridpg.json as the renderer prints it."""
     blocks = D.blocks()
     for name in ("methods-table.md", "verdict.md", "results-tables.md", "sanity.md", "gridpg.md", "gpu.md",
-                 "gpu-summary.md", "notebooks-table.md", "randomisation-rule.md", "record.md", "wheel.md",
-                 "widget-image.md"):
+                 "gpu-summary.md", "notebooks-table.md", "randomisation-rule.md", "record.md", "wheel.md"):
         assert blocks.get(name, "").strip(), name
     for name, text in blocks.items():
         assert not re.search(r"\bissues? \d", text), f"{name} names an issue"
