@@ -1,8 +1,9 @@
-"""Time README's command-line lines as written, and the disk size of environments (README "Run it").
+"""Time the command-line lines of README and the documentation as written, and the disk size of environments.
 
     python benchmarks/bench_readme.py [--venv .venv --venv .venv-ci] [--skip reproduce] [--setup lab,run]
 
-Each `python -m saliency_widgets ...` line of README.md's fenced blocks runs as written (its default
+Each `python -m saliency_widgets ...` line of the fenced blocks of README.md and the documentation's pages
+(``tests/test_readme_commands.commands``) runs as written (its default
 budget, not the test's small one) in a temporary folder holding README's placeholders (IMAGE.png,
 my.keras, a VOC folder for PATH, an importable mypkg.nets), with this interpreter; wall time includes
 Python's start and the imports. ``--venv`` folders are measured with ``du -sh``. ``--setup lab,run``

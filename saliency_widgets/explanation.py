@@ -10,7 +10,7 @@ import numpy as np
 
 __all__ = ["Explanation", "normalize_map", "NO_SIGNAL_TOL", "has_no_signal", "no_signal_text"]
 
-#: the target's score "never changed" when max - min <= NO_SIGNAL_TOL * max(|max|, |min|) over every
+#: the target's score "never changed" when max - min <= NO_SIGNAL_TOL * max(abs(max), abs(min)) over every
 #: perturbed image and the unmasked one: relative, so a low-probability target (p ~ 1e-3) that moves by
 #: 1e-6 still counts as signal, while float32 rounding through a model (~1e-7 to 1e-6 relative; JAX on
 #: the CPU spread a constant 0.4 over [0.39999965, 0.40000001]) does not

@@ -23,7 +23,11 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-DOCS = ("README.md", "notebooks/README.md")
+# README, the runbook and the documentation's own pages (not what tools/docs_pages.py generates into docs/)
+DOCS = ("README.md", "notebooks/README.md") + tuple(sorted(
+    str(p.relative_to(ROOT)) for p in (ROOT / "docs").rglob("*.md")
+    if not {"_build", "_generated", "api"} & set(p.relative_to(ROOT / "docs").parts)
+    and p.relative_to(ROOT / "docs").as_posix() != "tutorials/runbook.md"))
 pytestmark = [pytest.mark.env, pytest.mark.slow]
 
 
@@ -45,12 +49,21 @@ def shell_lines(text: str) -> list[str]:
 
 
 def commands() -> list[tuple[str, list[str]]]:
-    """(file, argv) for every shell line of the README files."""
-    out = []
+    """(file, argv) for every shell line of the README files and the documentation's pages, each command once
+    (the first file that shows it)."""
+    out, seen = [], set()
     for doc in DOCS:
         for line in shell_lines((ROOT / doc).read_text()):
-            out.append((doc, shlex.split(line, comments=True)))
+            argv = shlex.split(line, comments=True)
+            if tuple(argv) not in seen:
+                seen.add(tuple(argv))
+                out.append((doc, argv))
     return out
+
+
+def python_blocks(text: str) -> list[str]:
+    """The fenced ``python`` blocks of a markdown text."""
+    return re.findall(r"^```python\n(.*?)^```", text, re.S | re.M)
 
 
 def _runbook_block(marker: str) -> list[list[str]]:
@@ -71,11 +84,20 @@ def test_every_block_checked_elsewhere_is_found():
     assert all(CHECKED_ELSEWHERE.values()), {k: v for k, v in CHECKED_ELSEWHERE.items() if not v}
 
 
+# The project's own commands, each run by a test of its own: .ci/lab (test_lab_starts_and_its_url_opens_notebook_01),
+# .ci/docs (tests/docs/test_site.py builds the site with it), .ci/run (CI's command: the test below checks what it
+# installs and runs), the quick tier (test_the_quick_tier_line_collects_the_quick_tier).
+OWN = {("bash", ".ci/lab"): "lab", ("bash", ".ci/docs"): "docs", ("bash", ".ci/run"): "ci",
+       (".venv/bin/python", "-m", "pytest"): "quick-tier"}
+
+
 def kind(argv: list[str]) -> str | None:
     for name, lines in CHECKED_ELSEWHERE.items():
         if argv in lines:
             return name
-    if argv[:2] == ["pip", "install"]:
+    if tuple(argv) in OWN:
+        return OWN[tuple(argv)]
+    if argv[:2] in (["pip", "install"], [".venv/bin/pip", "install"]):
         return "pip"
     if argv[:3] == ["python", "-m", "saliency_widgets"]:
         return "cli"
@@ -249,3 +271,57 @@ def test_lab_config_drops_closed_websocket_tracebacks_only():
     assert "Traceback" not in out and "WebSocketClosedError" not in out, out
     assert [line for line in out.splitlines() if "kept" in line] == [
         "asyncio kept: asyncio", "tornado.application kept: tornado.application", "ServerApp kept: ServerApp"]
+
+
+# -- README's Python blocks: run as written, outside the checkout ---------------------------------------------
+README_PYTHON = python_blocks((ROOT / "README.md").read_text(encoding="utf-8"))
+
+
+def test_readme_has_a_quick_start_that_imports_what_it_uses():
+    assert README_PYTHON, "README has no Python block"
+    for block in README_PYTHON:
+        if "display(" in block:
+            assert "from IPython.display import display" in block, block
+
+
+@pytest.mark.parametrize("block", README_PYTHON, ids=[f"README python block {i + 1}" for i in range(len(README_PYTHON))])
+def test_readme_python_block_runs_as_written(block, tmp_path):
+    """Each Python block as a script in an empty folder (the checkout importable, as after an editable install)."""
+    (tmp_path / "block.py").write_text(block, encoding="utf-8")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
+               TF_CPP_MIN_LOG_LEVEL="2", TF_ENABLE_ONEDNN_OPTS="0")
+    proc = subprocess.run([sys.executable, "block.py"], cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert proc.returncode == 0, f"{block}\n{proc.stdout[-1500:]}\n{proc.stderr[-3000:]}"
+
+
+def test_getting_started_shows_readmes_quick_start():
+    """The documentation's quick start is README's, so the run above covers both."""
+    page = (ROOT / "docs" / "getting-started.md").read_text(encoding="utf-8")
+    assert README_PYTHON[0] in python_blocks(page)
+
+
+# -- the project's own commands ---------------------------------------------------------------------------------
+def test_ci_run_installs_every_extra_and_runs_every_tier():
+    """README: `bash .ci/run` is CI's command (a test cannot run it: it runs this test). What README says of it
+    holds: a fresh environment, every extra (the docs' too), every tier of the suite (-m "")."""
+    script = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    install = re.search(r'pip install -q -e "\.\[([\w,-]+)\]"', script)
+    assert install, ".ci/run's editable install line not found"
+    import tomllib
+    extras = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"])
+    assert set(install.group(1).split(",")) == {e for e in extras if "gpu" not in e}, install.group(1)
+    assert 'rm -rf "$VENV"' in script and '-m ""' in script
+
+
+def test_the_quick_tier_line_collects_the_quick_tier():
+    """README's `.venv/bin/python -m pytest` (this environment's Python standing in for .venv's): it collects the
+    quick tier, leaving the slow and env tests out."""
+    proc = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider"],
+                          cwd=ROOT, capture_output=True, text=True,
+                          env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"))
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    m = re.search(r"(\d+)/(\d+) tests collected \((\d+) deselected\)", proc.stdout)
+    assert m, proc.stdout[-2000:]
+    selected, total, deselected = map(int, m.groups())
+    assert selected > 0 and deselected > 0 and selected + deselected == total
+    assert "test_readme_commands.py" not in proc.stdout  # this file is env: not in the quick tier

@@ -166,20 +166,18 @@ def test_a_shared_budget_applies_to_the_methods_that_have_one():
         standard_explainers(RegionModel(), budget=0, methods=["rise"])
 
 
-def test_readme_methods_table_is_the_registry():
-    """README's table of methods is generated from the declarations; its prose defaults are the constructor's."""
-    import inspect
+def test_docs_methods_table_is_the_registry():
+    """The documentation's table of methods is generated from the declarations when the site is built
+    (tools/docs_pages.py); the page's prose examples are what the code computes."""
     from pathlib import Path
 
-    from saliency_widgets import Rise
-    from saliency_widgets.registry import METHODS, build, methods_table
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
-    assert "\n" + methods_table() + "\n" in readme, "regenerate README's table: registry.methods_table()"
-    masks = inspect.signature(Rise).parameters["masks"].default
-    assert f"`explain --method rise` all draw {masks}\nmasks" in readme
+    from saliency_widgets.registry import METHODS, build
+    page = (Path(__file__).resolve().parents[1] / "docs" / "guide" / "explainers.md").read_text(encoding="utf-8")
+    assert "```{include} ../_generated/methods-table.md\n```" in page
     widget = METHODS["rise"].ui_budget
-    assert f"`RISE @ {widget} masks` in the widget" in readme
-    assert build("rise", lambda x: x.mean(axis=(1, 2)), grid=4).label in readme  # the bracket example
+    assert f"`RISE @ {widget} masks` in the\nwidget" in page
+    assert build("rise", lambda x: x.mean(axis=(1, 2)), grid=4).label in page  # the bracket example
+    assert f"`{build('mask-update', lambda x: x.mean(axis=(1, 2)), chains=4).label}`" in page
 
 
 def test_methods_that_need_gradients_are_offered_by_the_kind_of_gradients_a_model_has():

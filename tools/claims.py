@@ -122,12 +122,34 @@ def _readme_verdict(results, c) -> str:
             f"{diff('single', 'mask-update')} and {diff('multi', 'mask-update')}.\n")
 
 
+def _sanity_wins(results, c) -> str:
+    """Each metric's wins of the ground-truth mask over a random map: ``pointing 24/30 (80.0%), ...``."""
+    sanity = results.get("sanity_single") or {}
+    return ", ".join(f"{k} {w}/{sanity['n']} ({_pct(c['sanity/' + k])})" for k, w in sanity.get("wins", {}).items())
+
+
+def _sanity(results, c) -> str:
+    """The metric sanity check of the shipped run as a table, judged by the package's own rule (the docs)."""
+    from saliency_widgets.sanity.metrics import SANITY_RULE, SanityResult
+    stored = results.get("sanity_single") or {}
+    if not stored:
+        return "The shipped results hold no metric sanity check.\n"
+    s = SanityResult(**stored)
+    lines = [f"On {s.n} single-object demo scenes of the shipped run (saliency_widgets {results['version']}, "
+             f"{results['date']}). The rule: {SANITY_RULE}.", "",
+             "| metric | wins | ties | win rate | 95% Wilson interval | passes |", "| --- | --- | --- | --- | --- | --- |"]
+    for k, w in s.wins.items():
+        lo, hi = s.interval(k)
+        lines.append(f"| {k} | {w}/{s.n} | {s.ties.get(k, 0)} | {_pct(c['sanity/' + k])} | "
+                     f"[{100 * lo:.1f}, {100 * hi:.1f}] | {'yes' if s.passed(k) else 'no'} |")
+    return "\n".join(lines) + "\n"
+
+
 def _results_tables(results, c) -> str:
     from saliency_widgets.reproduce import convergence_markdown
     cfg = results["config"]
     n_pairs = len({(r["image"], r["target"]) for r in results["rows_multi"]})
-    sanity = results.get("sanity_single") or {}
-    sanity = ", ".join(f"{k} {w}/{sanity['n']} ({_pct(c['sanity/' + k])})" for k, w in sanity.get("wins", {}).items())
+    sanity = _sanity_wins(results, c)
     return (f"Stored run: saliency_widgets {results['version']}, {results['date']}, {c['minutes']:.0f} min on "
             f"the machine that made it.\n\n"
             f"Single-object scenes ({cfg['n_single']}):\n\n{results['markdown_single']}\n\n"
@@ -146,7 +168,7 @@ def render_block(name: str, results: dict | None = None) -> str:
     from saliency_widgets.reproduce import shipped_results
     results = results or shipped_results()
     c = demo_figures(results)
-    blocks = {"readme-verdict": _readme_verdict, "results-tables": _results_tables}
+    blocks = {"readme-verdict": _readme_verdict, "results-tables": _results_tables, "sanity": _sanity}
     if name not in blocks:
         raise ValueError(f"no generated block {name!r}; expected one of {sorted(blocks)}")
     return blocks[name](results, c)

@@ -1,4 +1,4 @@
-"""Publish a ``run_all.sh`` run: RESULTS.md's GPU section and README's "On a GPU" figures, from its JSON.
+"""Publish a ``run_all.sh`` run: RESULTS.md's GPU section (and the documentation's GPU figures), from its JSON.
 
     python benchmarks/gpu/publish.py RUN_FOLDER [--name h200_run1] [--dry-run]
 
@@ -9,10 +9,11 @@ Keras child's bench_gpu.keras-jax.json). The script
   this checkout's: no figure is published for code other than the code it describes;
 - copies the run's rows to ``benchmarks/gpu/NAME.json`` and its full table to ``NAME.md``;
 - rewrites the section between ``<!-- bench_gpu:start -->`` and ``<!-- bench_gpu:end -->`` in
-  ``benchmarks/RESULTS.md`` (the first time: the section headed "## On a GPU") and the paragraph between
-  ``<!-- gpu-figures:start -->`` and ``<!-- gpu-figures:end -->`` in README.md (the first time: the
-  paragraph that starts "What to expect"), each with the device, the date, the code stamp and commit,
-  and the command.
+  ``benchmarks/RESULTS.md`` (the first time: the section headed "## On a GPU"), with the device, the date,
+  the code stamp and commit, and the command.
+
+The documentation's GPU figures (:func:`readme_paragraph`, then :func:`results_section`) are rendered from
+the stored JSON when the site is built (``tools/docs_pages.py``), never pasted.
 
 Goals (issue 23): RISE and the mask update in 256 chains at >= 0.9 of the forward floor on ResNet50 and
 MobileNetV2 (every framework), >= 0.5 on the demo model; the paper's rules in chains >= 30x its prototype's
@@ -32,8 +33,7 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), 
 sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
 
 GOAL_SPEEDUP = 30.0
-MARKS = {"results": ("<!-- bench_gpu:start -->", "<!-- bench_gpu:end -->"),
-         "readme": ("<!-- gpu-figures:start -->", "<!-- gpu-figures:end -->")}
+MARKS = {"results": ("<!-- bench_gpu:start -->", "<!-- bench_gpu:end -->")}
 
 
 def goal_for(model: str) -> float:
@@ -291,7 +291,7 @@ def main(argv=None):
     section = results_section(meta, rows, env, commit, name)
     paragraph = readme_paragraph(meta, rows, env, commit)
     if args.dry_run:
-        print(section, "\n-- README:\n", paragraph, sep="")
+        print(section, "\n-- the documentation's summary:\n", paragraph, sep="")
         return
     dest = os.path.join(ROOT, "benchmarks", "gpu")
     with open(os.path.join(dest, f"{name}.json"), "w") as f:
@@ -299,18 +299,15 @@ def main(argv=None):
     last = args.run[-1]  # several runs: the latest run's table (its rows replace the earlier ones')
     if os.path.exists(os.path.join(last, "bench_gpu.md")):
         shutil.copyfile(os.path.join(last, "bench_gpu.md"), os.path.join(dest, f"{name}.md"))
-    for path, marks, first, body in (
-            (os.path.join(ROOT, "benchmarks", "RESULTS.md"), MARKS["results"],
-             re.compile(r"^## On a GPU.*?(?=^## )", re.S | re.M), section),
-            (os.path.join(ROOT, "README.md"), MARKS["readme"],
-             re.compile(r"^What to expect \(.*?More in \[docs/gpu\.md\]\(docs/gpu\.md\)\.\n", re.S | re.M),
-             paragraph)):
-        with open(path) as f:
-            text = f.read()
-        with open(path, "w") as f:
-            f.write(replace_marked(text, marks, body + ("\n" if path.endswith("RESULTS.md") else ""), first))
-        print(f"publish: wrote {os.path.relpath(path, ROOT)}")
-    print(f"publish: rows in benchmarks/gpu/{name}.json and .md")
+    path = os.path.join(ROOT, "benchmarks", "RESULTS.md")
+    with open(path) as f:
+        text = f.read()
+    with open(path, "w") as f:
+        f.write(replace_marked(text, MARKS["results"], section + "\n",
+                               re.compile(r"^## On a GPU.*?(?=^## )", re.S | re.M)))
+    print(f"publish: wrote {os.path.relpath(path, ROOT)}")
+    print(f"publish: rows in benchmarks/gpu/{name}.json and .md (the documentation's GPU page renders the "
+          "summary paragraph from them at build time: tools/docs_pages.py)")
 
 
 if __name__ == "__main__":

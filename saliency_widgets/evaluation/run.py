@@ -55,7 +55,7 @@ def evaluate(explainers, images, truths=None, *, metrics=METRICS, results=None, 
         params)`` pairs, built on ``model`` (with ``client=``: on each worker's model)
     images : (N, H, W, C) array, list of images, or a :class:`saliency_widgets.datasets.Dataset`
         (VOC, COCO: images decoded lazily, ``truths`` read from its annotations)
-    truths : per image, a list of objects: ``SceneObject``s (from :func:`make_scenes`),
+    truths : per image, a list of objects: ``SceneObject`` objects (from :func:`make_scenes`),
         ``(label, box)`` or ``(label, mask)`` pairs, or dicts with "label", "box", "mask".
         Objects of one label form one entry (TorchRay's protocol): one row per
         (image, class, method).  None when ``images`` is a dataset.

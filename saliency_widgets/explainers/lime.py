@@ -15,7 +15,7 @@ __all__ = ["Lime"]
 
 
 class Lime(Explainer):
-    """Fit ``p ~ w . z`` on random superpixel on/off vectors z, weighted by closeness to the image.
+    """Fit ``p ~ z @ w`` on random superpixel on/off vectors z, weighted by closeness to the image.
 
     Parameters
     ----------

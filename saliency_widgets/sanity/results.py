@@ -195,7 +195,7 @@ class RandomisationResult:
         ----------
         method : str
         metric : one of :data:`~.similarity.SIMILARITIES`, keyword-only
-            Default signed Spearman; with it, ``sign_flip`` is True when |Spearman| under
+            Default signed Spearman; with it, ``sign_flip`` is True when ``|Spearman|`` under
             the same rule does not confirm a pass (a sign flip is not a change of what
             the map points at), and the text says so.
         step : int or str, keyword-only

@@ -53,14 +53,14 @@ def test_unknown_photo_names_the_known_ones():
         load_photo("dog")
 
 
-def test_every_photo_has_a_licence_in_notice_and_readme():
+def test_every_photo_has_a_licence_in_notice_and_the_docs():
     notice = (ROOT / "NOTICE").read_text(encoding="utf-8")
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    page = (ROOT / "docs" / "guide" / "models.md").read_text(encoding="utf-8")
     for photo in PHOTOS.values():
         assert photo.license and photo.credit, photo.name
         source = photo.source.split(" ")[0]
-        assert source in notice and source in readme, f"{photo.name}: {source} not in NOTICE / README"
-        assert f'"{photo.name}"' in notice and f"`{photo.name}`" in readme, f"{photo.name}: no entry in NOTICE / README"
+        assert source in notice and source in page, f"{photo.name}: {source} not in NOTICE / docs/guide/models.md"
+        assert f'"{photo.name}"' in notice and f"`{photo.name}`" in page, f"{photo.name}: no entry in NOTICE / the models page"
         if not photo.classes:
             assert "no ImageNet class" in photo.note, photo.name  # an empty list says why
 
