@@ -181,12 +181,12 @@ def cluster_bootstrap_ci(values, clusters, *, n_resamples: int = BOOTSTRAP_RESAM
 
 def format_bound(x: float, decimals: int = 1, *, signed: bool = True, max_extra: int = 4) -> str:
     """``x`` printed with ``decimals`` decimals, or with as many more as it takes (up to ``max_extra``) to show
-    on which side of 0 it lies: a bound of +0.009 prints as ``+0.009``, never as a ``+0.0`` that reads as 0.
+    on which side of 0 it lies: a bound of +0.009 prints as ``+0.01``, never as a ``+0.0`` that reads as 0.
 
     Examples
     --------
     >>> format_bound(-6.93), format_bound(0.009), format_bound(0.0), format_bound(-0.00004, 3)
-    ('-6.9', '+0.009', '+0.0', '-0.00004')
+    ('-6.9', '+0.01', '+0.0', '-0.00004')
     """
     sign = "+" if signed else ""
     x = float(x)
@@ -203,7 +203,7 @@ def format_interval(lo: float, hi: float, decimals: int = 1, *, signed: bool = T
     Examples
     --------
     >>> format_interval(-6.91, 0.009)
-    '[-6.9, +0.009]'
+    '[-6.9, +0.01]'
     """
     return f"[{format_bound(lo, decimals, signed=signed)}, {format_bound(hi, decimals, signed=signed)}]"
 
