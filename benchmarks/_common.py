@@ -43,3 +43,43 @@ def timed(fn, *args):
     t0 = time.perf_counter()
     out = fn(*args)
     return out, time.perf_counter() - t0
+
+
+def provenance(script: str, argv=None) -> dict:
+    """Where and when a measurement ran: the command, UTC date, git commit, machine and load average."""
+    import datetime
+    import subprocess
+    import sys
+    args = sys.argv[1:] if argv is None else list(argv)
+    here = os.path.dirname(os.path.abspath(__file__))
+    try:
+        git = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], cwd=here, capture_output=True, text=True,
+                             check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "saliency_widgets", "benchmarks"], cwd=here,
+                               capture_output=True, text=True).stdout.strip()
+        git += " + uncommitted changes" if dirty else ""
+    except (OSError, subprocess.CalledProcessError):
+        git = "unknown"
+    return {"command": " ".join(["python", f"benchmarks/{script}"] + args),
+            "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+            "git": git, "machine": machine(), "load": os.getloadavg()[1]}
+
+
+def save_json(path: str, data: dict) -> None:
+    """Write ``data`` (rows and their provenance) to ``path`` under a temporary name first."""
+    import json
+    with open(path + ".tmp", "w", encoding="utf-8") as f:
+        json.dump(data, f, indent=1)
+        f.write("\n")
+    os.replace(path + ".tmp", path)
+    print(f"wrote {path}")
+
+
+def provenance_line(meta: dict) -> str:
+    """One line naming what produced a stored measurement (rendered beside every table)."""
+    return (f"Measured by `{meta['command']}` on {meta['machine']}, {meta['date']}, commit {meta['git']}; "
+            f"machine load (5-min average) {meta['load']:.1f} while it ran.")
+
+
+def mark(ok: bool) -> str:
+    return "✔" if ok else "✘"

@@ -1,4 +1,4 @@
-"""evaluate() on a Dask LocalCluster vs in one process (issue 13, item 5).
+"""evaluate() on a Dask LocalCluster vs in one process.
 
 The same evaluation -- the demo model, ``--scenes`` demo scenes written as a
 VOC folder, RISE (seeded) with ``--budget`` masks, the pointing game -- run
@@ -16,7 +16,8 @@ of each run counts.  Reports maps/s, the 2-vs-1-worker speed-up (target >= 1.7x)
 and the 1-worker cluster path's overhead against plain evaluate() (target <= 5%),
 and checks that the three runs wrote the same rows.
 
-Run from the repository root: ``python benchmarks/bench_distributed.py [--scenes 200] [--budget 200] [--rounds 2]``.
+Run from the repository root: ``python benchmarks/bench_distributed.py [--scenes 200] [--budget 200] [--rounds 2]
+[--json benchmarks/distributed.json]``; :func:`render` is the section benchmarks/RESULTS.md shows.
 """
 from __future__ import annotations
 
@@ -32,6 +33,7 @@ os.environ["TF_NUM_INTEROP_THREADS"] = "1"
 for _var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):  # as Dask's nanny sets them
     os.environ[_var] = "1"
 
+from benchmarks import _common  # noqa: E402
 from benchmarks._common import machine  # noqa: E402
 
 
@@ -94,7 +96,9 @@ def main(argv=None):
     ap.add_argument("--scenes", type=int, default=200)
     ap.add_argument("--budget", type=int, default=200, help="RISE masks per map")
     ap.add_argument("--rounds", type=int, default=2, help="interleaved rounds; the best time of each run counts")
+    ap.add_argument("--json", default=None, help="store the figures and their provenance here")
     args = ap.parse_args(argv)
+    meta = _common.provenance("bench_distributed.py", argv)
     from saliency_widgets.datasets import demo_voc, write_demo_voc
     metrics = ("pointing", "pointing_strict")
     tmp = tempfile.mkdtemp(prefix="bench_distributed_")
@@ -141,7 +145,36 @@ def main(argv=None):
     print(f"cluster path's own cost (time outside explain(), 1 worker minus plain, over plain's wall): "
           f"{100 * path_cost:+.1f}%")
     print(f"same rows in the three runs: {same}")
+    if args.json:
+        table = [{"run": name, "wall_s": t, "maps_per_s": n_maps / t,
+                  "inside_s_per_map": sum(r["seconds"] for r in rows) / len(rows), "outside_s": outside[name]}
+                 for (name, t), rows in zip(results.items(), (plain, one, two))]
+        _common.save_json(args.json, {"meta": meta, "scenes": args.scenes, "maps": n_maps, "budget": args.budget,
+                                      "rounds": args.rounds, "runs": table, "speedup": speedup, "overhead": overhead,
+                                      "path_cost": path_cost, "same_rows": same})
     return 0 if same else 1
+
+
+def render(data: dict) -> str:
+    """The section of benchmarks/RESULTS.md, from the stored JSON."""
+    lines = [_common.provenance_line(data["meta"]), "",
+             f"{data['scenes']} demo scenes written as a VOC folder, {data['maps']} (image, class) maps, RISE "
+             f"({data['budget']} masks, seed 0), pointing game; plain `evaluate()` in one process against a "
+             f"`LocalCluster` of 1 and of 2 worker processes (one thread each; TensorFlow and BLAS held to one "
+             f"thread everywhere); best of {data['rounds']} interleaved rounds each.", "",
+             "| run | wall | maps/s | mean s / map inside explain() | s outside explain() |",
+             "| --- | --- | --- | --- | --- |"]
+    for r in data["runs"]:
+        lines.append(f"| {r['run']} | {r['wall_s']:.1f} s | {r['maps_per_s']:.2f} | {r['inside_s_per_map']:.3f} | "
+                     f"{r['outside_s']:.1f} |")
+    lines += ["", f"Speed-up 2 vs 1 worker **{data['speedup']:.2f}x** (target >= 1.7x "
+                  f"{_common.mark(data['speedup'] >= 1.7)}); cluster overhead, 1 worker vs plain "
+                  f"**{100 * data['overhead']:+.1f}%** (target <= 5% {_common.mark(data['overhead'] <= 0.05)}); the "
+                  f"cluster path's own cost (time outside explain()) {100 * data['path_cost']:+.1f}% of the plain "
+                  f"wall time; the three runs wrote {'the same' if data['same_rows'] else 'DIFFERENT'} rows. "
+                  "Scaling needs two free cores: on a loaded machine the two workers share them with other work "
+                  "(the load average is in the line above)."]
+    return "\n".join(lines) + "\n"
 
 
 if __name__ == "__main__":

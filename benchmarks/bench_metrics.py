@@ -1,8 +1,12 @@
 """Insertion + deletion for one 224 x 224 image at step 224 against the forward-pass floor.
 
-Target (issue 4): at most 2 x 225 forward passes, within 1.1x of their floor.
-Also printed: the cost of the shared ranking rule (seeded random tie order, issue 10) against a
-plain argsort, per 224 x 224 map.
+Target: at most 2 x 225 forward passes, within 1.1x of their floor.
+Also printed: the cost of the shared ranking rule (seeded random tie order) against a plain argsort,
+per 224 x 224 map.
+
+    python benchmarks/bench_metrics.py [--json benchmarks/metrics.json]
+
+:func:`render` is the section benchmarks/RESULTS.md shows, from the stored JSON.
 """
 from __future__ import annotations
 
@@ -25,10 +29,16 @@ def ranking_overhead(reps: int = 20):
     t2 = time.perf_counter()
     print(f"ranking one 224 x 224 map: argsort {1e3 * (t1 - t0) / reps:.1f} ms, rank_order (seeded ties) "
           f"{1e3 * (t2 - t1) / reps:.1f} ms")
+    return 1e3 * (t1 - t0) / reps, 1e3 * (t2 - t1) / reps
 
 
-def main():
-    ranking_overhead()
+def main(argv=None):
+    import argparse
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--json", default=None, help="store the figures and their provenance here")
+    args = ap.parse_args(argv)
+    meta = _common.provenance("bench_metrics.py", argv)
+    argsort_ms, rank_ms = ranking_overhead()
     import keras
     from saliency_widgets import as_model
     from saliency_widgets.metrics import deletion, insertion
@@ -52,6 +62,23 @@ def main():
     floor = passes / thr
     print(f"insertion + deletion: {passes} forward passes (limit 450) in {t_ins + t_del:.2f} s; floor {floor:.2f} s; "
           f"wall / floor = {(t_ins + t_del) / floor:.3f} (target <= 1.1)")
+    if args.json:
+        _common.save_json(args.json, {"meta": meta, "report": {
+            "floor_img_s": thr, "batch": bs, "passes": passes, "wall_s": t_ins + t_del, "floor_s": floor,
+            "ratio": (t_ins + t_del) / floor, "argsort_ms": argsort_ms, "rank_order_ms": rank_ms}})
+
+
+def render(data: dict) -> str:
+    """The section of benchmarks/RESULTS.md, from the stored JSON."""
+    r = data["report"]
+    return "\n".join([
+        _common.provenance_line(data["meta"]), "",
+        f"Insertion + deletion of one 224 x 224 image at step 224 with Keras MobileNetV2 (random weights; RISE's "
+        f"protocol): **{r['passes']} forward passes** (limit 2 x 225 "
+        f"{_common.mark(r['passes'] <= 450)}), {r['wall_s']:.2f} s against a floor of {r['floor_s']:.2f} s "
+        f"({r['floor_img_s']:.1f} img/s at batch {r['batch']}): **{r['ratio']:.3f}x the floor** (target <= 1.1x "
+        f"{_common.mark(r['ratio'] <= 1.1)}). Ranking one 224 x 224 map with the shared rule (seeded random "
+        f"order among ties): {r['rank_order_ms']:.1f} ms, against {r['argsort_ms']:.1f} ms for a plain argsort."]) + "\n"
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .metrics.intervals import format_interval
 from .metrics.names import ROW_KEY
 
 __all__ = ["paired_difference", "demo_figures", "verdict", "convergence_intervals"]
@@ -76,11 +77,13 @@ def _ci(lo_hi):
 
 
 def _compare_words(name, ref, d, lo, hi) -> str:
+    """The comparison in words, decided by the paired interval alone (no winner where it contains 0)."""
+    ci = format_interval(lo, hi, decimals=1)
     if hi < 0:
-        return f"{name} trails {ref} by {-d:.1f} points [{lo:+.1f}, {hi:+.1f}]: the whole interval is below 0"
+        return f"{name} trails {ref} by {-d:.1f} points {ci}: the whole interval is below 0"
     if lo > 0:
-        return f"{name} leads {ref} by {d:.1f} points [{lo:+.1f}, {hi:+.1f}]: the whole interval is above 0"
-    return (f"{name} minus {ref} is {d:+.1f} points [{lo:+.1f}, {hi:+.1f}]: the interval contains 0, so these "
+        return f"{name} leads {ref} by {d:.1f} points {ci}: the whole interval is above 0"
+    return (f"{name} minus {ref} is {d:+.1f} points {ci}: the interval contains 0, so these "
             f"scenes cannot tell them apart")
 
 

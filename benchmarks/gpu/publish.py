@@ -185,7 +185,7 @@ def results_section(meta, rows, env, commit, name) -> str:
     models = by_model(rows)
     device, line = stamp_line(meta, env, commit)
     cfg = meta.get("cfg", {})
-    out = [f"## On a GPU (issues 11, 23) -- `bench_gpu.py` via `benchmarks/gpu/run_all.sh`", "",
+    out = [f"## On a GPU -- `bench_gpu.py` via `benchmarks/gpu/run_all.sh`", "",
            line + ".", "",
            f"`torchvision` models and Keras MobileNetV2 with random weights at {cfg.get('px')} x {cfg.get('px')}, "
            f"the demo model at 96 x 96; {cfg.get('n')} forward passes per explanation, batch {cfg.get('batch')}; "

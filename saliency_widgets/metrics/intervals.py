@@ -11,7 +11,7 @@ from typing import Callable, Sequence
 import numpy as np
 from scipy.stats import norm
 
-__all__ = ["wilson_interval", "bootstrap_ci", "bootstrap_pointing_ci", "bootstrap_mean_ci", "cluster_bootstrap_ci",
+__all__ = ["format_bound", "format_interval", "wilson_interval", "bootstrap_ci", "bootstrap_pointing_ci", "bootstrap_mean_ci", "cluster_bootstrap_ci",
            "BOOTSTRAP_SEED", "BOOTSTRAP_RESAMPLES"]
 
 #: the seed and number of resamples every shipped table uses
@@ -177,3 +177,33 @@ def cluster_bootstrap_ci(values, clusters, *, n_resamples: int = BOOTSTRAP_RESAM
     picks = rng.integers(0, len(ids), size=(n_resamples, len(ids)))
     weights = np.stack([np.bincount(p, minlength=len(ids)) for p in picks]).astype(float)
     return _percentile((weights @ sums) / (weights @ counts), confidence)
+
+
+def format_bound(x: float, decimals: int = 1, *, signed: bool = True, max_extra: int = 4) -> str:
+    """``x`` printed with ``decimals`` decimals, or with as many more as it takes (up to ``max_extra``) to show
+    on which side of 0 it lies: a bound of +0.009 prints as ``+0.01``, never as a ``+0.0`` that reads as 0.
+
+    Examples
+    --------
+    >>> format_bound(-6.93), format_bound(0.009), format_bound(0.0), format_bound(-0.00004, 3)
+    ('-6.9', '+0.01', '+0.0', '-0.00004')
+    """
+    sign = "+" if signed else ""
+    x = float(x)
+    for extra in range(max_extra + 1):
+        text = f"{x:{sign}.{decimals + extra}f}"
+        if x == 0 or float(text) != 0:
+            return text
+    return text
+
+
+def format_interval(lo: float, hi: float, decimals: int = 1, *, signed: bool = True) -> str:
+    """``[lo, hi]`` with each bound printed by :func:`format_bound`: which side of 0 each bound lies on shows.
+
+    Examples
+    --------
+    >>> format_interval(-6.91, 0.009)
+    '[-6.9, +0.01]'
+    """
+    return f"[{format_bound(lo, decimals, signed=signed)}, {format_bound(hi, decimals, signed=signed)}]"
+

@@ -95,3 +95,14 @@ def test_cluster_bootstrap_bad_input():
         cluster_bootstrap_ci([1.0, 0.0], [0])
     with pytest.raises(ValueError, match="at least one"):
         cluster_bootstrap_ci([], [])
+
+
+def test_an_interval_shows_on_which_side_of_zero_each_bound_lies():
+    """+0.009 printed at one decimal would read +0.0, as if the interval ended at 0: more digits are shown."""
+    from saliency_widgets.metrics.intervals import format_bound, format_interval
+    assert format_interval(-6.93, 0.009) == "[-6.9, +0.01]"
+    assert format_interval(-0.00004, 2.5) == "[-0.00004, +2.5]"
+    assert format_interval(0.0, 1.0) == "[+0.0, +1.0]"
+    assert format_bound(0.25, 3, signed=False) == "0.250"
+    for x in (-0.049, -0.0051, 0.0049, 0.012, -3.3):
+        assert (float(format_bound(x)) > 0) == (x > 0) and float(format_bound(x)) != 0
