@@ -87,7 +87,7 @@ def test_every_block_checked_elsewhere_is_found():
 # The project's own commands, each run by a test of its own: .ci/lab (test_lab_starts_and_its_url_opens_notebook_01),
 # .ci/docs (tests/docs/test_site.py builds the site with it), .ci/run (CI's command: the test below checks what it
 # installs and runs), the quick tier (test_the_quick_tier_line_collects_the_quick_tier).
-OWN = {("bash", ".ci/lab"): "lab", ("bash", ".ci/docs"): "docs", ("bash", ".ci/run"): "ci",
+OWN = {("bash", ".ci/lab"): "lab", ("bash", ".ci/lab", "--headless"): "lab-headless", ("bash", ".ci/docs"): "docs", ("bash", ".ci/run"): "ci",
        (".venv/bin/python", "-m", "pytest"): "quick-tier"}
 
 
@@ -251,6 +251,17 @@ def test_lab_starts_and_its_url_opens_notebook_01(tmp_path):
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait()
     assert "Traceback" not in log.read_text(), log.read_text()[-3000:]
+
+
+def test_lab_headless_writes_the_figures(tmp_path):
+    """``bash .ci/lab --headless``: the same set-up, then ``reproduce`` writes the figures (here its test tier,
+    into OUT; the environment running the tests stands in for .ci/lab's own)."""
+    env = dict(os.environ, SW_VENV=sys.prefix, SW_LAB_NO_INSTALL="1", OUT=str(tmp_path / "figures"))
+    proc = subprocess.run(["bash", ".ci/lab", "--headless", "--tier", "test"], cwd=ROOT, env=env,
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    written = {p.name for p in (tmp_path / "figures").iterdir()}
+    assert {"results.json", "pointing_game.png", "insertion_deletion.png"} <= written, written
 
 
 def test_lab_config_drops_closed_websocket_tracebacks_only():

@@ -24,6 +24,7 @@ import os
 import sys
 
 from ..demo.imagenet import imagenet_model_names  # names only: imports no framework
+from ..demo.photos import PHOTOS  # the bundled photographs by name (no image is read here)
 from ..registry import METHODS, build_checked, get_method, label_of
 from .common import EXIT_STATUS, CommandFailed, UsageError, check_max_pixels, check_output, max_pixels_help, write_atomic
 
@@ -117,6 +118,16 @@ def _check_first(args, spec):
     check_model_spec(args.model)
     if args.input_size is not None:
         parse_input_size(args.input_size)
+    if args.photo is not None:
+        if args.image is not None:
+            raise UsageError(f"give an image file or --photo, not both (got {args.image!r} and --photo {args.photo})")
+        from ..demo.photos import load_photo
+        try:
+            return load_photo(args.photo)
+        except ImportError as exc:
+            raise CommandFailed(str(exc)) from None
+    if args.image is None:
+        raise UsageError("give an image file, or --photo NAME for a bundled photograph")
     return _read_image(args.image, args.max_pixels)
 
 
@@ -200,9 +211,12 @@ def add_parser(subparsers):
                                    "saliency map drawn over it, at the image's own size.",
                        epilog="methods:\n" + "\n".join(f"  {k:26s} {s.label}: {s.summary}"
                                                        for k, s in METHODS.items()) + "\n\n" + EXIT_STATUS)
-    p.add_argument("image", help="an image file (PNG, JPEG...); the model sees it resized to cover its input and "
-                                 "centre-cropped, the overlay is drawn on the whole image at its own size (the "
-                                 "cropped-off edges stay uncoloured)")
+    p.add_argument("image", nargs="?", default=None,
+                   help="an image file (PNG, JPEG...); the model sees it resized to cover its input and "
+                        "centre-cropped, the overlay is drawn on the whole image at its own size (the "
+                        "cropped-off edges stay uncoloured)")
+    p.add_argument("--photo", default=None, choices=sorted(PHOTOS), metavar="NAME",
+                   help="a bundled photograph instead of an image file: " + ", ".join(sorted(PHOTOS)))
     p.add_argument("--model", default=None,
                    help="an ImageNet model name (" + ", ".join(imagenet_model_names()) + "; efficientnet-lite0 "
                         "works offline with the 'imagenet' extra, the Keras ones download their weights), a .keras "
