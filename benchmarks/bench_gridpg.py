@@ -334,6 +334,11 @@ def prose(result) -> dict:
     return {"readme": readme, "notebook": notebook}
 
 
+def notebook_prose(result) -> str:
+    """Notebook 05's closing bullet on real photographs (a generated block of ``python -m tools.claims``)."""
+    return prose(result)["notebook"] + "\n"
+
+
 def write_section(path, text):
     """Replace (or append) this script's section of RESULTS.md: from its heading to the next '## '."""
     old = open(path, encoding="utf-8").read() if os.path.exists(path) else "# Benchmark results\n"

@@ -58,6 +58,13 @@ SETTINGS = {
     "0.15": "SmoothGrad's noise setting",
     "10%": "a stated share of the budget used as a setting",
     "20%": "SmoothGrad's recommended noise range (Smilkov et al.), a setting",
+    "2.0": "a licence's version (CC BY 2.0)",
+    "3.10": "a Python version",
+    "3.11": "a Python version",
+    "0.875": "the ImageNet crop's ratio (224 / 256), a setting",
+    "0.25 s": "the longest interval between partial maps, a setting",
+    "75%": "JAX's default share of GPU memory taken at start, a setting of JAX",
+    "1%": "a map's range against its level below which float32 rounding shows, a stated bound",
 }
 
 #: the files whose prose is checked, as glob patterns relative to the repository root
@@ -284,6 +291,9 @@ BLOCKS: dict[str, Callable[[], str]] = {
     "bench-metrics": bench_block("bench_metrics", "benchmarks/metrics.json"),
     "bench-widget": bench_block("bench_widget", "benchmarks/widget.json"),
     "bench-distributed": bench_block("bench_distributed", "benchmarks/distributed.json"),
+    "bench-tests": bench_block("bench_tests", "benchmarks/tests.json"),
+    "gridpg-notebook": bench_block("bench_gridpg", "benchmarks/gridpg.json", "notebook_prose"),
+    "readme-tests": bench_block("bench_tests", "benchmarks/tests.json", "readme"),
 }
 
 

@@ -122,9 +122,10 @@ def test_declares_what_the_torch_module_declares(model):
     adapter = as_model(model)
     assert model.input_shape == (None, 224, 224, 3) and model.output_shape == (None, 1000)
     assert adapter.input_shape == (224, 224, 3) and adapter.outputs == "logits" and adapter.mean_color == (127.0,) * 3
-    assert repr(adapter.preprocess) == "ImageFit(size=224, short_side=256)"
+    assert repr(adapter.declaration.crop) == "ImageFit(size=224, short_side=256)"  # the crop, before masking
+    assert adapter.preprocess is None and adapter.declaration.pixel_range == (0, 255)
     assert adapter.batch_size == 8 and as_model(model, batch_size=32).batch_size == 32  # host batch; the caller's wins
-    assert model.class_names == imagenet_labels()
+    assert list(adapter.declaration.class_names) == list(imagenet_labels())
     norm = model.get_layer("normalise")  # (x - 127) / 128 inside the model: 127 -> 0, 255 -> 1, 0 -> -127/128
     np.testing.assert_allclose(np.asarray(norm(np.array([[127.0, 255.0, 0.0]], np.float32))),
                                [[0.0, 1.0, -127 / 128]], atol=1e-7)
