@@ -192,9 +192,10 @@ def _sanity_wins(results, c) -> str:
 
 def _sanity() -> str:
     """The metric sanity check of the shipped run as a table, judged by the package's own rule (the docs)."""
+    from saliency_widgets.sanity.metrics import SANITY_RULE, SanityResult
+    from saliency_widgets.verdict import demo_figures
     results = _results()
     c = demo_figures(results)
-    from saliency_widgets.sanity.metrics import SANITY_RULE, SanityResult
     stored = results.get("sanity_single") or {}
     if not stored:
         return "The shipped results hold no metric sanity check.\n"
