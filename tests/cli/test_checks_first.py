@@ -78,7 +78,9 @@ _PEAK = """
 import json, resource, sys
 from saliency_widgets.cli import main
 status = main(json.loads(sys.argv[1]))
-print(json.dumps({"status": status, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+hwm = [line for line in open("/proc/self/status") if line.startswith("VmHWM:")][0]  # not ru_maxrss: it
+# carries the forked parent's resident memory over on Linux
+print(json.dumps({"status": status, "peak_mb": int(hwm.split()[1]) / 1024}))
 """
 
 
