@@ -13,6 +13,7 @@ sentence README shows (``python -m tools.claims`` re-renders both from the store
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import resource
@@ -90,7 +91,9 @@ def render(data: dict) -> str:
     ci = data.get("ci")
     if ci:
         cc = ci["counts"]
-        out += ["", f"CI's whole run (`CI=true bash .ci/run` on a fresh clone of {ci['commit']}, set-up included): "
+        when = data.get("meta_ci", data["meta"])
+        out += ["", f"CI's whole run (`CI=true bash .ci/run` on a fresh clone of {ci['commit']}, set-up included; "
+                    f"`{when['command']}`, {when['date']}, machine load {when['load']:.1f}): "
                     f"exit status {ci['returncode']}, {cc.get('passed', 0)} passed, {cc.get('failed', 0)} failed; "
                     f"**{ci['wall_s'] / 60:.1f} min** (limit {CI_MIN:.0f} {_common.mark(ci['wall_s'] / 60 < CI_MIN)})."]
     else:
@@ -109,8 +112,17 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--ci", action="store_true", help="also time `bash .ci/run` on a fresh clone of HEAD")
     ap.add_argument("--json", default=None, help="store the figures and their provenance here")
+    ap.add_argument("--keep-quick", action="store_true",
+                    help="keep the quick tier's figures stored in --json (with their provenance); run only --ci")
     args = ap.parse_args(argv)
-    data = {"meta": _common.provenance("bench_tests.py", argv), "quick": quick_tier()}
+    if args.keep_quick:
+        if not (args.json and args.ci):
+            ap.error("--keep-quick needs --json (the stored figures) and --ci")
+        with open(args.json, encoding="utf-8") as f:
+            data = json.load(f)
+        data["meta_ci"] = _common.provenance("bench_tests.py", argv)
+    else:
+        data = {"meta": _common.provenance("bench_tests.py", argv), "quick": quick_tier()}
     if args.ci:
         data["ci"] = ci_run()
     print(render(data))
