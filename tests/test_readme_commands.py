@@ -178,7 +178,14 @@ def _placeholders(tmp: Path) -> dict[str, str]:
         "    def f(batch):\n"
         "        s = batch[:, :112, :112].mean(axis=(1, 2, 3))\n"
         "        return np.stack([s, 1 - s], 1)\n"
-        "    return f\n")
+        "    return f\n\n"
+        "def make_lite2():\n"
+        "    '''Stands in for the guide's EfficientNet-Lite2: a 260-px model of RGB in [0, 255], declared.'''\n"
+        "    from saliency_widgets.models import declare\n"
+        "    def f(batch):\n"
+        "        s = batch[:, :130, :130].mean(axis=(1, 2, 3)) / 255.0\n"
+        "        return np.stack([s, 1 - s], 1)\n"
+        "    return declare(f, input_size=260, pixel_range=(0, 255), outputs='probabilities')\n")
     return {"voc:PATH": f"voc:{tmp / 'voc'}"}
 
 
