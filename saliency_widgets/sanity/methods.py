@@ -195,12 +195,16 @@ def _targets(model, images, targets):
     return t
 
 
-def _noisy(image, index, smoothing, noise, seed):
+def _noisy(image, index, smoothing, noise, seed, pixel_range=None):
     """sMPRT's noisy copies of one image: (smoothing, H, W, C), normal noise of ``noise`` x the image's value
-    range, seeded by (seed, image index)."""
+    range, seeded by (seed, image index), clipped to ``pixel_range`` (low, high) where the model declares one
+    (a photo's pixels cannot leave it, and the model refuses values outside it)."""
     rng = np.random.default_rng([int(seed), int(index)])
     scale = noise * float(np.ptp(image)) if np.ptp(image) > 0 else noise
-    return (image[None] + rng.normal(0.0, scale, (smoothing,) + image.shape)).astype(np.float32)
+    copies = image[None] + rng.normal(0.0, scale, (smoothing,) + image.shape)
+    if pixel_range is not None:
+        copies = np.clip(copies, float(pixel_range[0]), float(pixel_range[1]))
+    return copies.astype(np.float32)
 
 
 def _maps(explainer, images, targets, smooth=None):
@@ -221,8 +225,10 @@ def _maps(explainer, images, targets, smooth=None):
             out.append(np.asarray(explainer.explain(img, int(t)).raw, dtype=np.float64))
             continue
         copies, noise, seed = smooth
+        declared = getattr(getattr(explainer, "model", None), "declaration", None)
+        pixels = getattr(declared, "pixel_range", None)
         out.append(np.mean([np.asarray(explainer.explain(c, int(t)).raw, dtype=np.float64)
-                            for c in _noisy(img, i, copies, noise, seed)], axis=0))
+                            for c in _noisy(img, i, copies, noise, seed, pixels)], axis=0))
     if per_image:
         explainer.seed = base
     return np.stack(out)
@@ -304,7 +310,8 @@ def model_randomisation(model, images, methods, *, targets=None, cascading: bool
         image index), so the floor's and the randomised maps' noise differ from
         the trained map's, as their explainer seeds do.
     smoothing_noise : float, keyword-only
-        The noise's standard deviation, as a fraction of the image's value range.
+        The noise's standard deviation, as a fraction of the image's value range; the noisy copies are
+        clipped to the pixel range the model declares (:func:`saliency_widgets.models.declare`).
     progress : bool, keyword-only
 
     Returns

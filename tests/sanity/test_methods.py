@@ -753,3 +753,15 @@ def test_data_randomisation_has_a_chance_level_and_verdicts(net, images):
     assert v["verdict"] == "passes" and "permuted labels" in v["text"] and "ND = " in v["text"]
     assert [x["verdict"] for x in res.verdicts(min_images=6)] == ["passes"]
     assert res.summary(min_images=6)[0]["nd"] == v["nd"]
+
+
+def test_smprt_copies_stay_in_the_pixel_range_the_model_declares():
+    """Reported: notebook 07's sMPRT cell stopped with 'image values span [-52.1, 322.1] but ... takes values in
+    [0, 255]' (the noise pushed pixels out of the declared range); the copies are clipped to it."""
+    image = np.full((8, 8, 3), 250.0, np.float32)
+    image[:4] = 5.0
+    copies = sanity._noisy(image, 0, 6, 0.2, 1, (0, 255))
+    assert copies.min() >= 0 and copies.max() <= 255 and copies.dtype == np.float32
+    raw = sanity._noisy(image, 0, 6, 0.2, 1)
+    assert raw.min() < 0 and raw.max() > 255  # without a declared range the noise is as drawn
+    np.testing.assert_array_equal(copies, np.clip(raw, 0, 255))
