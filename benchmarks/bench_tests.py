@@ -52,6 +52,11 @@ def slowest(text: str, n: int = 5) -> list[dict]:
     return [{"seconds": float(s), "phase": p, "test": t} for s, p, t in rows[:n]]
 
 
+def failed_tests(text: str) -> list[str]:
+    """The ids pytest's short summary lists as FAILED or ERROR."""
+    return re.findall(r"^(?:FAILED|ERROR) (\S+)", text, re.M)
+
+
 def quick_tier(python: str = sys.executable, cwd: str = ROOT) -> dict:
     env = dict(os.environ, PYTHONPATH=cwd, TF_CPP_MIN_LOG_LEVEL="2", TF_ENABLE_ONEDNN_OPTS="0")
     cpu0, t0 = _children_cpu(), time.perf_counter()
@@ -59,7 +64,7 @@ def quick_tier(python: str = sys.executable, cwd: str = ROOT) -> dict:
                           env=env, capture_output=True, text=True)
     wall, cpu = time.perf_counter() - t0, _children_cpu() - cpu0
     return {"returncode": proc.returncode, "wall_s": wall, "cpu_s": cpu, "counts": summary_counts(proc.stdout),
-            "slowest": slowest(proc.stdout)}
+            "slowest": slowest(proc.stdout), "failed_tests": failed_tests(proc.stdout)}
 
 
 def ci_run(ref: str = "HEAD") -> dict:

@@ -30,7 +30,6 @@ import json
 import os
 import pkgutil
 import re
-import shutil
 import sys
 
 __all__ = ["ROOT", "DOCS", "PAGES", "BLOCK_NAMES", "generate", "rewrite_links", "api_modules", "api_homes", "api_pages",
@@ -279,8 +278,21 @@ def _tutorials(folder: str) -> None:
         os.remove(os.path.join(folder, name))
     for name in notebooks:
         src, dst = os.path.join(ROOT, "notebooks", name), os.path.join(folder, name)
-        if not os.path.exists(dst) or open(src, "rb").read() != open(dst, "rb").read():
-            shutil.copyfile(src, dst)
+        text = tutorial_text(open(src, encoding="utf-8").read())
+        if not os.path.exists(dst) or open(dst, encoding="utf-8").read() != text:
+            with open(dst, "w", encoding="utf-8") as f:
+                f.write(text)
+
+
+def tutorial_text(text: str) -> str:
+    """A notebook as the site shows it: without the outputs that carry a student's recorded answers (a mime
+    type meant for the grader, which no page can render)."""
+    from saliency_widgets.coursework import RECORD_MIME
+    nb = json.loads(text)
+    for cell in nb["cells"]:
+        if cell.get("outputs"):
+            cell["outputs"] = [o for o in cell["outputs"] if RECORD_MIME not in o.get("data", {})]
+    return json.dumps(nb, indent=1, ensure_ascii=False) + "\n"
 
 
 def _runbook() -> str:
