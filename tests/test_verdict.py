@@ -24,11 +24,12 @@ def test_verdict_words_follow_the_interval():
 def test_verdict_prints_the_paired_differences_of_the_shipped_rows():
     shipped = shipped_results()
     text = V.verdict(shipped)
+    from saliency_widgets.metrics.intervals import format_interval
     from saliency_widgets.registry import get_method
     for scope in ("single", "multi"):
         d, lo, hi = V.paired_difference(shipped[f"rows_{scope}"], get_method("mask-update-paper").label,
                                         get_method("rise").label)
-        assert f"[{lo:+.1f}, {hi:+.1f}]" in text
+        assert format_interval(lo, hi) in text  # each bound with the digits that show its side of 0
     assert text.count("pointing accuracy (15 px)") == 2
 
 
