@@ -83,3 +83,20 @@ def provenance_line(meta: dict) -> str:
 
 def mark(ok: bool) -> str:
     return "✔" if ok else "✘"
+
+
+def write_section(path, heading: str, text: str, *, legacy: str | None = None) -> None:
+    """Replace (or append) a script's section of RESULTS.md at ``path``: from ``heading`` (or, where it is
+    absent, an older heading starting with ``legacy``) to the next '## '."""
+    path = os.fspath(path)
+    old = open(path, encoding="utf-8").read() if os.path.exists(path) else "# Benchmark results\n"
+    start = old.find(heading)
+    if start < 0 and legacy:
+        start = old.find(legacy)
+    if start < 0:
+        new = old.rstrip("\n") + "\n\n" + text + "\n"
+    else:
+        end = old.find("\n## ", start + 4)
+        new = old[:start] + text + ("\n" + old[end + 1:] if end >= 0 else "\n")
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(new)

@@ -196,15 +196,8 @@ def _ig_section(ig) -> list:
 
 def write_section(path, text):
     """Replace (or append) this script's section of RESULTS.md: from its heading to the next '## '."""
-    old = open(path, encoding="utf-8").read() if os.path.exists(path) else "# Benchmark results\n"
-    start = old.find(SECTION)
-    if start < 0:
-        new = old.rstrip("\n") + "\n\n" + text + "\n"
-    else:
-        end = old.find("\n## ", start + len(SECTION))
-        new = old[:start] + text + ("\n" + old[end + 1:] if end >= 0 else "\n")
-    with open(path, "w", encoding="utf-8") as f:
-        f.write(new)
+    from benchmarks import _common as common
+    common.write_section(path, SECTION, text)
 
 
 def main(argv=None):

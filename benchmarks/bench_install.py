@@ -206,16 +206,9 @@ def render(result: dict) -> str:
     return "\n".join(out)
 
 
-def write_section(path: Path, text: str) -> None:
+def write_section(path, text):
     """Replace (or append) this script's section of RESULTS.md: from its heading to the next '## '."""
-    old = path.read_text(encoding="utf-8") if path.exists() else "# Benchmark results\n"
-    start = old.find(SECTION)
-    if start < 0:
-        new = old.rstrip("\n") + "\n\n" + text + "\n"
-    else:
-        end = old.find("\n## ", start + len(SECTION))
-        new = old[:start] + text + ("\n" + old[end + 1:] if end >= 0 else "\n")
-    path.write_text(new, encoding="utf-8")
+    _common.write_section(path, SECTION, text)
 
 
 def _pip_version() -> str:
