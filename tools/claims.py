@@ -75,7 +75,8 @@ _SKIP = ("docs/_build/", "docs/_generated/", "docs/api/", "docs/tutorials/runboo
 _GENERATED = re.compile(r"<!-- generated: (?P<name>[\w-]+)[^>]*-->\n(?P<body>.*?)<!-- end generated -->", re.S)
 # sections published by a benchmark script between its own markers, checked by that script's test
 _MARKED = re.compile(r"<!-- (?P<mark>[\w-]+):start -->.*?<!-- (?P=mark):end -->"
-                     r"|<!-- notebooks-table[^>]*-->.*?<!-- end notebooks-table -->", re.S)
+                     r"|<!-- notebooks-table[^>]*-->.*?<!-- end notebooks-table -->"
+                     r"|<!-- grading-time[^>]*-->.*?<!-- end grading-time -->", re.S)
 #: RESULTS.md's sections that a benchmark script writes whole, heading included (its ``SECTION``), from the JSON
 #: it stores; each script's test checks that the section is what its ``render`` gives from that JSON
 SCRIPT_SECTIONS = {

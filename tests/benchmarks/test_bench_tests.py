@@ -2,6 +2,8 @@
 import importlib.util
 import os
 
+import pytest
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
@@ -44,6 +46,7 @@ def test_render_marks_the_targets_from_the_figures():
     assert b.readme({"meta": meta, "quick": quick}).startswith("The quick tier ran 10 tests in 4.0 min of CPU on 2 cores")
 
 
+@pytest.mark.slow  # not in the quick tier it measures (that run would check the run before it)
 def test_the_stored_run_met_the_quick_tier_target():
     import json
     with open(os.path.join(ROOT, "benchmarks", "tests.json"), encoding="utf-8") as f:
