@@ -80,7 +80,7 @@ def ci_run(ref: str = "HEAD") -> dict:
         wall = time.perf_counter() - t0
     tail = proc.stdout[-20000:]
     return {"returncode": proc.returncode, "wall_s": wall, "commit": commit, "counts": summary_counts(tail),
-            "slowest": slowest(tail)}
+            "slowest": slowest(tail), "failed_tests": failed_tests(tail)}
 
 
 def render(data: dict) -> str:
@@ -100,7 +100,8 @@ def render(data: dict) -> str:
         out += ["", f"CI's whole run (`CI=true bash .ci/run` on a fresh clone of {ci['commit']}, set-up included; "
                     f"`{when['command']}`, {when['date']}, machine load {when['load']:.1f}): "
                     f"exit status {ci['returncode']}, {cc.get('passed', 0)} passed, {cc.get('failed', 0)} failed; "
-                    f"**{ci['wall_s'] / 60:.1f} min** (limit {CI_MIN:.0f} {_common.mark(ci['wall_s'] / 60 < CI_MIN)})."]
+                    f"**{ci['wall_s'] / 60:.1f} min** (limit {CI_MIN:.0f} {_common.mark(ci['wall_s'] / 60 < CI_MIN)})"
+                    + (f"; failed: {', '.join(ci['failed_tests'])}" if ci.get("failed_tests") else "") + "."]
     else:
         out += ["", "CI's whole run from a fresh clone: not measured by this run (`--ci`)."]
     return "\n".join(out) + "\n"
