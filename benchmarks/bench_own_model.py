@@ -274,6 +274,17 @@ def write_section(path, text):
     common.write_section(path, SECTION, text)
 
 
+def _store(args, result):
+    """Print the section rendered from ``result``; unless --no-write, store the JSON and the section."""
+    text = render(result)
+    print(text)
+    if not args.no_write:
+        with open(args.out, "w", encoding="utf-8") as f:
+            json.dump(result, f, indent=1)
+        write_section(os.path.join(HERE, "RESULTS.md"), text)
+    return result
+
+
 def update_memory(args, argv):
     """Re-measure the command line's memory only, into the stored JSON (its meta says when and how)."""
     import subprocess
@@ -285,13 +296,7 @@ def update_memory(args, argv):
     result["meta"]["memory_measured"] = {
         "command": "python benchmarks/bench_own_model.py " + " ".join(sys.argv[1:] if argv is None else argv),
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "git": git}
-    text = render(result)
-    print(text)
-    if not args.no_write:
-        with open(args.out, "w", encoding="utf-8") as f:
-            json.dump(result, f, indent=1)
-        write_section(os.path.join(HERE, "RESULTS.md"), text)
-    return result
+    return _store(args, result)
 
 
 def main(argv=None):
@@ -314,13 +319,7 @@ def main(argv=None):
         "seconds": time.perf_counter() - t0, "weights": weights, "batch_size": args.batch_size,
         "passes": args.passes}
     result = json.loads(json.dumps(result))
-    text = render(result)
-    print(text)
-    if not args.no_write:
-        with open(args.out, "w", encoding="utf-8") as f:
-            json.dump(result, f, indent=1)
-        write_section(os.path.join(HERE, "RESULTS.md"), text)
-    return result
+    return _store(args, result)
 
 
 if __name__ == "__main__":
