@@ -149,6 +149,26 @@ def test_every_autograded_cell_records_an_exercise_the_grader_knows_with_the_sam
         assert sum(p.points for p in parts) == _ng(cell)["points"], exercise
 
 
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_every_record_is_the_cells_shown_value_and_the_published_run_holds_it(path):
+    """A record reaches the grader only as the cell's displayed value: inside an ``if`` (or anywhere but the
+    last top-level statement) IPython shows nothing and the hand-in scores zero."""
+    import ast
+
+    from saliency_widgets.coursework import records_in
+
+    for cell in nbformat.read(path, as_version=4).cells:
+        if not (cell.cell_type == "code" and _ng(cell).get("grade")):
+            continue
+        last = ast.parse(cell.source).body[-1]
+        assert isinstance(last, ast.Expr) and isinstance(last.value, ast.Call) \
+            and getattr(last.value.func, "attr", "") == "record", \
+            f"{path.name} {_ng(cell)['grade_id']}: coursework.record(...) must be the cell's last statement"
+        exercise = _ng(cell)["grade_id"].removesuffix("-check")
+        assert [r["exercise"] for r in records_in(cell.get("outputs", []))] == [exercise], \
+            f"{path.name} {_ng(cell)['grade_id']}: the published instructor run recorded no answer here"
+
+
 def test_no_grader_part_prints_a_right_value_it_knows(monkeypatch):
     """Feedback on constants names no right value: hints only (checked on the quick exercises)."""
     for exercise, answers in {"ex02-rule": dict(on_stays=0.123, off_turns_on=0.456, max_change=0.789),
