@@ -29,6 +29,7 @@ import datetime
 import json
 import math
 import os
+import re
 import sys
 import time
 
@@ -267,9 +268,15 @@ def findings(result) -> list[str]:
     return out
 
 
+def shown(command: str) -> str:
+    """``command`` as a reader reruns it: without ``--rows FILE``, a resume checkpoint on the measuring machine
+    that changes no figure (how many rows it supplied is stated beside the timing)."""
+    return re.sub(r"\s--rows(?:=|\s+)\S+", "", command)
+
+
 def section(result) -> str:
     m, d = result["meta"], result["declaration"]
-    out = [SECTION, "", f"Command: `{m['command']}`  ",
+    out = [SECTION, "", f"Command: `{shown(m['command'])}`  ",
            f"Date: {m['date']}; code {m['code']}; machine: {m['machine']}; model: EfficientNet-Lite0 "
            f"({m['framework']}{', torch device ' + m['device'] if m['framework'] == 'torch' else ''}); took "
            f"{m['seconds']:.0f} s{_resumed(m)}. The GPU full tier (`--device cuda --mosaics 48 --passes 2000`) did not run "
@@ -291,7 +298,7 @@ def section(result) -> str:
     out.append("Not in the table: " + ("; ".join(f"{k} ({why})" for k, why in left.items()) if left else "none")
                + ".")
     for a in m.get("added", []):
-        out.append(f"Rows added by `{a['command']}` ({a['date']}; {a['machine']}; {a['seconds']:.0f} s; code "
+        out.append(f"Rows added by `{shown(a['command'])}` ({a['date']}; {a['machine']}; {a['seconds']:.0f} s; code "
                    f"{a['code']}), on the same draw: {', '.join(a['labels'])}.")
     return "\n".join(out)
 
@@ -321,14 +328,14 @@ def prose(result) -> dict:
     setup = (f"{m['cases']} cases from {m['photos']} photos, each photo's tile classified on its own with p >= "
              f"{result['declaration']['threshold']:g} (far below the papers' confident images), {m['passes']} "
              "forward passes per map, CPU only (the GPU full tier did not run)")
-    readme = (f"**On real photographs: the grid pointing game** (Böhle et al. 2021; `{m['command']}`, "
+    readme = (f"**On real photographs: the grid pointing game** (Böhle et al. 2021; `{shown(m['command'])}`, "
               f"{m['seconds'] / 60:.0f} min on {m['machine'].split(',')[0]}; table in "
               f"[benchmarks/RESULTS.md](benchmarks/RESULTS.md)): {setup}. Method minus RISE, paired, 95% cluster "
               "bootstrap over photos, on Böhle's score as published (the declared headline), the centred share "
               "and the hit rate: " + "; ".join(one(k) for k in keys) + ". Where the scores disagree, no method "
               "is called better than another.")
     split = [lab[k] for k in keys if verdict(s[k]).startswith("no winner")]
-    notebook = (f"- **On real photographs** (the grid pointing game, `{m['command']}`; benchmarks/RESULTS.md; "
+    notebook = (f"- **On real photographs** (the grid pointing game, `{shown(m['command'])}`; benchmarks/RESULTS.md; "
                 f"{setup}): " + "; ".join(one(k) for k in keys) + "."
                 + (f" For {', '.join(split)} the intervals do not all agree on a direction: no winner." if split else ""))
     return {"readme": readme, "notebook": notebook}

@@ -145,6 +145,16 @@ def test_a_toy_run_end_to_end_and_its_rendering(tmp_path):
         bench.add_rows(added, _toy, ("center",), argparse.Namespace(gradient_budget=None), {})
 
 
+@pytest.mark.parametrize("command, expected", [
+    ("python benchmarks/bench_gridpg.py --mosaics 4 --rows /work/rows.jsonl --threads 1",
+     "python benchmarks/bench_gridpg.py --mosaics 4 --threads 1"),
+    ("python benchmarks/bench_gridpg.py --rows=/tmp/r.jsonl", "python benchmarks/bench_gridpg.py"),
+    ("python benchmarks/bench_gridpg.py --mosaics 4", "python benchmarks/bench_gridpg.py --mosaics 4"),
+])
+def test_the_shown_command_leaves_out_the_measuring_machines_resume_file(command, expected):
+    assert _bench().shown(command) == expected
+
+
 def test_write_section_replaces_only_its_own_section(tmp_path):
     bench = _bench()
     path = tmp_path / "RESULTS.md"
