@@ -11,9 +11,10 @@ per student). Read from the kernel process and its children while it runs (psuti
     python benchmarks/bench_notebooks.py --markdown out.md notebooks/02_*.ipynb
     python benchmarks/bench_notebooks.py --json benchmarks/notebooks.json --paste   # what the docs quote
 
-``--paste`` rewrites the table between the ``notebooks-table`` markers of benchmarks/RESULTS.md and
-notebooks/README.md (sizing a JupyterHub) from the JSON, which stays as the source of those figures in
-``claims.json`` (tests/benchmarks/test_bench_notebooks.py checks both blocks are what the JSON renders).
+``--paste`` rewrites the table between the ``notebooks-table`` markers of notebooks/README.md (sizing a
+JupyterHub) from the run (tests/benchmarks/test_bench_notebooks.py checks it is what the stored JSON renders).
+benchmarks/RESULTS.md and the docs site quote the same table as generated blocks: ``python -m tools.claims``
+and ``python -m tools.docs_pages`` re-render them from the JSON.
 
 Targets: <= 60 s and < 2 GB each on two cores (mybinder.org's limit).
 """
@@ -33,8 +34,8 @@ import psutil
 from nbclient import NotebookClient
 
 ROOT = Path(__file__).resolve().parents[1]
-#: the files that quote the table, between these markers
-QUOTED_IN = (ROOT / "benchmarks" / "RESULTS.md", ROOT / "notebooks" / "README.md")
+#: the file that quotes the table between these markers (RESULTS.md's copy is a generated block of tools/claims.py)
+QUOTED_IN = (ROOT / "notebooks" / "README.md",)
 TABLE_START = "<!-- notebooks-table: rendered from benchmarks/notebooks.json by bench_notebooks.py --paste -->"
 TABLE_END = "<!-- end notebooks-table -->"
 
@@ -154,7 +155,7 @@ def main(argv=None):
     parser.add_argument("--environment", help="what the kernels' environment is, for the table's caption (e.g. "
                         "\"the environment `bash .ci/lab` sets up\")")
     parser.add_argument("--paste", action="store_true",
-                        help="rewrite the quoted tables in benchmarks/RESULTS.md and notebooks/README.md")
+                        help="rewrite the quoted table in notebooks/README.md")
     args = parser.parse_args(argv)
     if args.paste and args.notebooks:
         parser.error("--paste quotes the whole set: run it without naming notebooks")
