@@ -33,6 +33,9 @@ def test_markdown_states_each_row_the_largest_and_the_total():
     assert "| b.ipynb | 20 s | 18 s | 0.9 | 2.00 GB | 3.5 |" in text
     assert "Largest: b.ipynb at 2.00 GB; total CPU time of the 2 notebooks: 0.8 min per student." in text
     assert "(2026-12-05)" in text
+    assert "every kernel under 1.2 GB at its peak ✘; every notebook within 60 s ✔." in text
+    slow = bench.markdown([_row("a.ipynb", 75.0, 30.0, 512.0)], "2 cores")
+    assert "at its peak ✔; every notebook within 60 s ✘ (a.ipynb 75 s)." in slow
 
 
 def test_paste_replaces_only_the_marked_block_and_refuses_a_file_without_it(tmp_path):
@@ -64,3 +67,11 @@ def test_markdown_names_the_kernels_environment_when_given():
     rows = [_row("a.ipynb", 60.0, 30.0, 512.0)]
     assert "The kernels ran in the lab's venv." in bench.markdown(rows, "2 cores", "2026-12-05", "the lab's venv")
     assert "kernels ran" not in bench.markdown(rows, "2 cores", "2026-12-05")
+
+
+def test_every_stored_kernel_peaks_under_its_share_of_binder():
+    """The stored measurement meets the memory target (re-measured after a notebook changes)."""
+    bench = _bench()
+    data = json.loads((ROOT / "benchmarks" / "notebooks.json").read_text(encoding="utf-8"))
+    over = {r["notebook"]: round(r["peak_mb"] / 1024, 2) for r in data["rows"] if r["peak_mb"] / 1024 >= bench.PEAK_TARGET_GB}
+    assert not over, f"kernel peaks at or above {bench.PEAK_TARGET_GB} GB: {over}"
