@@ -1,6 +1,7 @@
 """Shared helpers for the benchmark scripts (measurements, not tests)."""
 from __future__ import annotations
 
+import json
 import os
 import platform
 import time
@@ -83,6 +84,17 @@ def provenance_line(meta: dict) -> str:
 
 def mark(ok: bool) -> str:
     return "✔" if ok else "✘"
+
+
+def publish(result: dict, text: str, *, out: str, results_md: str, heading: str, write: bool = True) -> dict:
+    """Print ``text`` (the section ``result`` renders); with ``write``, store ``result`` as JSON at ``out`` and
+    the section in ``results_md`` under ``heading``.  Returns ``result``."""
+    print(text)
+    if write:
+        with open(out, "w", encoding="utf-8") as f:
+            json.dump(result, f, indent=1)
+        write_section(results_md, heading, text)
+    return result
 
 
 def write_section(path, heading: str, text: str, *, legacy: str | None = None) -> None:

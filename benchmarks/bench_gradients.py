@@ -217,13 +217,9 @@ def main(argv=None):
             "machine": machine(), "threads": torch.get_num_threads(), "load": load,
             "seconds": time.perf_counter() - t0, "photos": {name: target for name, _, target, _ in cases}}
     result = json.loads(json.dumps({"meta": meta, "smoothgrad": sg, "integrated_gradients": ig}))
-    text = render(result)
-    print(text)
-    if not args.no_write:
-        with open(args.out, "w", encoding="utf-8") as f:
-            json.dump(result, f, indent=1)
-        write_section(os.path.join(HERE, "RESULTS.md"), text)
-    return result
+    from benchmarks import _common as common
+    return common.publish(result, render(result), out=args.out, results_md=os.path.join(HERE, "RESULTS.md"),
+                          heading=SECTION, write=not args.no_write)
 
 
 if __name__ == "__main__":

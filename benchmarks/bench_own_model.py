@@ -276,13 +276,9 @@ def write_section(path, text):
 
 def _store(args, result):
     """Print the section rendered from ``result``; unless --no-write, store the JSON and the section."""
-    text = render(result)
-    print(text)
-    if not args.no_write:
-        with open(args.out, "w", encoding="utf-8") as f:
-            json.dump(result, f, indent=1)
-        write_section(os.path.join(HERE, "RESULTS.md"), text)
-    return result
+    from benchmarks import _common as common
+    return common.publish(result, render(result), out=args.out, results_md=os.path.join(HERE, "RESULTS.md"),
+                          heading=SECTION, write=not args.no_write)
 
 
 def update_memory(args, argv):
